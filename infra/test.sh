@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The one command that runs every check and test. CI (.ci/run) calls exactly this.
+# It installs what it needs (a Python venv with moto, simple-salesforce, cfn-lint, SAM CLI)
+# and starts/stops moto server on 127.0.0.1 itself.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+echo "== python tools (.venv)"
+bash infra/scripts/python-env.sh
+export CRMSYNC_TEST_PYTHON="$root/.venv/bin/python"
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+echo "== template lint"
+bash infra/scripts/lint-template.sh
+
+echo "== moto server"
+# shellcheck source=scripts/moto.sh
+source infra/scripts/moto.sh
+
+echo "== cargo test"
+cargo test --workspace --all-targets
