@@ -1,1 +1,68 @@
-//! placeholder
+//! # crmsync-store
+//!
+//! State, tokens and queues for crmsync, as **ports** (small async traits in
+//! [`ports`], returning the plain domain types of [`model`]) and two sets of
+//! **adapters** that implement every port with the same semantics:
+//!
+//! - AWS: one DynamoDB table (single-table design below), Secrets Manager for refresh
+//!   tokens, SQS for the push (FIFO) and poll queues. Build the SDK clients once with
+//!   [`AwsClients::from_env`] and hand them to [`Stores::aws`].
+//! - Embedded: in memory, optionally written through to a JSON file (atomic rename) so
+//!   `crmsync dev` survives a restart: [`Stores::embedded`].
+//!
+//! The service layer gets a [`Stores`] bundle (`Arc<dyn Port>` per port) and never
+//! sees an SDK type. Every write two workers can race on is conditional (link
+//! creation, cursor advance, leases, OAuth state take, idempotency keys, config
+//! versions, token rotation) and a lost race is [`StoreError::Conflict`]. Transient
+//! failures report [`StoreError::is_retryable`]. Time comes from a [`Clock`] port so
+//! TTLs and leases are testable; items past `expires_at` are invisible on read even
+//! before DynamoDB's TTL sweeper deletes them.
+//!
+//! ## Table design
+//!
+//! The table (resource `StateTable` in `template.yaml`, read by [`bootstrap`] so local
+//! and deployed tables cannot drift) has `pk`/`sk` and index `gsi1` (`gsi1pk`/`gsi1sk`,
+//! projection ALL); TTL attribute `expires_at` (epoch seconds). Times inside keys are
+//! zero-padded epoch milliseconds so they sort.
+//!
+//! | item | pk | sk | gsi1pk / gsi1sk | notes |
+//! |---|---|---|---|---|
+//! | tenant | `TENANT#t` | `TENANT` | `APIKEY#hash` / `TENANT#t` | API key lookup via gsi1 |
+//! | connection | `TENANT#t` | `CONN#c` | `CONNS` / `TENANT#t#CONN#c` | gsi1 lists all for the scheduler |
+//! | config version | `TENANT#t` | `CONFIG#c#v0000000001` | | put-if-absent on the next version |
+//! | cursor | `TENANT#t` | `CURSOR#c#object` | | conditional on the expected position |
+//! | link | `TENANT#t` | `LINK#c#appObject#appId` | `SFID#t#c#sfId` / `LINK` | create-if-absent |
+//! | report | `TENANT#t` | `REPORT#c#eventId` | `REPORTS#t#c#status` / `ms#eventId` | TTL |
+//! | change | `TENANT#t` | `CHANGE#00000000000000000042` | | |
+//! | change counter | `TENANT#t` | `CHANGESEQ` | | `UpdateItem ADD seq :n` |
+//! | quota day | `TENANT#t` | `QUOTA#c#2026-11-22` | | `ADD calls :n`, TTL |
+//! | quota limit | `TENANT#t` | `QUOTALIMIT#c` | | last `Sforce-Limit-Info` |
+//! | idempotency key | `TENANT#t` | `IDEM#key` | | put-if-absent-or-expired, TTL |
+//! | OAuth state | `OAUTH#state` | `OAUTH` | | take = conditional delete, TTL |
+//! | lease | `LEASE#name` | `LEASE` | | conditional on owner / expiry, TTL |
+//!
+//! Tokens: one secret per connection named `{prefix}{tenant}/{connection}` (prefix
+//! default `crmsync/`), holding the refresh token, instance URL and metadata, never
+//! the access token. Rotation is a compare-and-swap on the secret's version id: the
+//! new value is staged, then `AWSCURRENT` is moved with `RemoveFromVersionId` = the
+//! expected version, which Secrets Manager refuses if another writer moved it first.
+
+pub mod aws;
+pub mod bootstrap;
+pub mod clock;
+pub mod embedded;
+pub mod error;
+pub mod ids;
+pub mod model;
+pub mod ports;
+pub mod secret;
+mod stores;
+
+pub use aws::{AwsClients, AwsSettings};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{StoreError, StoreResult};
+pub use ids::{ConnectionId, TenantId, validate_key_part};
+pub use model::*;
+pub use ports::*;
+pub use secret::Secret;
+pub use stores::Stores;

@@ -1,0 +1,1 @@
+//! Creates the table and queues for local / moto runs (in progress).

@@ -1,0 +1,1 @@
+//! In-memory adapters with optional JSON persistence (in progress).

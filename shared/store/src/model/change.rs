@@ -1,0 +1,47 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ConnectionId, TenantId};
+
+/// What happened to a Salesforce record, from the app's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    Upsert,
+    Delete,
+    Unlink,
+}
+
+/// A change to append to a tenant's feed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewChange {
+    pub connection: ConnectionId,
+    pub object: String,
+    pub sf_id: String,
+    pub app_id: Option<String>,
+    pub kind: ChangeKind,
+    pub payload: serde_json::Value,
+}
+
+/// A stored change with its per-tenant sequence number (1, 2, 3, ...).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeEntry {
+    pub tenant: TenantId,
+    pub seq: u64,
+    pub connection: ConnectionId,
+    pub object: String,
+    pub sf_id: String,
+    pub app_id: Option<String>,
+    pub kind: ChangeKind,
+    pub payload: serde_json::Value,
+    pub at: DateTime<Utc>,
+}
+
+/// One read of the feed. Pass `next_after` as `after` to continue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeBatch {
+    pub entries: Vec<ChangeEntry>,
+    /// The highest sequence returned (or the `after` given when nothing was).
+    pub next_after: u64,
+    pub has_more: bool,
+}

@@ -1,0 +1,25 @@
+//! Domain types the ports return. Plain serde types: no SDK types, no crmsync-core types.
+
+mod change;
+mod connection;
+mod ephemeral;
+mod link;
+mod page;
+mod queue;
+mod quota;
+mod report;
+mod sync;
+mod tenant;
+mod token;
+
+pub use change::{ChangeBatch, ChangeEntry, ChangeKind, NewChange};
+pub use connection::{ConnectedUser, Connection, ConnectionStatus, Environment};
+pub use ephemeral::{Lease, OAuthState};
+pub use link::{Link, LinkCreate};
+pub use page::{Page, PageRequest, PageToken};
+pub use queue::{OutboundMessage, QueueKind, ReceivedMessage};
+pub use quota::{LimitInfo, QuotaUsage};
+pub use report::{ReportEntry, ReportQuery, ReportStatus};
+pub use sync::{CursorPosition, ObjectCursor, SyncConfigVersion};
+pub use tenant::Tenant;
+pub use token::{StoredToken, TokenVersion, VersionedToken};

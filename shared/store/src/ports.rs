@@ -1,0 +1,276 @@
+//! The ports: small async traits the service layer depends on. Every adapter
+//! (DynamoDB / Secrets Manager / SQS, embedded) implements all of them with the same
+//! semantics; `tests/contract` holds the one suite both must pass.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::error::StoreResult;
+use crate::ids::{ConnectionId, TenantId};
+use crate::model::*;
+
+/// Connections of tenants to Salesforce orgs.
+#[async_trait]
+pub trait ConnectionStore: Send + Sync {
+    async fn get(&self, tenant: &TenantId, id: &ConnectionId) -> StoreResult<Option<Connection>>;
+    /// Creates or replaces the connection.
+    async fn put(&self, connection: &Connection) -> StoreResult<()>;
+    async fn list_for_tenant(&self, tenant: &TenantId) -> StoreResult<Vec<Connection>>;
+    /// Every connection of every tenant, paged (for the scheduler).
+    async fn list_all(&self, page: &PageRequest) -> StoreResult<Page<Connection>>;
+    /// Sets status and last error. With `expected`, only if the current status equals
+    /// it (`Conflict` otherwise). `NotFound` if the connection does not exist.
+    async fn update_status(
+        &self,
+        tenant: &TenantId,
+        id: &ConnectionId,
+        expected: Option<ConnectionStatus>,
+        status: ConnectionStatus,
+        last_error: Option<String>,
+    ) -> StoreResult<Connection>;
+    /// Records a finished sync run (`NotFound` if absent).
+    async fn record_sync(
+        &self,
+        tenant: &TenantId,
+        id: &ConnectionId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+}
+
+/// Tenants and their API keys (hashes only).
+#[async_trait]
+pub trait TenantStore: Send + Sync {
+    async fn get(&self, id: &TenantId) -> StoreResult<Option<Tenant>>;
+    async fn find_by_api_key_hash(&self, api_key_hash: &str) -> StoreResult<Option<Tenant>>;
+    /// Creates or replaces the tenant.
+    async fn put(&self, tenant: &Tenant) -> StoreResult<()>;
+    /// Replaces the API key hash; the old key stops resolving. `NotFound` if absent.
+    async fn rotate_api_key(&self, id: &TenantId, new_hash: &str) -> StoreResult<Tenant>;
+}
+
+/// Versioned sync configs with optimistic concurrency.
+#[async_trait]
+pub trait ConfigStore: Send + Sync {
+    /// Stores `config` as version `expected_version + 1`. `expected_version` is the
+    /// version the caller read (0 when there was none). `Conflict` if someone else
+    /// stored a newer version first.
+    async fn put(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        expected_version: u64,
+        config: serde_json::Value,
+    ) -> StoreResult<SyncConfigVersion>;
+    async fn get_latest(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+    ) -> StoreResult<Option<SyncConfigVersion>>;
+    async fn get_version(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        version: u64,
+    ) -> StoreResult<Option<SyncConfigVersion>>;
+}
+
+/// Pull cursors and sweep times per connection and object.
+#[async_trait]
+pub trait CursorStore: Send + Sync {
+    /// The object's cursor (default, i.e. empty, if never written).
+    async fn get(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        object: &str,
+    ) -> StoreResult<ObjectCursor>;
+    /// Moves the position from `expected` (what the caller read; `None` = never set) to
+    /// `next`. `Conflict` if the stored position is not `expected` or `next` is behind it.
+    async fn advance(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        object: &str,
+        expected: Option<&CursorPosition>,
+        next: &CursorPosition,
+    ) -> StoreResult<()>;
+    /// Records a deletion sweep; `Conflict` if `at` is before the stored sweep time.
+    async fn set_last_sweep(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        object: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+}
+
+/// Links between app records and Salesforce records.
+#[async_trait]
+pub trait LinkStore: Send + Sync {
+    /// Creates the link unless one exists for `(app_object, app_id)`; racing writers:
+    /// exactly one gets `Created`, the rest get the winner as `Existing`.
+    async fn create_if_absent(&self, link: &Link) -> StoreResult<LinkCreate>;
+    async fn get_by_app(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        app_object: &str,
+        app_id: &str,
+    ) -> StoreResult<Option<Link>>;
+    /// Finds by Salesforce Id (DynamoDB: index `gsi1`, eventually consistent).
+    async fn get_by_sf_id(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        sf_id: &str,
+    ) -> StoreResult<Option<Link>>;
+    /// Replaces the hashes of last-synced values. `NotFound` if the link is gone.
+    async fn update_hashes(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        app_object: &str,
+        app_id: &str,
+        hashes: BTreeMap<String, String>,
+    ) -> StoreResult<Link>;
+    /// Unlinks; returns the removed link, `None` if there was none.
+    async fn delete(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        app_object: &str,
+        app_id: &str,
+    ) -> StoreResult<Option<Link>>;
+}
+
+/// Per-event outcomes.
+#[async_trait]
+pub trait ReportStore: Send + Sync {
+    /// Writes (or replaces, by event id) an entry.
+    async fn write(&self, entry: &ReportEntry) -> StoreResult<()>;
+    /// One entry (for re-push); `None` if absent or expired.
+    async fn get(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        event_id: &str,
+    ) -> StoreResult<Option<ReportEntry>>;
+    /// Entries matching the query, newest first, paged.
+    async fn list(&self, query: &ReportQuery) -> StoreResult<Page<ReportEntry>>;
+}
+
+/// The per-tenant feed of inbound changes.
+#[async_trait]
+pub trait ChangeFeed: Send + Sync {
+    /// Appends in order; returns the stored entries with their new sequence numbers.
+    async fn append(
+        &self,
+        tenant: &TenantId,
+        changes: Vec<NewChange>,
+    ) -> StoreResult<Vec<ChangeEntry>>;
+    /// Entries with `seq > after`, ascending, at most `limit` (clamped to 1..=1000).
+    async fn read(&self, tenant: &TenantId, after: u64, limit: u32) -> StoreResult<ChangeBatch>;
+}
+
+/// OAuth `state` values awaiting their callback.
+#[async_trait]
+pub trait OAuthStateStore: Send + Sync {
+    /// Stores a new state; `Conflict` if that state value already exists.
+    async fn put(&self, state: &OAuthState) -> StoreResult<()>;
+    /// Removes and returns the state. `None` if unknown, expired or already taken.
+    async fn take(&self, state: &str) -> StoreResult<Option<OAuthState>>;
+}
+
+/// Deduplication of keys (event ids, request ids) for a time.
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Records `key` for `ttl`. `true` if it was new (or its earlier record expired),
+    /// `false` if it was already seen.
+    async fn put_if_absent(&self, tenant: &TenantId, key: &str, ttl: Duration)
+    -> StoreResult<bool>;
+}
+
+/// Expiring mutual exclusion (token refresh, one poller per connection).
+#[async_trait]
+pub trait LeaseStore: Send + Sync {
+    /// Takes `name` for `owner` if it is free or expired (or already `owner`'s).
+    /// `None` if someone else holds it.
+    async fn acquire(&self, name: &str, owner: &str, ttl: Duration) -> StoreResult<Option<Lease>>;
+    /// Extends a held lease; `Conflict` if it was lost (expired and taken, or released).
+    async fn renew(&self, lease: &Lease, ttl: Duration) -> StoreResult<Lease>;
+    /// Releases; `Conflict` if `lease.owner` does not hold it any more.
+    async fn release(&self, lease: &Lease) -> StoreResult<()>;
+}
+
+/// Salesforce API budget tracking.
+#[async_trait]
+pub trait QuotaStore: Send + Sync {
+    /// Adds `calls` to the connection's count for `day`; returns the new total.
+    async fn add_calls(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        day: NaiveDate,
+        calls: u64,
+    ) -> StoreResult<u64>;
+    /// Stores the last seen `Sforce-Limit-Info` (used/max), stamped with the clock.
+    async fn record_limit(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        used: u64,
+        max: u64,
+    ) -> StoreResult<()>;
+    async fn usage(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        day: NaiveDate,
+    ) -> StoreResult<QuotaUsage>;
+}
+
+/// Refresh tokens, one entry per connection.
+#[async_trait]
+pub trait TokenVault: Send + Sync {
+    /// The entry name (`{prefix}{tenant}/{connection}`), stored on the connection.
+    fn secret_name(&self, tenant: &TenantId, connection: &ConnectionId) -> String;
+    /// Creates or unconditionally replaces (connect / reconnect).
+    async fn put(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        token: &StoredToken,
+    ) -> StoreResult<VersionedToken>;
+    async fn get(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+    ) -> StoreResult<Option<VersionedToken>>;
+    /// Compare-and-swap: replaces only if the current version is `expected`
+    /// (`Conflict` otherwise, `NotFound` if there is no entry). Call it only when the
+    /// refresh token (or other persisted data) actually changed.
+    async fn rotate(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        expected: &TokenVersion,
+        token: &StoredToken,
+    ) -> StoreResult<VersionedToken>;
+    /// Deletes the entry (no error if absent).
+    async fn delete(&self, tenant: &TenantId, connection: &ConnectionId) -> StoreResult<()>;
+}
+
+/// The push (FIFO) and poll queues.
+#[async_trait]
+pub trait Queues: Send + Sync {
+    /// Sends all messages (chunked into batches of 10). Fails if any entry failed;
+    /// retrying is safe on FIFO queues thanks to the dedup ids.
+    async fn send_batch(&self, queue: QueueKind, messages: &[OutboundMessage]) -> StoreResult<()>;
+    /// Receives up to `max` (1..=10) visible messages without waiting long.
+    async fn receive(&self, queue: QueueKind, max: u32) -> StoreResult<Vec<ReceivedMessage>>;
+    /// Deletes a received message.
+    async fn ack(&self, queue: QueueKind, receipt: &str) -> StoreResult<()>;
+}
