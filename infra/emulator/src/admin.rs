@@ -1,0 +1,358 @@
+//! Test control: [`AdminHandle`] (typed, in-process) — the HTTP admin API in
+//! [`crate::rest::admin_http`] calls the same methods.
+
+use crate::error::EmulatorError;
+use crate::faults::FaultSpec;
+use crate::spec::{DuplicateRule, UserSpec, ValidationRule};
+use crate::state::{AccessGrant, RefreshGrant, State};
+use crate::writes::{self, WriteOpts};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// A token pair minted for tests, shaped like the token endpoint's answer.
+#[derive(Clone, Serialize)]
+pub struct MintedTokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub instance_url: String,
+    pub id: String,
+}
+
+impl std::fmt::Debug for MintedTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MintedTokens")
+            .field("access_token", &"<redacted>")
+            .field("refresh_token", &"<redacted>")
+            .field("instance_url", &self.instance_url)
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
+/// API usage of one org.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiUsage {
+    pub used: u64,
+    pub max: u64,
+    /// Calls per endpoint (e.g. `query`, `sobject.create`, `collections.update`, `oauth.token`).
+    pub counters: BTreeMap<String, u64>,
+}
+
+#[derive(Clone)]
+pub struct AdminHandle {
+    shared: Arc<Mutex<State>>,
+}
+
+impl std::fmt::Debug for AdminHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminHandle")
+    }
+}
+
+fn admin_opts(stamp: Option<DateTime<Utc>>) -> WriteOpts {
+    WriteOpts {
+        user_id: None,
+        stamp,
+        admin: true,
+    }
+}
+
+impl AdminHandle {
+    pub(crate) fn new(shared: Arc<Mutex<State>>) -> Self {
+        Self { shared }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave half-written records (writes build
+        // the record first and insert last), so a poisoned lock is still usable.
+        self.shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn with_org<T>(
+        &self,
+        alias: &str,
+        f: impl FnOnce(&mut State, usize) -> Result<T, EmulatorError>,
+    ) -> Result<T, EmulatorError> {
+        let mut st = self.lock();
+        let idx = st.org_index(alias)?;
+        f(&mut st, idx)
+    }
+
+    /// Aliases of the hosted orgs, in order (the first is the default login host).
+    pub fn org_aliases(&self) -> Vec<String> {
+        self.lock().orgs.iter().map(|o| o.alias.clone()).collect()
+    }
+
+    pub fn org_id(&self, alias: &str) -> Result<String, EmulatorError> {
+        self.with_org(alias, |st, i| Ok(st.orgs[i].org_id.clone()))
+    }
+
+    pub fn user_id(&self, alias: &str, username: &str) -> Result<String, EmulatorError> {
+        self.with_org(alias, |st, i| {
+            st.orgs[i]
+                .logins
+                .get(&username.to_lowercase())
+                .map(|(id, _)| id.clone())
+                .or_else(|| {
+                    st.orgs[i]
+                        .store
+                        .records("User")
+                        .find(|r| {
+                            r.get("Username")
+                                .as_str()
+                                .is_some_and(|u| u.eq_ignore_ascii_case(username))
+                        })
+                        .map(|r| r.id.clone())
+                })
+                .ok_or_else(|| EmulatorError::UnknownUser(username.to_string()))
+        })
+    }
+
+    // ---- faults and limits ----
+
+    pub fn set_faults(&self, alias: &str, faults: FaultSpec) -> Result<(), EmulatorError> {
+        self.with_org(alias, |st, i| {
+            st.orgs[i].faults = faults;
+            Ok(())
+        })
+    }
+
+    pub fn clear_faults(&self, alias: &str) -> Result<(), EmulatorError> {
+        self.set_faults(alias, FaultSpec::default())
+    }
+
+    pub fn faults(&self, alias: &str) -> Result<FaultSpec, EmulatorError> {
+        self.with_org(alias, |st, i| Ok(st.orgs[i].faults.clone()))
+    }
+
+    /// Invalidates every access and refresh token of the org (like a password reset).
+    pub fn revoke_tokens(&self, alias: &str) -> Result<(), EmulatorError> {
+        self.with_org(alias, |st, i| {
+            st.access.retain(|_, g| g.org != i);
+            st.refresh.retain(|_, g| g.org != i);
+            Ok(())
+        })
+    }
+
+    /// Spends the rest of today's API allowance: the next data call answers 403.
+    pub fn exhaust_api_limit(&self, alias: &str) -> Result<(), EmulatorError> {
+        self.with_org(alias, |st, i| {
+            st.orgs[i].api_used = st.orgs[i].settings.daily_api_limit;
+            Ok(())
+        })
+    }
+
+    pub fn set_daily_limit(&self, alias: &str, max: u64) -> Result<(), EmulatorError> {
+        self.with_org(alias, |st, i| {
+            st.orgs[i].settings.daily_api_limit = max;
+            Ok(())
+        })
+    }
+
+    /// Sets the used count (e.g. 0 to start a fresh day).
+    pub fn set_api_used(&self, alias: &str, used: u64) -> Result<(), EmulatorError> {
+        self.with_org(alias, |st, i| {
+            st.orgs[i].api_used = used;
+            Ok(())
+        })
+    }
+
+    pub fn api_usage(&self, alias: &str) -> Result<ApiUsage, EmulatorError> {
+        self.with_org(alias, |st, i| {
+            let o = &st.orgs[i];
+            Ok(ApiUsage {
+                used: o.api_used,
+                max: o.settings.daily_api_limit,
+                counters: o.counters.clone(),
+            })
+        })
+    }
+
+    /// Calls counted for one endpoint name (0 when never called).
+    pub fn api_count(&self, alias: &str, endpoint: &str) -> Result<u64, EmulatorError> {
+        Ok(self
+            .api_usage(alias)?
+            .counters
+            .get(endpoint)
+            .copied()
+            .unwrap_or(0))
+    }
+
+    pub fn reset_counters(&self, alias: &str) -> Result<(), EmulatorError> {
+        self.with_org(alias, |st, i| {
+            st.orgs[i].counters.clear();
+            st.orgs[i].api_used = 0;
+            Ok(())
+        })
+    }
+
+    // ---- settings and users ----
+
+    pub fn set_refresh_rotation(&self, alias: &str, on: bool) -> Result<(), EmulatorError> {
+        self.with_org(alias, |st, i| {
+            st.orgs[i].settings.rotate_refresh_tokens = on;
+            Ok(())
+        })
+    }
+
+    pub fn set_auto_approve(&self, alias: &str, on: bool) -> Result<(), EmulatorError> {
+        self.with_org(alias, |st, i| {
+            st.orgs[i].settings.auto_approve = on;
+            Ok(())
+        })
+    }
+
+    pub fn add_user(&self, alias: &str, user: UserSpec) -> Result<String, EmulatorError> {
+        self.with_org(alias, |st, i| crate::seed::add_user(st, i, &user))
+    }
+
+    pub fn add_validation_rule(&self, alias: &str, r: ValidationRule) -> Result<(), EmulatorError> {
+        self.with_org(alias, |st, i| {
+            st.orgs[i].validation_rules.push(r);
+            Ok(())
+        })
+    }
+
+    pub fn add_duplicate_rule(&self, alias: &str, r: DuplicateRule) -> Result<(), EmulatorError> {
+        self.with_org(alias, |st, i| {
+            st.orgs[i].duplicate_rules.push(r);
+            Ok(())
+        })
+    }
+
+    /// Issues tokens for a user without the OAuth dance.
+    pub fn mint_tokens(&self, alias: &str, username: &str) -> Result<MintedTokens, EmulatorError> {
+        let user_id = self.user_id(alias, username)?;
+        self.with_org(alias, |st, i| {
+            let client = st.orgs[i].settings.client_id.clone();
+            let access = crate::oauth::new_access_token(st, i, &user_id);
+            let refresh = crate::oauth::new_token_string(&st.orgs[i].org_id);
+            st.refresh.insert(
+                refresh.clone(),
+                RefreshGrant {
+                    org: i,
+                    user_id: user_id.clone(),
+                    client_id: client,
+                },
+            );
+            Ok(MintedTokens {
+                access_token: access,
+                refresh_token: refresh,
+                instance_url: st.base_url.clone(),
+                id: format!("{}/id/{}/{}", st.base_url, st.orgs[i].org_id, user_id),
+            })
+        })
+    }
+
+    /// Makes an access token expire now (its refresh token keeps working).
+    pub fn expire_access_token(&self, token: &str) {
+        let mut st = self.lock();
+        let now = st.clock.now();
+        if let Some(AccessGrant { expires, .. }) = st.access.get_mut(token) {
+            *expires = now - chrono::Duration::seconds(1);
+        }
+    }
+
+    // ---- clock ----
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.lock().clock.now()
+    }
+
+    pub fn advance_clock(&self, by: std::time::Duration) {
+        let d = chrono::Duration::from_std(by).unwrap_or(chrono::Duration::zero());
+        self.lock().clock.advance(d);
+    }
+
+    pub fn set_clock(&self, t: DateTime<Utc>) {
+        self.lock().clock.set(t);
+    }
+
+    pub fn freeze_clock(&self, t: DateTime<Utc>) {
+        self.lock().clock.freeze(t);
+    }
+
+    // ---- records (bypass API counting, validation and faults) ----
+
+    pub fn insert_record(
+        &self,
+        alias: &str,
+        object: &str,
+        fields: Map<String, Value>,
+    ) -> Result<String, EmulatorError> {
+        self.with_org(alias, |st, i| {
+            Ok(writes::create(st, i, object, &fields, &admin_opts(None))?)
+        })
+    }
+
+    pub fn update_record(
+        &self,
+        alias: &str,
+        object: &str,
+        id: &str,
+        fields: Map<String, Value>,
+    ) -> Result<(), EmulatorError> {
+        self.with_org(alias, |st, i| {
+            Ok(writes::update(st, i, object, id, &fields, &admin_opts(None))?)
+        })
+    }
+
+    pub fn delete_record(&self, alias: &str, object: &str, id: &str) -> Result<(), EmulatorError> {
+        self.with_org(alias, |st, i| {
+            Ok(writes::delete(st, i, object, id, &admin_opts(None))?)
+        })
+    }
+
+    /// Writes a record "late": it becomes visible now but carries an older
+    /// `SystemModstamp`/`LastModifiedDate` (`stamp`). With `id` it updates, else it creates.
+    pub fn commit_late(
+        &self,
+        alias: &str,
+        object: &str,
+        id: Option<&str>,
+        fields: Map<String, Value>,
+        stamp: DateTime<Utc>,
+    ) -> Result<String, EmulatorError> {
+        self.with_org(alias, |st, i| {
+            let opts = admin_opts(Some(stamp));
+            match id {
+                Some(id) => {
+                    writes::update(st, i, object, id, &fields, &opts)?;
+                    Ok(id.to_string())
+                }
+                None => Ok(writes::create(st, i, object, &fields, &opts)?),
+            }
+        })
+    }
+
+    /// A record's stored fields (including deleted ones), or `None`.
+    pub fn get_record(
+        &self,
+        alias: &str,
+        object: &str,
+        id: &str,
+    ) -> Result<Option<Map<String, Value>>, EmulatorError> {
+        self.with_org(alias, |st, i| {
+            let name = st.orgs[i]
+                .object(object)
+                .map(|o| o.name.clone())
+                .unwrap_or_default();
+            Ok(st.orgs[i].store.get(&name, id).map(|r| r.fields.clone()))
+        })
+    }
+
+    /// Live (non-deleted) records of an object.
+    pub fn record_count(&self, alias: &str, object: &str) -> Result<usize, EmulatorError> {
+        self.with_org(alias, |st, i| {
+            let name = st.orgs[i]
+                .object(object)
+                .map(|o| o.name.clone())
+                .unwrap_or_default();
+            Ok(st.orgs[i].store.records(&name).filter(|r| !r.deleted).count())
+        })
+    }
+}

@@ -1,0 +1,3 @@
+//! `sf-emulator` binary (see `--help`).
+
+fn main() {}

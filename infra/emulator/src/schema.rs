@@ -1,0 +1,536 @@
+//! Object and field metadata: the standard objects crmsync syncs, plus custom ones from seeds.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldType {
+    Id,
+    String,
+    Email,
+    Phone,
+    Url,
+    Picklist,
+    Multipicklist,
+    Reference,
+    Boolean,
+    Double,
+    Currency,
+    Percent,
+    Int,
+    Date,
+    Datetime,
+    Textarea,
+}
+
+impl FieldType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldType::Id => "id",
+            FieldType::String => "string",
+            FieldType::Email => "email",
+            FieldType::Phone => "phone",
+            FieldType::Url => "url",
+            FieldType::Picklist => "picklist",
+            FieldType::Multipicklist => "multipicklist",
+            FieldType::Reference => "reference",
+            FieldType::Boolean => "boolean",
+            FieldType::Double => "double",
+            FieldType::Currency => "currency",
+            FieldType::Percent => "percent",
+            FieldType::Int => "int",
+            FieldType::Date => "date",
+            FieldType::Datetime => "datetime",
+            FieldType::Textarea => "textarea",
+        }
+    }
+    pub fn is_numeric(self) -> bool {
+        matches!(
+            self,
+            FieldType::Double | FieldType::Currency | FieldType::Percent | FieldType::Int
+        )
+    }
+    pub fn is_text(self) -> bool {
+        matches!(
+            self,
+            FieldType::String
+                | FieldType::Email
+                | FieldType::Phone
+                | FieldType::Url
+                | FieldType::Textarea
+                | FieldType::Picklist
+                | FieldType::Multipicklist
+                | FieldType::Id
+                | FieldType::Reference
+        )
+    }
+}
+
+/// One field's metadata; also the seed-file format for custom fields (camelCase keys).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldDef {
+    pub name: String,
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(rename = "type")]
+    pub ftype: FieldType,
+    #[serde(default)]
+    pub length: Option<u32>,
+    #[serde(default = "yes")]
+    pub nillable: bool,
+    #[serde(default = "yes")]
+    pub createable: bool,
+    #[serde(default = "yes")]
+    pub updateable: bool,
+    #[serde(default)]
+    pub defaulted_on_create: bool,
+    #[serde(default)]
+    pub calculated: bool,
+    #[serde(default)]
+    pub external_id: bool,
+    #[serde(default)]
+    pub id_lookup: bool,
+    #[serde(default)]
+    pub unique: bool,
+    #[serde(default)]
+    pub picklist_values: Vec<String>,
+    #[serde(default)]
+    pub default_picklist_value: Option<String>,
+    #[serde(default)]
+    pub restricted_picklist: bool,
+    #[serde(default)]
+    pub reference_to: Vec<String>,
+    #[serde(default)]
+    pub relationship_name: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl FieldDef {
+    pub fn new(name: &str, ftype: FieldType) -> Self {
+        let length = match ftype {
+            FieldType::String | FieldType::Url => Some(255),
+            FieldType::Email => Some(80),
+            FieldType::Phone => Some(40),
+            FieldType::Textarea => Some(32000),
+            FieldType::Picklist | FieldType::Multipicklist => Some(255),
+            FieldType::Id | FieldType::Reference => Some(18),
+            _ => None,
+        };
+        Self {
+            name: name.to_string(),
+            label: None,
+            ftype,
+            length,
+            nillable: true,
+            createable: true,
+            updateable: true,
+            defaulted_on_create: false,
+            calculated: false,
+            external_id: false,
+            id_lookup: false,
+            unique: false,
+            picklist_values: Vec::new(),
+            default_picklist_value: None,
+            restricted_picklist: false,
+            reference_to: Vec::new(),
+            relationship_name: None,
+        }
+    }
+    fn len(mut self, n: u32) -> Self {
+        self.length = Some(n);
+        self
+    }
+    fn required(mut self) -> Self {
+        self.nillable = false;
+        self
+    }
+    fn system(mut self) -> Self {
+        self.createable = false;
+        self.updateable = false;
+        self.nillable = false;
+        self.defaulted_on_create = true;
+        self
+    }
+    fn readonly(mut self) -> Self {
+        self.createable = false;
+        self.updateable = false;
+        self
+    }
+    fn lookup(mut self) -> Self {
+        self.id_lookup = true;
+        self
+    }
+    fn picklist(mut self, values: &[&str], restricted: bool) -> Self {
+        self.picklist_values = values.iter().map(|s| s.to_string()).collect();
+        self.restricted_picklist = restricted;
+        self
+    }
+    fn reference(mut self, to: &str, rel: &str) -> Self {
+        self.reference_to = vec![to.to_string()];
+        self.relationship_name = Some(rel.to_string());
+        self
+    }
+    fn defaulted(mut self) -> Self {
+        self.defaulted_on_create = true;
+        self.nillable = false;
+        self
+    }
+    pub fn label(&self) -> String {
+        self.label.clone().unwrap_or_else(|| humanize(&self.name))
+    }
+    /// Required on create: `createable && !nillable && !defaultedOnCreate`.
+    pub fn required_on_create(&self) -> bool {
+        self.createable && !self.nillable && !self.defaulted_on_create
+    }
+}
+
+fn humanize(name: &str) -> String {
+    let base = name.trim_end_matches("__c").trim_end_matches("Id");
+    let base = if base.is_empty() { name } else { base };
+    let mut out = String::new();
+    for (i, c) in base.chars().enumerate() {
+        if c == '_' {
+            out.push(' ');
+            continue;
+        }
+        if i > 0 && c.is_ascii_uppercase() && !out.ends_with(' ') {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectDef {
+    pub name: String,
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub label_plural: Option<String>,
+    #[serde(default)]
+    pub key_prefix: String,
+    #[serde(default)]
+    pub custom: bool,
+    /// Read-only objects (Organization) reject writes.
+    #[serde(default)]
+    pub queryable_only: bool,
+    pub fields: Vec<FieldDef>,
+}
+
+impl ObjectDef {
+    pub fn field(&self, name: &str) -> Option<&FieldDef> {
+        self.fields
+            .iter()
+            .find(|f| f.name.eq_ignore_ascii_case(name))
+    }
+    /// The reference field whose relationshipName is `rel` (e.g. `Owner` → `OwnerId`).
+    pub fn relationship(&self, rel: &str) -> Option<&FieldDef> {
+        self.fields.iter().find(|f| {
+            f.relationship_name
+                .as_deref()
+                .is_some_and(|r| r.eq_ignore_ascii_case(rel))
+        })
+    }
+    pub fn label(&self) -> String {
+        self.label
+            .clone()
+            .unwrap_or_else(|| humanize(&self.name))
+    }
+    pub fn label_plural(&self) -> String {
+        self.label_plural
+            .clone()
+            .unwrap_or_else(|| format!("{}s", self.label()))
+    }
+}
+
+/// System fields every object has.
+fn system_fields(owner: bool) -> Vec<FieldDef> {
+    use FieldType::*;
+    let mut f = vec![
+        FieldDef::new("Id", Id).system(),
+        FieldDef::new("IsDeleted", Boolean).system(),
+        FieldDef::new("CreatedDate", Datetime).system(),
+        FieldDef::new("CreatedById", Reference)
+            .system()
+            .reference("User", "CreatedBy"),
+        FieldDef::new("LastModifiedDate", Datetime).system(),
+        FieldDef::new("LastModifiedById", Reference)
+            .system()
+            .reference("User", "LastModifiedBy"),
+        FieldDef::new("SystemModstamp", Datetime).system(),
+    ];
+    if owner {
+        let mut o = FieldDef::new("OwnerId", Reference)
+            .defaulted()
+            .reference("User", "Owner");
+        o.createable = true;
+        f.push(o);
+    }
+    f
+}
+
+const INDUSTRIES: &[&str] = &[
+    "Agriculture",
+    "Banking",
+    "Consulting",
+    "Education",
+    "Energy",
+    "Finance",
+    "Healthcare",
+    "Manufacturing",
+    "Media",
+    "Retail",
+    "Technology",
+    "Telecommunications",
+    "Other",
+];
+pub const STAGES: &[&str] = &[
+    "Prospecting",
+    "Qualification",
+    "Needs Analysis",
+    "Value Proposition",
+    "Proposal/Price Quote",
+    "Negotiation/Review",
+    "Closed Won",
+    "Closed Lost",
+];
+pub const LEAD_STATUSES: &[&str] = &[
+    "Open - Not Contacted",
+    "Working - Contacted",
+    "Closed - Converted",
+    "Closed - Not Converted",
+];
+const LEAD_SOURCES: &[&str] = &[
+    "Web",
+    "Phone Inquiry",
+    "Partner Referral",
+    "Purchased List",
+    "Other",
+];
+
+fn address(prefix: &str) -> Vec<FieldDef> {
+    use FieldType::*;
+    vec![
+        FieldDef::new(&format!("{prefix}Street"), Textarea).len(255),
+        FieldDef::new(&format!("{prefix}City"), String).len(40),
+        FieldDef::new(&format!("{prefix}State"), String).len(80),
+        FieldDef::new(&format!("{prefix}PostalCode"), String).len(20),
+        FieldDef::new(&format!("{prefix}Country"), String).len(80),
+    ]
+}
+
+fn obj(name: &str, prefix: &str, owner: bool, fields: Vec<FieldDef>) -> ObjectDef {
+    let mut all = system_fields(owner);
+    all.extend(fields);
+    ObjectDef {
+        name: name.to_string(),
+        label: None,
+        label_plural: None,
+        key_prefix: prefix.to_string(),
+        custom: false,
+        queryable_only: false,
+        fields: all,
+    }
+}
+
+/// The standard objects, keyed by API name.
+pub fn standard_objects() -> BTreeMap<String, ObjectDef> {
+    use FieldType::*;
+    let mut m = BTreeMap::new();
+    let mut add = |o: ObjectDef| {
+        m.insert(o.name.clone(), o);
+    };
+    add(obj(
+        "Account",
+        "001",
+        true,
+        [
+            vec![
+                FieldDef::new("Name", String).required(),
+                FieldDef::new("AccountNumber", String).len(40),
+                FieldDef::new("Type", Picklist).picklist(
+                    &["Prospect", "Customer - Direct", "Customer - Channel", "Partner", "Other"],
+                    false,
+                ),
+                FieldDef::new("Industry", Picklist).picklist(INDUSTRIES, false),
+                FieldDef::new("Website", Url),
+                FieldDef::new("Phone", Phone),
+                FieldDef::new("AnnualRevenue", Currency),
+                FieldDef::new("NumberOfEmployees", Int),
+                FieldDef::new("Description", Textarea),
+                FieldDef::new("ParentId", Reference).reference("Account", "Parent"),
+            ],
+            address("Billing"),
+        ]
+        .concat(),
+    ));
+    let mut contact_name = FieldDef::new("Name", String).readonly();
+    contact_name.calculated = false;
+    add(obj(
+        "Contact",
+        "003",
+        true,
+        [
+            vec![
+                FieldDef::new("FirstName", String).len(40),
+                FieldDef::new("LastName", String).len(80).required(),
+                contact_name.clone().len(121),
+                FieldDef::new("Salutation", Picklist)
+                    .picklist(&["Mr.", "Ms.", "Mrs.", "Dr.", "Prof."], false),
+                FieldDef::new("Email", Email).lookup(),
+                FieldDef::new("Phone", Phone),
+                FieldDef::new("MobilePhone", Phone),
+                FieldDef::new("Title", String).len(128),
+                FieldDef::new("Department", String).len(80),
+                FieldDef::new("LeadSource", Picklist).picklist(LEAD_SOURCES, false),
+                FieldDef::new("HasOptedOutOfEmail", Boolean).defaulted(),
+                FieldDef::new("Description", Textarea),
+                FieldDef::new("Birthdate", Date),
+                FieldDef::new("AccountId", Reference).reference("Account", "Account"),
+            ],
+            address("Mailing"),
+        ]
+        .concat(),
+    ));
+    add(obj(
+        "Lead",
+        "00Q",
+        true,
+        [
+            vec![
+                FieldDef::new("FirstName", String).len(40),
+                FieldDef::new("LastName", String).len(80).required(),
+                contact_name.len(121),
+                FieldDef::new("Company", String).required(),
+                FieldDef::new("Email", Email).lookup(),
+                FieldDef::new("Phone", Phone),
+                FieldDef::new("Title", String).len(128),
+                FieldDef::new("Industry", Picklist).picklist(INDUSTRIES, false),
+                FieldDef::new("LeadSource", Picklist).picklist(LEAD_SOURCES, false),
+                FieldDef::new("Status", Picklist)
+                    .picklist(LEAD_STATUSES, true)
+                    .defaulted(),
+                FieldDef::new("Rating", Picklist).picklist(&["Hot", "Warm", "Cold"], false),
+                FieldDef::new("AnnualRevenue", Currency),
+                FieldDef::new("NumberOfEmployees", Int),
+                FieldDef::new("Website", Url),
+                FieldDef::new("HasOptedOutOfEmail", Boolean).defaulted(),
+                FieldDef::new("IsConverted", Boolean).defaulted(),
+                FieldDef::new("Description", Textarea),
+            ],
+            address(""),
+        ]
+        .concat(),
+    ));
+    add(obj(
+        "Opportunity",
+        "006",
+        true,
+        vec![
+            FieldDef::new("Name", String).len(120).required(),
+            FieldDef::new("AccountId", Reference).reference("Account", "Account"),
+            FieldDef::new("StageName", Picklist)
+                .picklist(STAGES, true)
+                .required(),
+            FieldDef::new("Amount", Currency),
+            FieldDef::new("Probability", Percent),
+            FieldDef::new("CloseDate", Date).required(),
+            FieldDef::new("Type", Picklist)
+                .picklist(&["New Customer", "Existing Customer - Upgrade", "Existing Customer - Renewal"], false),
+            FieldDef::new("LeadSource", Picklist).picklist(LEAD_SOURCES, false),
+            FieldDef::new("NextStep", String),
+            FieldDef::new("IsClosed", Boolean).readonly().defaulted(),
+            FieldDef::new("IsWon", Boolean).readonly().defaulted(),
+            FieldDef::new("Description", Textarea),
+        ],
+    ));
+    add(obj(
+        "OpportunityLineItem",
+        "00k",
+        false,
+        vec![
+            FieldDef::new("OpportunityId", Reference)
+                .reference("Opportunity", "Opportunity")
+                .required(),
+            FieldDef::new("Name", String).readonly(),
+            FieldDef::new("Quantity", Double).required(),
+            FieldDef::new("UnitPrice", Currency),
+            FieldDef::new("TotalPrice", Currency),
+            FieldDef::new("Description", String),
+            FieldDef::new("ServiceDate", Date),
+        ],
+    ));
+    add(obj(
+        "User",
+        "005",
+        false,
+        vec![
+            FieldDef::new("Username", String).len(80).required(),
+            FieldDef::new("Email", Email).required(),
+            FieldDef::new("FirstName", String).len(40),
+            FieldDef::new("LastName", String).len(80).required(),
+            FieldDef::new("Name", String).len(121).readonly(),
+            FieldDef::new("Alias", String).len(8),
+            FieldDef::new("Title", String).len(80),
+            FieldDef::new("IsActive", Boolean).defaulted(),
+            FieldDef::new("TimeZoneSidKey", String).len(40).defaulted(),
+            FieldDef::new("UserType", String).readonly(),
+        ],
+    ));
+    add(obj(
+        "Task",
+        "00T",
+        true,
+        vec![
+            FieldDef::new("Subject", String),
+            FieldDef::new("Status", Picklist)
+                .picklist(&["Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred"], true)
+                .defaulted(),
+            FieldDef::new("Priority", Picklist)
+                .picklist(&["High", "Normal", "Low"], true)
+                .defaulted(),
+            FieldDef::new("ActivityDate", Date),
+            FieldDef::new("Description", Textarea),
+            {
+                let mut w = FieldDef::new("WhoId", Reference);
+                w.reference_to = vec!["Contact".into(), "Lead".into()];
+                w.relationship_name = Some("Who".into());
+                w
+            },
+            {
+                let mut w = FieldDef::new("WhatId", Reference);
+                w.reference_to = vec!["Account".into(), "Opportunity".into()];
+                w.relationship_name = Some("What".into());
+                w
+            },
+        ],
+    ));
+    let mut org = obj(
+        "Organization",
+        "00D",
+        false,
+        vec![
+            FieldDef::new("Name", String).len(80).readonly(),
+            FieldDef::new("OrganizationType", String).readonly(),
+            FieldDef::new("IsSandbox", Boolean).readonly(),
+            FieldDef::new("InstanceName", String).readonly(),
+        ],
+    );
+    org.queryable_only = true;
+    add(org);
+    m
+}
+
+/// System fields of a custom object: the standard ones plus Name and OwnerId.
+pub fn custom_object_system_fields() -> Vec<FieldDef> {
+    let mut f = system_fields(true);
+    f.push(FieldDef::new("Name", FieldType::String).len(80));
+    f
+}

@@ -1,0 +1,203 @@
+//! The emulator's whole state: clock, orgs, tokens, authorization codes, query locators.
+
+use crate::clock::Clock;
+use crate::error::EmulatorError;
+use crate::faults::FaultSpec;
+use crate::schema::{ObjectDef, standard_objects};
+use crate::spec::{DuplicateRule, OrgSpec, ValidationRule};
+use crate::store::Store;
+use crate::EmulatorOptions;
+use chrono::{DateTime, Utc};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use std::collections::{BTreeMap, HashMap};
+
+#[derive(Debug, Clone)]
+pub struct OrgSettings {
+    pub daily_api_limit: u64,
+    pub rotate_refresh_tokens: bool,
+    pub auto_approve: bool,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+#[derive(Debug)]
+pub struct Org {
+    pub alias: String,
+    pub org_id: String,
+    pub name: String,
+    pub is_sandbox: bool,
+    pub settings: OrgSettings,
+    pub schema: BTreeMap<String, ObjectDef>,
+    pub store: Store,
+    /// lower-cased username → (user id, password)
+    pub logins: HashMap<String, (String, String)>,
+    pub faults: FaultSpec,
+    pub counters: BTreeMap<String, u64>,
+    pub api_used: u64,
+    pub validation_rules: Vec<ValidationRule>,
+    pub duplicate_rules: Vec<DuplicateRule>,
+    pub admin_user_id: String,
+}
+
+impl Org {
+    /// Canonical object name for a case-insensitive name.
+    pub fn object(&self, name: &str) -> Option<&ObjectDef> {
+        self.schema
+            .values()
+            .find(|o| o.name.eq_ignore_ascii_case(name))
+    }
+    pub fn object_by_prefix(&self, id: &str) -> Option<&ObjectDef> {
+        self.schema.values().find(|o| id.starts_with(&o.key_prefix))
+    }
+    pub fn count(&mut self, endpoint: &str) {
+        *self.counters.entry(endpoint.to_string()).or_default() += 1;
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AccessGrant {
+    pub org: usize,
+    pub user_id: String,
+    pub expires: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RefreshGrant {
+    pub org: usize,
+    pub user_id: String,
+    pub client_id: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthCode {
+    pub org: usize,
+    pub user_id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub challenge: Option<String>,
+    pub expires: DateTime<Utc>,
+}
+
+/// A query cursor: the rendered result set, served in batches.
+#[derive(Debug, Clone)]
+pub struct Locator {
+    pub org: usize,
+    pub records: Vec<serde_json::Value>,
+    pub batch: usize,
+}
+
+#[derive(Debug)]
+pub struct State {
+    pub base_url: String,
+    pub clock: Clock,
+    pub orgs: Vec<Org>,
+    pub access: HashMap<String, AccessGrant>,
+    pub refresh: HashMap<String, RefreshGrant>,
+    pub codes: HashMap<String, AuthCode>,
+    pub locators: HashMap<String, Locator>,
+    pub access_ttl: chrono::Duration,
+    pub rng: StdRng,
+    pub seq: u64,
+}
+
+impl State {
+    pub fn new(opts: &EmulatorOptions, base_url: String) -> Result<Self, EmulatorError> {
+        let mut st = State {
+            base_url,
+            clock: Clock::default(),
+            orgs: Vec::new(),
+            access: HashMap::new(),
+            refresh: HashMap::new(),
+            codes: HashMap::new(),
+            locators: HashMap::new(),
+            access_ttl: chrono::Duration::from_std(opts.access_token_ttl)
+                .unwrap_or(chrono::Duration::hours(2)),
+            rng: StdRng::seed_from_u64(opts.seed),
+            seq: 0,
+        };
+        for spec in &opts.orgs {
+            st.add_org(spec)?;
+        }
+        Ok(st)
+    }
+
+    /// Next value of the global Id counter (Ids are unique across orgs and objects).
+    pub fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    pub fn org_index(&self, alias: &str) -> Result<usize, EmulatorError> {
+        self.orgs
+            .iter()
+            .position(|o| o.alias == alias)
+            .ok_or_else(|| EmulatorError::UnknownOrg(alias.to_string()))
+    }
+
+    pub fn add_org(&mut self, spec: &OrgSpec) -> Result<usize, EmulatorError> {
+        if self.orgs.iter().any(|o| o.alias == spec.alias) {
+            return Err(EmulatorError::Seed {
+                path: spec.alias.clone(),
+                message: format!("duplicate org alias `{}`", spec.alias),
+            });
+        }
+        let mut schema = standard_objects();
+        for (obj, fields) in &spec.custom_fields {
+            let Some(def) = schema.get_mut(obj.as_str()) else {
+                return Err(EmulatorError::Seed {
+                    path: format!("customFields.{obj}"),
+                    message: format!("unknown object `{obj}`"),
+                });
+            };
+            def.fields.extend(fields.iter().cloned());
+        }
+        for (i, custom) in spec.custom_objects.iter().enumerate() {
+            let mut def = custom.clone();
+            if !def.name.ends_with("__c") {
+                return Err(EmulatorError::Seed {
+                    path: format!("customObjects[{i}].name"),
+                    message: format!("custom object `{}` must end in __c", def.name),
+                });
+            }
+            def.custom = true;
+            if def.key_prefix.is_empty() {
+                def.key_prefix = format!("a{:02}", i);
+            }
+            let mut fields = crate::schema::custom_object_system_fields();
+            fields.extend(def.fields.drain(..));
+            def.fields = fields;
+            schema.insert(def.name.clone(), def);
+        }
+        let seq = self.next_seq();
+        let org_id = spec
+            .org_id
+            .clone()
+            .unwrap_or_else(|| crate::ids::make_id("00D", seq));
+        let idx = self.orgs.len();
+        self.orgs.push(Org {
+            alias: spec.alias.clone(),
+            org_id: org_id.clone(),
+            name: spec.name.clone(),
+            is_sandbox: spec.is_sandbox,
+            settings: OrgSettings {
+                daily_api_limit: spec.daily_api_limit,
+                rotate_refresh_tokens: spec.rotate_refresh_tokens,
+                auto_approve: spec.auto_approve,
+                client_id: spec.client_id.clone(),
+                client_secret: spec.client_secret.clone(),
+            },
+            schema,
+            store: Store::default(),
+            logins: HashMap::new(),
+            faults: FaultSpec::default(),
+            counters: BTreeMap::new(),
+            api_used: 0,
+            validation_rules: spec.validation_rules.clone(),
+            duplicate_rules: spec.duplicate_rules.clone(),
+            admin_user_id: String::new(),
+        });
+        crate::seed::populate(self, idx, spec)?;
+        Ok(idx)
+    }
+}

@@ -1,0 +1,342 @@
+//! Record writes (create, update, delete, upsert) with system fields and validation.
+
+use crate::clock::sf_datetime;
+use crate::error::ApiError;
+use crate::schema::{FieldType, ObjectDef};
+use crate::state::State;
+use crate::store::Record;
+use crate::validate::{check_record, coerce, eq_ci};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+/// Who writes and how.
+#[derive(Debug, Clone, Default)]
+pub struct WriteOpts {
+    /// Acting user; the org's admin user when `None`.
+    pub user_id: Option<String>,
+    /// Stamp this SystemModstamp/LastModifiedDate instead of now (late commit).
+    pub stamp: Option<DateTime<Utc>>,
+    /// Admin writes may set read-only fields and skip rules.
+    pub admin: bool,
+}
+
+/// Resolves a URL object name (case-insensitive) to its definition.
+pub fn object_def(st: &State, org: usize, name: &str) -> Result<ObjectDef, ApiError> {
+    st.orgs[org]
+        .object(name)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found("The requested resource does not exist"))
+}
+
+fn unknown_field(obj: &str, name: &str) -> ApiError {
+    ApiError::bad(
+        "INVALID_FIELD",
+        format!("No such column '{name}' on sobject of type {obj}"),
+    )
+    .with_fields(vec![name.to_string()])
+}
+
+/// Coerces the input fields, rejecting unknown and read-only ones.
+fn apply_input(
+    def: &ObjectDef,
+    input: &Map<String, Value>,
+    target: &mut Map<String, Value>,
+    creating: bool,
+    admin: bool,
+) -> Result<(), ApiError> {
+    let mut readonly = Vec::new();
+    for (k, v) in input {
+        if k == "attributes" || (k == "Id" && !creating) {
+            continue;
+        }
+        let f = def.field(k).ok_or_else(|| unknown_field(&def.name, k))?;
+        let allowed = if creating { f.createable } else { f.updateable };
+        if !allowed && !admin {
+            readonly.push(f.name.clone());
+            continue;
+        }
+        target.insert(f.name.clone(), coerce(f, v)?);
+    }
+    if !readonly.is_empty() {
+        return Err(ApiError::bad(
+            "INVALID_FIELD_FOR_INSERT_UPDATE",
+            format!(
+                "Unable to create/update fields: {}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.",
+                readonly.join(", ")
+            ),
+        )
+        .with_fields(readonly));
+    }
+    Ok(())
+}
+
+/// Derived fields: full names, Opportunity closed/won flags, line totals.
+fn derive(def: &ObjectDef, rec: &mut Map<String, Value>) {
+    if def.field("FirstName").is_some() && def.field("Name").is_some() {
+        let first = rec.get("FirstName").and_then(Value::as_str).unwrap_or("");
+        let last = rec.get("LastName").and_then(Value::as_str).unwrap_or("");
+        let name = format!("{first} {last}").trim().to_string();
+        rec.insert("Name".into(), Value::String(name));
+    }
+    if def.name == "Opportunity" {
+        let stage = rec
+            .get("StageName")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        rec.insert("IsClosed".into(), Value::Bool(stage.starts_with("Closed")));
+        rec.insert("IsWon".into(), Value::Bool(stage == "Closed Won"));
+    }
+    if def.name == "OpportunityLineItem"
+        && let (Some(q), Some(p)) = (
+            rec.get("Quantity").and_then(Value::as_f64),
+            rec.get("UnitPrice").and_then(Value::as_f64),
+        )
+    {
+        rec.insert("TotalPrice".into(), serde_json::json!(q * p));
+    }
+}
+
+fn defaults(def: &ObjectDef, rec: &mut Map<String, Value>, user: &str) {
+    for f in &def.fields {
+        if rec.get(&f.name).is_some_and(|v| !v.is_null()) {
+            continue;
+        }
+        let v = match (f.ftype, f.name.as_str()) {
+            (FieldType::Boolean, "IsActive") => Value::Bool(true),
+            (FieldType::Boolean, _) => Value::Bool(false),
+            (FieldType::Reference, "OwnerId") => Value::String(user.to_string()),
+            (FieldType::Picklist, _) if f.defaulted_on_create => {
+                match f.default_picklist_value.clone().or_else(|| default_picklist(&f.name, &f.picklist_values)) {
+                    Some(v) => Value::String(v),
+                    None => continue,
+                }
+            }
+            (_, "TimeZoneSidKey") => Value::String("America/Los_Angeles".into()),
+            _ => continue,
+        };
+        rec.insert(f.name.clone(), v);
+    }
+}
+
+fn default_picklist(name: &str, values: &[String]) -> Option<String> {
+    let preferred = match name {
+        "Priority" => "Normal",
+        _ => "",
+    };
+    values
+        .iter()
+        .find(|v| *v == preferred)
+        .or_else(|| values.first())
+        .cloned()
+}
+
+fn acting_user(st: &State, org: usize, opts: &WriteOpts) -> String {
+    opts.user_id
+        .clone()
+        .unwrap_or_else(|| st.orgs[org].admin_user_id.clone())
+}
+
+pub fn create(
+    st: &mut State,
+    org: usize,
+    object: &str,
+    input: &Map<String, Value>,
+    opts: &WriteOpts,
+) -> Result<String, ApiError> {
+    let def = object_def(st, org, object)?;
+    if def.queryable_only && !opts.admin {
+        return Err(ApiError::bad(
+            "INVALID_TYPE",
+            format!("sObject type '{}' is not supported for create", def.name),
+        ));
+    }
+    let mut rec = Map::new();
+    apply_input(&def, input, &mut rec, true, opts.admin)?;
+    let user = acting_user(st, org, opts);
+    defaults(&def, &mut rec, &user);
+    derive(&def, &mut rec);
+    if !opts.admin {
+        check_record(&st.orgs[org], &def, &rec, None)?;
+    }
+    let id = match rec.get("Id").and_then(Value::as_str) {
+        Some(id) if opts.admin => id.to_string(),
+        _ => {
+            let n = st.next_seq();
+            crate::ids::make_id(&def.key_prefix, n)
+        }
+    };
+    let now = st.clock.now();
+    let stamp = sf_datetime(opts.stamp.unwrap_or(now));
+    rec.insert("Id".into(), Value::String(id.clone()));
+    for (k, v) in [
+        ("CreatedDate", stamp.clone()),
+        ("LastModifiedDate", stamp.clone()),
+        ("SystemModstamp", stamp),
+        ("CreatedById", user.clone()),
+        ("LastModifiedById", user),
+    ] {
+        if !(opts.admin && input.contains_key(k)) {
+            rec.insert(k.into(), Value::String(v));
+        }
+    }
+    rec.insert("IsDeleted".into(), Value::Bool(false));
+    st.orgs[org].store.insert(
+        &def.name,
+        Record {
+            id: id.clone(),
+            fields: rec,
+            deleted: false,
+            deleted_at: None,
+        },
+    );
+    Ok(id)
+}
+
+/// Checks an Id from a URL or body: malformed → `MALFORMED_ID`, wrong object → `NOT_FOUND`.
+pub fn check_id(def: &ObjectDef, id: &str) -> Result<String, ApiError> {
+    let norm = crate::ids::normalize(id).ok_or_else(|| {
+        ApiError::bad(
+            "MALFORMED_ID",
+            format!("{} ID: id value of incorrect type: {id}", def.label()),
+        )
+        .with_fields(vec!["Id".into()])
+    })?;
+    if !norm.starts_with(&def.key_prefix) {
+        return Err(ApiError::bad(
+            "MALFORMED_ID",
+            format!("{} ID: id value of incorrect type: {id}", def.label()),
+        )
+        .with_fields(vec!["Id".into()]));
+    }
+    Ok(norm)
+}
+
+fn missing() -> ApiError {
+    ApiError::not_found("The requested resource does not exist")
+}
+
+fn deleted() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "ENTITY_IS_DELETED", "entity is deleted")
+}
+
+pub fn update(
+    st: &mut State,
+    org: usize,
+    object: &str,
+    id: &str,
+    input: &Map<String, Value>,
+    opts: &WriteOpts,
+) -> Result<(), ApiError> {
+    let def = object_def(st, org, object)?;
+    let id = check_id(&def, id)?;
+    let existing = st.orgs[org].store.get(&def.name, &id).ok_or_else(missing)?;
+    if existing.deleted {
+        return Err(deleted().with_fields(vec![]));
+    }
+    let mut rec = existing.fields.clone();
+    apply_input(&def, input, &mut rec, false, opts.admin)?;
+    derive(&def, &mut rec);
+    if !opts.admin {
+        check_record(&st.orgs[org], &def, &rec, Some(&id))?;
+    }
+    let user = acting_user(st, org, opts);
+    let stamp = sf_datetime(opts.stamp.unwrap_or_else(|| st.clock.now()));
+    rec.insert("LastModifiedDate".into(), Value::String(stamp.clone()));
+    rec.insert("SystemModstamp".into(), Value::String(stamp));
+    rec.insert("LastModifiedById".into(), Value::String(user));
+    if let Some(r) = st.orgs[org].store.get_mut(&def.name, &id) {
+        r.fields = rec;
+    }
+    Ok(())
+}
+
+pub fn delete(
+    st: &mut State,
+    org: usize,
+    object: &str,
+    id: &str,
+    opts: &WriteOpts,
+) -> Result<(), ApiError> {
+    let def = object_def(st, org, object)?;
+    let id = check_id(&def, id)?;
+    let now = opts.stamp.unwrap_or_else(|| st.clock.now());
+    let r = st.orgs[org]
+        .store
+        .get_mut(&def.name, &id)
+        .ok_or_else(missing)?;
+    if r.deleted {
+        return Err(deleted());
+    }
+    r.deleted = true;
+    r.deleted_at = Some(now);
+    r.fields.insert("IsDeleted".into(), Value::Bool(true));
+    r.fields
+        .insert("SystemModstamp".into(), Value::String(sf_datetime(now)));
+    Ok(())
+}
+
+/// Outcome of an upsert.
+#[derive(Debug)]
+pub enum Upserted {
+    Created(String),
+    Updated(String),
+    /// Several records match: their Ids (→ HTTP 300).
+    Multiple(Vec<String>),
+}
+
+pub fn upsert(
+    st: &mut State,
+    org: usize,
+    object: &str,
+    ext_field: &str,
+    value: &str,
+    input: &Map<String, Value>,
+    opts: &WriteOpts,
+) -> Result<Upserted, ApiError> {
+    let def = object_def(st, org, object)?;
+    let f = def.field(ext_field).cloned().ok_or_else(|| {
+        ApiError::not_found(format!(
+            "Provided external ID field does not exist or is not accessible: {ext_field}"
+        ))
+    })?;
+    if f.name != "Id" && !f.external_id && !f.id_lookup {
+        return Err(ApiError::bad(
+            "INVALID_FIELD",
+            format!("Field {} is not an external id or idLookup field", f.name),
+        )
+        .with_fields(vec![f.name.clone()]));
+    }
+    if input
+        .keys()
+        .any(|k| k.eq_ignore_ascii_case(&f.name) && input[k] != Value::String(value.into()))
+    {
+        return Err(ApiError::bad(
+            "INVALID_FIELD",
+            format!("The external ID field {} cannot be set in the body when it is in the URL", f.name),
+        ));
+    }
+    let key = Value::String(value.to_string());
+    let matches: Vec<String> = st.orgs[org]
+        .store
+        .records(&def.name)
+        .filter(|r| !r.deleted && eq_ci(r.get(&f.name), &key))
+        .map(|r| r.id.clone())
+        .collect();
+    match matches.len() {
+        0 => {
+            let mut body = input.clone();
+            if f.name != "Id" {
+                body.insert(f.name.clone(), key);
+            }
+            create(st, org, &def.name, &body, opts).map(Upserted::Created)
+        }
+        1 => {
+            let id = matches[0].clone();
+            update(st, org, &def.name, &id, input, opts)?;
+            Ok(Upserted::Updated(id))
+        }
+        _ => Ok(Upserted::Multiple(matches)),
+    }
+}
