@@ -1,0 +1,611 @@
+//! The per-connection sync configuration: which Salesforce objects sync to which app
+//! objects, field mappings and their rules, owners, stages, conflicts and schedule.
+//!
+//! The JSON form is the stored and API form: `deny_unknown_fields` everywhere and a
+//! `version` so that later shapes can be migrated explicitly.
+
+mod standard;
+mod validate;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use validate::{ConfigError, ConfigProblem};
+
+use crate::transform::{FieldKind, ValueMap};
+use crate::types::{AppObject, EventKind, FieldMap};
+
+/// The config schema version this crate reads and writes.
+pub const CONFIG_VERSION: u32 = 1;
+/// Default records fetched per connection per poll run.
+pub const DEFAULT_POLL_CAP: u32 = 1000;
+/// Phases Sellfire accepts from Salesforce (seed 003, "Phase sync").
+pub const SELLFIRE_INBOUND_PHASES: [&str; 5] = [
+    "ColdCallCold",
+    "Resting",
+    "LongResting",
+    "Retired",
+    "Customer",
+];
+
+/// Salesforce objects crmsync knows, with the app object each maps to.
+pub const STANDARD_OBJECTS: [(&str, AppObject); 7] = [
+    ("Contact", AppObject::Contact),
+    ("Lead", AppObject::Contact),
+    ("Account", AppObject::Company),
+    ("Opportunity", AppObject::Deal),
+    ("OpportunityLineItem", AppObject::Deal),
+    ("User", AppObject::User),
+    ("Task", AppObject::Activity),
+];
+
+/// The app object a standard Salesforce object must map to (None for custom objects).
+pub fn expected_app_object(sf_object: &str) -> Option<AppObject> {
+    STANDARD_OBJECTS
+        .iter()
+        .find(|(n, _)| *n == sf_object)
+        .map(|(_, a)| *a)
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A tenant connection's sync configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncConfig {
+    pub version: u32,
+    /// Keyed by Salesforce object API name (`Contact`, `Lead`, `Site__c`, ...).
+    #[serde(default)]
+    pub objects: BTreeMap<String, ObjectConfig>,
+    #[serde(default)]
+    pub conflict_policy: ConflictPolicy,
+    #[serde(default)]
+    pub owners: OwnerMapping,
+    /// Opportunity stage map, both ways (used by mappings with `use_stage_map`).
+    #[serde(default)]
+    pub stage_map: ValueMap,
+    /// App fields that must be mapped before the sync may run, per app object.
+    #[serde(default)]
+    pub required_app_fields: BTreeMap<AppObject, Vec<String>>,
+    #[serde(default = "default_poll_cap")]
+    pub poll_cap: u32,
+    #[serde(default)]
+    pub frequency: SyncFrequency,
+    #[serde(default)]
+    pub activity: ActivityConfig,
+    #[serde(default)]
+    pub matching: MatchingConfig,
+    #[serde(default)]
+    pub lead_routing: LeadRouting,
+    #[serde(default)]
+    pub opportunity: OpportunityConfig,
+}
+
+fn default_poll_cap() -> u32 {
+    DEFAULT_POLL_CAP
+}
+
+/// One Salesforce object's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectConfig {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    pub app_object: AppObject,
+    /// Record type used on create (none: the connected user's default).
+    #[serde(default)]
+    pub record_type_id: Option<String>,
+    #[serde(default)]
+    pub fields: Vec<FieldMapping>,
+    /// Salesforce → app create/update toggles.
+    #[serde(default)]
+    pub inbound: DirectionToggles,
+    /// App → Salesforce create/update toggles.
+    #[serde(default)]
+    pub outbound: DirectionToggles,
+    /// Salesforce external-id field holding the app id; enables upsert.
+    #[serde(default)]
+    pub external_id_field: Option<String>,
+    /// Constant app fields set on records from this object (e.g. `lead_type: "lead"`).
+    #[serde(default)]
+    pub app_defaults: FieldMap,
+    /// Org constraints describe cannot show (validation-rule ranges), per Salesforce field.
+    #[serde(default)]
+    pub constraints: BTreeMap<String, FieldConstraint>,
+}
+
+impl ObjectConfig {
+    pub fn new(app_object: AppObject, fields: Vec<FieldMapping>) -> Self {
+        Self {
+            enabled: true,
+            app_object,
+            record_type_id: None,
+            fields,
+            inbound: DirectionToggles::default(),
+            outbound: DirectionToggles::default(),
+            external_id_field: None,
+            app_defaults: FieldMap::new(),
+            constraints: BTreeMap::new(),
+        }
+    }
+
+    /// The mapping for a Salesforce field, if any.
+    pub fn mapping_for_sf(&self, sf_field: &str) -> Option<&FieldMapping> {
+        self.fields
+            .iter()
+            .find(|m| m.salesforce_field.eq_ignore_ascii_case(sf_field))
+    }
+
+    /// The first mapping that carries `app_field`, if any.
+    pub fn mapping_for_app(&self, app_field: &str) -> Option<&FieldMapping> {
+        self.fields
+            .iter()
+            .find(|m| m.app_field == app_field && m.rule != SyncRule::DontSync)
+    }
+}
+
+/// Create/update switches for one direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectionToggles {
+    #[serde(default = "yes")]
+    pub create: bool,
+    #[serde(default = "yes")]
+    pub update: bool,
+}
+
+impl Default for DirectionToggles {
+    fn default() -> Self {
+        Self {
+            create: true,
+            update: true,
+        }
+    }
+}
+
+/// Extra bounds the org enforces with validation rules (e.g. Amount 0–10,000).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldConstraint {
+    #[serde(default)]
+    pub min: Option<f64>,
+    #[serde(default)]
+    pub max: Option<f64>,
+    #[serde(default)]
+    pub max_length: Option<u32>,
+}
+
+/// The four sync rules of seed 003.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncRule {
+    /// Salesforce → app only, and never with a blank value.
+    SalesforceUnlessBlank,
+    /// App → Salesforce only.
+    AppOnly,
+    /// Both directions.
+    #[default]
+    TwoWay,
+    /// Explicitly not synced.
+    DontSync,
+}
+
+impl SyncRule {
+    pub fn inbound(self) -> bool {
+        matches!(self, SyncRule::SalesforceUnlessBlank | SyncRule::TwoWay)
+    }
+    pub fn outbound(self) -> bool {
+        matches!(self, SyncRule::AppOnly | SyncRule::TwoWay)
+    }
+}
+
+fn default_triggers() -> Vec<EventKind> {
+    vec![EventKind::Create, EventKind::Update]
+}
+
+/// One app field ↔ Salesforce field mapping.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldMapping {
+    pub app_field: String,
+    pub salesforce_field: String,
+    #[serde(default)]
+    pub rule: SyncRule,
+    /// App events that push this field (outbound only).
+    #[serde(default = "default_triggers")]
+    pub triggers: Vec<EventKind>,
+    #[serde(default)]
+    pub kind: FieldKind,
+    /// Picklist value translation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<ValueMap>,
+    /// Translate through the config's stage map instead.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub use_stage_map: bool,
+    /// App values accepted from Salesforce; others are skipped and noted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbound_allow: Option<Vec<String>>,
+    /// Outbound value used on create when the app sends none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<Value>,
+}
+
+impl FieldMapping {
+    pub fn new(app_field: &str, salesforce_field: &str, rule: SyncRule, kind: FieldKind) -> Self {
+        Self {
+            app_field: app_field.to_string(),
+            salesforce_field: salesforce_field.to_string(),
+            rule,
+            triggers: default_triggers(),
+            kind,
+            values: None,
+            use_stage_map: false,
+            inbound_allow: None,
+            default: None,
+        }
+    }
+
+    /// A two-way string mapping on create/update.
+    pub fn two_way(app_field: &str, salesforce_field: &str) -> Self {
+        Self::new(
+            app_field,
+            salesforce_field,
+            SyncRule::TwoWay,
+            FieldKind::String,
+        )
+    }
+
+    /// Sellfire's phase field: all phases go out, only the allow-listed ones come in.
+    pub fn sellfire_phase(salesforce_field: &str) -> Self {
+        let mut m = Self::new(
+            "phase",
+            salesforce_field,
+            SyncRule::TwoWay,
+            FieldKind::Picklist,
+        );
+        m.inbound_allow = Some(
+            SELLFIRE_INBOUND_PHASES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        );
+        m
+    }
+
+    pub fn with_triggers(mut self, triggers: &[EventKind]) -> Self {
+        self.triggers = triggers.to_vec();
+        self
+    }
+
+    pub fn fires_on(&self, kind: EventKind) -> bool {
+        self.triggers.contains(&kind)
+    }
+}
+
+/// Which side wins when both changed a two-way field since the last sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictPolicy {
+    CrmWins,
+    AppWins,
+    #[default]
+    MostRecent,
+}
+
+/// Owners are matched by email; the app's users are app data the config carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnerMapping {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// App field holding the owner's app user id.
+    #[serde(default = "default_owner_field")]
+    pub app_field: String,
+    #[serde(default)]
+    pub rule: SyncRule,
+    /// App user email (lower case) → app user id.
+    #[serde(default)]
+    pub app_users: BTreeMap<String, String>,
+    /// App user id given to records whose Salesforce owner has no app user.
+    #[serde(default)]
+    pub default_owner: Option<String>,
+}
+
+fn default_owner_field() -> String {
+    "owner_id".to_string()
+}
+
+impl Default for OwnerMapping {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            app_field: default_owner_field(),
+            rule: SyncRule::TwoWay,
+            app_users: BTreeMap::new(),
+            default_owner: None,
+        }
+    }
+}
+
+impl OwnerMapping {
+    /// App user id for a Salesforce owner email (case-insensitive).
+    pub fn app_user_for_email(&self, email: &str) -> Option<&str> {
+        let key = email.trim().to_ascii_lowercase();
+        self.app_users
+            .iter()
+            .find(|(e, _)| e.to_ascii_lowercase() == key)
+            .map(|(_, id)| id.as_str())
+    }
+
+    /// Email of an app user id (reverse of `app_users`).
+    pub fn email_for_app_user(&self, app_user_id: &str) -> Option<&str> {
+        self.app_users
+            .iter()
+            .find(|(_, id)| id.as_str() == app_user_id)
+            .map(|(e, _)| e.as_str())
+    }
+}
+
+/// How often a connection is polled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncFrequency {
+    #[default]
+    EveryMinute,
+    #[serde(rename = "every_5_minutes")]
+    Every5Minutes,
+    #[serde(rename = "every_15_minutes")]
+    Every15Minutes,
+    Hourly,
+}
+
+impl SyncFrequency {
+    pub fn minutes(self) -> i64 {
+        match self {
+            SyncFrequency::EveryMinute => 1,
+            SyncFrequency::Every5Minutes => 5,
+            SyncFrequency::Every15Minutes => 15,
+            SyncFrequency::Hourly => 60,
+        }
+    }
+
+    /// Whether a connection last polled at `last_run` is due at `now`.
+    /// A few seconds of slack keep a minutely scheduler from skipping runs.
+    pub fn is_due(
+        self,
+        last_run: Option<chrono::DateTime<chrono::Utc>>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> bool {
+        match last_run {
+            None => true,
+            Some(t) => {
+                now - t >= chrono::Duration::minutes(self.minutes()) - chrono::Duration::seconds(5)
+            }
+        }
+    }
+}
+
+/// App calls and emails → Salesforce Tasks (seed 003 "Activity sync").
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityConfig {
+    #[serde(default)]
+    pub enabled: bool,
+    /// Custom Task field for the scheduled event time (seed: `EventDateTime__c`); none: not sent.
+    #[serde(default)]
+    pub event_datetime_field: Option<String>,
+}
+
+/// How records are matched when no link exists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchingConfig {
+    /// Order of keys tried for a lead/contact without a link.
+    #[serde(default = "default_match_keys")]
+    pub contact_keys: Vec<MatchKey>,
+    #[serde(default = "default_phone")]
+    pub app_phone_field: String,
+    #[serde(default = "default_email")]
+    pub app_email_field: String,
+    #[serde(default = "default_last_name")]
+    pub app_last_name_field: String,
+    #[serde(default = "default_business")]
+    pub app_business_name_field: String,
+    #[serde(default = "default_city")]
+    pub app_city_field: String,
+    /// Account field the cascade compares the city with.
+    #[serde(default = "default_account_city")]
+    pub account_city_field: String,
+}
+
+fn default_match_keys() -> Vec<MatchKey> {
+    vec![MatchKey::ExternalId, MatchKey::Email, MatchKey::Phone]
+}
+fn default_phone() -> String {
+    "phone".into()
+}
+fn default_email() -> String {
+    "email".into()
+}
+fn default_last_name() -> String {
+    "last_name".into()
+}
+fn default_business() -> String {
+    "company_name".into()
+}
+fn default_city() -> String {
+    "city".into()
+}
+fn default_account_city() -> String {
+    "BillingCity".into()
+}
+
+impl Default for MatchingConfig {
+    fn default() -> Self {
+        Self {
+            contact_keys: default_match_keys(),
+            app_phone_field: default_phone(),
+            app_email_field: default_email(),
+            app_last_name_field: default_last_name(),
+            app_business_name_field: default_business(),
+            app_city_field: default_city(),
+            account_city_field: default_account_city(),
+        }
+    }
+}
+
+/// A key tried when matching a lead/contact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchKey {
+    ExternalId,
+    Email,
+    Phone,
+}
+
+/// Seed 003's Lead-vs-Contact rule inputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeadRouting {
+    #[serde(default = "d_phase")]
+    pub phase_field: String,
+    #[serde(default = "d_prev_phase")]
+    pub previous_phase_field: String,
+    #[serde(default = "d_held")]
+    pub held_phase: String,
+    #[serde(default = "d_cold")]
+    pub cold_call_prefix: String,
+    /// App field that may carry a Salesforce Contact id (e.g. from a CSV import).
+    #[serde(default = "d_contact_id")]
+    pub contact_id_field: String,
+    /// App field that may carry a Salesforce Lead id.
+    #[serde(default = "d_lead_id")]
+    pub lead_id_field: String,
+}
+
+fn d_phase() -> String {
+    "phase".into()
+}
+fn d_prev_phase() -> String {
+    "previous_phase".into()
+}
+fn d_held() -> String {
+    "HeldPhase".into()
+}
+fn d_cold() -> String {
+    "ColdCall".into()
+}
+fn d_contact_id() -> String {
+    "sf_contact_id".into()
+}
+fn d_lead_id() -> String {
+    "sf_lead_id".into()
+}
+
+impl Default for LeadRouting {
+    fn default() -> Self {
+        Self {
+            phase_field: d_phase(),
+            previous_phase_field: d_prev_phase(),
+            held_phase: d_held(),
+            cold_call_prefix: d_cold(),
+            contact_id_field: d_contact_id(),
+            lead_id_field: d_lead_id(),
+        }
+    }
+}
+
+/// Opportunities created by demo sets and sales (seed 003 "Opportunity creation").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpportunityConfig {
+    /// Create an Opportunity when a demo is set (off by default, as in the seed).
+    #[serde(default)]
+    pub create_at_demo_set: bool,
+    /// Connect/create Account, Contact, Opportunity and line items on a sale.
+    #[serde(default = "yes")]
+    pub sync_sales: bool,
+    #[serde(default = "d_demo_stage")]
+    pub demo_stage: String,
+    #[serde(default = "d_sale_stage")]
+    pub sale_stage: String,
+    /// App field with the demo's date/time (becomes CloseDate).
+    #[serde(default = "d_demo_time")]
+    pub demo_time_field: String,
+}
+
+fn d_demo_stage() -> String {
+    "Qualification".into()
+}
+fn d_sale_stage() -> String {
+    "Closed Won".into()
+}
+fn d_demo_time() -> String {
+    "demo_at".into()
+}
+
+impl Default for OpportunityConfig {
+    fn default() -> Self {
+        Self {
+            create_at_demo_set: false,
+            sync_sales: true,
+            demo_stage: d_demo_stage(),
+            sale_stage: d_sale_stage(),
+            demo_time_field: d_demo_time(),
+        }
+    }
+}
+
+impl SyncConfig {
+    /// An empty config of the current version (nothing enabled).
+    pub fn empty() -> Self {
+        Self {
+            version: CONFIG_VERSION,
+            objects: BTreeMap::new(),
+            conflict_policy: ConflictPolicy::default(),
+            owners: OwnerMapping::default(),
+            stage_map: ValueMap::default(),
+            required_app_fields: BTreeMap::new(),
+            poll_cap: DEFAULT_POLL_CAP,
+            frequency: SyncFrequency::default(),
+            activity: ActivityConfig::default(),
+            matching: MatchingConfig::default(),
+            lead_routing: LeadRouting::default(),
+            opportunity: OpportunityConfig::default(),
+        }
+    }
+
+    /// Parse and validate the JSON form.
+    pub fn from_json(json: &str) -> Result<Self, ConfigError> {
+        let cfg: SyncConfig =
+            serde_json::from_str(json).map_err(|e| ConfigError::Parse(e.to_string()))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// An enabled object's settings.
+    pub fn object(&self, sf_object: &str) -> Option<&ObjectConfig> {
+        self.objects.get(sf_object).filter(|o| o.enabled)
+    }
+
+    /// Enabled objects, in name order.
+    pub fn enabled_objects(&self) -> impl Iterator<Item = (&str, &ObjectConfig)> {
+        self.objects
+            .iter()
+            .filter(|(_, o)| o.enabled)
+            .map(|(n, o)| (n.as_str(), o))
+    }
+
+    /// The value map a mapping uses, if any.
+    pub fn value_map_for<'a>(&'a self, m: &'a FieldMapping) -> Option<&'a ValueMap> {
+        if m.use_stage_map {
+            Some(&self.stage_map)
+        } else {
+            m.values.as_ref()
+        }
+    }
+}

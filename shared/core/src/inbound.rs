@@ -1,0 +1,355 @@
+//! Inbound decision: one Salesforce record → the change to apply to the app record.
+//!
+//! Per field: the sync rule decides whether Salesforce may write it, link hashes suppress
+//! echoes, and the conflict policy settles fields both sides changed since the last sync.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::config::{ConflictPolicy, FieldMapping, SyncConfig};
+use crate::hash::{field_hash, owner_hash};
+use crate::mapping::{app_value_of, hash_of_app_value};
+use crate::record::SalesforceRecord;
+use crate::transform::parse_datetime;
+use crate::types::{
+    AppObject, AppRecord, FieldMap, FieldNote, LinkHashes, OWNER_HASH_KEY, is_blank,
+};
+
+/// What to do with the app record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum InboundAction {
+    /// Create an app record with these fields.
+    Create { fields: FieldMap },
+    /// Set these fields on the linked/matched app record.
+    Update { fields: FieldMap },
+    /// Nothing to apply (echo, or values already equal).
+    NoChange,
+    /// The record is not applied at all.
+    Skipped { reason: SkipReason },
+}
+
+/// Why a whole record was skipped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum SkipReason {
+    ObjectNotEnabled {
+        object: String,
+    },
+    WrongObjectType {
+        expected: String,
+        found: String,
+    },
+    InboundCreateDisabled,
+    InboundUpdateDisabled,
+    /// A required app field (e.g. phone) has no value, so no app record is created.
+    MissingRequiredField {
+        field: String,
+    },
+}
+
+/// The full inbound outcome for one record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InboundDecision {
+    pub salesforce_id: String,
+    pub sf_object: String,
+    pub app_object: AppObject,
+    pub action: InboundAction,
+    /// The link hashes to store after applying `action` (Create/Update/NoChange).
+    pub link_hashes: LinkHashes,
+    /// Fields not carried over and why (blank, not allowed, conflict lost, bad value).
+    pub notes: Vec<FieldNote>,
+    /// The owner's email when no app user has it (listed as an unmapped owner).
+    pub unmapped_owner_email: Option<String>,
+}
+
+/// A record the core cannot read at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InboundError {
+    #[error("Salesforce record has no string `Id`")]
+    MissingId,
+}
+
+enum Outcome {
+    /// Write this app value; store `hash`.
+    Apply(Value, String),
+    /// App already equal: store `hash`, write nothing.
+    Same(String),
+    /// Echo of the last sync: nothing.
+    Echo,
+    /// Conflict lost by Salesforce: keep the old hash.
+    AppWins,
+}
+
+struct Ctx<'a> {
+    policy: ConflictPolicy,
+    sf_modified: Option<DateTime<Utc>>,
+    app_record: Option<&'a AppRecord>,
+}
+
+impl Ctx<'_> {
+    fn resolve(
+        &self,
+        new_hash: String,
+        link_hash: Option<&String>,
+        app_hash: Option<String>,
+        app_value: Value,
+    ) -> Outcome {
+        if link_hash == Some(&new_hash) {
+            return Outcome::Echo;
+        }
+        if app_hash.as_ref() == Some(&new_hash) {
+            return Outcome::Same(new_hash);
+        }
+        let app_changed = match (&app_hash, link_hash) {
+            (Some(a), Some(l)) => a != l,
+            // Unlinked (first match): a non-blank app value differs from Salesforce.
+            (Some(a), None) => *a != field_hash(crate::transform::FieldKind::String, &Value::Null),
+            (None, _) => false,
+        };
+        if !app_changed {
+            return Outcome::Apply(app_value, new_hash);
+        }
+        let crm_wins = match self.policy {
+            ConflictPolicy::CrmWins => true,
+            ConflictPolicy::AppWins => false,
+            ConflictPolicy::MostRecent => match (
+                self.sf_modified,
+                self.app_record.and_then(|a| a.modified_at),
+            ) {
+                (Some(sf), Some(app)) => sf >= app,
+                (_, None) => true,
+                (None, Some(_)) => false,
+            },
+        };
+        if crm_wins {
+            Outcome::Apply(app_value, new_hash)
+        } else {
+            Outcome::AppWins
+        }
+    }
+}
+
+fn allowed(m: &FieldMapping, v: &Value) -> bool {
+    let Some(allow) = &m.inbound_allow else {
+        return true;
+    };
+    let ok = |s: &Value| matches!(s, Value::String(s) if allow.iter().any(|a| a == s));
+    match v {
+        Value::Null => false,
+        Value::Array(items) => items.iter().all(ok),
+        other => ok(other),
+    }
+}
+
+/// Decide what one Salesforce record means for the app.
+///
+/// `link` holds the hashes of what was last synced (None when unlinked); `app_record` is the
+/// linked or matched app record, when there is one.
+pub fn decide_inbound<R: SalesforceRecord + ?Sized>(
+    config: &SyncConfig,
+    sf_object: &str,
+    record: &R,
+    link: Option<&LinkHashes>,
+    app_record: Option<&AppRecord>,
+) -> Result<InboundDecision, InboundError> {
+    let salesforce_id = record
+        .string("Id")
+        .filter(|s| !s.is_empty())
+        .ok_or(InboundError::MissingId)?;
+    let skipped = |app_object, reason| InboundDecision {
+        salesforce_id: salesforce_id.clone(),
+        sf_object: sf_object.to_string(),
+        app_object,
+        action: InboundAction::Skipped { reason },
+        link_hashes: link.cloned().unwrap_or_default(),
+        notes: Vec::new(),
+        unmapped_owner_email: None,
+    };
+    let Some(obj) = config.object(sf_object) else {
+        let app_object =
+            crate::config::expected_app_object(sf_object).unwrap_or(AppObject::Contact);
+        return Ok(skipped(
+            app_object,
+            SkipReason::ObjectNotEnabled {
+                object: sf_object.to_string(),
+            },
+        ));
+    };
+    if let Some(found) = record.object_type()
+        && found != sf_object
+    {
+        return Ok(skipped(
+            obj.app_object,
+            SkipReason::WrongObjectType {
+                expected: sf_object.to_string(),
+                found,
+            },
+        ));
+    }
+    let sf_modified = record
+        .string("LastModifiedDate")
+        .or_else(|| record.string("SystemModstamp"))
+        .and_then(|s| parse_datetime(&s));
+    let ctx = Ctx {
+        policy: config.conflict_policy,
+        sf_modified,
+        app_record,
+    };
+    let mut hashes = link.cloned().unwrap_or_default();
+    let mut fields = FieldMap::new();
+    let mut notes = Vec::new();
+
+    for m in obj.fields.iter().filter(|m| m.rule.inbound()) {
+        let Some(sf_value) = record.field(&m.salesforce_field) else {
+            continue;
+        };
+        if is_blank(&sf_value) && m.rule == crate::config::SyncRule::SalesforceUnlessBlank {
+            continue;
+        }
+        let app_value = match app_value_of(config, m, &sf_value) {
+            Ok(v) => v,
+            Err(e) => {
+                notes.push(FieldNote::new(
+                    &m.salesforce_field,
+                    format!("not applied: {e}"),
+                ));
+                continue;
+            }
+        };
+        if m.inbound_allow.is_some() && !allowed(m, &app_value) {
+            notes.push(FieldNote::new(
+                &m.salesforce_field,
+                format!(
+                    "value {app_value} is not accepted from Salesforce for `{}`",
+                    m.app_field
+                ),
+            ));
+            continue;
+        }
+        let new_hash = field_hash(m.kind, &sf_value);
+        let app_hash = app_record.map(|a| {
+            let current = a.fields.get(&m.app_field).cloned().unwrap_or(Value::Null);
+            hash_of_app_value(config, m, &current).unwrap_or_default()
+        });
+        match ctx.resolve(
+            new_hash,
+            hashes.get(&m.salesforce_field),
+            app_hash,
+            app_value,
+        ) {
+            Outcome::Apply(v, h) => {
+                fields.insert(m.app_field.clone(), v);
+                hashes.insert(m.salesforce_field.clone(), h);
+            }
+            Outcome::Same(h) => {
+                hashes.insert(m.salesforce_field.clone(), h);
+            }
+            Outcome::Echo => {}
+            Outcome::AppWins => notes.push(FieldNote::new(
+                &m.salesforce_field,
+                "conflict: the app's newer value is kept",
+            )),
+        }
+    }
+
+    let mut unmapped_owner_email = None;
+    let owners = &config.owners;
+    if owners.enabled && owners.rule.inbound() && sf_object != "User" {
+        if let Some(email) = record
+            .string("Owner.Email")
+            .filter(|e| !e.trim().is_empty())
+        {
+            let app_user = match owners.app_user_for_email(&email) {
+                Some(id) => Some(id.to_string()),
+                None => {
+                    unmapped_owner_email = Some(email.clone());
+                    owners.default_owner.clone()
+                }
+            };
+            let new_hash = owner_hash(&email);
+            let app_hash = app_record.map(|a| match a.fields.get(&owners.app_field) {
+                Some(Value::String(id)) => owners
+                    .email_for_app_user(id)
+                    .map(owner_hash)
+                    .unwrap_or_else(|| owner_hash(id)),
+                _ => field_hash(crate::transform::FieldKind::String, &Value::Null),
+            });
+            if let Some(app_user) = app_user {
+                match ctx.resolve(
+                    new_hash,
+                    hashes.get(OWNER_HASH_KEY),
+                    app_hash,
+                    Value::String(app_user),
+                ) {
+                    Outcome::Apply(v, h) => {
+                        fields.insert(owners.app_field.clone(), v);
+                        hashes.insert(OWNER_HASH_KEY.to_string(), h);
+                    }
+                    Outcome::Same(h) => {
+                        hashes.insert(OWNER_HASH_KEY.to_string(), h);
+                    }
+                    Outcome::Echo => {}
+                    Outcome::AppWins => notes.push(FieldNote::new(
+                        OWNER_HASH_KEY,
+                        "conflict: the app's newer owner is kept",
+                    )),
+                }
+            } else {
+                notes.push(FieldNote::new(
+                    OWNER_HASH_KEY,
+                    format!("owner {email} has no app user and no default owner is set"),
+                ));
+            }
+        }
+    }
+
+    let creating = link.is_none() && app_record.is_none();
+    for (k, v) in &obj.app_defaults {
+        let differs = app_record.is_some_and(|a| a.fields.get(k) != Some(v));
+        if creating || (differs && !fields.is_empty()) {
+            fields.insert(k.clone(), v.clone());
+        }
+    }
+
+    let action = if creating {
+        let missing = config
+            .required_app_fields
+            .get(&obj.app_object)
+            .and_then(|req| req.iter().find(|f| fields.get(*f).is_none_or(is_blank)));
+        if !obj.inbound.create {
+            InboundAction::Skipped {
+                reason: SkipReason::InboundCreateDisabled,
+            }
+        } else if let Some(field) = missing {
+            InboundAction::Skipped {
+                reason: SkipReason::MissingRequiredField {
+                    field: field.clone(),
+                },
+            }
+        } else {
+            InboundAction::Create { fields }
+        }
+    } else if fields.is_empty() {
+        InboundAction::NoChange
+    } else if !obj.inbound.update {
+        InboundAction::Skipped {
+            reason: SkipReason::InboundUpdateDisabled,
+        }
+    } else {
+        InboundAction::Update { fields }
+    };
+    if matches!(action, InboundAction::Skipped { .. }) {
+        hashes = link.cloned().unwrap_or_default();
+    }
+    Ok(InboundDecision {
+        salesforce_id,
+        sf_object: sf_object.to_string(),
+        app_object: obj.app_object,
+        action,
+        link_hashes: hashes,
+        notes,
+        unmapped_owner_email,
+    })
+}

@@ -1,0 +1,198 @@
+//! Read access to a Salesforce record as returned by a SOQL query.
+//!
+//! [`RawRecord`] borrows the response bytes and keeps each field as unparsed JSON, so the
+//! poller only pays to parse the fields a mapping actually uses.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+/// A Salesforce record, readable field by field. Dotted paths (`Owner.Email`) walk
+/// parent relationships.
+pub trait SalesforceRecord {
+    /// The field's value (owned), or None when the record does not carry it.
+    fn field(&self, path: &str) -> Option<Value>;
+
+    /// The field as a string, when it is one.
+    fn string(&self, path: &str) -> Option<String> {
+        match self.field(path)? {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// `attributes.type`, when present.
+    fn object_type(&self) -> Option<String> {
+        self.string("attributes.type")
+    }
+}
+
+fn walk<'v>(mut v: &'v Value, path: &str) -> Option<&'v Value> {
+    for part in path.split('.') {
+        v = v
+            .as_object()?
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(part))?
+            .1;
+    }
+    Some(v)
+}
+
+impl SalesforceRecord for Value {
+    fn field(&self, path: &str) -> Option<Value> {
+        walk(self, path).cloned()
+    }
+}
+
+impl SalesforceRecord for serde_json::Map<String, Value> {
+    fn field(&self, path: &str) -> Option<Value> {
+        let (head, rest) = path
+            .split_once('.')
+            .map_or((path, None), |(h, r)| (h, Some(r)));
+        let v = self.iter().find(|(k, _)| k.eq_ignore_ascii_case(head))?.1;
+        match rest {
+            None => Some(v.clone()),
+            Some(r) => walk(v, r).cloned(),
+        }
+    }
+}
+
+/// A record whose field values stay unparsed until asked for.
+#[derive(Debug, Clone, Default)]
+pub struct RawRecord<'a> {
+    entries: Vec<(Cow<'a, str>, &'a RawValue)>,
+}
+
+impl<'a> RawRecord<'a> {
+    /// Borrow a record from JSON text; fails unless the text is a JSON object.
+    pub fn parse(json: &'a str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    /// The raw JSON text of a top-level field.
+    pub fn raw(&self, name: &str) -> Option<&'a RawValue> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+impl SalesforceRecord for RawRecord<'_> {
+    fn field(&self, path: &str) -> Option<Value> {
+        let (head, rest) = path
+            .split_once('.')
+            .map_or((path, None), |(h, r)| (h, Some(r)));
+        let raw = self.raw(head)?;
+        match rest {
+            None => serde_json::from_str(raw.get()).ok(),
+            Some(r) => {
+                let nested = RawRecord::parse(raw.get()).ok()?;
+                nested.field(r)
+            }
+        }
+    }
+}
+
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawRecord<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct RecordVisitor;
+        impl<'de> Visitor<'de> for RecordVisitor {
+            type Value = RawRecord<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a Salesforce record (JSON object)")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawRecord<'de>, A::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(32));
+                while let Some((k, v)) = map.next_entry::<Key<'de>, &'de RawValue>()? {
+                    entries.push((k.0, v));
+                }
+                Ok(RawRecord { entries })
+            }
+        }
+        d.deserialize_map(RecordVisitor)
+    }
+}
+
+impl Serialize for RawRecord<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.entries.len()))?;
+        for (k, v) in &self.entries {
+            m.serialize_entry(k.as_ref(), v)?;
+        }
+        m.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const REC: &str = r#"{"attributes":{"type":"Lead","url":"/x"},"Id":"00Q000000000001AAA",
+        "Last\u004eame":"Smith","Phone":"555","Owner":{"attributes":{"type":"User"},"Email":"a@b.com"},"Amount":12.5}"#;
+
+    #[test]
+    fn raw_and_value_records_agree() {
+        let raw = RawRecord::parse(REC).unwrap();
+        let val: Value = serde_json::from_str(REC).unwrap();
+        for path in [
+            "Id",
+            "LastName",
+            "lastname",
+            "Owner.Email",
+            "Amount",
+            "attributes.type",
+            "Missing",
+            "Owner.Missing",
+        ] {
+            assert_eq!(raw.field(path), val.field(path), "{path}");
+        }
+        assert_eq!(raw.object_type().as_deref(), Some("Lead"));
+        assert_eq!(raw.field("Owner.Email"), Some(json!("a@b.com")));
+    }
+
+    #[test]
+    fn raw_record_rejects_non_objects() {
+        assert!(RawRecord::parse("[1,2]").is_err());
+        assert!(RawRecord::parse("nope").is_err());
+        let round: Value =
+            serde_json::from_str(&serde_json::to_string(&RawRecord::parse(REC).unwrap()).unwrap())
+                .unwrap();
+        assert_eq!(round, serde_json::from_str::<Value>(REC).unwrap());
+    }
+}

@@ -1,0 +1,92 @@
+//! Small shared vocabulary: app objects, event kinds, field maps and link state.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A record's fields, by field name, as JSON values.
+pub type FieldMap = BTreeMap<String, Value>;
+
+/// Hashes of the values crmsync last wrote or read, by Salesforce field name
+/// (plus the pseudo-field [`OWNER_HASH_KEY`]). Absent when a record is unlinked.
+pub type LinkHashes = BTreeMap<String, String>;
+
+/// Link-hash key under which the owner's (lower-cased) email hash is kept.
+pub const OWNER_HASH_KEY: &str = "Owner.Email";
+
+/// The app-side object a Salesforce object maps to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppObject {
+    Contact,
+    Company,
+    Deal,
+    User,
+    Activity,
+}
+
+impl AppObject {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppObject::Contact => "contact",
+            AppObject::Company => "company",
+            AppObject::Deal => "deal",
+            AppObject::User => "user",
+            AppObject::Activity => "activity",
+        }
+    }
+}
+
+/// What happened in the app; also the trigger a field mapping can listen to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Create,
+    Update,
+    DemoSet,
+    Sale,
+}
+
+/// One link between an app record and a Salesforce record.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Link {
+    pub salesforce_id: String,
+    #[serde(default)]
+    pub hashes: LinkHashes,
+}
+
+/// An app record as the service read it, for conflict resolution.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct AppRecord {
+    pub fields: FieldMap,
+    /// When the app last modified the record (for the most-recent conflict policy).
+    #[serde(default)]
+    pub modified_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Why a single field was not carried over, for reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldNote {
+    pub field: String,
+    pub reason: String,
+}
+
+impl FieldNote {
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// True for JSON null, empty or whitespace-only strings and empty arrays.
+pub fn is_blank(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
