@@ -1,0 +1,893 @@
+//! Outbound decision: one app event → a Salesforce write plan (data, not calls).
+//!
+//! The plan is an ordered list of steps; a step may take another step's resulting record
+//! id into one of its fields (`references`), so the client can batch independent steps and
+//! resolve the rest in order. Matching steps say what to look up; the service runs the
+//! lookups and calls [`crate::matching`] to decide between update and create.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::config::{ObjectConfig, SyncConfig};
+use crate::describe::ObjectDescribe;
+use crate::event::{AppEvent, text_of};
+use crate::hash::{field_hash, owner_hash};
+use crate::mapping::sf_value_of;
+use crate::matching::{AccountQuery, ContactQuery, Lookup, MatchStep};
+use crate::preflight::{PreflightError, WriteKind, check_write};
+use crate::transform::{SF_DATE_FORMAT, format_sf_datetime, parse_date, parse_datetime};
+use crate::types::{AppObject, EventKind, FieldMap, FieldNote, Link, LinkHashes, OWNER_HASH_KEY};
+
+/// What the outbound side needs besides the event.
+#[derive(Debug, Clone, Copy)]
+pub struct OutboundContext<'a> {
+    pub config: &'a SyncConfig,
+    /// This app record's links, by Salesforce object (`Lead`, `Contact`, `Account`, `Opportunity`).
+    pub links: &'a BTreeMap<String, Link>,
+    /// Describe results by object; objects without one are not pre-flight checked.
+    pub describes: &'a BTreeMap<String, ObjectDescribe>,
+    /// Salesforce users: email → User Id.
+    pub owner_directory: &'a BTreeMap<String, String>,
+}
+
+/// Where a step's target record comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ref {
+    /// The record id produced by an earlier step.
+    Step(usize),
+    /// A known Salesforce id.
+    Id(String),
+}
+
+/// How a step's record is resolved before writing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "matcher", rename_all = "snake_case")]
+pub enum Matcher {
+    /// Seed 003's account cascade ([`crate::matching::match_account`]).
+    Account {
+        query: AccountQuery,
+        lookups: Vec<Lookup>,
+    },
+    /// Seed 003's contact cascade under `account` ([`crate::matching::match_contact`]).
+    Contact {
+        query: ContactQuery,
+        account: Option<Ref>,
+    },
+    /// Keys in order ([`crate::matching::match_by_keys`]).
+    Keys { keys: Vec<(MatchStep, Lookup)> },
+}
+
+/// The write a step performs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum WriteOp {
+    Create,
+    Update {
+        id: String,
+    },
+    Upsert {
+        external_id_field: String,
+        external_id: String,
+    },
+    /// Match first: update the match with `fields`, or create when `create` allows.
+    MatchThenWrite {
+        matcher: Matcher,
+        create: bool,
+    },
+}
+
+/// Which app record a step's result is linked to, with the hashes of what was written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkUpdate {
+    pub app_object: AppObject,
+    pub app_id: String,
+    pub hashes: LinkHashes,
+}
+
+/// One write.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WriteStep {
+    /// A readable name: `lead`, `contact`, `account`, `opportunity`, `line_item[0]`, ...
+    pub key: String,
+    pub object: String,
+    #[serde(flatten)]
+    pub op: WriteOp,
+    pub fields: FieldMap,
+    /// Field ← the id of the record an earlier step produced.
+    #[serde(default)]
+    pub references: BTreeMap<String, usize>,
+    #[serde(default)]
+    pub link: Option<LinkUpdate>,
+}
+
+/// An ordered write plan.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct WritePlan {
+    pub steps: Vec<WriteStep>,
+    pub notes: Vec<FieldNote>,
+    /// Owner emails without a Salesforce user (the record goes to the connected user).
+    pub unmapped_owners: Vec<String>,
+}
+
+/// The outbound outcome for one event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum OutboundDecision {
+    Write {
+        plan: WritePlan,
+    },
+    /// Nothing to write: every mapped value echoes the last sync, or nothing is mapped.
+    NoChange {
+        notes: Vec<FieldNote>,
+    },
+    Skipped {
+        reason: String,
+    },
+    /// Salesforce would reject the writes; nothing is sent.
+    Rejected {
+        errors: Vec<PreflightError>,
+        plan: WritePlan,
+    },
+}
+
+struct Builder<'a> {
+    ctx: &'a OutboundContext<'a>,
+    event: &'a AppEvent,
+    plan: WritePlan,
+}
+
+/// Fields mapped for one object, with the hashes to store.
+struct Mapped {
+    fields: FieldMap,
+    hashes: LinkHashes,
+}
+
+fn link_update(app_object: AppObject, app_id: &str, hashes: LinkHashes) -> Option<LinkUpdate> {
+    Some(LinkUpdate {
+        app_object,
+        app_id: app_id.to_string(),
+        hashes,
+    })
+}
+
+impl<'a> Builder<'a> {
+    fn cfg(&self) -> &'a SyncConfig {
+        self.ctx.config
+    }
+
+    /// Map `fields` through `sf_object`'s mappings for this event. On update, values whose
+    /// hash equals the link's are echoes and are left out.
+    fn map_fields(
+        &mut self,
+        sf_object: &str,
+        obj: &ObjectConfig,
+        fields: &FieldMap,
+        link: Option<&Link>,
+        creating: bool,
+    ) -> Mapped {
+        let kind = self.event.kind;
+        let person_like = sf_object != "Opportunity";
+        let mut out = FieldMap::new();
+        let mut hashes = link.map(|l| l.hashes.clone()).unwrap_or_default();
+        for m in obj.fields.iter().filter(|m| m.rule.outbound()) {
+            let fires = m.fires_on(kind)
+                || (person_like
+                    && matches!(kind, EventKind::DemoSet | EventKind::Sale)
+                    && (m.fires_on(EventKind::Create) || m.fires_on(EventKind::Update)));
+            if !fires {
+                continue;
+            }
+            let value = match (fields.get(&m.app_field), &m.default) {
+                (Some(v), _) => v.clone(),
+                (None, Some(d)) if creating => d.clone(),
+                _ => continue,
+            };
+            let sf = match sf_value_of(self.cfg(), m, &value) {
+                Ok(v) => v,
+                Err(e) => {
+                    self.plan.notes.push(FieldNote::new(
+                        format!("{sf_object}.{}", m.salesforce_field),
+                        format!("not sent: {e}"),
+                    ));
+                    continue;
+                }
+            };
+            let h = field_hash(m.kind, &sf);
+            if !creating && link.and_then(|l| l.hashes.get(&m.salesforce_field)) == Some(&h) {
+                continue;
+            }
+            if creating && sf.is_null() {
+                continue;
+            }
+            hashes.insert(m.salesforce_field.clone(), h);
+            out.insert(m.salesforce_field.clone(), sf);
+        }
+        let owners = &self.cfg().owners;
+        if owners.enabled
+            && owners.rule.outbound()
+            && sf_object != "User"
+            && sf_object != "OpportunityLineItem"
+        {
+            if let Some(Value::String(app_user)) = fields.get(&owners.app_field) {
+                let email = owners.email_for_app_user(app_user).map(str::to_string);
+                let sf_user = email.as_ref().and_then(|e| {
+                    self.ctx
+                        .owner_directory
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(e))
+                        .map(|(_, id)| id.clone())
+                });
+                match (email, sf_user) {
+                    (Some(email), Some(user_id)) => {
+                        let h = owner_hash(&email);
+                        if creating || link.and_then(|l| l.hashes.get(OWNER_HASH_KEY)) != Some(&h) {
+                            out.insert("OwnerId".into(), Value::String(user_id));
+                            hashes.insert(OWNER_HASH_KEY.into(), h);
+                        }
+                    }
+                    (email, _) => {
+                        let who = email.unwrap_or_else(|| format!("app user {app_user}"));
+                        if !self.plan.unmapped_owners.contains(&who) {
+                            self.plan.unmapped_owners.push(who.clone());
+                        }
+                        self.plan.notes.push(FieldNote::new(
+                            format!("{sf_object}.OwnerId"),
+                            format!("{who} has no Salesforce user; Salesforce assigns the connected user"),
+                        ));
+                    }
+                }
+            }
+        }
+        if creating && let Some(rt) = &obj.record_type_id {
+            out.insert("RecordTypeId".into(), Value::String(rt.clone()));
+        }
+        Mapped {
+            fields: out,
+            hashes,
+        }
+    }
+
+    fn push(&mut self, step: WriteStep) -> usize {
+        self.plan.steps.push(step);
+        self.plan.steps.len() - 1
+    }
+
+    /// An existing record: an update step when something changed. Returns the id.
+    fn update_existing(
+        &mut self,
+        key: &str,
+        object: &str,
+        id: &str,
+        mapped: Mapped,
+        app: (AppObject, &str),
+    ) -> Ref {
+        if !mapped.fields.is_empty() {
+            self.push(WriteStep {
+                key: key.into(),
+                object: object.into(),
+                op: WriteOp::Update { id: id.to_string() },
+                fields: mapped.fields,
+                references: BTreeMap::new(),
+                link: link_update(app.0, app.1, mapped.hashes),
+            });
+        }
+        Ref::Id(id.to_string())
+    }
+
+    fn account_query(&self, fields: &FieldMap) -> AccountQuery {
+        let mc = &self.cfg().matching;
+        AccountQuery {
+            phone: text_of(fields, &mc.app_phone_field),
+            name: text_of(fields, &mc.app_business_name_field),
+            city: text_of(fields, &mc.app_city_field),
+        }
+    }
+
+    /// Connect to or create the Account for this event (seed 003 account cascade).
+    fn account(&mut self, fields: &FieldMap, app: (AppObject, &str)) -> Option<Ref> {
+        let Some(obj) = self.cfg().object("Account") else {
+            self.plan.notes.push(FieldNote::new(
+                "Account",
+                "Account sync is not enabled; no account connected",
+            ));
+            return None;
+        };
+        let link = self.ctx.links.get("Account");
+        if let Some(link) = link {
+            let mapped = self.map_fields("Account", obj, fields, Some(link), false);
+            let id = link.salesforce_id.clone();
+            return Some(if obj.outbound.update {
+                self.update_existing("account", "Account", &id, mapped, app)
+            } else {
+                Ref::Id(id)
+            });
+        }
+        let mapped = self.map_fields("Account", obj, fields, None, true);
+        let op = match (&obj.external_id_field, app.0) {
+            (Some(ext), AppObject::Company) => WriteOp::Upsert {
+                external_id_field: ext.clone(),
+                external_id: app.1.to_string(),
+            },
+            _ => {
+                let query = self.account_query(fields);
+                let lookups = crate::matching::account_lookups(
+                    &query,
+                    &self.cfg().matching.account_city_field,
+                );
+                WriteOp::MatchThenWrite {
+                    matcher: Matcher::Account { query, lookups },
+                    create: obj.outbound.create,
+                }
+            }
+        };
+        let i = self.push(WriteStep {
+            key: "account".into(),
+            object: "Account".into(),
+            op,
+            fields: mapped.fields,
+            references: BTreeMap::new(),
+            link: link_update(app.0, app.1, mapped.hashes),
+        });
+        Some(Ref::Step(i))
+    }
+
+    fn contact_query(&self, fields: &FieldMap) -> ContactQuery {
+        let mc = &self.cfg().matching;
+        ContactQuery {
+            phone: text_of(fields, &mc.app_phone_field),
+            last_name: text_of(fields, &mc.app_last_name_field),
+        }
+    }
+
+    /// Connect to or create a Contact under `account` (seed 003 contact cascade).
+    fn contact(
+        &mut self,
+        key: &str,
+        fields: &FieldMap,
+        account: Option<Ref>,
+        link: Option<&Link>,
+        known_id: Option<String>,
+        app: (AppObject, &str),
+    ) -> Option<Ref> {
+        let obj = self.cfg().object("Contact")?;
+        if let Some(id) = link.map(|l| l.salesforce_id.clone()).or(known_id) {
+            let mut mapped = self.map_fields("Contact", obj, fields, link, false);
+            if link.is_none()
+                && let Some(Ref::Id(acc)) = &account
+            {
+                mapped
+                    .fields
+                    .entry("AccountId".into())
+                    .or_insert_with(|| json!(acc));
+            }
+            return Some(if obj.outbound.update {
+                self.update_existing(key, "Contact", &id, mapped, app)
+            } else {
+                Ref::Id(id)
+            });
+        }
+        let mut mapped = self.map_fields("Contact", obj, fields, None, true);
+        let mut references = BTreeMap::new();
+        match &account {
+            Some(Ref::Step(i)) => {
+                references.insert("AccountId".to_string(), *i);
+            }
+            Some(Ref::Id(id)) => {
+                mapped.fields.insert("AccountId".into(), json!(id));
+            }
+            None => {}
+        }
+        let op = WriteOp::MatchThenWrite {
+            matcher: Matcher::Contact {
+                query: self.contact_query(fields),
+                account,
+            },
+            create: obj.outbound.create,
+        };
+        let i = self.push(WriteStep {
+            key: key.into(),
+            object: "Contact".into(),
+            op,
+            fields: mapped.fields,
+            references,
+            link: link_update(app.0, app.1, mapped.hashes),
+        });
+        Some(Ref::Step(i))
+    }
+
+    /// Seed 003: Contact when a demo set moves the lead from a cold-call phase to the held
+    /// phase, or when the record already carries a Salesforce Contact id; else Lead.
+    fn person_target(&self) -> &'static str {
+        let cfg = self.cfg();
+        let lr = &cfg.lead_routing;
+        let ev = self.event;
+        let has_contact_id =
+            self.ctx.links.contains_key("Contact") || ev.text(&lr.contact_id_field).is_some();
+        let demo_to_held = ev.kind == EventKind::DemoSet
+            && ev.text(&lr.phase_field).is_none_or(|p| p == lr.held_phase)
+            && ev
+                .text(&lr.previous_phase_field)
+                .is_none_or(|p| p.starts_with(&lr.cold_call_prefix));
+        let wants_contact = has_contact_id || demo_to_held || ev.kind == EventKind::Sale;
+        match (
+            wants_contact,
+            cfg.object("Lead").is_some(),
+            cfg.object("Contact").is_some(),
+        ) {
+            (true, _, true) | (false, false, true) => "Contact",
+            _ => "Lead",
+        }
+    }
+
+    fn lead(&mut self, fields: &FieldMap) -> Option<Ref> {
+        let obj = self.cfg().object("Lead")?;
+        let app = (self.event.app_object, self.event.app_id.as_str());
+        let link = self.ctx.links.get("Lead");
+        let known = link
+            .map(|l| l.salesforce_id.clone())
+            .or_else(|| self.event.text(&self.cfg().lead_routing.lead_id_field));
+        if let Some(id) = known {
+            if !obj.outbound.update {
+                self.plan
+                    .notes
+                    .push(FieldNote::new("Lead", "outbound updates are off for Lead"));
+                return Some(Ref::Id(id));
+            }
+            let mapped = self.map_fields("Lead", obj, fields, link, false);
+            return Some(self.update_existing("lead", "Lead", &id, mapped, app));
+        }
+        let mapped = self.map_fields("Lead", obj, fields, None, true);
+        let op = if let Some(ext) = &obj.external_id_field {
+            WriteOp::Upsert {
+                external_id_field: ext.clone(),
+                external_id: app.1.to_string(),
+            }
+        } else {
+            WriteOp::MatchThenWrite {
+                matcher: Matcher::Keys {
+                    keys: self.lead_keys(obj, fields),
+                },
+                create: obj.outbound.create,
+            }
+        };
+        let i = self.push(WriteStep {
+            key: "lead".into(),
+            object: "Lead".into(),
+            op,
+            fields: mapped.fields,
+            references: BTreeMap::new(),
+            link: link_update(app.0, app.1, mapped.hashes),
+        });
+        Some(Ref::Step(i))
+    }
+
+    fn lead_keys(&self, obj: &ObjectConfig, fields: &FieldMap) -> Vec<(MatchStep, Lookup)> {
+        let mc = &self.cfg().matching;
+        let mut keys = Vec::new();
+        for k in &mc.contact_keys {
+            let (step, app_field, sf_field) = match k {
+                crate::config::MatchKey::ExternalId => match &obj.external_id_field {
+                    Some(ext) => (MatchStep::ExternalId, None, ext.clone()),
+                    None => continue,
+                },
+                crate::config::MatchKey::Email => (
+                    MatchStep::Email,
+                    Some(&mc.app_email_field),
+                    "Email".to_string(),
+                ),
+                crate::config::MatchKey::Phone => (
+                    MatchStep::Phone,
+                    Some(&mc.app_phone_field),
+                    "Phone".to_string(),
+                ),
+            };
+            let value = match app_field {
+                Some(f) => text_of(fields, f),
+                None => Some(self.event.app_id.clone()),
+            };
+            if let Some(value) = value {
+                keys.push((
+                    step,
+                    Lookup {
+                        object: "Lead".into(),
+                        conditions: vec![(sf_field, value)],
+                        fields: vec!["Id".into()],
+                    },
+                ));
+            }
+        }
+        keys
+    }
+
+    fn opportunity_base(
+        &self,
+        account: &Option<Ref>,
+        contact: &Option<Ref>,
+        stage: &str,
+        close: String,
+    ) -> (FieldMap, BTreeMap<String, usize>) {
+        let ev = self.event;
+        let name = ev
+            .text("name")
+            .or_else(|| ev.text(&self.cfg().matching.app_business_name_field))
+            .unwrap_or_else(|| ev.app_id.clone());
+        let mut fields = FieldMap::new();
+        fields.insert("Name".into(), json!(name));
+        fields.insert("StageName".into(), json!(stage));
+        fields.insert("CloseDate".into(), json!(close));
+        let mut refs = BTreeMap::new();
+        for (field, r) in [("AccountId", account), ("ContactId", contact)] {
+            match r {
+                Some(Ref::Step(i)) => {
+                    refs.insert(field.to_string(), *i);
+                }
+                Some(Ref::Id(id)) => {
+                    fields.insert(field.into(), json!(id));
+                }
+                None => {}
+            }
+        }
+        (fields, refs)
+    }
+
+    fn event_date(&self) -> String {
+        self.event
+            .occurred_at()
+            .map(|d| d.format(SF_DATE_FORMAT).to_string())
+            .unwrap_or_default()
+    }
+
+    fn opportunity(&mut self, account: &Option<Ref>, contact: &Option<Ref>) -> Option<Ref> {
+        let cfg = self.cfg();
+        let obj = cfg.object("Opportunity")?;
+        let ev = self.event;
+        let app = (ev.app_object, ev.app_id.as_str());
+        let (stage, close) = if ev.kind == EventKind::DemoSet {
+            let demo = ev
+                .text(&cfg.opportunity.demo_time_field)
+                .and_then(|t| parse_date(&t))
+                .map(|d| d.format(SF_DATE_FORMAT).to_string());
+            if demo.is_none() {
+                self.plan.notes.push(FieldNote::new(
+                    "Opportunity.CloseDate",
+                    "no demo time on the event; using the event date",
+                ));
+            }
+            (
+                cfg.opportunity.demo_stage.clone(),
+                demo.unwrap_or_else(|| self.event_date()),
+            )
+        } else {
+            (cfg.opportunity.sale_stage.clone(), self.event_date())
+        };
+        let link = self.ctx.links.get("Opportunity");
+        // A demo set starts a new sales cycle: always a new Opportunity. A sale closes the
+        // cycle's linked Opportunity when there is one.
+        if ev.kind == EventKind::Sale
+            && let Some(link) = link
+        {
+            let mut mapped = self.map_fields("Opportunity", obj, &ev.fields, Some(link), false);
+            mapped.fields.insert("StageName".into(), json!(stage));
+            mapped.hashes.insert(
+                "StageName".into(),
+                field_hash(crate::transform::FieldKind::Picklist, &json!(stage)),
+            );
+            let id = link.salesforce_id.clone();
+            self.update_existing("opportunity", "Opportunity", &id, mapped, app);
+            return Some(Ref::Id(id));
+        }
+        let (mut fields, references) = self.opportunity_base(account, contact, &stage, close);
+        let mapped = self.map_fields("Opportunity", obj, &ev.fields, None, true);
+        for (k, v) in mapped.fields {
+            if k != "StageName" {
+                fields.insert(k, v);
+            }
+        }
+        let mut hashes = mapped.hashes;
+        hashes.insert(
+            "StageName".into(),
+            field_hash(crate::transform::FieldKind::Picklist, &json!(stage)),
+        );
+        let i = self.push(WriteStep {
+            key: "opportunity".into(),
+            object: "Opportunity".into(),
+            op: WriteOp::Create,
+            fields,
+            references,
+            link: link_update(app.0, app.1, hashes),
+        });
+        Some(Ref::Step(i))
+    }
+
+    fn line_items(&mut self, opportunity: &Ref) {
+        for (i, item) in self.event.sale_items.iter().enumerate() {
+            let mut fields = item.fields.clone();
+            fields.insert("Quantity".into(), json!(item.quantity));
+            fields.insert("UnitPrice".into(), json!(item.unit_price));
+            fields.insert("Description".into(), json!(item.name));
+            if let Some(p) = &item.pricebook_entry_id {
+                fields.insert("PricebookEntryId".into(), json!(p));
+            }
+            if let Some(p) = &item.product_id {
+                fields.insert("Product2Id".into(), json!(p));
+            }
+            let mut references = BTreeMap::new();
+            match opportunity {
+                Ref::Step(s) => {
+                    references.insert("OpportunityId".to_string(), *s);
+                }
+                Ref::Id(id) => {
+                    fields.insert("OpportunityId".into(), json!(id));
+                }
+            }
+            self.push(WriteStep {
+                key: format!("line_item[{i}]"),
+                object: "OpportunityLineItem".into(),
+                op: WriteOp::Create,
+                fields,
+                references,
+                link: None,
+            });
+        }
+    }
+
+    fn person_event(&mut self) -> Result<(), String> {
+        let ev = self.event;
+        let app = (ev.app_object, ev.app_id.as_str());
+        let target = self.person_target();
+        let needs_account_chain = target == "Contact";
+        if target == "Lead" {
+            if self.lead(&ev.fields).is_none() {
+                return Err("neither Lead nor Contact sync is enabled".into());
+            }
+            if ev.kind == EventKind::DemoSet && self.cfg().opportunity.create_at_demo_set {
+                self.plan.notes.push(FieldNote::new(
+                    "Opportunity",
+                    "demo set without a move to the held phase; no Opportunity",
+                ));
+            }
+            return Ok(());
+        }
+        let link = self.ctx.links.get("Contact");
+        let known_contact = ev.text(&self.cfg().lead_routing.contact_id_field);
+        let account = if needs_account_chain
+            && (link.is_none() || matches!(ev.kind, EventKind::DemoSet | EventKind::Sale))
+        {
+            self.account(&ev.fields, app)
+        } else {
+            None
+        };
+        let contact = self.contact(
+            "contact",
+            &ev.fields,
+            account.clone(),
+            link,
+            known_contact,
+            app,
+        );
+        if contact.is_none() {
+            return Err("Contact sync is not enabled".into());
+        }
+        let opp_wanted = match ev.kind {
+            EventKind::DemoSet => self.cfg().opportunity.create_at_demo_set,
+            EventKind::Sale => self.cfg().opportunity.sync_sales,
+            _ => false,
+        };
+        if ev.kind == EventKind::Sale {
+            for (i, ac) in ev.associated_contacts.iter().enumerate() {
+                let app_id = ac.app_id.clone().unwrap_or_default();
+                let app = (AppObject::Contact, app_id.as_str());
+                self.contact(
+                    &format!("associated_contact[{i}]"),
+                    &ac.fields,
+                    account.clone(),
+                    None,
+                    None,
+                    app,
+                );
+                if ac.app_id.is_none()
+                    && let Some(s) = self.plan.steps.last_mut()
+                {
+                    s.link = None;
+                }
+            }
+        }
+        if opp_wanted {
+            match self.opportunity(&account, &contact) {
+                Some(opp) if ev.kind == EventKind::Sale => self.line_items(&opp),
+                Some(_) => {}
+                None => self.plan.notes.push(FieldNote::new(
+                    "Opportunity",
+                    "Opportunity sync is not enabled",
+                )),
+            }
+        }
+        Ok(())
+    }
+
+    fn company_event(&mut self) -> Result<(), String> {
+        let ev = self.event;
+        if self.cfg().object("Account").is_none() {
+            return Err("Account sync is not enabled".into());
+        }
+        self.account(&ev.fields, (ev.app_object, ev.app_id.as_str()));
+        Ok(())
+    }
+
+    fn deal_event(&mut self) -> Result<(), String> {
+        let ev = self.event;
+        let app = (ev.app_object, ev.app_id.as_str());
+        let obj = self
+            .cfg()
+            .object("Opportunity")
+            .ok_or("Opportunity sync is not enabled")?;
+        if let Some(link) = self.ctx.links.get("Opportunity") {
+            let mapped = self.map_fields("Opportunity", obj, &ev.fields, Some(link), false);
+            if obj.outbound.update {
+                let id = link.salesforce_id.clone();
+                self.update_existing("opportunity", "Opportunity", &id, mapped, app);
+            }
+            return Ok(());
+        }
+        if !obj.outbound.create {
+            return Err("outbound creates are off for Opportunity".into());
+        }
+        let mapped = self.map_fields("Opportunity", obj, &ev.fields, None, true);
+        let op = match &obj.external_id_field {
+            Some(ext) => WriteOp::Upsert {
+                external_id_field: ext.clone(),
+                external_id: ev.app_id.clone(),
+            },
+            None => WriteOp::Create,
+        };
+        self.push(WriteStep {
+            key: "opportunity".into(),
+            object: "Opportunity".into(),
+            op,
+            fields: mapped.fields,
+            references: BTreeMap::new(),
+            link: link_update(app.0, app.1, mapped.hashes),
+        });
+        Ok(())
+    }
+
+    /// App calls/emails → a completed Salesforce Task (seed 003 activity table).
+    fn activity_event(&mut self) -> Result<(), String> {
+        let cfg = self.cfg();
+        if !cfg.activity.enabled {
+            return Err("activity sync is not enabled".into());
+        }
+        let ev = self.event;
+        let f = &ev.fields;
+        let mut t = FieldMap::new();
+        let who = ev
+            .text(&cfg.lead_routing.contact_id_field)
+            .or_else(|| ev.text(&cfg.lead_routing.lead_id_field));
+        match who {
+            Some(w) => t.insert("WhoId".into(), json!(w)),
+            None => return Err("activity has no Salesforce lead or contact id to attach to".into()),
+        };
+        if let Some(owner) = ev.text("sf_owner_id") {
+            t.insert("OwnerId".into(), json!(owner));
+        }
+        let comm = ev
+            .text("communication_type")
+            .unwrap_or_else(|| "Call".into());
+        let subtype = if comm.eq_ignore_ascii_case("email") {
+            "Email"
+        } else {
+            "Call"
+        };
+        t.insert("Subject".into(), json!(comm));
+        t.insert("TaskSubtype".into(), json!(subtype));
+        t.insert("Type".into(), json!(subtype));
+        t.insert("Status".into(), json!("Completed"));
+        if let Some(d) = f.get("duration").and_then(Value::as_f64) {
+            t.insert("CallDurationInSeconds".into(), json!(d.round() as i64));
+        }
+        if let Some(kind) = ev.text("disposition") {
+            let text = match ev
+                .text("disposition_start_time")
+                .and_then(|s| parse_datetime(&s))
+            {
+                Some(at) => format!("{kind} ({})", at.format("%-m/%-d/%y %H:%M:%S")),
+                None => kind,
+            };
+            t.insert("CallDisposition".into(), json!(text));
+        }
+        if let Some(c) = ev.text("channel") {
+            t.insert("CallType".into(), json!(c));
+        }
+        if let Some(n) = ev.text("notes") {
+            t.insert("Description".into(), json!(n));
+        }
+        if let Some(at) = ev
+            .text("created_at")
+            .and_then(|s| parse_datetime(&s))
+            .or_else(|| ev.occurred_at())
+        {
+            t.insert("CompletedDateTime".into(), json!(format_sf_datetime(&at)));
+            t.insert(
+                "ActivityDate".into(),
+                json!(at.format(SF_DATE_FORMAT).to_string()),
+            );
+        }
+        if let Some(p) = ev.text("phone") {
+            t.insert("Phone".into(), json!(p));
+        }
+        if let (Some(field), Some(at)) = (
+            &cfg.activity.event_datetime_field,
+            ev.text("schedule_start_time")
+                .and_then(|s| parse_datetime(&s)),
+        ) {
+            t.insert(field.clone(), json!(format_sf_datetime(&at)));
+        }
+        self.push(WriteStep {
+            key: "task".into(),
+            object: "Task".into(),
+            op: WriteOp::Create,
+            fields: t,
+            references: BTreeMap::new(),
+            link: None,
+        });
+        Ok(())
+    }
+
+    fn preflight(&self) -> Vec<PreflightError> {
+        let mut errs = Vec::new();
+        for s in &self.plan.steps {
+            let Some(d) = self.ctx.describes.get(&s.object) else {
+                continue;
+            };
+            let kind = match &s.op {
+                WriteOp::Update { .. } => WriteKind::Update,
+                WriteOp::MatchThenWrite { create: false, .. } => WriteKind::Update,
+                _ => WriteKind::Create,
+            };
+            let refs: Vec<&str> = s.references.keys().map(String::as_str).collect();
+            let constraints = self
+                .cfg()
+                .objects
+                .get(&s.object)
+                .map(|o| o.constraints.clone())
+                .unwrap_or_default();
+            errs.extend(check_write(d, kind, &s.fields, &refs, &constraints));
+        }
+        errs
+    }
+}
+
+/// Plan the Salesforce writes for one app event.
+pub fn plan_outbound(ctx: &OutboundContext<'_>, event: &AppEvent) -> OutboundDecision {
+    let mut b = Builder {
+        ctx,
+        event,
+        plan: WritePlan::default(),
+    };
+    let result = match event.app_object {
+        AppObject::Contact => b.person_event(),
+        AppObject::Company => b.company_event(),
+        AppObject::Deal => b.deal_event(),
+        AppObject::Activity => b.activity_event(),
+        AppObject::User => Err("app users are not written to Salesforce".into()),
+    };
+    if let Err(reason) = result {
+        return OutboundDecision::Skipped { reason };
+    }
+    let errors = b.preflight();
+    if !errors.is_empty() {
+        return OutboundDecision::Rejected {
+            errors,
+            plan: b.plan,
+        };
+    }
+    if b.plan.steps.is_empty() {
+        return OutboundDecision::NoChange {
+            notes: b.plan.notes,
+        };
+    }
+    OutboundDecision::Write { plan: b.plan }
+}
