@@ -57,6 +57,7 @@ pub mod model;
 pub mod ports;
 pub mod secret;
 mod stores;
+mod util;
 
 pub use aws::{AwsClients, AwsSettings};
 pub use clock::{Clock, ManualClock, SystemClock};

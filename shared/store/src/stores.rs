@@ -29,3 +29,78 @@ impl std::fmt::Debug for Stores {
         f.debug_struct("Stores").finish_non_exhaustive()
     }
 }
+
+impl Stores {
+    /// In-memory stores; with a path, written through to that JSON file and reloaded
+    /// from it on the next open.
+    pub async fn embedded(path: Option<std::path::PathBuf>) -> crate::StoreResult<Self> {
+        Self::embedded_with_clock(path, Arc::new(crate::clock::SystemClock)).await
+    }
+
+    /// [`Stores::embedded`] with an injected clock (tests).
+    pub async fn embedded_with_clock(
+        path: Option<std::path::PathBuf>,
+        clock: Arc<dyn Clock>,
+    ) -> crate::StoreResult<Self> {
+        let store = crate::embedded::EmbeddedStore::open(path, clock.clone()).await?;
+        let store = Arc::new(store);
+        Ok(Self {
+            connections: store.clone(),
+            tenants: store.clone(),
+            configs: store.clone(),
+            cursors: store.clone(),
+            links: store.clone(),
+            reports: store.clone(),
+            changes: store.clone(),
+            oauth_states: store.clone(),
+            idempotency: store.clone(),
+            leases: store.clone(),
+            quotas: store.clone(),
+            vault: store.clone(),
+            queues: store,
+            clock,
+        })
+    }
+
+    /// DynamoDB, Secrets Manager and SQS adapters over clients built once.
+    pub fn aws(clients: &crate::AwsClients, settings: &crate::AwsSettings) -> Self {
+        Self::aws_with_clock(clients, settings, Arc::new(crate::clock::SystemClock))
+    }
+
+    /// [`Stores::aws`] with an injected clock (tests).
+    pub fn aws_with_clock(
+        clients: &crate::AwsClients,
+        settings: &crate::AwsSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let table = Arc::new(crate::aws::dynamo::DynamoStore::new(
+            clients.dynamodb.clone(),
+            settings.table.clone(),
+            clock.clone(),
+        ));
+        Self {
+            connections: table.clone(),
+            tenants: table.clone(),
+            configs: table.clone(),
+            cursors: table.clone(),
+            links: table.clone(),
+            reports: table.clone(),
+            changes: table.clone(),
+            oauth_states: table.clone(),
+            idempotency: table.clone(),
+            leases: table.clone(),
+            quotas: table,
+            vault: Arc::new(crate::aws::vault::SecretsVault::new(
+                clients.secrets.clone(),
+                settings.secret_prefix.clone(),
+                settings.kms_key_id.clone(),
+            )),
+            queues: Arc::new(crate::aws::sqs::SqsQueues::new(
+                clients.sqs.clone(),
+                settings.push_queue_url.clone(),
+                settings.poll_queue_url.clone(),
+            )),
+            clock,
+        }
+    }
+}

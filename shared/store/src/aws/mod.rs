@@ -1,7 +1,7 @@
 //! AWS adapters: DynamoDB ([`dynamo`]), Secrets Manager ([`vault`]) and SQS ([`sqs`]).
 
 pub mod dynamo;
-mod errors;
+pub(crate) mod errors;
 pub mod sqs;
 pub mod vault;
 
