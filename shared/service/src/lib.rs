@@ -1,1 +1,41 @@
-//! placeholder
+//! # crmsync-service
+//!
+//! The use cases of crmsync, written once and called by both the Lambda functions
+//! (`functions/*`) and the local CLI (`crmsync demo`, `crmsync dev`):
+//!
+//! - [`connect`]: connect start, OAuth callback, reconnect, disconnect;
+//! - [`poll`]: the minute scheduler pass and the per-connection pull;
+//! - [`ingest`] and [`push`]: signed app events in, Salesforce writes out;
+//! - [`sweep`]: deletions in Salesforce unlink app records;
+//! - [`reports`]: connection details, report entries, re-push, config, test sync, change
+//!   feed, quota, lookup; [`tenants`]: provisioning and credentials.
+//!
+//! Use cases take an [`App`] (settings, the store ports, Salesforce access) built once per
+//! cold start. The mapping rules come from `crmsync-core` (pure); this crate orchestrates
+//! I/O around them and holds no rules of its own. [`lambda`] and [`http`] adapt Lambda
+//! events and HTTP requests to the use cases.
+
+pub mod api_keys;
+pub mod app;
+pub mod config_service;
+pub mod connect;
+pub mod describe;
+pub mod error;
+pub mod guard;
+pub mod ingest;
+pub mod links;
+pub mod messages;
+pub mod parked;
+pub mod poll;
+pub mod push;
+pub mod quota;
+pub mod runs;
+pub mod settings;
+pub mod sf_session;
+pub mod signing;
+pub mod telemetry;
+pub mod tenants;
+
+pub use app::{App, AppCredentials};
+pub use error::ServiceError;
+pub use settings::Settings;

@@ -1,0 +1,102 @@
+//! Checks every Salesforce-facing use case makes first: is the connection usable, and does
+//! its API budget allow the work. Also books the calls a run made against the budget.
+
+use crmsync_salesforce::SfClient;
+use crmsync_store::{Connection, ConnectionId, ConnectionStatus, TenantId};
+
+use crate::app::App;
+use crate::error::ServiceError;
+use crate::quota::{self, QuotaStatus};
+
+/// The connection, if it exists.
+pub async fn connection(
+    app: &App,
+    tenant: &TenantId,
+    id: &ConnectionId,
+) -> Result<Connection, ServiceError> {
+    app.stores
+        .connections
+        .get(tenant, id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("connection {}", id.as_str())))
+}
+
+pub fn is_connected(connection: &Connection) -> bool {
+    connection.status == ConnectionStatus::Connected
+}
+
+/// Today's budget for a connection, assuming `planned` more calls.
+pub async fn quota(
+    app: &App,
+    connection: &Connection,
+    planned: u64,
+) -> Result<QuotaStatus, ServiceError> {
+    let usage = app
+        .stores
+        .quotas
+        .usage(&connection.tenant, &connection.id, app.now().date_naive())
+        .await?;
+    let (org_used, org_max) = usage.limit.map(|l| (l.used, l.max)).unwrap_or((0, 0));
+    Ok(quota::check(
+        org_used,
+        org_max,
+        usage.calls,
+        app.settings.quota_share,
+        planned,
+    ))
+}
+
+/// Books the calls `client` made since `calls_before`, and the org's latest usage.
+pub async fn book_calls(
+    app: &App,
+    connection: &Connection,
+    client: &SfClient,
+    calls_before: u64,
+) -> u64 {
+    let calls = client.requests_sent().saturating_sub(calls_before);
+    let day = app.now().date_naive();
+    if calls > 0 {
+        if let Err(e) = app
+            .stores
+            .quotas
+            .add_calls(&connection.tenant, &connection.id, day, calls)
+            .await
+        {
+            tracing::warn!(error = %e, "could not book API calls");
+        }
+    }
+    if let Some(usage) = client.last_api_usage() {
+        if let Err(e) = app
+            .stores
+            .quotas
+            .record_limit(&connection.tenant, &connection.id, usage.used, usage.max)
+            .await
+        {
+            tracing::warn!(error = %e, "could not record the org's API usage");
+        }
+    }
+    calls
+}
+
+/// Marks the connection after a Salesforce error that a human must fix.
+pub async fn note_salesforce_error(
+    app: &App,
+    connection: &Connection,
+    error: &crmsync_salesforce::SfError,
+) {
+    let status = if error.is_reconnect_needed() {
+        Some(ConnectionStatus::ReconnectNeeded)
+    } else {
+        None
+    };
+    let message = Some(error.to_string());
+    let status = status.unwrap_or(connection.status);
+    if let Err(e) = app
+        .stores
+        .connections
+        .update_status(&connection.tenant, &connection.id, None, status, message)
+        .await
+    {
+        tracing::warn!(error = %e, "could not record the connection's last error");
+    }
+}

@@ -1,0 +1,133 @@
+//! Ingest: authenticate a signed batch of app events, validate every event (naming the
+//! field that is wrong), and enqueue them on the FIFO push queue.
+
+use crmsync_core::event::{AppEvent, EventError};
+use crmsync_store::{OutboundMessage, QueueKind};
+use serde::{Deserialize, Serialize};
+
+use crate::app::App;
+use crate::error::ServiceError;
+use crate::messages::PushMessage;
+use crate::signing;
+use crate::tenants::{parse_connection_id, parse_tenant_id, webhook_secret};
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Most events in one request.
+pub const MAX_EVENTS: usize = 100;
+/// SQS's message size limit, less room for attributes.
+const MAX_MESSAGE_BYTES: usize = 250 * 1024;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IngestBody {
+    connection: String,
+    events: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Accepted {
+    pub accepted: usize,
+    pub event_ids: Vec<String>,
+}
+
+/// Verifies the signature, validates, enqueues. Nothing is enqueued unless every event is valid,
+/// so a client can fix and resend the whole batch.
+pub async fn ingest(
+    app: &App,
+    tenant_header: Option<&str>,
+    signature_header: Option<&str>,
+    body: &[u8],
+) -> Result<Accepted, ServiceError> {
+    let tenant = parse_tenant_id(tenant_header.ok_or_else(|| {
+        ServiceError::Unauthorized(format!("missing {} header", signing::TENANT_HEADER))
+    })?)?;
+    let signature = signature_header.ok_or_else(|| {
+        ServiceError::Unauthorized(format!("missing {} header", signing::SIGNATURE_HEADER))
+    })?;
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ServiceError::bad_request(
+            "body",
+            format!("larger than {MAX_BODY_BYTES} bytes"),
+        ));
+    }
+    let secret = webhook_secret(app, &tenant).await?;
+    signing::verify(&secret, signature, body, app.now().timestamp())?;
+
+    let parsed: IngestBody = serde_json::from_slice(body)
+        .map_err(|e| ServiceError::bad_request("body", e.to_string()))?;
+    let connection = parse_connection_id(&parsed.connection)?;
+    if app
+        .stores
+        .connections
+        .get(&tenant, &connection)
+        .await?
+        .is_none()
+    {
+        return Err(ServiceError::bad_request(
+            "connection",
+            format!("no connection named {}", parsed.connection),
+        ));
+    }
+    if parsed.events.is_empty() || parsed.events.len() > MAX_EVENTS {
+        return Err(ServiceError::bad_request(
+            "events",
+            format!("must hold 1 to {MAX_EVENTS} events"),
+        ));
+    }
+    let mut messages = Vec::with_capacity(parsed.events.len());
+    let mut event_ids = Vec::with_capacity(parsed.events.len());
+    for (i, raw) in parsed.events.into_iter().enumerate() {
+        let event = parse_event(i, raw)?;
+        let message = PushMessage {
+            tenant: tenant.as_str().to_string(),
+            connection: connection.as_str().to_string(),
+            event,
+            repush_id: None,
+        };
+        let body =
+            serde_json::to_string(&message).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        if body.len() > MAX_MESSAGE_BYTES {
+            return Err(ServiceError::bad_request(
+                format!("events[{i}]"),
+                format!("event is {} bytes, at most {MAX_MESSAGE_BYTES}", body.len()),
+            ));
+        }
+        event_ids.push(message.event.event_id.clone());
+        messages.push(OutboundMessage {
+            group_id: Some(message.group_id()),
+            dedup_id: Some(message.dedup_id()),
+            body,
+        });
+    }
+    app.stores
+        .queues
+        .send_batch(QueueKind::Push, &messages)
+        .await?;
+    Ok(Accepted {
+        accepted: messages.len(),
+        event_ids,
+    })
+}
+
+fn parse_event(index: usize, raw: serde_json::Value) -> Result<AppEvent, ServiceError> {
+    let event: AppEvent = serde_json::from_value(raw)
+        .map_err(|e| ServiceError::bad_request(format!("events[{index}]"), e.to_string()))?;
+    event.validate().map_err(|e| match e {
+        EventError::Invalid(problems) => {
+            let first = &problems[0];
+            let rest = problems.len() - 1;
+            let more = if rest > 0 {
+                format!(" (and {rest} more problem(s))")
+            } else {
+                String::new()
+            };
+            ServiceError::bad_request(
+                format!("events[{index}].{}", first.path),
+                format!("{}{more}", first.message),
+            )
+        }
+        EventError::Parse(m) => ServiceError::bad_request(format!("events[{index}]"), m),
+    })?;
+    Ok(event)
+}

@@ -1,0 +1,65 @@
+//! How links are keyed in the store. One app record can be linked to several Salesforce
+//! records (a contact to its Lead, then its Contact, its Account and its Opportunity), so
+//! the store's `app_object` key carries both sides: `contact.Lead`, `contact.Account`.
+
+use std::collections::BTreeMap;
+
+use crmsync_core::types::Link as CoreLink;
+use crmsync_store::{ConnectionId, TenantId};
+
+use crate::app::App;
+use crate::error::ServiceError;
+
+/// Salesforce objects an app record may be linked to.
+pub const LINKABLE_OBJECTS: [&str; 5] = ["Lead", "Contact", "Account", "Opportunity", "Task"];
+
+pub fn link_app_key(app_object: &str, sf_object: &str) -> String {
+    format!("{app_object}.{sf_object}")
+}
+
+/// The app object part of a stored link key.
+pub fn app_object_of(key: &str) -> &str {
+    key.split_once('.').map_or(key, |(a, _)| a)
+}
+
+/// An app record's links, by Salesforce object, in the core's shape.
+pub async fn links_of(
+    app: &App,
+    tenant: &TenantId,
+    connection: &ConnectionId,
+    app_object: &str,
+    app_id: &str,
+) -> Result<BTreeMap<String, CoreLink>, ServiceError> {
+    let mut out = BTreeMap::new();
+    for sf_object in LINKABLE_OBJECTS {
+        let key = link_app_key(app_object, sf_object);
+        if let Some(link) = app
+            .stores
+            .links
+            .get_by_app(tenant, connection, &key, app_id)
+            .await?
+        {
+            out.insert(
+                sf_object.to_string(),
+                CoreLink {
+                    salesforce_id: link.sf_id,
+                    hashes: link.hashes,
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip_the_app_object() {
+        let k = link_app_key("contact", "Lead");
+        assert_eq!(k, "contact.Lead");
+        assert_eq!(app_object_of(&k), "contact");
+        assert_eq!(app_object_of("company"), "company");
+    }
+}

@@ -1,0 +1,101 @@
+//! Work parked while a connection needs reconnecting, and re-push of reported events.
+//!
+//! A push for a connection in `ReconnectNeeded` is not dropped: its message is recorded as a
+//! `parked` report entry (with the whole message as payload) and acknowledged. After the
+//! reconnect, every parked entry is enqueued again.
+
+use crmsync_store::{
+    ConnectionId, OutboundMessage, PageRequest, QueueKind, ReportQuery, ReportStatus, TenantId,
+};
+
+use crate::app::App;
+use crate::error::ServiceError;
+use crate::messages::PushMessage;
+
+/// Enqueues every parked event of a connection again; returns how many.
+pub async fn replay(
+    app: &App,
+    tenant: &TenantId,
+    connection: &ConnectionId,
+) -> Result<usize, ServiceError> {
+    let mut page = PageRequest::first(100);
+    let mut replayed = 0;
+    loop {
+        let batch = app
+            .stores
+            .reports
+            .list(&ReportQuery {
+                tenant: tenant.clone(),
+                connection: connection.clone(),
+                status: ReportStatus::Parked,
+                object: None,
+                from: None,
+                to: None,
+                page: page.clone(),
+            })
+            .await?;
+        let mut messages = Vec::new();
+        for entry in &batch.items {
+            let Some(payload) = &entry.payload else {
+                continue;
+            };
+            let Ok(mut message) = serde_json::from_value::<PushMessage>(payload.clone()) else {
+                tracing::warn!(
+                    event_id = entry.event_id,
+                    "parked entry has an unreadable payload; left parked"
+                );
+                continue;
+            };
+            // A fresh dedup id: the FIFO queue may still remember the first delivery.
+            message.repush_id = Some(format!("replay-{}", uuid::Uuid::new_v4()));
+            messages.push(outbound(&message)?);
+        }
+        if !messages.is_empty() {
+            app.stores
+                .queues
+                .send_batch(QueueKind::Push, &messages)
+                .await?;
+            replayed += messages.len();
+        }
+        match batch.next {
+            Some(token) => page = PageRequest::next(100, token),
+            None => break,
+        }
+    }
+    Ok(replayed)
+}
+
+/// Re-pushes one reported event (after its config or data was fixed).
+pub async fn repush(
+    app: &App,
+    tenant: &TenantId,
+    connection: &ConnectionId,
+    event_id: &str,
+) -> Result<String, ServiceError> {
+    let entry = app
+        .stores
+        .reports
+        .get(tenant, connection, event_id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("report entry for event {event_id}")))?;
+    let payload = entry.payload.ok_or_else(|| {
+        ServiceError::Conflict(format!("event {event_id} has no stored payload to re-push"))
+    })?;
+    let mut message: PushMessage = serde_json::from_value(payload)
+        .map_err(|e| ServiceError::Internal(format!("stored payload does not parse: {e}")))?;
+    let repush_id = format!("repush-{}", uuid::Uuid::new_v4());
+    message.repush_id = Some(repush_id.clone());
+    app.stores
+        .queues
+        .send_batch(QueueKind::Push, &[outbound(&message)?])
+        .await?;
+    Ok(repush_id)
+}
+
+pub fn outbound(message: &PushMessage) -> Result<OutboundMessage, ServiceError> {
+    Ok(OutboundMessage {
+        body: serde_json::to_string(message).map_err(|e| ServiceError::Internal(e.to_string()))?,
+        group_id: Some(message.group_id()),
+        dedup_id: Some(message.dedup_id()),
+    })
+}

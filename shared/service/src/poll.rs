@@ -1,0 +1,590 @@
+//! Pull (flow 2): the minute scheduler pass and the per-connection sync.
+//!
+//! Per enabled object: SOQL on the cursor `(SystemModstamp, Id)`, re-reading an overlap
+//! window so a record committed late with an older stamp is not lost; capped per run; each
+//! record mapped through the core; the change appended to the tenant's feed, then the link
+//! written; the cursor advanced only after its records are applied. One poller per
+//! connection at a time (a lease).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use crmsync_core::config::SyncConfig;
+use crmsync_core::inbound::{InboundAction, decide_inbound};
+use crmsync_core::query::fields_to_select;
+use crmsync_salesforce::SfClient;
+use crmsync_salesforce::soql::{Condition, Order, SoqlBuilder};
+use crmsync_store::{
+    ChangeKind, Connection, ConnectionId, CursorPosition, Link, NewChange, OutboundMessage,
+    PageRequest, QueueKind, TenantId,
+};
+use futures::StreamExt;
+use serde::Deserialize;
+
+use crate::app::App;
+use crate::config_service;
+use crate::error::ServiceError;
+use crate::guard;
+use crate::messages::PollMessage;
+use crate::runs::{RunKind, RunStatus, RunSummary};
+
+/// Late commits older than the cursor by at most this much are still picked up.
+pub const OVERLAP: Duration = Duration::from_secs(5 * 60);
+/// Re-read rows the overlap window may add to one query beyond the cap.
+const OVERLAP_ALLOWANCE: u32 = 200;
+const POLL_LEASE_TTL: Duration = Duration::from_secs(5 * 60);
+/// Test syncs look at small segments.
+const TEST_SYNC_DEFAULT_LIMIT: u32 = 200;
+
+/// A test segment: a small filter to try the mapping on before a full sync.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestSegment {
+    /// Salesforce objects to include (default: every enabled inbound object).
+    #[serde(default)]
+    pub objects: Option<Vec<String>>,
+    /// Only records modified in the last N hours (e.g. 24).
+    #[serde(default)]
+    pub modified_within_hours: Option<u32>,
+    /// Salesforce field = value filters (ANDed); fields are checked against describe.
+    #[serde(default)]
+    pub filter: BTreeMap<String, serde_json::Value>,
+    /// Most records per object (default 200, at most 2000).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// The scheduler pass: one poll message per connection that is due.
+pub async fn schedule_due(app: &App) -> Result<usize, ServiceError> {
+    let now = app.now();
+    let mut page = PageRequest::first(200);
+    let mut messages = Vec::new();
+    loop {
+        let batch = app.stores.connections.list_all(&page).await?;
+        for connection in &batch.items {
+            if !guard::is_connected(connection) {
+                continue;
+            }
+            let frequency = match config_service::load(app, &connection.tenant, &connection.id)
+                .await
+            {
+                Ok(Some(c)) => c.config.frequency,
+                Ok(None) => Default::default(),
+                Err(e) => {
+                    tracing::warn!(tenant = connection.tenant.as_str(), connection = connection.id.as_str(), error = %e, "config unreadable; not scheduled");
+                    continue;
+                }
+            };
+            if frequency.is_due(connection.last_sync_at, now) {
+                let body = serde_json::to_string(&PollMessage {
+                    tenant: connection.tenant.as_str().to_string(),
+                    connection: connection.id.as_str().to_string(),
+                })
+                .map_err(|e| ServiceError::Internal(e.to_string()))?;
+                messages.push(OutboundMessage {
+                    body,
+                    group_id: None,
+                    dedup_id: None,
+                });
+            }
+        }
+        match batch.next {
+            Some(token) => page = PageRequest::next(200, token),
+            None => break,
+        }
+    }
+    if !messages.is_empty() {
+        app.stores
+            .queues
+            .send_batch(QueueKind::Poll, &messages)
+            .await?;
+    }
+    Ok(messages.len())
+}
+
+/// Syncs one connection from Salesforce (the poll worker).
+pub async fn poll_connection(
+    app: &App,
+    tenant: &TenantId,
+    id: &ConnectionId,
+) -> Result<RunSummary, ServiceError> {
+    let mut run = RunSummary::new(tenant.as_str(), id.as_str(), RunKind::Poll, app.now());
+    let connection = guard::connection(app, tenant, id).await?;
+    if !guard::is_connected(&connection) {
+        run.status = RunStatus::NotConnected;
+        return Ok(finish(app, run));
+    }
+    let lease_name = format!("poll#{}#{}", tenant.as_str(), id.as_str());
+    let owner = uuid::Uuid::new_v4().to_string();
+    let Some(lease) = app
+        .stores
+        .leases
+        .acquire(&lease_name, &owner, POLL_LEASE_TTL)
+        .await?
+    else {
+        run.status = RunStatus::Busy;
+        return Ok(finish(app, run));
+    };
+    let result = poll_under_lease(app, &connection, &mut run).await;
+    if let Err(e) = app.stores.leases.release(&lease).await {
+        tracing::warn!(error = %e, "poll lease release failed; it will expire");
+    }
+    result?;
+    if matches!(run.status, RunStatus::Completed | RunStatus::Capped) {
+        app.stores
+            .connections
+            .record_sync(tenant, id, app.now())
+            .await?;
+    }
+    Ok(finish(app, run))
+}
+
+async fn poll_under_lease(
+    app: &App,
+    connection: &Connection,
+    run: &mut RunSummary,
+) -> Result<(), ServiceError> {
+    let config = config_service::load_or_init(app, &connection.tenant, &connection.id)
+        .await?
+        .config;
+    if !ready(&config, run) {
+        return Ok(());
+    }
+    let objects = inbound_objects(&config);
+    if guard::quota(app, connection, objects.len() as u64 + 1)
+        .await?
+        .paused
+    {
+        run.status = RunStatus::QuotaPaused;
+        return Ok(());
+    }
+    let client = app.salesforce.client(connection)?;
+    let calls_before = client.requests_sent();
+    let mut remaining = config.poll_cap.min(app.settings.poll_cap as u32).max(1);
+    let outcome = async {
+        for object in &objects {
+            if remaining == 0 {
+                run.status = RunStatus::Capped;
+                break;
+            }
+            let pulled =
+                pull_object(app, connection, &client, &config, object, remaining, run).await?;
+            remaining -= pulled.min(remaining);
+        }
+        Ok::<(), ServiceError>(())
+    }
+    .await;
+    run.api_calls = guard::book_calls(app, connection, &client, calls_before).await;
+    if let Err(ServiceError::Salesforce(e)) = &outcome {
+        guard::note_salesforce_error(app, connection, e).await;
+    }
+    if remaining == 0 && run.status == RunStatus::Completed {
+        run.status = RunStatus::Capped;
+    }
+    outcome
+}
+
+/// Pulls one object from its cursor; returns how many records beyond the cursor it applied.
+async fn pull_object(
+    app: &App,
+    connection: &Connection,
+    client: &SfClient,
+    config: &SyncConfig,
+    object: &str,
+    cap: u32,
+    run: &mut RunSummary,
+) -> Result<u32, ServiceError> {
+    let cursor = app
+        .stores
+        .cursors
+        .get(&connection.tenant, &connection.id, object)
+        .await?;
+    let start = cursor.position.clone();
+    let soql = match &start {
+        // Overlap: re-read a window behind the cursor to catch late commits.
+        Some(pos) => {
+            let window = chrono::Duration::from_std(OVERLAP).expect("small duration");
+            select(
+                client,
+                config,
+                object,
+                Some(Condition::ge(
+                    "SystemModstamp",
+                    pos.system_modstamp - window,
+                )),
+                cap + OVERLAP_ALLOWANCE,
+            )
+            .await?
+        }
+        None => select(client, config, object, None, cap).await?,
+    };
+    let mut applied_beyond = 0u32;
+    let mut last = start.clone();
+    let mut pages = client.query(soql);
+    'pages: while let Some(page) = pages.next().await {
+        for record in page?.records {
+            let Some(position) = position_of(&record) else {
+                run.stats(object).errors += 1;
+                continue;
+            };
+            let beyond = start.as_ref().is_none_or(|s| &position > s);
+            if beyond && applied_beyond >= cap {
+                break 'pages;
+            }
+            apply_record(app, connection, config, object, &record.fields, run).await?;
+            if beyond {
+                applied_beyond += 1;
+                last = Some(position);
+            }
+        }
+    }
+    drop(pages);
+    // A window dense with re-reads can hide the records beyond it: page on strictly.
+    if applied_beyond < cap {
+        if let Some(pos) = &last {
+            let strict = Condition::or([
+                Condition::gt("SystemModstamp", pos.system_modstamp),
+                Condition::and([
+                    Condition::eq("SystemModstamp", pos.system_modstamp),
+                    Condition::gt("Id", pos.last_id.as_str()),
+                ]),
+            ]);
+            if start.is_some() {
+                let soql =
+                    select(client, config, object, Some(strict), cap - applied_beyond).await?;
+                let mut pages = client.query(soql);
+                'strict: while let Some(page) = pages.next().await {
+                    for record in page?.records {
+                        let Some(position) = position_of(&record) else {
+                            continue;
+                        };
+                        if applied_beyond >= cap {
+                            break 'strict;
+                        }
+                        apply_record(app, connection, config, object, &record.fields, run).await?;
+                        applied_beyond += 1;
+                        last = Some(position);
+                    }
+                }
+            }
+        }
+    }
+    if last != start {
+        if let Some(next) = &last {
+            app.stores
+                .cursors
+                .advance(
+                    &connection.tenant,
+                    &connection.id,
+                    object,
+                    start.as_ref(),
+                    next,
+                )
+                .await?;
+        }
+    }
+    Ok(applied_beyond)
+}
+
+/// Syncs a small segment without moving cursors: to check mappings before a full sync.
+pub async fn test_sync(
+    app: &App,
+    tenant: &TenantId,
+    id: &ConnectionId,
+    segment: TestSegment,
+) -> Result<RunSummary, ServiceError> {
+    let mut run = RunSummary::new(tenant.as_str(), id.as_str(), RunKind::TestSync, app.now());
+    let connection = guard::connection(app, tenant, id).await?;
+    if !guard::is_connected(&connection) {
+        run.status = RunStatus::NotConnected;
+        return Ok(finish(app, run));
+    }
+    let config = config_service::load_or_init(app, tenant, id).await?.config;
+    if !ready(&config, &mut run) {
+        return Ok(finish(app, run));
+    }
+    let limit = segment
+        .limit
+        .unwrap_or(TEST_SYNC_DEFAULT_LIMIT)
+        .clamp(1, 2000);
+    let enabled = inbound_objects(&config);
+    let objects = match &segment.objects {
+        Some(wanted) => {
+            for o in wanted {
+                if !enabled.contains(o) {
+                    return Err(ServiceError::bad_request(
+                        "objects",
+                        format!("{o} is not an enabled inbound object"),
+                    ));
+                }
+            }
+            wanted.clone()
+        }
+        None => enabled,
+    };
+    let client = app.salesforce.client(&connection)?;
+    let calls_before = client.requests_sent();
+    let result = async {
+        for object in &objects {
+            let mut conditions = Vec::new();
+            if let Some(hours) = segment.modified_within_hours {
+                let since: DateTime<Utc> =
+                    app.now() - chrono::Duration::hours(i64::from(hours.min(24 * 90)));
+                conditions.push(Condition::ge("SystemModstamp", since));
+            }
+            for (field, value) in &segment.filter {
+                conditions.push(Condition::eq(field, literal(field, value)?));
+            }
+            let filter = (!conditions.is_empty()).then(|| Condition::and(conditions));
+            let soql = select(&client, &config, object, filter, limit).await?;
+            let mut pages = client.query(soql);
+            while let Some(page) = pages.next().await {
+                for record in page?.records {
+                    apply_record(app, &connection, &config, object, &record.fields, &mut run)
+                        .await?;
+                }
+            }
+        }
+        Ok::<(), ServiceError>(())
+    }
+    .await;
+    run.api_calls = guard::book_calls(app, &connection, &client, calls_before).await;
+    result?;
+    Ok(finish(app, run))
+}
+
+fn literal(
+    field: &str,
+    value: &serde_json::Value,
+) -> Result<crmsync_salesforce::soql::Literal, ServiceError> {
+    use crmsync_salesforce::soql::Literal;
+    Ok(match value {
+        serde_json::Value::String(s) => Literal::String(s.clone()),
+        serde_json::Value::Bool(b) => Literal::Bool(*b),
+        serde_json::Value::Null => Literal::Null,
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Literal::Int(i),
+            None => Literal::Decimal(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        _ => {
+            return Err(ServiceError::bad_request(
+                format!("filter.{field}"),
+                "must be a string, number, boolean or null",
+            ));
+        }
+    })
+}
+
+/// Builds an allow-listed, escaped SELECT of the fields the config maps for `object`.
+async fn select(
+    client: &SfClient,
+    config: &SyncConfig,
+    object: &str,
+    filter: Option<Condition>,
+    limit: u32,
+) -> Result<String, ServiceError> {
+    let describe = client.describe(object).await?;
+    let fields = fields_to_select(object, config);
+    let needs_user = fields.iter().any(|f| f.starts_with("Owner."));
+    let user = if needs_user {
+        Some(client.describe("User").await?)
+    } else {
+        None
+    };
+    let mut builder = SoqlBuilder::new(&describe).select(fields.iter());
+    if let Some(user) = &user {
+        builder = builder.related(user);
+    }
+    if let Some(f) = filter {
+        builder = builder.filter(f);
+    }
+    let soql = builder
+        .order_by("SystemModstamp", Order::Asc)
+        .order_by("Id", Order::Asc)
+        .limit(limit)
+        .build()
+        .map_err(crmsync_salesforce::SfError::from)?;
+    Ok(soql)
+}
+
+fn position_of(record: &crmsync_salesforce::Record) -> Option<CursorPosition> {
+    Some(CursorPosition {
+        system_modstamp: record.system_modstamp()?,
+        last_id: record.id()?.to_string(),
+    })
+}
+
+/// Maps one Salesforce record and applies it: change-feed entry first, then the link, so a
+/// crash in between repeats the change rather than losing it.
+pub(crate) async fn apply_record(
+    app: &App,
+    connection: &Connection,
+    config: &SyncConfig,
+    object: &str,
+    fields: &serde_json::Map<String, serde_json::Value>,
+    run: &mut RunSummary,
+) -> Result<(), ServiceError> {
+    run.stats(object).fetched += 1;
+    let Some(sf_id) = fields.get("Id").and_then(|v| v.as_str()) else {
+        run.stats(object).errors += 1;
+        return Ok(());
+    };
+    let link = app
+        .stores
+        .links
+        .get_by_sf_id(&connection.tenant, &connection.id, sf_id)
+        .await?;
+    let decision = match decide_inbound(
+        config,
+        object,
+        fields,
+        link.as_ref().map(|l| &l.hashes),
+        None,
+    ) {
+        Ok(d) => d,
+        Err(e) => {
+            run.stats(object).errors += 1;
+            run.messages.push(format!("{object} {sf_id}: {e}"));
+            return Ok(());
+        }
+    };
+    if let Some(email) = &decision.unmapped_owner_email {
+        run.note_unmapped_owner(email);
+    }
+    let (created, app_fields) = match &decision.action {
+        InboundAction::Create { fields } => (true, fields.clone()),
+        InboundAction::Update { fields } => (false, fields.clone()),
+        InboundAction::NoChange => {
+            run.stats(object).unchanged += 1;
+            return Ok(());
+        }
+        InboundAction::Skipped { .. } => {
+            run.stats(object).skipped += 1;
+            return Ok(());
+        }
+    };
+    let app_object = decision.app_object.as_str().to_string();
+    let app_id = match &link {
+        Some(l) => l.app_id.clone(),
+        None => external_app_id(config, object, fields).unwrap_or_else(|| format!("sf-{sf_id}")),
+    };
+    let payload = serde_json::json!({
+        "action": if created && link.is_none() { "create" } else { "update" },
+        "app_object": app_object,
+        "app_id": app_id,
+        "sf_object": object,
+        "fields": app_fields,
+        "notes": decision.notes,
+        "source": "salesforce",
+    });
+    app.stores
+        .changes
+        .append(
+            &connection.tenant,
+            vec![NewChange {
+                connection: connection.id.clone(),
+                object: object.to_string(),
+                sf_id: sf_id.to_string(),
+                app_id: Some(app_id.clone()),
+                kind: ChangeKind::Upsert,
+                payload,
+            }],
+        )
+        .await?;
+    match &link {
+        Some(l) => {
+            app.stores
+                .links
+                .update_hashes(
+                    &connection.tenant,
+                    &connection.id,
+                    &l.app_object,
+                    &l.app_id,
+                    decision.link_hashes.clone(),
+                )
+                .await?;
+            run.stats(object).updated += 1;
+        }
+        None => {
+            let now = app.now();
+            let new_link = Link {
+                tenant: connection.tenant.clone(),
+                connection: connection.id.clone(),
+                app_object: crate::links::link_app_key(&app_object, object),
+                app_id: app_id.clone(),
+                sf_object: object.to_string(),
+                sf_id: sf_id.to_string(),
+                hashes: decision.link_hashes.clone(),
+                created_at: now,
+                updated_at: now,
+            };
+            let outcome = app.stores.links.create_if_absent(&new_link).await?;
+            if !outcome.was_created() {
+                app.stores
+                    .links
+                    .update_hashes(
+                        &connection.tenant,
+                        &connection.id,
+                        &new_link.app_object,
+                        &app_id,
+                        decision.link_hashes.clone(),
+                    )
+                    .await?;
+            }
+            run.stats(object).created += 1;
+        }
+    }
+    Ok(())
+}
+
+/// The app id carried in the object's external-id field, when the config names one.
+fn external_app_id(
+    config: &SyncConfig,
+    object: &str,
+    fields: &serde_json::Map<String, serde_json::Value>,
+) -> Option<String> {
+    let field = config.object(object)?.external_id_field.as_ref()?;
+    fields
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(field))
+        .and_then(|(_, v)| v.as_str())
+        .filter(|s| !s.trim().is_empty())
+        .map(str::to_string)
+}
+
+/// Enabled objects that bring anything in from Salesforce.
+pub fn inbound_objects(config: &SyncConfig) -> Vec<String> {
+    config
+        .enabled_objects()
+        .filter(|(_, o)| {
+            (o.inbound.create || o.inbound.update) && o.fields.iter().any(|m| m.rule.inbound())
+        })
+        .map(|(name, _)| name.to_string())
+        .collect()
+}
+
+fn ready(config: &SyncConfig, run: &mut RunSummary) -> bool {
+    let problems = config.readiness();
+    if problems.is_empty() {
+        return true;
+    }
+    run.status = RunStatus::NotReady;
+    run.messages
+        .extend(problems.iter().map(ToString::to_string));
+    false
+}
+
+fn finish(app: &App, mut run: RunSummary) -> RunSummary {
+    run.finished_at = app.now();
+    tracing::info!(
+        tenant = run.tenant,
+        connection = run.connection,
+        kind = ?run.kind,
+        status = ?run.status,
+        fetched = run.total().fetched,
+        api_calls = run.api_calls,
+        "run finished"
+    );
+    run
+}

@@ -1,0 +1,870 @@
+//! Push (flow 3): app events from the FIFO queue to Salesforce.
+//!
+//! Per event: the core plans the writes (rules, triggers, owner and stage maps, pre-flight
+//! validation); matching lookups run here; single-record plans are written together with
+//! sObject Collections (≤200 a call, per-record outcomes, so one bad record does not hold up
+//! the batch); multi-step plans (a sale: Account → Contact → Opportunity → line items) run
+//! step by step. Every step's record is linked as soon as it is written, so a redelivery
+//! updates instead of creating twice. One report entry per event.
+
+use std::collections::BTreeMap;
+
+use crmsync_core::config::SyncConfig;
+use crmsync_core::describe::ObjectDescribe as CoreDescribe;
+use crmsync_core::event::AppEvent;
+use crmsync_core::matching::{
+    AccountCandidate, ContactCandidate, KeyResult, Lookup, MatchOutcome, contact_lookups,
+    match_account, match_by_keys, match_contact,
+};
+use crmsync_core::outbound::{
+    Matcher, OutboundContext, OutboundDecision, Ref, WriteOp, WritePlan, WriteStep,
+};
+use crmsync_salesforce::soql::{Condition, SoqlBuilder};
+use crmsync_salesforce::{SObjectRecord, SfClient, SfError};
+use crmsync_store::{
+    Connection, ConnectionId, ConnectionStatus, Link, ReportEntry, ReportStatus, TenantId,
+};
+use futures::StreamExt;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::app::App;
+use crate::config_service;
+use crate::error::ServiceError;
+use crate::guard;
+use crate::links::{link_app_key, links_of};
+use crate::messages::PushMessage;
+
+/// How long report entries are kept.
+const REPORT_TTL_DAYS: i64 = 30;
+
+/// One queue message handed to the push worker.
+#[derive(Debug, Clone)]
+pub struct InboundMessage {
+    pub message_id: String,
+    pub body: String,
+}
+
+/// What happened to one event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventOutcome {
+    pub event_id: String,
+    pub status: ReportStatus,
+    pub code: Option<String>,
+    pub reason: Option<String>,
+    pub sf_id: Option<String>,
+}
+
+/// The batch result: per-event outcomes and the messages to redeliver.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BatchOutcome {
+    pub outcomes: Vec<EventOutcome>,
+    /// Message ids that must be retried (retryable failures, unreadable messages).
+    pub retry: Vec<String>,
+    pub duplicates: usize,
+    pub api_calls: u64,
+}
+
+/// Processes one SQS batch. Never fails as a whole: each message ends reported, retried or
+/// (if unreadable) retried until the queue moves it to its dead-letter queue.
+pub async fn push_batch(app: &App, messages: Vec<InboundMessage>) -> BatchOutcome {
+    let mut out = BatchOutcome::default();
+    // Group by connection, keeping queue order within each group.
+    let mut groups: BTreeMap<(String, String), Vec<(String, PushMessage)>> = BTreeMap::new();
+    for m in messages {
+        match serde_json::from_str::<PushMessage>(&m.body) {
+            Ok(msg) => groups
+                .entry((msg.tenant.clone(), msg.connection.clone()))
+                .or_default()
+                .push((m.message_id, msg)),
+            Err(e) => {
+                tracing::error!(message_id = m.message_id, error = %e, "unreadable push message; leaving it for the dead-letter queue");
+                out.retry.push(m.message_id);
+            }
+        }
+    }
+    for ((tenant, connection), batch) in groups {
+        let ids: Vec<String> = batch.iter().map(|(id, _)| id.clone()).collect();
+        if let Err(e) = push_connection(app, &tenant, &connection, batch, &mut out).await {
+            tracing::warn!(tenant, connection, error = %e, retryable = e.is_retryable(), "push group failed; retrying its messages");
+            for id in ids {
+                if !out.retry.contains(&id) && !out.outcomes.iter().any(|o| o.event_id == id) {
+                    out.retry.push(id);
+                }
+            }
+        }
+    }
+    out
+}
+
+async fn push_connection(
+    app: &App,
+    tenant: &str,
+    connection: &str,
+    batch: Vec<(String, PushMessage)>,
+    out: &mut BatchOutcome,
+) -> Result<(), ServiceError> {
+    let tenant_id = TenantId::new(tenant).map_err(ServiceError::from)?;
+    let conn_id = ConnectionId::new(connection).map_err(ServiceError::from)?;
+    let Some(conn) = app.stores.connections.get(&tenant_id, &conn_id).await? else {
+        for (_, msg) in &batch {
+            let o = report(
+                app,
+                &tenant_id,
+                &conn_id,
+                msg,
+                ReportStatus::Error,
+                Some("NO_CONNECTION"),
+                Some("the connection does not exist"),
+                None,
+                &[],
+            )
+            .await?;
+            out.outcomes.push(o);
+        }
+        return Ok(());
+    };
+    let mut pending = Vec::new();
+    for (message_id, msg) in batch {
+        if already_done(app, &tenant_id, &conn_id, &msg).await? {
+            out.duplicates += 1;
+            continue;
+        }
+        pending.push((message_id, msg));
+    }
+    match conn.status {
+        ConnectionStatus::Connected => {}
+        ConnectionStatus::ReconnectNeeded | ConnectionStatus::Failed => {
+            for (_, msg) in &pending {
+                out.outcomes.push(park(app, &conn, msg, "RECONNECT_NEEDED", "the connection needs reconnecting; the event is parked and replays after reconnect").await?);
+            }
+            return Ok(());
+        }
+        ConnectionStatus::Disconnected => {
+            for (_, msg) in &pending {
+                out.outcomes.push(
+                    report(
+                        app,
+                        &tenant_id,
+                        &conn_id,
+                        msg,
+                        ReportStatus::Error,
+                        Some("DISCONNECTED"),
+                        Some("the connection was disconnected; the event was not sent"),
+                        None,
+                        &[],
+                    )
+                    .await?,
+                );
+            }
+            return Ok(());
+        }
+    }
+    if pending.is_empty() {
+        return Ok(());
+    }
+    if guard::quota(app, &conn, pending.len() as u64 * 2)
+        .await?
+        .paused
+    {
+        for (_, msg) in &pending {
+            out.outcomes.push(park(app, &conn, msg, "QUOTA_PAUSED", "the connection's API budget is spent; the event is parked and replays when it frees up").await?);
+        }
+        return Ok(());
+    }
+    let config = config_service::load_or_init(app, &tenant_id, &conn_id)
+        .await?
+        .config;
+    let client = app.salesforce.client(&conn)?;
+    let calls_before = client.requests_sent();
+    let result = push_events(app, &conn, &client, &config, pending, out).await;
+    out.api_calls += guard::book_calls(app, &conn, &client, calls_before).await;
+    if let Err(ServiceError::Salesforce(e)) = &result {
+        guard::note_salesforce_error(app, &conn, e).await;
+        if e.is_reconnect_needed() {
+            // The token refresh marked the connection; the redelivery will park the events.
+            return Err(ServiceError::ReconnectNeeded(connection.to_string()));
+        }
+    }
+    result
+}
+
+/// A planned event waiting for its writes.
+struct Planned {
+    message_id: String,
+    msg: PushMessage,
+    plan: WritePlan,
+}
+
+async fn push_events(
+    app: &App,
+    conn: &Connection,
+    client: &SfClient,
+    config: &SyncConfig,
+    pending: Vec<(String, PushMessage)>,
+    out: &mut BatchOutcome,
+) -> Result<(), ServiceError> {
+    let describes = describes(client, config).await?;
+    let owners = owner_directory(client).await?;
+    let mut single: Vec<Planned> = Vec::new();
+    for (message_id, msg) in pending {
+        let links = links_of(
+            app,
+            &conn.tenant,
+            &conn.id,
+            msg.event.app_object.as_str(),
+            &msg.event.app_id,
+        )
+        .await?;
+        let ctx = OutboundContext {
+            config,
+            links: &links,
+            describes: &describes,
+            owner_directory: &owners,
+        };
+        match crmsync_core::outbound::plan_outbound(&ctx, &msg.event) {
+            OutboundDecision::NoChange { .. } => {
+                out.outcomes.push(
+                    report(
+                        app,
+                        &conn.tenant,
+                        &conn.id,
+                        &msg,
+                        ReportStatus::Success,
+                        Some("NO_CHANGE"),
+                        Some("nothing changed since the last sync"),
+                        links.values().next().map(|l| l.salesforce_id.clone()),
+                        &[],
+                    )
+                    .await?,
+                );
+            }
+            OutboundDecision::Skipped { reason } => {
+                out.outcomes.push(
+                    report(
+                        app,
+                        &conn.tenant,
+                        &conn.id,
+                        &msg,
+                        ReportStatus::Success,
+                        Some("SKIPPED"),
+                        Some(&reason),
+                        None,
+                        &[],
+                    )
+                    .await?,
+                );
+            }
+            OutboundDecision::Rejected { errors, .. } => {
+                let code = errors.first().map(|e| e.code.as_str().to_string());
+                let reason = errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                out.outcomes.push(
+                    report(
+                        app,
+                        &conn.tenant,
+                        &conn.id,
+                        &msg,
+                        ReportStatus::Error,
+                        code.as_deref(),
+                        Some(&reason),
+                        None,
+                        &[],
+                    )
+                    .await?,
+                );
+            }
+            OutboundDecision::Write { plan } => {
+                let planned = Planned {
+                    message_id,
+                    msg,
+                    plan,
+                };
+                if is_single_direct(&planned.plan) {
+                    single.push(planned);
+                } else {
+                    let o = run_plan(app, conn, client, config, &planned).await?;
+                    out.outcomes.push(o);
+                }
+            }
+        }
+    }
+    write_singles(app, conn, client, config, single, out).await
+}
+
+/// One step that needs no other step's result: it can share a collections call.
+fn is_single_direct(plan: &WritePlan) -> bool {
+    plan.steps.len() == 1 && plan.steps[0].references.is_empty()
+}
+
+/// Runs a multi-step plan in order, linking each written record at once.
+async fn run_plan(
+    app: &App,
+    conn: &Connection,
+    client: &SfClient,
+    config: &SyncConfig,
+    planned: &Planned,
+) -> Result<EventOutcome, ServiceError> {
+    let mut ids: Vec<Option<String>> = Vec::with_capacity(planned.plan.steps.len());
+    for step in &planned.plan.steps {
+        let mut fields = to_map(&step.fields);
+        for (field, &i) in &step.references {
+            match ids.get(i).cloned().flatten() {
+                Some(id) => {
+                    fields.insert(field.clone(), Value::String(id));
+                }
+                None => {
+                    ids.push(None);
+                    continue;
+                }
+            }
+        }
+        let target = match resolve(client, config, step, &ids).await? {
+            Resolved::Create => None,
+            Resolved::Existing(id) => Some(id),
+            Resolved::Refused(reason) => {
+                return report_msg(
+                    app,
+                    conn,
+                    &planned.msg,
+                    ReportStatus::Error,
+                    Some("NO_MATCH"),
+                    Some(&format!("{}: {reason}", step.key)),
+                    None,
+                    &planned.plan,
+                )
+                .await;
+            }
+        };
+        let written = match (&step.op, target) {
+            (
+                WriteOp::Upsert {
+                    external_id_field,
+                    external_id,
+                },
+                _,
+            ) => client
+                .upsert(&step.object, external_id_field, external_id, &fields)
+                .await
+                .map(|o| o.id),
+            (_, Some(id)) => {
+                if fields.is_empty() {
+                    Ok(Some(id))
+                } else {
+                    client
+                        .update(&step.object, &id, &fields)
+                        .await
+                        .map(|_| Some(id))
+                }
+            }
+            (_, None) => client.create(&step.object, &fields).await.map(Some),
+        };
+        match written {
+            Ok(id) => {
+                if let (Some(id), Some(link)) = (&id, &step.link) {
+                    write_link(app, conn, &step.object, id, link).await?;
+                }
+                ids.push(id);
+            }
+            Err(e) if e.is_retryable() || e.is_auth() || e.is_rate_limited() => {
+                return Err(e.into());
+            }
+            Err(e) => {
+                let code = e.code().map(str::to_string);
+                return report_msg(
+                    app,
+                    conn,
+                    &planned.msg,
+                    ReportStatus::Error,
+                    code.as_deref(),
+                    Some(&format!("{} ({}): {e}", step.key, step.object)),
+                    ids.iter().flatten().next().cloned(),
+                    &planned.plan,
+                )
+                .await;
+            }
+        }
+    }
+    let first = ids.iter().flatten().next().cloned();
+    report_msg(
+        app,
+        conn,
+        &planned.msg,
+        ReportStatus::Success,
+        None,
+        None,
+        first,
+        &planned.plan,
+    )
+    .await
+}
+
+enum Resolved {
+    Create,
+    Existing(String),
+    Refused(String),
+}
+
+/// Where a step writes: a known record, a match, or a new one.
+async fn resolve(
+    client: &SfClient,
+    config: &SyncConfig,
+    step: &WriteStep,
+    ids: &[Option<String>],
+) -> Result<Resolved, ServiceError> {
+    let outcome = match &step.op {
+        WriteOp::Create | WriteOp::Upsert { .. } => return Ok(Resolved::Create),
+        WriteOp::Update { id } => return Ok(Resolved::Existing(id.clone())),
+        WriteOp::MatchThenWrite { matcher, create } => {
+            let outcome = match matcher {
+                Matcher::Account { query, lookups } => {
+                    let city = &config.matching.account_city_field;
+                    let mut candidates: Vec<AccountCandidate> = Vec::new();
+                    for lookup in lookups {
+                        for r in run_lookup(client, lookup).await? {
+                            if let Some(c) = AccountCandidate::from_record(&r, city) {
+                                if !candidates.iter().any(|x| x.id == c.id) {
+                                    candidates.push(c);
+                                }
+                            }
+                        }
+                    }
+                    match_account(query, &candidates)
+                }
+                Matcher::Contact { query, account } => {
+                    let account_id = match account {
+                        Some(Ref::Id(id)) => Some(id.clone()),
+                        Some(Ref::Step(i)) => ids.get(*i).cloned().flatten(),
+                        None => None,
+                    };
+                    match account_id {
+                        None => MatchOutcome::Create {
+                            step: crmsync_core::matching::MatchStep::PhoneNone,
+                        },
+                        Some(account_id) => {
+                            let mut candidates = Vec::new();
+                            for lookup in contact_lookups(query, &account_id) {
+                                for r in run_lookup(client, &lookup).await? {
+                                    if let Some(c) = ContactCandidate::from_record(&r) {
+                                        candidates.push(c);
+                                    }
+                                }
+                            }
+                            match_contact(query, &account_id, &candidates)
+                        }
+                    }
+                }
+                Matcher::Keys { keys } => {
+                    let mut results = Vec::new();
+                    for (step, lookup) in keys {
+                        let found = run_lookup(client, lookup).await?;
+                        results.push(KeyResult {
+                            step: *step,
+                            ids: found
+                                .iter()
+                                .filter_map(|r| {
+                                    r.get("Id").and_then(Value::as_str).map(str::to_string)
+                                })
+                                .collect(),
+                        });
+                    }
+                    match_by_keys(&results)
+                }
+            };
+            (outcome, *create)
+        }
+    };
+    Ok(match outcome {
+        (MatchOutcome::Matched { id, .. }, _) => Resolved::Existing(id),
+        (MatchOutcome::Create { .. }, true) => Resolved::Create,
+        (MatchOutcome::Create { step }, false) => Resolved::Refused(format!(
+            "no matching {} ({step:?}) and creating is turned off",
+            step_object(step)
+        )),
+    })
+}
+
+fn step_object(_step: crmsync_core::matching::MatchStep) -> &'static str {
+    "record"
+}
+
+/// Runs a core lookup as an allow-listed, escaped SOQL query (at most 50 candidates).
+async fn run_lookup(
+    client: &SfClient,
+    lookup: &Lookup,
+) -> Result<Vec<Map<String, Value>>, ServiceError> {
+    let describe = client.describe(&lookup.object).await?;
+    let conditions: Vec<Condition> = lookup
+        .conditions
+        .iter()
+        .map(|(f, v)| Condition::eq(f, v.as_str()))
+        .collect();
+    let soql = SoqlBuilder::new(&describe)
+        .select(lookup.fields.iter())
+        .filter(Condition::and(conditions))
+        .limit(50)
+        .build()
+        .map_err(SfError::from)?;
+    let mut records = Vec::new();
+    let mut pages = client.query(soql);
+    while let Some(page) = pages.next().await {
+        records.extend(page?.records.into_iter().map(|r| r.fields));
+    }
+    Ok(records)
+}
+
+/// Writes single-step plans together: matches first, then one collections call per object
+/// and operation. Per-record failures are reported without failing the others.
+async fn write_singles(
+    app: &App,
+    conn: &Connection,
+    client: &SfClient,
+    config: &SyncConfig,
+    planned: Vec<Planned>,
+    out: &mut BatchOutcome,
+) -> Result<(), ServiceError> {
+    // (object, is_update) → (index into planned, record)
+    let mut batches: BTreeMap<(String, bool), Vec<(usize, SObjectRecord)>> = BTreeMap::new();
+    let mut upserts = Vec::new();
+    for (i, p) in planned.iter().enumerate() {
+        let step = &p.plan.steps[0];
+        let fields = to_map(&step.fields);
+        if matches!(step.op, WriteOp::Upsert { .. }) {
+            upserts.push(i);
+            continue;
+        }
+        match resolve(client, config, step, &[]).await? {
+            Resolved::Create => batches
+                .entry((step.object.clone(), false))
+                .or_default()
+                .push((i, SObjectRecord::new(step.object.clone(), fields))),
+            Resolved::Existing(id) if fields.is_empty() => {
+                if let Some(link) = &step.link {
+                    write_link(app, conn, &step.object, &id, link).await?;
+                }
+                out.outcomes.push(
+                    report_msg(
+                        app,
+                        conn,
+                        &p.msg,
+                        ReportStatus::Success,
+                        Some("NO_CHANGE"),
+                        None,
+                        Some(id),
+                        &p.plan,
+                    )
+                    .await?,
+                );
+            }
+            Resolved::Existing(id) => batches
+                .entry((step.object.clone(), true))
+                .or_default()
+                .push((
+                    i,
+                    SObjectRecord::new(step.object.clone(), fields).with_id(id),
+                )),
+            Resolved::Refused(reason) => out.outcomes.push(
+                report_msg(
+                    app,
+                    conn,
+                    &p.msg,
+                    ReportStatus::Error,
+                    Some("NO_MATCH"),
+                    Some(&reason),
+                    None,
+                    &p.plan,
+                )
+                .await?,
+            ),
+        }
+    }
+    for i in upserts {
+        let o = run_plan(app, conn, client, config, &planned[i]).await?;
+        out.outcomes.push(o);
+    }
+    for ((_object, is_update), items) in batches {
+        let records: Vec<SObjectRecord> = items.iter().map(|(_, r)| r.clone()).collect();
+        let results = if is_update {
+            client.update_records(&records, false).await
+        } else {
+            client.create_records(&records, false).await
+        }
+        .map_err(SfError::from)?;
+        for ((i, record), result) in items.iter().zip(results) {
+            let p = &planned[*i];
+            let step = &p.plan.steps[0];
+            if result.success {
+                let id = result.id.clone().or_else(|| record.id.clone());
+                if let (Some(id), Some(link)) = (&id, &step.link) {
+                    write_link(app, conn, &step.object, id, link).await?;
+                }
+                out.outcomes.push(
+                    report_msg(
+                        app,
+                        conn,
+                        &p.msg,
+                        ReportStatus::Success,
+                        None,
+                        None,
+                        id,
+                        &p.plan,
+                    )
+                    .await?,
+                );
+            } else if result.errors.iter().any(|e| e.is_retryable()) {
+                out.retry.push(p.message_id.clone());
+            } else {
+                let code = result.errors.first().map(|e| e.status_code.clone());
+                let reason = result
+                    .errors
+                    .iter()
+                    .map(|e| {
+                        if e.fields.is_empty() {
+                            format!("{}: {}", e.status_code, e.message)
+                        } else {
+                            format!("{}: {} ({})", e.status_code, e.message, e.fields.join(", "))
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                out.outcomes.push(
+                    report_msg(
+                        app,
+                        conn,
+                        &p.msg,
+                        ReportStatus::Error,
+                        code.as_deref(),
+                        Some(&reason),
+                        None,
+                        &p.plan,
+                    )
+                    .await?,
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn write_link(
+    app: &App,
+    conn: &Connection,
+    sf_object: &str,
+    sf_id: &str,
+    update: &crmsync_core::outbound::LinkUpdate,
+) -> Result<(), ServiceError> {
+    let key = link_app_key(update.app_object.as_str(), sf_object);
+    let now = app.now();
+    let link = Link {
+        tenant: conn.tenant.clone(),
+        connection: conn.id.clone(),
+        app_object: key.clone(),
+        app_id: update.app_id.clone(),
+        sf_object: sf_object.to_string(),
+        sf_id: sf_id.to_string(),
+        hashes: update.hashes.clone(),
+        created_at: now,
+        updated_at: now,
+    };
+    let created = app.stores.links.create_if_absent(&link).await?;
+    if !created.was_created() {
+        app.stores
+            .links
+            .update_hashes(
+                &conn.tenant,
+                &conn.id,
+                &key,
+                &update.app_id,
+                update.hashes.clone(),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// Describes of the enabled objects, in the core's shape (for pre-flight checks).
+async fn describes(
+    client: &SfClient,
+    config: &SyncConfig,
+) -> Result<BTreeMap<String, CoreDescribe>, ServiceError> {
+    let mut out = BTreeMap::new();
+    for (object, _) in config.enabled_objects() {
+        let d = client.describe(object).await?;
+        out.insert(object.to_string(), crate::describe::to_core(&d)?);
+    }
+    Ok(out)
+}
+
+/// Active Salesforce users by email, for owner mapping.
+async fn owner_directory(client: &SfClient) -> Result<BTreeMap<String, String>, ServiceError> {
+    let describe = client.describe("User").await?;
+    let soql = SoqlBuilder::new(&describe)
+        .select(["Id", "Email"])
+        .filter(Condition::eq("IsActive", true))
+        .limit(2000)
+        .build()
+        .map_err(SfError::from)?;
+    let mut out = BTreeMap::new();
+    let mut pages = client.query(soql);
+    while let Some(page) = pages.next().await {
+        for r in page?.records {
+            if let (Some(id), Some(email)) = (r.id(), r.get_str("Email")) {
+                out.insert(email.to_ascii_lowercase(), id.to_string());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A redelivered event whose outcome is already recorded (re-push and replay excepted).
+async fn already_done(
+    app: &App,
+    tenant: &TenantId,
+    conn: &ConnectionId,
+    msg: &PushMessage,
+) -> Result<bool, ServiceError> {
+    if msg.repush_id.is_some() {
+        return Ok(false);
+    }
+    Ok(matches!(
+        app.stores.reports.get(tenant, conn, &msg.event.event_id).await?,
+        Some(entry) if entry.status != ReportStatus::Parked
+    ))
+}
+
+async fn park(
+    app: &App,
+    conn: &Connection,
+    msg: &PushMessage,
+    code: &str,
+    reason: &str,
+) -> Result<EventOutcome, ServiceError> {
+    report(
+        app,
+        &conn.tenant,
+        &conn.id,
+        msg,
+        ReportStatus::Parked,
+        Some(code),
+        Some(reason),
+        None,
+        &[],
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn report_msg(
+    app: &App,
+    conn: &Connection,
+    msg: &PushMessage,
+    status: ReportStatus,
+    code: Option<&str>,
+    reason: Option<&str>,
+    sf_id: Option<String>,
+    plan: &WritePlan,
+) -> Result<EventOutcome, ServiceError> {
+    let notes: Vec<String> = plan
+        .notes
+        .iter()
+        .map(|n| format!("{}: {}", n.field, n.reason))
+        .collect();
+    let object = plan.steps.first().map(|s| s.object.clone());
+    report_with(
+        app,
+        &conn.tenant,
+        &conn.id,
+        msg,
+        status,
+        code,
+        reason,
+        sf_id,
+        &notes,
+        object,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn report(
+    app: &App,
+    tenant: &TenantId,
+    conn: &ConnectionId,
+    msg: &PushMessage,
+    status: ReportStatus,
+    code: Option<&str>,
+    reason: Option<&str>,
+    sf_id: Option<String>,
+    notes: &[String],
+) -> Result<EventOutcome, ServiceError> {
+    report_with(
+        app, tenant, conn, msg, status, code, reason, sf_id, notes, None,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn report_with(
+    app: &App,
+    tenant: &TenantId,
+    conn: &ConnectionId,
+    msg: &PushMessage,
+    status: ReportStatus,
+    code: Option<&str>,
+    reason: Option<&str>,
+    sf_id: Option<String>,
+    notes: &[String],
+    object: Option<String>,
+) -> Result<EventOutcome, ServiceError> {
+    let now = app.now();
+    let mut reason = reason.map(str::to_string);
+    if !notes.is_empty() {
+        let joined = notes.join("; ");
+        reason = Some(match reason {
+            Some(r) => format!("{r} [notes: {joined}]"),
+            None => format!("notes: {joined}"),
+        });
+    }
+    let mut payload =
+        serde_json::to_value(msg).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    if let Some(obj) = payload.as_object_mut() {
+        obj.remove("repush_id");
+    }
+    let entry = ReportEntry {
+        tenant: tenant.clone(),
+        connection: conn.clone(),
+        event_id: msg.event.event_id.clone(),
+        object: object.unwrap_or_else(|| msg.event.app_object.as_str().to_string()),
+        app_id: Some(msg.event.app_id.clone()),
+        sf_id: sf_id.clone(),
+        status,
+        code: code.map(str::to_string),
+        reason: reason.clone(),
+        payload: Some(payload),
+        created_at: now,
+        updated_at: now,
+        expires_at: Some(now + chrono::Duration::days(REPORT_TTL_DAYS)),
+    };
+    app.stores.reports.write(&entry).await?;
+    Ok(EventOutcome {
+        event_id: msg.event.event_id.clone(),
+        status,
+        code: code.map(str::to_string),
+        reason,
+        sf_id,
+    })
+}
+
+fn to_map(fields: &crmsync_core::types::FieldMap) -> Map<String, Value> {
+    fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+/// The event a queue message carries (for tests and tools).
+pub fn event_of(body: &str) -> Option<AppEvent> {
+    serde_json::from_str::<PushMessage>(body)
+        .ok()
+        .map(|m| m.event)
+}

@@ -1,0 +1,149 @@
+//! Tenant provisioning and authentication: API keys (stored hashed) for the report API,
+//! webhook signing secrets for ingest.
+
+use crmsync_store::{Secret, StoredToken, Tenant, TenantId};
+use serde::Serialize;
+
+use crate::api_keys::{hash_key, new_api_key, new_webhook_secret};
+use crate::app::App;
+use crate::error::ServiceError;
+
+/// The webhook secret is kept in the vault under this pseudo-connection, so it sits with the
+/// other secrets (Secrets Manager in AWS) rather than in the table.
+const WEBHOOK_VAULT_CONNECTION: &str = "webhook";
+
+/// Credentials shown once, at creation or rotation.
+#[derive(Debug, Clone, Serialize)]
+pub struct IssuedCredentials {
+    pub tenant_id: String,
+    pub api_key: String,
+    pub webhook_secret: String,
+}
+
+pub fn parse_tenant_id(raw: &str) -> Result<TenantId, ServiceError> {
+    TenantId::new(raw).map_err(|_| {
+        ServiceError::bad_request("tenant", "must be 1 to 64 letters, digits, '-' or '_'")
+    })
+}
+
+/// Creates a tenant (refuses an existing id) and issues its credentials.
+pub async fn create_tenant(
+    app: &App,
+    tenant_id: &str,
+    name: &str,
+) -> Result<IssuedCredentials, ServiceError> {
+    let id = parse_tenant_id(tenant_id)?;
+    if name.trim().is_empty() || name.len() > 200 {
+        return Err(ServiceError::bad_request(
+            "name",
+            "must be 1 to 200 characters",
+        ));
+    }
+    if app.stores.tenants.get(&id).await?.is_some() {
+        return Err(ServiceError::Conflict(format!(
+            "tenant {tenant_id} already exists"
+        )));
+    }
+    let api_key = new_api_key();
+    let webhook_secret = new_webhook_secret();
+    let secret_ref = store_webhook_secret(app, &id, &webhook_secret).await?;
+    app.stores
+        .tenants
+        .put(&Tenant {
+            id: id.clone(),
+            name: name.trim().to_string(),
+            api_key_hash: hash_key(&api_key),
+            webhook_secret_ref: secret_ref,
+            created_at: app.now(),
+        })
+        .await?;
+    Ok(IssuedCredentials {
+        tenant_id: tenant_id.to_string(),
+        api_key,
+        webhook_secret,
+    })
+}
+
+/// Issues a new API key and webhook secret; the old ones stop working at once.
+pub async fn rotate_credentials(
+    app: &App,
+    tenant: &TenantId,
+) -> Result<IssuedCredentials, ServiceError> {
+    if app.stores.tenants.get(tenant).await?.is_none() {
+        return Err(ServiceError::NotFound(format!(
+            "tenant {}",
+            tenant.as_str()
+        )));
+    }
+    let api_key = new_api_key();
+    let webhook_secret = new_webhook_secret();
+    store_webhook_secret(app, tenant, &webhook_secret).await?;
+    app.stores
+        .tenants
+        .rotate_api_key(tenant, &hash_key(&api_key))
+        .await?;
+    Ok(IssuedCredentials {
+        tenant_id: tenant.as_str().to_string(),
+        api_key,
+        webhook_secret,
+    })
+}
+
+/// Resolves a bearer API key to its tenant.
+pub async fn authenticate(app: &App, api_key: &str) -> Result<Tenant, ServiceError> {
+    if api_key.is_empty() || api_key.len() > 200 {
+        return Err(ServiceError::Unauthorized(
+            "missing or malformed API key".into(),
+        ));
+    }
+    app.stores
+        .tenants
+        .find_by_api_key_hash(&hash_key(api_key))
+        .await?
+        .ok_or_else(|| ServiceError::Unauthorized("unknown API key".into()))
+}
+
+/// The tenant's webhook signing secret.
+pub async fn webhook_secret(app: &App, tenant: &TenantId) -> Result<String, ServiceError> {
+    let conn = webhook_connection();
+    let stored = app
+        .stores
+        .vault
+        .get(tenant, &conn)
+        .await?
+        .ok_or_else(|| ServiceError::Unauthorized("unknown tenant".into()))?;
+    Ok(stored.token.refresh_token.expose().to_string())
+}
+
+async fn store_webhook_secret(
+    app: &App,
+    tenant: &TenantId,
+    secret: &str,
+) -> Result<String, ServiceError> {
+    let conn = webhook_connection();
+    let token = StoredToken {
+        refresh_token: Secret::new(secret),
+        instance_url: String::new(),
+        issued_at: app.now(),
+        metadata: [("kind".to_string(), "webhook-signing-secret".to_string())].into(),
+    };
+    app.stores.vault.put(tenant, &conn, &token).await?;
+    Ok(app.stores.vault.secret_name(tenant, &conn))
+}
+
+fn webhook_connection() -> crmsync_store::ConnectionId {
+    crmsync_store::ConnectionId::new(WEBHOOK_VAULT_CONNECTION).expect("constant id is valid")
+}
+
+/// Connection ids a tenant may use; `webhook` is reserved for the signing secret.
+pub fn parse_connection_id(raw: &str) -> Result<crmsync_store::ConnectionId, ServiceError> {
+    if raw == WEBHOOK_VAULT_CONNECTION {
+        return Err(ServiceError::bad_request(
+            "connection",
+            "'webhook' is reserved",
+        ));
+    }
+    crmsync_store::ConnectionId::new(raw).map_err(|_| {
+        ServiceError::bad_request("connection", "must be 1 to 64 letters, digits, '-' or '_'")
+    })
+}
