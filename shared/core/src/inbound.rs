@@ -208,7 +208,12 @@ pub fn decide_inbound<R: SalesforceRecord + ?Sized>(
         if is_blank(&sf_value) && m.rule == crate::config::SyncRule::SalesforceUnlessBlank {
             continue;
         }
-        let app_value = match app_value_of(config, m, &sf_value) {
+        let converted = if is_blank(&sf_value) {
+            Ok(Value::Null)
+        } else {
+            app_value_of(config, m, &sf_value)
+        };
+        let app_value = match converted {
             Ok(v) => v,
             Err(e) => {
                 notes.push(FieldNote::new(

@@ -141,6 +141,11 @@ fn number_from_f64(f: f64) -> Option<Number> {
 
 fn to_number(kind: FieldKind, v: &Value) -> Result<Value, TransformError> {
     match v {
+        Value::Number(n) if n.is_f64() => Ok(Value::Number(
+            n.as_f64()
+                .and_then(number_from_f64)
+                .unwrap_or_else(|| n.clone()),
+        )),
         Value::Number(n) => Ok(Value::Number(n.clone())),
         Value::String(s) => {
             let t = s.trim().replace(',', "");
