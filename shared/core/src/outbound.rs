@@ -653,8 +653,9 @@ impl<'a> Builder<'a> {
         }
         let link = self.ctx.links.get("Contact");
         let known_contact = ev.text(&self.cfg().lead_routing.contact_id_field);
+        let unknown_contact = link.is_none() && known_contact.is_none();
         let account = if needs_account_chain
-            && (link.is_none() || matches!(ev.kind, EventKind::DemoSet | EventKind::Sale))
+            && (unknown_contact || matches!(ev.kind, EventKind::DemoSet | EventKind::Sale))
         {
             self.account(&ev.fields, app)
         } else {
