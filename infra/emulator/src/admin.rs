@@ -161,6 +161,14 @@ impl AdminHandle {
         })
     }
 
+    /// getUpdated/getDeleted answer `EXCEEDED_ID_LIMIT` above this many ids (default 600,000).
+    pub fn set_change_id_limit(&self, alias: &str, n: usize) -> Result<(), EmulatorError> {
+        self.with_org(alias, |st, i| {
+            st.orgs[i].settings.change_id_limit = n;
+            Ok(())
+        })
+    }
+
     pub fn api_usage(&self, alias: &str) -> Result<ApiUsage, EmulatorError> {
         self.with_org(alias, |st, i| {
             let o = &st.orgs[i];
@@ -297,7 +305,14 @@ impl AdminHandle {
         fields: Map<String, Value>,
     ) -> Result<(), EmulatorError> {
         self.with_org(alias, |st, i| {
-            Ok(writes::update(st, i, object, id, &fields, &admin_opts(None))?)
+            Ok(writes::update(
+                st,
+                i,
+                object,
+                id,
+                &fields,
+                &admin_opts(None),
+            )?)
         })
     }
 
@@ -352,7 +367,11 @@ impl AdminHandle {
                 .object(object)
                 .map(|o| o.name.clone())
                 .unwrap_or_default();
-            Ok(st.orgs[i].store.records(&name).filter(|r| !r.deleted).count())
+            Ok(st.orgs[i]
+                .store
+                .records(&name)
+                .filter(|r| !r.deleted)
+                .count())
         })
     }
 }

@@ -1,1 +1,130 @@
-//! TODO
+//! Describe JSON: `sobjects` (global), `sobjects/{Type}` summary and `sobjects/{Type}/describe`.
+
+use crate::schema::{FieldDef, FieldType, ObjectDef};
+use crate::state::Org;
+use serde_json::{Value, json};
+
+fn urls(o: &ObjectDef, version: &str) -> Value {
+    let base = format!("/services/data/{version}/sobjects/{}", o.name);
+    json!({
+        "sobject": base,
+        "describe": format!("{base}/describe"),
+        "rowTemplate": format!("{base}/{{ID}}"),
+    })
+}
+
+/// The per-object entry of the global describe.
+pub fn summary(o: &ObjectDef, version: &str) -> Value {
+    let writable = !o.queryable_only;
+    json!({
+        "name": o.name,
+        "label": o.label(),
+        "labelPlural": o.label_plural(),
+        "keyPrefix": o.key_prefix,
+        "custom": o.custom,
+        "customSetting": false,
+        "createable": writable,
+        "updateable": writable,
+        "deletable": writable,
+        "undeletable": writable,
+        "mergeable": matches!(o.name.as_str(), "Account" | "Contact" | "Lead"),
+        "queryable": true,
+        "retrieveable": true,
+        "searchable": writable,
+        "layoutable": writable,
+        "replicateable": writable,
+        "triggerable": writable,
+        "activateable": false,
+        "feedEnabled": false,
+        "deprecatedAndHidden": false,
+        "urls": urls(o, version),
+    })
+}
+
+pub fn global(org: &Org, version: &str) -> Value {
+    let sobjects: Vec<Value> = org.schema.values().map(|o| summary(o, version)).collect();
+    json!({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": sobjects})
+}
+
+fn soap_type(t: FieldType) -> &'static str {
+    match t {
+        FieldType::Id | FieldType::Reference => "tns:ID",
+        FieldType::Boolean => "xsd:boolean",
+        FieldType::Double | FieldType::Currency | FieldType::Percent => "xsd:double",
+        FieldType::Int => "xsd:int",
+        FieldType::Date => "xsd:date",
+        FieldType::Datetime => "xsd:dateTime",
+        _ => "xsd:string",
+    }
+}
+
+pub fn field(f: &FieldDef) -> Value {
+    let picklist: Vec<Value> = f
+        .picklist_values
+        .iter()
+        .map(|v| {
+            json!({
+                "value": v,
+                "label": v,
+                "active": true,
+                "defaultValue": f.default_picklist_value.as_deref() == Some(v.as_str()),
+                "validFor": null,
+            })
+        })
+        .collect();
+    let length = if f.ftype.is_text() {
+        f.length.unwrap_or(0)
+    } else {
+        0
+    };
+    let (precision, scale) = match f.ftype {
+        FieldType::Currency | FieldType::Double => (18, 2),
+        FieldType::Percent => (3, 0),
+        _ => (0, 0),
+    };
+    json!({
+        "name": f.name,
+        "label": f.label(),
+        "type": f.ftype.as_str(),
+        "soapType": soap_type(f.ftype),
+        "length": length,
+        "byteLength": length * 3,
+        "digits": if f.ftype == FieldType::Int { 9 } else { 0 },
+        "precision": precision,
+        "scale": scale,
+        "nillable": f.nillable,
+        "createable": f.createable,
+        "updateable": f.updateable,
+        "calculated": f.calculated,
+        "autoNumber": false,
+        "externalId": f.external_id,
+        "idLookup": f.id_lookup || f.name == "Id",
+        "unique": f.unique,
+        "caseSensitive": false,
+        "custom": f.name.ends_with("__c"),
+        "nameField": f.name == "Name",
+        "defaultedOnCreate": f.defaulted_on_create,
+        "defaultValue": f.default_picklist_value,
+        "filterable": true,
+        "sortable": f.ftype != FieldType::Textarea,
+        "groupable": !matches!(f.ftype, FieldType::Textarea | FieldType::Double | FieldType::Currency | FieldType::Percent | FieldType::Datetime),
+        "htmlFormatted": false,
+        "dependentPicklist": false,
+        "restrictedPicklist": f.restricted_picklist,
+        "picklistValues": picklist,
+        "referenceTo": f.reference_to,
+        "relationshipName": f.relationship_name,
+        "polymorphicForeignKey": f.reference_to.len() > 1,
+        "cascadeDelete": false,
+        "deprecatedAndHidden": false,
+        "inlineHelpText": null,
+    })
+}
+
+pub fn describe(o: &ObjectDef, version: &str) -> Value {
+    let mut v = summary(o, version);
+    v["fields"] = Value::Array(o.fields.iter().map(field).collect());
+    v["childRelationships"] = json!([]);
+    v["recordTypeInfos"] = json!([]);
+    v
+}

@@ -32,6 +32,7 @@ pub mod rest;
 pub mod schema;
 pub mod seed;
 pub mod server;
+pub mod soap;
 pub mod soql;
 pub mod spec;
 pub mod state;
@@ -124,7 +125,9 @@ pub struct Emulator {
 
 impl std::fmt::Debug for Emulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Emulator").field("addr", &self.addr).finish()
+        f.debug_struct("Emulator")
+            .field("addr", &self.addr)
+            .finish()
     }
 }
 

@@ -239,9 +239,7 @@ impl ObjectDef {
         })
     }
     pub fn label(&self) -> String {
-        self.label
-            .clone()
-            .unwrap_or_else(|| humanize(&self.name))
+        self.label.clone().unwrap_or_else(|| humanize(&self.name))
     }
     pub fn label_plural(&self) -> String {
         self.label_plural
@@ -356,7 +354,13 @@ pub fn standard_objects() -> BTreeMap<String, ObjectDef> {
                 FieldDef::new("Name", String).required(),
                 FieldDef::new("AccountNumber", String).len(40),
                 FieldDef::new("Type", Picklist).picklist(
-                    &["Prospect", "Customer - Direct", "Customer - Channel", "Partner", "Other"],
+                    &[
+                        "Prospect",
+                        "Customer - Direct",
+                        "Customer - Channel",
+                        "Partner",
+                        "Other",
+                    ],
                     false,
                 ),
                 FieldDef::new("Industry", Picklist).picklist(INDUSTRIES, false),
@@ -442,8 +446,14 @@ pub fn standard_objects() -> BTreeMap<String, ObjectDef> {
             FieldDef::new("Amount", Currency),
             FieldDef::new("Probability", Percent),
             FieldDef::new("CloseDate", Date).required(),
-            FieldDef::new("Type", Picklist)
-                .picklist(&["New Customer", "Existing Customer - Upgrade", "Existing Customer - Renewal"], false),
+            FieldDef::new("Type", Picklist).picklist(
+                &[
+                    "New Customer",
+                    "Existing Customer - Upgrade",
+                    "Existing Customer - Renewal",
+                ],
+                false,
+            ),
             FieldDef::new("LeadSource", Picklist).picklist(LEAD_SOURCES, false),
             FieldDef::new("NextStep", String),
             FieldDef::new("IsClosed", Boolean).readonly().defaulted(),
@@ -491,7 +501,16 @@ pub fn standard_objects() -> BTreeMap<String, ObjectDef> {
         vec![
             FieldDef::new("Subject", String),
             FieldDef::new("Status", Picklist)
-                .picklist(&["Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred"], true)
+                .picklist(
+                    &[
+                        "Not Started",
+                        "In Progress",
+                        "Completed",
+                        "Waiting on someone else",
+                        "Deferred",
+                    ],
+                    true,
+                )
                 .defaulted(),
             FieldDef::new("Priority", Picklist)
                 .picklist(&["High", "Normal", "Low"], true)

@@ -22,13 +22,10 @@ pub fn add_user(st: &mut State, org: usize, u: &UserSpec) -> Result<String, Emul
             message: "username already exists (usernames are unique across orgs)".into(),
         });
     }
-    let last = u.last_name.clone().unwrap_or_else(|| {
-        u.username
-            .split('@')
-            .next()
-            .unwrap_or("User")
-            .to_string()
-    });
+    let last = u
+        .last_name
+        .clone()
+        .unwrap_or_else(|| u.username.split('@').next().unwrap_or("User").to_string());
     let fields: Map<String, Value> = json!({
         "Username": u.username,
         "Email": u.email.clone().unwrap_or_else(|| u.username.clone()),
@@ -61,7 +58,10 @@ pub fn populate(st: &mut State, org: usize, spec: &OrgSpec) -> Result<(), Emulat
         "InstanceName": "EMU1",
     });
     let users: Vec<UserSpec> = if spec.users.is_empty() {
-        vec![UserSpec::new(&format!("admin@{}.example", spec.alias), "demo")]
+        vec![UserSpec::new(
+            &format!("admin@{}.example", spec.alias),
+            "demo",
+        )]
     } else {
         spec.users.clone()
     };

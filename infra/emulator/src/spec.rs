@@ -163,7 +163,9 @@ impl OrgSpec {
             auto_approve: true,
             client_id: default_client_id(),
             client_secret: default_client_secret(),
-            users: vec![UserSpec::new(&format!("admin@{alias}.example"), "demo").named("Org", "Admin")],
+            users: vec![
+                UserSpec::new(&format!("admin@{alias}.example"), "demo").named("Org", "Admin"),
+            ],
             custom_objects: Vec::new(),
             custom_fields: BTreeMap::new(),
             validation_rules: Vec::new(),
@@ -255,7 +257,10 @@ impl OrgSpec {
         self
     }
     pub fn custom_field(mut self, object: &str, f: FieldDef) -> Self {
-        self.custom_fields.entry(object.to_string()).or_default().push(f);
+        self.custom_fields
+            .entry(object.to_string())
+            .or_default()
+            .push(f);
         self
     }
 }
@@ -274,7 +279,9 @@ impl SeedFile {
             path: p.clone(),
             source,
         })?;
-        let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        let is_json = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
         let parsed: Result<SeedFile, String> = if is_json {
             serde_json::from_str(&text).map_err(|e| e.to_string())
         } else {

@@ -1,12 +1,12 @@
 //! The emulator's whole state: clock, orgs, tokens, authorization codes, query locators.
 
+use crate::EmulatorOptions;
 use crate::clock::Clock;
 use crate::error::EmulatorError;
 use crate::faults::FaultSpec;
 use crate::schema::{ObjectDef, standard_objects};
 use crate::spec::{DuplicateRule, OrgSpec, ValidationRule};
 use crate::store::Store;
-use crate::EmulatorOptions;
 use chrono::{DateTime, Utc};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -19,6 +19,8 @@ pub struct OrgSettings {
     pub auto_approve: bool,
     pub client_id: String,
     pub client_secret: String,
+    /// getUpdated/getDeleted answer EXCEEDED_ID_LIMIT above this many ids (600,000).
+    pub change_id_limit: usize,
 }
 
 #[derive(Debug)]
@@ -165,7 +167,7 @@ impl State {
                 def.key_prefix = format!("a{:02}", i);
             }
             let mut fields = crate::schema::custom_object_system_fields();
-            fields.extend(def.fields.drain(..));
+            fields.append(&mut def.fields);
             def.fields = fields;
             schema.insert(def.name.clone(), def);
         }
@@ -186,6 +188,7 @@ impl State {
                 auto_approve: spec.auto_approve,
                 client_id: spec.client_id.clone(),
                 client_secret: spec.client_secret.clone(),
+                change_id_limit: 600_000,
             },
             schema,
             store: Store::default(),

@@ -19,7 +19,11 @@ impl Record {
             return self.fields.get("Id").unwrap_or(&Value::Null);
         }
         if field == "IsDeleted" {
-            return if self.deleted { &Value::Bool(true) } else { &Value::Bool(false) };
+            return if self.deleted {
+                &Value::Bool(true)
+            } else {
+                &Value::Bool(false)
+            };
         }
         self.fields.get(field).unwrap_or(&Value::Null)
     }
@@ -32,7 +36,10 @@ pub struct Store {
 
 impl Store {
     pub fn records(&self, object: &str) -> impl Iterator<Item = &Record> {
-        self.objects.get(object).into_iter().flat_map(|m| m.values())
+        self.objects
+            .get(object)
+            .into_iter()
+            .flat_map(|m| m.values())
     }
     pub fn get(&self, object: &str, id: &str) -> Option<&Record> {
         self.objects.get(object)?.get(id)

@@ -146,7 +146,10 @@ pub fn check_record(
         {
             return Err(ApiError::bad(
                 "STRING_TOO_LONG",
-                format!("{}: data value too large: {s} (max length={max})", f.label()),
+                format!(
+                    "{}: data value too large: {s} (max length={max})",
+                    f.label()
+                ),
             )
             .with_fields(vec![f.name.clone()]));
         }
@@ -164,19 +167,23 @@ pub fn check_record(
             {
                 return Err(ApiError::bad(
                     "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                    format!("{}: bad value for restricted picklist field: {bad}", f.label()),
+                    format!(
+                        "{}: bad value for restricted picklist field: {bad}",
+                        f.label()
+                    ),
                 )
                 .with_fields(vec![f.name.clone()]));
             }
         }
         if f.ftype == FieldType::Reference && !f.reference_to.is_empty() {
-            let exists = org.store.find_any(s).is_some_and(|(o, r)| {
-                !r.deleted && f.reference_to.iter().any(|t| t == o)
-            });
+            let exists = org
+                .store
+                .find_any(s)
+                .is_some_and(|(o, r)| !r.deleted && f.reference_to.iter().any(|t| t == o));
             if !exists {
                 return Err(ApiError::bad(
                     "INVALID_CROSS_REFERENCE_KEY",
-                    format!("invalid cross reference id"),
+                    "invalid cross reference id",
                 )
                 .with_fields(vec![f.name.clone()]));
             }
@@ -187,17 +194,21 @@ pub fn check_record(
             continue;
         };
         if rule.min.is_some_and(|m| n < m) || rule.max.is_some_and(|m| n > m) {
-            return Err(ApiError::bad("FIELD_CUSTOM_VALIDATION_EXCEPTION", rule.message.clone())
-                .with_fields(vec![rule.field.clone()]));
+            return Err(
+                ApiError::bad("FIELD_CUSTOM_VALIDATION_EXCEPTION", rule.message.clone())
+                    .with_fields(vec![rule.field.clone()]),
+            );
         }
     }
     for f in def.fields.iter().filter(|f| f.unique) {
         let Some(v) = rec.get(&f.name).filter(|v| !v.is_null()) else {
             continue;
         };
-        if let Some(other) = org.store.records(&def.name).find(|r| {
-            !r.deleted && Some(r.id.as_str()) != self_id && eq_ci(r.get(&f.name), v)
-        }) {
+        if let Some(other) = org
+            .store
+            .records(&def.name)
+            .find(|r| !r.deleted && Some(r.id.as_str()) != self_id && eq_ci(r.get(&f.name), v))
+        {
             return Err(ApiError::bad(
                 "DUPLICATE_VALUE",
                 format!(

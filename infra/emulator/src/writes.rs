@@ -108,7 +108,11 @@ fn defaults(def: &ObjectDef, rec: &mut Map<String, Value>, user: &str) {
             (FieldType::Boolean, _) => Value::Bool(false),
             (FieldType::Reference, "OwnerId") => Value::String(user.to_string()),
             (FieldType::Picklist, _) if f.defaulted_on_create => {
-                match f.default_picklist_value.clone().or_else(|| default_picklist(&f.name, &f.picklist_values)) {
+                match f
+                    .default_picklist_value
+                    .clone()
+                    .or_else(|| default_picklist(&f.name, &f.picklist_values))
+                {
                     Some(v) => Value::String(v),
                     None => continue,
                 }
@@ -218,7 +222,11 @@ fn missing() -> ApiError {
 }
 
 fn deleted() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "ENTITY_IS_DELETED", "entity is deleted")
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "ENTITY_IS_DELETED",
+        "entity is deleted",
+    )
 }
 
 pub fn update(
@@ -314,7 +322,10 @@ pub fn upsert(
     {
         return Err(ApiError::bad(
             "INVALID_FIELD",
-            format!("The external ID field {} cannot be set in the body when it is in the URL", f.name),
+            format!(
+                "The external ID field {} cannot be set in the body when it is in the URL",
+                f.name
+            ),
         ));
     }
     let key = Value::String(value.to_string());

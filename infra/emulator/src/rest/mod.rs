@@ -1,1 +1,324 @@
-//! TODO
+//! The data API (`/services/data/vNN.0/...`): authentication, faults, limits and counting
+//! happen here once; the sub-modules implement the resources.
+
+pub mod admin_http;
+pub mod changes;
+pub mod collections;
+pub mod composite;
+pub mod limits;
+pub mod query;
+pub mod sobjects;
+
+use crate::error::ApiError;
+use crate::server::Shared;
+use crate::state::State;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State as AxState};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use rand::Rng;
+use serde_json::Value;
+
+/// A successful answer: status, optional JSON body, extra headers.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Option<Value>,
+}
+
+impl Reply {
+    pub fn ok(body: Value) -> Self {
+        Self {
+            status: StatusCode::OK,
+            body: Some(body),
+        }
+    }
+    pub fn status(status: StatusCode, body: Option<Value>) -> Self {
+        Self { status, body }
+    }
+}
+
+/// Everything a resource handler needs, with the state locked.
+pub struct Ctx<'a> {
+    pub st: &'a mut State,
+    pub org: usize,
+    pub user_id: String,
+    /// `v62.0` as the caller wrote it.
+    pub version: String,
+    pub method: Method,
+    pub segments: Vec<String>,
+    pub params: Vec<(String, String)>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Ctx<'_> {
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn json_body(&self) -> Result<Value, ApiError> {
+        json_body(&self.body)
+    }
+    pub fn write_opts(&self) -> crate::writes::WriteOpts {
+        crate::writes::WriteOpts {
+            user_id: Some(self.user_id.clone()),
+            stamp: None,
+            admin: false,
+        }
+    }
+}
+
+pub fn json_body(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad(
+            "JSON_PARSER_ERROR",
+            format!("Unexpected character or end of input: {e}"),
+        )
+    })
+}
+
+/// Parses a query string; `+` and `%20` both decode to a space.
+pub fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
+}
+
+fn valid_version(v: &str) -> bool {
+    v.strip_prefix('v')
+        .and_then(|n| n.split_once('.'))
+        .is_some_and(|(a, b)| !a.is_empty() && a.chars().all(|c| c.is_ascii_digit()) && b == "0")
+}
+
+/// Resolves the Bearer token to (org, user); expired or unknown → 401.
+pub fn authenticate(st: &State, headers: &HeaderMap) -> Result<(usize, String), ApiError> {
+    let token = headers
+        .get("authorization")
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("OAuth "))
+        })
+        .map(str::trim)
+        .ok_or_else(ApiError::invalid_session)?;
+    let grant = st.access.get(token).ok_or_else(ApiError::invalid_session)?;
+    if grant.expires <= st.clock.now() {
+        return Err(ApiError::invalid_session());
+    }
+    Ok((grant.org, grant.user_id.clone()))
+}
+
+/// Endpoint name used for counters, e.g. `query`, `sobject.create`, `collections.update`.
+pub fn endpoint_name(method: &Method, seg: &[String]) -> String {
+    let s: Vec<&str> = seg.iter().map(String::as_str).collect();
+    let m = method.as_str();
+    match (m, s.as_slice()) {
+        (_, []) => "resources".into(),
+        (_, ["limits"]) => "limits".into(),
+        (_, ["query"]) => "query".into(),
+        (_, ["queryAll"]) => "queryAll".into(),
+        (_, ["query" | "queryAll", _]) => "queryMore".into(),
+        (_, ["sobjects"]) => "describeGlobal".into(),
+        (_, ["sobjects", _, "describe"]) => "describe".into(),
+        (_, ["sobjects", _, "updated"]) => "getUpdated".into(),
+        (_, ["sobjects", _, "deleted"]) => "getDeleted".into(),
+        ("POST", ["sobjects", _]) => "sobject.create".into(),
+        ("GET", ["sobjects", _]) => "sobject.info".into(),
+        ("GET", ["sobjects", _, _] | ["sobjects", _, _, _]) => "sobject.get".into(),
+        ("PATCH", ["sobjects", _, _]) => "sobject.update".into(),
+        ("DELETE", ["sobjects", _, _] | ["sobjects", _, _, _]) => "sobject.delete".into(),
+        ("PATCH" | "POST", ["sobjects", _, _, _]) => "sobject.upsert".into(),
+        ("POST", ["composite", "sobjects"]) => "collections.create".into(),
+        ("PATCH", ["composite", "sobjects"]) => "collections.update".into(),
+        ("DELETE", ["composite", "sobjects"]) => "collections.delete".into(),
+        ("PATCH", ["composite", "sobjects", _, _]) => "collections.upsert".into(),
+        ("GET" | "POST", ["composite", "sobjects", _]) => "collections.retrieve".into(),
+        (_, ["composite"]) => "composite".into(),
+        _ => format!("{m} {}", s.join("/")),
+    }
+}
+
+fn is_write(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::POST | Method::PATCH | Method::PUT | Method::DELETE
+    )
+}
+
+/// The random server faults configured for the org, decided once per request.
+enum Injected {
+    None,
+    Server(u16),
+    Lock,
+}
+
+pub async fn data_api(
+    AxState(shared): AxState<Shared>,
+    Path(params): Path<Vec<(String, String)>>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Response {
+    let version = params
+        .iter()
+        .find(|(k, _)| k == "version")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let rest = params
+        .iter()
+        .find(|(k, _)| k == "rest")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    if !valid_version(&version) {
+        return ApiError::not_found("The requested resource does not exist").into_response();
+    }
+    let segments: Vec<String> = rest
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    // Phase 1: authenticate and read the fault settings (no await under the lock).
+    let (org, user_id, latency, force_401) = {
+        let st = shared.lock().unwrap_or_else(|e| e.into_inner());
+        match authenticate(&st, &headers) {
+            Ok((org, user)) => {
+                let f = &st.orgs[org].faults;
+                (org, user, f.latency_ms, f.force_401)
+            }
+            Err(e) => return e.into_response(),
+        }
+    };
+    if force_401 {
+        return ApiError::invalid_session().into_response();
+    }
+    if latency > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
+    }
+    let mut st = shared.lock().unwrap_or_else(|e| e.into_inner());
+    let endpoint = endpoint_name(&method, &segments);
+    let result = {
+        let o = &st.orgs[org];
+        if o.api_used >= o.settings.daily_api_limit {
+            let e = ApiError::new(
+                StatusCode::FORBIDDEN,
+                "REQUEST_LIMIT_EXCEEDED",
+                "TotalRequests Limit exceeded.",
+            );
+            return with_limit_header(e.into_response(), o.api_used, o.settings.daily_api_limit);
+        }
+        let faults = o.faults.clone();
+        let st_ref: &mut State = &mut st;
+        st_ref.orgs[org].api_used += 1;
+        st_ref.orgs[org].count(&endpoint);
+        let injected = {
+            let rng = &mut st_ref.rng;
+            if faults.error_rate > 0.0 && rng.random_bool(faults.error_rate.clamp(0.0, 1.0)) {
+                Injected::Server(faults.error_status.unwrap_or(500))
+            } else if is_write(&method)
+                && faults.lock_row_rate > 0.0
+                && rng.random_bool(faults.lock_row_rate.clamp(0.0, 1.0))
+            {
+                Injected::Lock
+            } else {
+                Injected::None
+            }
+        };
+        match injected {
+            Injected::Server(503) => Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "SERVER_UNAVAILABLE",
+                "Server temporarily unavailable, please retry",
+            )),
+            Injected::Server(code) => Err(ApiError::new(
+                StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                "UNKNOWN_EXCEPTION",
+                "An unexpected error occurred. Please include this ErrorId if you contact support: 1234567890-12345 (-123456789)",
+            )),
+            Injected::Lock => Err(ApiError::bad(
+                "UNABLE_TO_LOCK_ROW",
+                "unable to obtain exclusive access to this record or 1 records",
+            )),
+            Injected::None => {
+                let mut ctx = Ctx {
+                    st: st_ref,
+                    org,
+                    user_id,
+                    version,
+                    method,
+                    segments,
+                    params: parse_query(raw.as_deref()),
+                    headers,
+                    body,
+                };
+                route(&mut ctx)
+            }
+        }
+    };
+    let (used, max) = (st.orgs[org].api_used, st.orgs[org].settings.daily_api_limit);
+    drop(st);
+    let resp = match result {
+        Ok(Reply {
+            status,
+            body: Some(b),
+        }) => (status, axum::Json(b)).into_response(),
+        Ok(Reply { status, body: None }) => status.into_response(),
+        Err(e) => e.into_response(),
+    };
+    with_limit_header(resp, used, max)
+}
+
+fn with_limit_header(mut resp: Response, used: u64, max: u64) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&format!("api-usage={used}/{max}")) {
+        resp.headers_mut().insert("sforce-limit-info", v);
+    }
+    resp
+}
+
+/// Dispatches on method and path segments (shared with composite subrequests).
+pub fn route(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    let seg: Vec<String> = ctx.segments.clone();
+    let s: Vec<&str> = seg.iter().map(String::as_str).collect();
+    let m = ctx.method.clone();
+    match (m.as_str(), s.as_slice()) {
+        ("GET", []) => Ok(limits::resources(ctx)),
+        ("GET", ["limits"]) => Ok(limits::limits(ctx)),
+        ("GET", ["query"]) => query::query(ctx, false),
+        ("GET", ["queryAll"]) => query::query(ctx, true),
+        ("GET", ["query" | "queryAll", loc]) => query::query_more(ctx, loc),
+        ("GET", ["sobjects"]) => Ok(Reply::ok(crate::describe::global(
+            &ctx.st.orgs[ctx.org],
+            &ctx.version,
+        ))),
+        ("GET", ["sobjects", t, "describe"]) => {
+            let o = crate::writes::object_def(ctx.st, ctx.org, t)?;
+            Ok(Reply::ok(crate::describe::describe(&o, &ctx.version)))
+        }
+        ("GET", ["sobjects", t, "updated"]) => changes::updated(ctx, t),
+        ("GET", ["sobjects", t, "deleted"]) => changes::deleted(ctx, t),
+        ("GET", ["sobjects", t]) => {
+            let o = crate::writes::object_def(ctx.st, ctx.org, t)?;
+            Ok(Reply::ok(serde_json::json!({
+                "objectDescribe": crate::describe::summary(&o, &ctx.version),
+                "recentItems": []
+            })))
+        }
+        ("POST", ["sobjects", t]) => sobjects::create(ctx, t),
+        ("GET", ["sobjects", t, id]) => sobjects::get(ctx, t, id),
+        ("PATCH", ["sobjects", t, id]) => sobjects::update(ctx, t, id),
+        ("DELETE", ["sobjects", t, id]) => sobjects::delete(ctx, t, id),
+        ("GET", ["sobjects", t, f, v]) => sobjects::get_by_field(ctx, t, f, v),
+        ("PATCH" | "POST", ["sobjects", t, f, v]) => sobjects::upsert(ctx, t, f, v),
+        ("DELETE", ["sobjects", t, f, v]) => sobjects::delete_by_field(ctx, t, f, v),
+        ("POST", ["composite", "sobjects"]) => collections::create(ctx),
+        ("PATCH", ["composite", "sobjects"]) => collections::update(ctx),
+        ("DELETE", ["composite", "sobjects"]) => collections::delete(ctx),
+        ("PATCH", ["composite", "sobjects", t, f]) => collections::upsert(ctx, t, f),
+        ("GET" | "POST", ["composite", "sobjects", t]) => collections::retrieve(ctx, t),
+        ("POST", ["composite"]) => composite::composite(ctx),
+        (_, _) => Err(ApiError::not_found("The requested resource does not exist")),
+    }
+}

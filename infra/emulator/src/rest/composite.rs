@@ -1,0 +1,181 @@
+//! Composite (`POST composite`): up to 25 subrequests in one call, with `@{ref.field}`
+//! references and optional allOrNone rollback. Counted as one API call.
+
+use super::{Ctx, Reply, parse_query, route};
+use crate::error::ApiError;
+use axum::body::Bytes;
+use axum::http::{Method, StatusCode};
+use serde_json::{Map, Value, json};
+
+const MAX_SUBREQUESTS: usize = 25;
+
+/// Replaces `@{refId.path}` with values from earlier responses.
+fn substitute(text: &str, refs: &Map<String, Value>) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("@{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| format!("unterminated reference in {text}"))?;
+        let expr = &after[..end];
+        out.push_str(&lookup(expr, refs).ok_or_else(|| expr.to_string())?);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// `ref.id`, `ref.records[0].Id`
+fn lookup(expr: &str, refs: &Map<String, Value>) -> Option<String> {
+    let mut parts = expr.split('.');
+    let mut cur = refs.get(parts.next()?)?;
+    for p in parts {
+        let (name, index) = match p.split_once('[') {
+            Some((n, i)) => (n, Some(i.trim_end_matches(']').parse::<usize>().ok()?)),
+            None => (p, None),
+        };
+        cur = cur.get(name)?;
+        if let Some(i) = index {
+            cur = cur.get(i)?;
+        }
+    }
+    Some(match cur {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    })
+}
+
+fn substitute_value(v: &Value, refs: &Map<String, Value>) -> Result<Value, String> {
+    Ok(match v {
+        Value::String(s) => Value::String(substitute(s, refs)?),
+        Value::Array(a) => Value::Array(
+            a.iter()
+                .map(|x| substitute_value(x, refs))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, x)| Ok((k.clone(), substitute_value(x, refs)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+fn halted(message: &str) -> Value {
+    json!([{"errorCode": "PROCESSING_HALTED", "message": message}])
+}
+
+pub fn composite(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
+    let body = ctx.json_body()?;
+    let subs = body
+        .get("compositeRequest")
+        .and_then(Value::as_array)
+        .cloned()
+        .ok_or_else(|| ApiError::bad("JSON_PARSER_ERROR", "compositeRequest: expected an array"))?;
+    if subs.len() > MAX_SUBREQUESTS {
+        return Err(ApiError::bad(
+            "INVALID_BATCH_REQUEST",
+            format!("Composite request size cannot exceed {MAX_SUBREQUESTS} subrequests"),
+        ));
+    }
+    let all_or_none = body
+        .get("allOrNone")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let snapshot = all_or_none.then(|| ctx.st.orgs[ctx.org].store.clone());
+    let mut refs = Map::new();
+    let mut out: Vec<Value> = Vec::new();
+    let mut failed = false;
+    for sub in &subs {
+        let reference = sub
+            .get("referenceId")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        if failed && all_or_none {
+            out.push(json!({"body": halted("The transaction was rolled back since another operation in the same transaction failed."), "httpHeaders": {}, "httpStatusCode": 400, "referenceId": reference}));
+            continue;
+        }
+        let (status, resp_body) = match run_sub(ctx, sub, &refs) {
+            Ok(r) => (r.status, r.body.unwrap_or(Value::Null)),
+            Err(e) => (e.status, e.body()),
+        };
+        if status.as_u16() >= 400 {
+            failed = true;
+        } else {
+            refs.insert(reference.clone(), resp_body.clone());
+        }
+        out.push(json!({"body": resp_body, "httpHeaders": {}, "httpStatusCode": status.as_u16(), "referenceId": reference}));
+    }
+    if failed && all_or_none {
+        if let Some(s) = snapshot {
+            ctx.st.orgs[ctx.org].store = s;
+        }
+        for entry in out.iter_mut() {
+            if entry["httpStatusCode"].as_u64().is_some_and(|c| c < 400) {
+                entry["body"] = halted(
+                    "The transaction was rolled back since another operation in the same transaction failed.",
+                );
+                entry["httpStatusCode"] = json!(400);
+            }
+        }
+    }
+    Ok(Reply::ok(json!({"compositeResponse": out})))
+}
+
+fn run_sub(ctx: &mut Ctx<'_>, sub: &Value, refs: &Map<String, Value>) -> Result<Reply, ApiError> {
+    let method: Method = sub
+        .get("method")
+        .and_then(Value::as_str)
+        .unwrap_or("GET")
+        .parse()
+        .map_err(|_| ApiError::bad("INVALID_BATCH_REQUEST", "invalid method"))?;
+    let url = sub.get("url").and_then(Value::as_str).unwrap_or("");
+    let url = substitute(url, refs).map_err(|r| {
+        ApiError::bad(
+            "PROCESSING_HALTED",
+            format!("Invalid reference specified. No value for {r} found"),
+        )
+    })?;
+    let body = match sub.get("body") {
+        Some(b) => serde_json::to_vec(&substitute_value(b, refs).map_err(|r| {
+            ApiError::bad(
+                "PROCESSING_HALTED",
+                format!("Invalid reference specified. No value for {r} found"),
+            )
+        })?)
+        .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let (path, query) = url.split_once('?').unwrap_or((&url, ""));
+    let rest = path
+        .strip_prefix("/services/data/")
+        .ok_or_else(|| ApiError::not_found("The requested resource does not exist"))?;
+    let mut segs = rest
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    let version = segs.next().unwrap_or_default();
+    let mut sub_ctx = Ctx {
+        st: ctx.st,
+        org: ctx.org,
+        user_id: ctx.user_id.clone(),
+        version,
+        method,
+        segments: segs.collect(),
+        params: parse_query(Some(query)),
+        headers: ctx.headers.clone(),
+        body: Bytes::from(body),
+    };
+    if sub_ctx.segments.first().is_some_and(|s| s == "composite") && sub_ctx.segments.len() == 1 {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_BATCH_REQUEST",
+            "Composite requests cannot be nested",
+        ));
+    }
+    route(&mut sub_ctx)
+}

@@ -1,0 +1,96 @@
+//! `query`, `queryAll` and query-more locators (`/query/01g…-2000`).
+
+use super::{Ctx, Reply};
+use crate::error::ApiError;
+use crate::state::Locator;
+use serde_json::{Value, json};
+
+const DEFAULT_BATCH: usize = 2000;
+const MIN_BATCH: usize = 200;
+
+/// `Sforce-Query-Options: batchSize=N`, clamped to 200..=2000.
+fn batch_size(ctx: &Ctx<'_>) -> usize {
+    ctx.headers
+        .get("sforce-query-options")
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| {
+            h.split(',')
+                .filter_map(|kv| kv.trim().split_once('='))
+                .find(|(k, _)| k.trim().eq_ignore_ascii_case("batchSize"))
+                .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+        })
+        .map_or(DEFAULT_BATCH, |n| n.clamp(MIN_BATCH, DEFAULT_BATCH))
+}
+
+pub fn query(ctx: &mut Ctx<'_>, all: bool) -> Result<Reply, ApiError> {
+    let q = ctx
+        .param("q")
+        .ok_or_else(|| ApiError::bad("MALFORMED_QUERY", "A query string has to be specified"))?
+        .to_string();
+    let parsed = crate::soql::parser::parse(&q).map_err(|e| e.to_api(&q))?;
+    let out = crate::soql::eval::run(&ctx.st.orgs[ctx.org], &parsed, all, &ctx.version)
+        .map_err(|e| e.to_api(&q))?;
+    if parsed.is_count() {
+        return Ok(Reply::ok(
+            json!({"totalSize": out.total, "done": true, "records": []}),
+        ));
+    }
+    let batch = batch_size(ctx);
+    let total = out.total;
+    let mut records = out.records;
+    if records.len() <= batch {
+        return Ok(Reply::ok(
+            json!({"totalSize": total, "done": true, "records": records}),
+        ));
+    }
+    let first: Vec<Value> = records.drain(..batch).collect();
+    let n = ctx.st.next_seq();
+    let loc = crate::ids::locator_id(n);
+    ctx.st.locators.insert(
+        loc.clone(),
+        Locator {
+            org: ctx.org,
+            records,
+            batch,
+        },
+    );
+    Ok(Reply::ok(json!({
+        "totalSize": total,
+        "done": false,
+        "nextRecordsUrl": format!("/services/data/{}/query/{loc}-{batch}", ctx.version),
+        "records": first,
+    })))
+}
+
+/// `query/{locator}-{offset}`: the remaining records were kept when the query ran; the
+/// offset says where the caller is.
+pub fn query_more(ctx: &mut Ctx<'_>, token: &str) -> Result<Reply, ApiError> {
+    let invalid = || ApiError::bad("INVALID_QUERY_LOCATOR", "invalid query locator");
+    let (loc, offset) = token.rsplit_once('-').ok_or_else(invalid)?;
+    let offset: usize = offset.parse().map_err(|_| invalid())?;
+    let entry = ctx.st.locators.get(loc).ok_or_else(invalid)?;
+    if entry.org != ctx.org {
+        return Err(invalid());
+    }
+    let batch = entry.batch;
+    // Records in the locator start at `batch` (the first page went out with the query).
+    let start = offset.checked_sub(batch).ok_or_else(invalid)?;
+    let total = entry.records.len() + batch;
+    if start > entry.records.len() {
+        return Err(invalid());
+    }
+    let end = (start + batch).min(entry.records.len());
+    let page: Vec<Value> = entry.records[start..end].to_vec();
+    let done = end >= entry.records.len();
+    let mut body = json!({"totalSize": total, "done": done, "records": page});
+    if done {
+        ctx.st.locators.remove(loc);
+    } else {
+        body["nextRecordsUrl"] = json!(format!(
+            "/services/data/{}/query/{loc}-{}",
+            ctx.version,
+            offset + batch
+        ));
+    }
+    Ok(Reply::ok(body))
+}
