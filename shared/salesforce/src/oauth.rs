@@ -16,7 +16,7 @@ use oauth2::basic::{
 use oauth2::{
     AsyncHttpClient, AuthType, AuthUrl, AuthorizationCode, Client, ClientId, ClientSecret,
     CsrfToken, EndpointNotSet, EndpointSet, ExtraTokenFields, HttpRequest, HttpResponse,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, RevocationUrl, Scope,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
     StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
@@ -100,7 +100,7 @@ type SfOAuth2Client = Client<
     EndpointSet,
     EndpointNotSet,
     EndpointNotSet,
-    EndpointSet,
+    EndpointNotSet,
     EndpointSet,
 >;
 
@@ -190,10 +190,7 @@ impl OAuthClient {
         }
         Ok(client
             .set_auth_uri(AuthUrl::new(endpoint("services/oauth2/authorize")?).map_err(config_err)?)
-            .set_token_uri(TokenUrl::new(endpoint("services/oauth2/token")?).map_err(config_err)?)
-            .set_revocation_url(
-                RevocationUrl::new(endpoint("services/oauth2/revoke")?).map_err(config_err)?,
-            ))
+            .set_token_uri(TokenUrl::new(endpoint("services/oauth2/token")?).map_err(config_err)?))
     }
 
     /// Builds the authorize URL with a random `state` and an S256 PKCE challenge.
@@ -247,29 +244,39 @@ impl OAuthClient {
         token_set(response)
     }
 
-    /// Revokes a token. An already-invalid token counts as revoked.
+    /// Revokes a token (`POST services/oauth2/revoke`, form `token=`). A token Salesforce no
+    /// longer knows (`invalid_token`, `unsupported_token_type`) counts as revoked, so
+    /// disconnect is idempotent. Sent directly: `oauth2` insists on an https revocation URL,
+    /// which local emulators don't have.
     pub async fn revoke(&self, login_base: &Url, token: Revocable) -> Result<(), SfError> {
-        let client = self.client(login_base)?;
-        let http = self.transport();
-        let token = match token {
-            Revocable::Access(t) => StandardRevocableToken::AccessToken(oauth2::AccessToken::new(
-                t.secret().to_string(),
-            )),
-            Revocable::Refresh(t) => StandardRevocableToken::RefreshToken(
-                oauth2::RefreshToken::new(t.secret().to_string()),
-            ),
+        let url = ensure_trailing_slash(login_base)
+            .join("services/oauth2/revoke")
+            .map_err(|e| SfError::Config {
+                message: format!("login URL: {e}"),
+            })?;
+        let secret = match &token {
+            Revocable::Access(t) => t.secret(),
+            Revocable::Refresh(t) => t.secret(),
         };
-        let request = client.revoke_token(token).map_err(|e| SfError::Config {
-            message: e.to_string(),
-        })?;
-        match request.request_async(&http).await {
-            Ok(()) => Ok(()),
-            Err(RequestTokenError::ServerResponse(resp))
-                if resp.error().as_ref() == "invalid_token" =>
+        let response = self
+            .http
+            .post(url)
+            .form(&[("token", secret)])
+            .send()
+            .await
+            .map_err(SfError::from_transport)?;
+        let status = response.status().as_u16();
+        if (200..300).contains(&status) {
+            return Ok(());
+        }
+        let body = response.bytes().await.map_err(SfError::from_transport)?;
+        match classify(status, &body) {
+            SfError::Permanent { code, .. }
+                if code == "invalid_token" || code == "unsupported_token_type" =>
             {
                 Ok(())
             }
-            Err(err) => Err(map_token_error(err)),
+            other => Err(other),
         }
     }
 

@@ -100,6 +100,18 @@ impl SfClient {
         self.execute_json(self.query_request(url)?, "query").await
     }
 
+    /// The org's name (`SELECT Name FROM Organization`).
+    pub async fn org_name(&self) -> Result<String, SfError> {
+        let page = self
+            .query_first_page("SELECT Name FROM Organization", QueryScope::Live)
+            .await?;
+        page.records
+            .first()
+            .and_then(|r| r.get_str("Name"))
+            .map(str::to_string)
+            .ok_or_else(|| SfError::decode("Organization query", "no Name returned"))
+    }
+
     fn query_request(&self, url: url::Url) -> Result<Request, SfError> {
         let request = Request::new(Method::GET, url);
         match self.inner.config.query_batch_size {

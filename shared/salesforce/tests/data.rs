@@ -1,0 +1,342 @@
+//! Query, describe, limits and change feeds against the emulator.
+
+mod common;
+
+use std::collections::HashSet;
+
+use chrono::Duration;
+use common::{Harness, ORG, bounded, fields};
+use crmsync_salesforce::soql::{Condition, Cursor, SoqlBuilder, cursor_query};
+use crmsync_salesforce::{QueryPage, SfError};
+use futures::{StreamExt, TryStreamExt};
+
+fn insert_contacts(h: &Harness, n: usize, tag: &str) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            h.emu
+                .admin()
+                .insert_record(
+                    ORG,
+                    "Contact",
+                    fields(serde_json::json!({
+                        "LastName": format!("{tag}{i:04}"),
+                        "Email": format!("{tag}{i}@paging.example"),
+                    })),
+                )
+                .unwrap()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn query_streams_pages_following_next_records_url() {
+    bounded(async {
+        let h = Harness::start().await;
+        let inserted = insert_contacts(&h, 450, "Pager");
+        let (provider, _) = h.provider();
+        let client = h.client_with(h.config().with_query_batch_size(200), provider);
+        let describe = client.describe("Contact").await.unwrap();
+        let soql = SoqlBuilder::new(&describe)
+            .select(["Id", "LastName"])
+            .filter(Condition::starts_with("LastName", "Pager"))
+            .build()
+            .unwrap();
+
+        let mut pages = client.query(soql);
+        let mut ids = HashSet::new();
+        let mut count = 0;
+        let mut sizes = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page: QueryPage = page.unwrap();
+            assert_eq!(page.total_size, 450);
+            sizes.push(page.records.len());
+            assert_eq!(page.done, page.next_records_url.is_none());
+            for rec in &page.records {
+                assert_eq!(rec.sobject_type(), Some("Contact"));
+                ids.insert(rec.id().unwrap().to_string());
+            }
+            count += 1;
+        }
+        assert_eq!(sizes, vec![200, 200, 50], "batchSize=200 pages");
+        assert_eq!(count, 3);
+        assert_eq!(ids, inserted.into_iter().collect::<HashSet<_>>());
+        h.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn query_all_includes_deleted_records() {
+    bounded(async {
+        let h = Harness::start().await;
+        let ids = insert_contacts(&h, 2, "Gone");
+        h.emu
+            .admin()
+            .delete_record(ORG, "Contact", &ids[0])
+            .unwrap();
+        let (client, _) = h.client();
+        let soql = "SELECT Id, IsDeleted FROM Contact WHERE LastName LIKE 'Gone%'";
+        let live: Vec<_> = client.query(soql).try_collect().await.unwrap();
+        let all: Vec<_> = client.query_all(soql).try_collect().await.unwrap();
+        assert_eq!(live[0].records.len(), 1);
+        assert_eq!(all[0].records.len(), 2);
+        let deleted = all[0]
+            .records
+            .iter()
+            .find(|r| r.id() == Some(ids[0].as_str()))
+            .unwrap();
+        assert_eq!(
+            deleted.get("IsDeleted"),
+            Some(&serde_json::Value::Bool(true))
+        );
+        h.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn relationship_fields_and_org_name() {
+    bounded(async {
+        let h = Harness::start().await;
+        insert_contacts(&h, 1, "Rel");
+        let (client, _) = h.client();
+        let contact = client.describe("Contact").await.unwrap();
+        let user = client.describe("User").await.unwrap();
+        let soql = SoqlBuilder::new(&contact)
+            .related(&user)
+            .select(["Id", "Owner.Email"])
+            .limit(1)
+            .build()
+            .unwrap();
+        let page = client
+            .query_first_page(&soql, crmsync_salesforce::QueryScope::Live)
+            .await
+            .unwrap();
+        let email = page.records[0].get_str("Owner.Email");
+        assert!(
+            email.is_some_and(|e| e.contains('@')),
+            "{:?}",
+            page.records[0]
+        );
+
+        let org = client.org_name().await.unwrap();
+        assert!(!org.is_empty());
+        h.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn hostile_values_round_trip_through_the_org() {
+    bounded(async {
+        let h = Harness::start().await;
+        let (client, _) = h.client();
+        let describe = client.describe("Contact").await.unwrap();
+        for name in [
+            "O'Brien",
+            "back\\slash",
+            "x' OR LastName != '",
+            "tab\there",
+            "100%_sure",
+        ] {
+            let id = client
+                .create("Contact", &fields(serde_json::json!({"LastName": name})))
+                .await
+                .unwrap();
+            let soql = SoqlBuilder::new(&describe)
+                .select(["Id", "LastName"])
+                .filter(Condition::eq("LastName", name))
+                .build()
+                .unwrap();
+            let page = client
+                .query_first_page(&soql, crmsync_salesforce::QueryScope::Live)
+                .await
+                .unwrap();
+            assert_eq!(page.records.len(), 1, "{name:?} → {soql}");
+            assert_eq!(page.records[0].id(), Some(id.as_str()));
+            assert_eq!(page.records[0].get_str("LastName"), Some(name));
+        }
+        h.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cursor_query_walks_ties_in_order() {
+    bounded(async {
+        let h = Harness::start().await;
+        let admin = h.emu.admin();
+        let stamp = admin.now() - Duration::minutes(10);
+        // Five records sharing one SystemModstamp: the Id tie-break must page through them.
+        let mut ids: Vec<String> = (0..5)
+            .map(|i| {
+                admin
+                    .commit_late(
+                        ORG,
+                        "Lead",
+                        None,
+                        fields(
+                            serde_json::json!({"LastName": format!("Tie{i}"), "Company": "Tie Co"}),
+                        ),
+                        stamp,
+                    )
+                    .unwrap()
+            })
+            .collect();
+        ids.sort();
+        let (client, _) = h.client();
+        let describe = client.describe("Lead").await.unwrap();
+        let mut cursor = Cursor {
+            system_modstamp: stamp - Duration::seconds(1),
+            id: String::new(),
+        };
+        let mut seen = Vec::new();
+        loop {
+            let soql = cursor_query(&describe, &["LastName"], Some(&cursor), None, 2).unwrap();
+            let page = client
+                .query_first_page(&soql, crmsync_salesforce::QueryScope::Live)
+                .await
+                .unwrap();
+            if page.records.is_empty() {
+                break;
+            }
+            for rec in &page.records {
+                let ts = rec.system_modstamp().unwrap();
+                if ts == stamp {
+                    seen.push(rec.id().unwrap().to_string());
+                }
+                cursor = Cursor {
+                    system_modstamp: ts,
+                    id: rec.id().unwrap().to_string(),
+                };
+            }
+            assert!(seen.len() <= 5 + 1000, "no runaway loop");
+            if cursor.system_modstamp > stamp {
+                break;
+            }
+        }
+        assert_eq!(seen, ids, "every tied record exactly once, in Id order");
+
+        // The overlap variant re-reads the window before the cursor.
+        let after = Cursor {
+            system_modstamp: stamp + Duration::seconds(1),
+            id: "zzz".into(),
+        };
+        let soql = cursor_query(
+            &describe,
+            &[],
+            Some(&after),
+            Some(Duration::minutes(1)),
+            200,
+        )
+        .unwrap();
+        let page = client
+            .query_first_page(&soql, crmsync_salesforce::QueryScope::Live)
+            .await
+            .unwrap();
+        let window: HashSet<_> = page.records.iter().filter_map(|r| r.id()).collect();
+        assert!(ids.iter().all(|id| window.contains(id.as_str())));
+        h.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn describe_is_cached_per_client() {
+    bounded(async {
+        let h = Harness::start().await;
+        let (client, _) = h.client();
+        let first = client.describe("Contact").await.unwrap();
+        let sent = client.requests_sent();
+        let second = client.describe("contact").await.unwrap();
+        assert_eq!(client.requests_sent(), sent, "served from cache");
+        assert!(std::sync::Arc::ptr_eq(&first, &second));
+        let email = first.field("Email").expect("Contact.Email");
+        assert!(email.id_lookup);
+        assert!(first.relationship("Owner").is_some());
+        client.invalidate_describe("Contact");
+        client.describe("Contact").await.unwrap();
+        assert_eq!(client.requests_sent(), sent + 1);
+
+        let global = client.describe_global().await.unwrap();
+        let names: HashSet<_> = global.sobjects.iter().map(|s| s.name.as_str()).collect();
+        for object in ["Account", "Contact", "Lead", "Opportunity", "User"] {
+            assert!(
+                names.contains(object),
+                "{object} missing from global describe"
+            );
+        }
+        let err = client
+            .describe("NoSuch__c")
+            .await
+            .expect_err("unknown object");
+        assert!(matches!(err, SfError::Permanent { .. }), "{err:?}");
+        h.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn limits_report_daily_api_requests() {
+    bounded(async {
+        let h = Harness::start().await;
+        let (client, _) = h.client();
+        let limits = client.limits().await.unwrap();
+        let daily = limits.daily_api_requests().expect("DailyApiRequests");
+        let org = h.emu.admin().api_usage(ORG).unwrap();
+        assert_eq!(daily.max as u64, org.max);
+        assert!(daily.remaining <= daily.max);
+        h.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn get_updated_and_get_deleted() {
+    bounded(async {
+        let h = Harness::start().await;
+        let (client, _) = h.client();
+        let admin = h.emu.admin();
+        let start = admin.now() - Duration::minutes(5);
+        let id = client
+            .create("Account", &fields(serde_json::json!({"Name": "Feed Co"})))
+            .await
+            .unwrap();
+        admin.advance_clock(std::time::Duration::from_secs(120));
+        let end = admin.now();
+
+        let updated = client.get_updated("Account", start, end).await.unwrap();
+        assert!(updated.ids.contains(&id), "{updated:?}");
+        assert!(updated.latest_date_covered <= end);
+
+        client.delete("Account", &id).await.unwrap();
+        admin.advance_clock(std::time::Duration::from_secs(120));
+        let deleted = client
+            .get_deleted("Account", start, admin.now())
+            .await
+            .unwrap();
+        assert!(
+            deleted.deleted_records.iter().any(|d| d.id == id),
+            "{deleted:?}"
+        );
+
+        let too_old = admin.now() - Duration::days(40);
+        let err = client
+            .get_deleted("Account", too_old, admin.now())
+            .await
+            .expect_err("outside the delete log");
+        assert!(
+            matches!(err, SfError::InvalidReplicationDate { .. }),
+            "{err:?}"
+        );
+        assert!(!err.is_retryable());
+
+        let err = client
+            .get_updated("Account", end, start)
+            .await
+            .expect_err("start after end");
+        assert!(matches!(err, SfError::InvalidInput { .. }));
+        h.stop().await;
+    })
+    .await;
+}
