@@ -134,7 +134,15 @@ impl TokenVault for SecretsVault {
         connection: &ConnectionId,
     ) -> StoreResult<Option<VersionedToken>> {
         let name = self.secret_name(tenant, connection);
-        let res = self.client.get_secret_value().secret_id(&name).send().await;
+        // Name the stage explicitly: the default is AWSCURRENT on AWS, but moto keeps
+        // serving the pre-rotation version unless the stage is asked for.
+        let res = self
+            .client
+            .get_secret_value()
+            .secret_id(&name)
+            .version_stage("AWSCURRENT")
+            .send()
+            .await;
         let out = match res.map_err(|e| classify(SERVICE, "GetSecretValue", e)) {
             Ok(out) => out,
             Err(e) if is_not_found(&e) || is_deleted(&e) => return Ok(None),

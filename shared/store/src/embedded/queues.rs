@@ -45,13 +45,13 @@ impl Queues for EmbeddedStore {
             let q = s.queues.entry(queue).or_default();
             q.dedup.retain(|_, until| *until > now);
             for m in messages {
-                if is_fifo(queue) {
-                    if let Some(d) = &m.dedup_id {
-                        if q.dedup.contains_key(d) {
-                            continue;
-                        }
-                        q.dedup.insert(d.clone(), now + DEDUP_WINDOW);
+                if is_fifo(queue)
+                    && let Some(d) = &m.dedup_id
+                {
+                    if q.dedup.contains_key(d) {
+                        continue;
                     }
+                    q.dedup.insert(d.clone(), now + DEDUP_WINDOW);
                 }
                 q.next_id += 1;
                 q.messages.push_back(StoredMessage {

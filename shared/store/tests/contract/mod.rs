@@ -1,0 +1,985 @@
+//! The one contract suite every adapter set must pass. Each function takes a fresh
+//! [`Harness`]; `all_contract_tests!` turns the list into `#[tokio::test]`s for a
+//! harness constructor (see `embedded.rs` and `aws.rs`).
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use crmsync_store::*;
+use futures::future::join_all;
+
+pub struct Harness {
+    pub stores: Stores,
+    pub clock: Arc<ManualClock>,
+}
+
+/// Upper bound for any one contract test.
+pub const TEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+#[macro_export]
+macro_rules! contract_tests {
+    ($make:path; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let h = $make().await;
+                tokio::time::timeout(contract::TEST_TIMEOUT, contract::$name(&h))
+                    .await
+                    .expect(concat!(stringify!($name), " timed out"));
+            }
+        )*
+    };
+}
+
+#[macro_export]
+macro_rules! all_contract_tests {
+    ($make:path) => {
+        $crate::contract_tests!($make;
+            connections_crud_status_and_paging,
+            tenants_lookup_and_rotation,
+            config_versions_are_optimistic,
+            cursor_only_moves_forward,
+            link_race_has_exactly_one_winner,
+            links_found_by_either_side_updated_and_unlinked,
+            lease_is_exclusive_and_expires,
+            oauth_state_is_taken_once_and_expires,
+            idempotency_keys_dedupe_until_expiry,
+            reports_page_filter_and_expire,
+            change_feed_sequences_and_pages,
+            quota_counters_add_up,
+            vault_rotation_is_compare_and_swap,
+            queues_batch_dedupe_and_order,
+            bad_input_names_the_field,
+        );
+    };
+}
+
+fn tid(s: &str) -> TenantId {
+    TenantId::new(s).unwrap()
+}
+
+fn cid(s: &str) -> ConnectionId {
+    ConnectionId::new(s).unwrap()
+}
+
+fn at(h: &Harness, secs: i64) -> DateTime<Utc> {
+    h.clock.now() + chrono::Duration::seconds(secs)
+}
+
+pub fn connection(h: &Harness, tenant: &str, id: &str) -> Connection {
+    let now = h.clock.now();
+    Connection {
+        tenant: tid(tenant),
+        id: cid(id),
+        status: ConnectionStatus::Connected,
+        environment: Environment::Production,
+        org_id: "00D000000000001".into(),
+        org_name: format!("Org of {tenant}"),
+        instance_url: "https://example.my.salesforce.com".into(),
+        login_url: "https://login.salesforce.com".into(),
+        user: ConnectedUser {
+            id: "005000000000001".into(),
+            username: "admin@example.com".into(),
+            email: Some("admin@example.com".into()),
+        },
+        secret_name: format!("crmsync/{tenant}/{id}"),
+        last_sync_at: None,
+        last_error: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn link(h: &Harness, app_id: &str, sf_id: &str) -> Link {
+    Link {
+        tenant: tid("t1"),
+        connection: cid("c1"),
+        app_object: "contact".into(),
+        app_id: app_id.into(),
+        sf_object: "Contact".into(),
+        sf_id: sf_id.into(),
+        hashes: BTreeMap::from([("Email".to_string(), "h1".to_string())]),
+        created_at: h.clock.now(),
+        updated_at: h.clock.now(),
+    }
+}
+
+pub async fn connections_crud_status_and_paging(h: &Harness) {
+    let s = &h.stores.connections;
+    for (t, c) in [("t1", "c1"), ("t1", "c2"), ("t2", "c1")] {
+        s.put(&connection(h, t, c)).await.unwrap();
+    }
+    let got = s.get(&tid("t1"), &cid("c2")).await.unwrap().unwrap();
+    assert_eq!(got, connection(h, "t1", "c2"));
+    assert!(s.get(&tid("t1"), &cid("nope")).await.unwrap().is_none());
+
+    let mut t1: Vec<String> = s
+        .list_for_tenant(&tid("t1"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id.to_string())
+        .collect();
+    t1.sort();
+    assert_eq!(t1, ["c1", "c2"]);
+
+    // Paging with limit 2 over 3 connections: every one exactly once.
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(2);
+    for _ in 0..10 {
+        let p = s.list_all(&page).await.unwrap();
+        assert!(p.items.len() <= 2);
+        seen.extend(
+            p.items
+                .into_iter()
+                .map(|c| format!("{}/{}", c.tenant, c.id)),
+        );
+        match p.next {
+            Some(t) => page = PageRequest::next(2, t),
+            None => break,
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, ["t1/c1", "t1/c2", "t2/c1"]);
+
+    // Conditional status change.
+    let err = s
+        .update_status(
+            &tid("t1"),
+            &cid("c1"),
+            Some(ConnectionStatus::Failed),
+            ConnectionStatus::ReconnectNeeded,
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict(), "{err}");
+    h.clock.advance(chrono::Duration::seconds(5));
+    let updated = s
+        .update_status(
+            &tid("t1"),
+            &cid("c1"),
+            Some(ConnectionStatus::Connected),
+            ConnectionStatus::ReconnectNeeded,
+            Some("invalid_grant".into()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.status, ConnectionStatus::ReconnectNeeded);
+    assert_eq!(updated.last_error.as_deref(), Some("invalid_grant"));
+    assert!(updated.updated_at > updated.created_at);
+    let reread = s.get(&tid("t1"), &cid("c1")).await.unwrap().unwrap();
+    assert_eq!(reread, updated);
+    let cleared = s
+        .update_status(
+            &tid("t1"),
+            &cid("c1"),
+            None,
+            ConnectionStatus::Connected,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(cleared.last_error, None);
+
+    let missing = s
+        .update_status(&tid("t9"), &cid("c1"), None, ConnectionStatus::Failed, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(missing, StoreError::NotFound(_)), "{missing}");
+
+    let synced_at = at(h, 10);
+    s.record_sync(&tid("t2"), &cid("c1"), synced_at)
+        .await
+        .unwrap();
+    let c = s.get(&tid("t2"), &cid("c1")).await.unwrap().unwrap();
+    assert_eq!(
+        c.last_sync_at.map(|t| t.timestamp_millis()),
+        Some(synced_at.timestamp_millis())
+    );
+    assert!(matches!(
+        s.record_sync(&tid("t9"), &cid("c1"), synced_at).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+pub async fn tenants_lookup_and_rotation(h: &Harness) {
+    let s = &h.stores.tenants;
+    let tenant = Tenant {
+        id: tid("acme"),
+        name: "Acme".into(),
+        api_key_hash: "hash-old".into(),
+        webhook_secret_ref: "crmsync/acme/webhook".into(),
+        created_at: h.clock.now(),
+    };
+    s.put(&tenant).await.unwrap();
+    assert_eq!(s.get(&tid("acme")).await.unwrap().as_ref(), Some(&tenant));
+    assert_eq!(
+        s.find_by_api_key_hash("hash-old")
+            .await
+            .unwrap()
+            .map(|t| t.id),
+        Some(tid("acme"))
+    );
+    let rotated = s.rotate_api_key(&tid("acme"), "hash-new").await.unwrap();
+    assert_eq!(rotated.api_key_hash, "hash-new");
+    assert!(s.find_by_api_key_hash("hash-old").await.unwrap().is_none());
+    assert_eq!(
+        s.find_by_api_key_hash("hash-new")
+            .await
+            .unwrap()
+            .map(|t| t.id),
+        Some(tid("acme"))
+    );
+    assert!(matches!(
+        s.rotate_api_key(&tid("ghost"), "x").await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+pub async fn config_versions_are_optimistic(h: &Harness) {
+    let s = &h.stores.configs;
+    let (t, c) = (tid("t1"), cid("c1"));
+    assert!(s.get_latest(&t, &c).await.unwrap().is_none());
+    let v1 = s
+        .put(&t, &c, 0, serde_json::json!({"objects": ["Contact"]}))
+        .await
+        .unwrap();
+    assert_eq!(v1.version, 1);
+    assert!(
+        s.put(&t, &c, 0, serde_json::json!({}))
+            .await
+            .unwrap_err()
+            .is_conflict()
+    );
+    assert!(
+        s.put(&t, &c, 5, serde_json::json!({}))
+            .await
+            .unwrap_err()
+            .is_conflict()
+    );
+    let v2 = s
+        .put(
+            &t,
+            &c,
+            1,
+            serde_json::json!({"objects": ["Contact", "Lead"], "n": 1.5}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(v2.version, 2);
+    assert_eq!(s.get_latest(&t, &c).await.unwrap(), Some(v2.clone()));
+    assert_eq!(s.get_version(&t, &c, 1).await.unwrap(), Some(v1));
+
+    // Two editors who both read version 2: exactly one stores version 3.
+    let results =
+        join_all((0..4).map(|i| s.put(&t, &c, 2, serde_json::json!({ "editor": i })))).await;
+    let wins = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(wins, 1, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .filter_map(|r| r.as_ref().err())
+            .all(StoreError::is_conflict)
+    );
+    assert_eq!(s.get_latest(&t, &c).await.unwrap().unwrap().version, 3);
+}
+
+pub async fn cursor_only_moves_forward(h: &Harness) {
+    let s = &h.stores.cursors;
+    let (t, c) = (tid("t1"), cid("c1"));
+    assert_eq!(
+        s.get(&t, &c, "Contact").await.unwrap(),
+        ObjectCursor::default()
+    );
+    let p = |secs, id: &str| CursorPosition {
+        system_modstamp: at(h, secs),
+        last_id: id.into(),
+    };
+    s.advance(&t, &c, "Contact", None, &p(10, "003A"))
+        .await
+        .unwrap();
+    // A second writer that also read "no cursor" loses.
+    assert!(
+        s.advance(&t, &c, "Contact", None, &p(20, "003B"))
+            .await
+            .unwrap_err()
+            .is_conflict()
+    );
+    // Backwards is refused even with the right expectation.
+    let back = s
+        .advance(&t, &c, "Contact", Some(&p(10, "003A")), &p(5, "003Z"))
+        .await
+        .unwrap_err();
+    assert!(back.is_conflict(), "{back}");
+    let same_ms_lower_id = s
+        .advance(&t, &c, "Contact", Some(&p(10, "003A")), &p(10, "0030"))
+        .await
+        .unwrap_err();
+    assert!(same_ms_lower_id.is_conflict());
+    s.advance(&t, &c, "Contact", Some(&p(10, "003A")), &p(10, "003B"))
+        .await
+        .unwrap();
+    s.advance(&t, &c, "Contact", Some(&p(10, "003B")), &p(30, "003C"))
+        .await
+        .unwrap();
+    // Stale expectation.
+    assert!(
+        s.advance(&t, &c, "Contact", Some(&p(10, "003B")), &p(40, "003D"))
+            .await
+            .unwrap_err()
+            .is_conflict()
+    );
+    let cur = s.get(&t, &c, "Contact").await.unwrap();
+    assert_eq!(cur.position, Some(p(30, "003C")));
+    // Objects are independent.
+    assert_eq!(s.get(&t, &c, "Lead").await.unwrap().position, None);
+
+    s.set_last_sweep(&t, &c, "Contact", at(h, 100))
+        .await
+        .unwrap();
+    assert!(
+        s.set_last_sweep(&t, &c, "Contact", at(h, 50))
+            .await
+            .unwrap_err()
+            .is_conflict()
+    );
+    let cur = s.get(&t, &c, "Contact").await.unwrap();
+    assert_eq!(cur.last_sweep_at, Some(at(h, 100)));
+    assert_eq!(
+        cur.position,
+        Some(p(30, "003C")),
+        "sweep keeps the position"
+    );
+}
+
+pub async fn link_race_has_exactly_one_winner(h: &Harness) {
+    let s = &h.stores.links;
+    let candidates: Vec<Link> = (0..8)
+        .map(|i| link(h, "app-1", &format!("003RACE{i}")))
+        .collect();
+    let results = join_all(candidates.iter().map(|l| s.create_if_absent(l))).await;
+    let results: Vec<LinkCreate> = results.into_iter().map(Result::unwrap).collect();
+    let winners: Vec<&Link> = results
+        .iter()
+        .filter(|r| r.was_created())
+        .map(LinkCreate::link)
+        .collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    let winner = winners[0].clone();
+    for r in &results {
+        assert_eq!(r.link(), &winner, "losers see the winner's link");
+    }
+    let stored = s
+        .get_by_app(&tid("t1"), &cid("c1"), "contact", "app-1")
+        .await
+        .unwrap();
+    assert_eq!(stored, Some(winner.clone()));
+    // Creating again later is also "existing".
+    let again = s
+        .create_if_absent(&link(h, "app-1", "003OTHER"))
+        .await
+        .unwrap();
+    assert_eq!(again, LinkCreate::Existing(winner));
+}
+
+pub async fn links_found_by_either_side_updated_and_unlinked(h: &Harness) {
+    let s = &h.stores.links;
+    let l = link(h, "app-2", "0035000000ABCDE");
+    assert!(s.create_if_absent(&l).await.unwrap().was_created());
+    s.create_if_absent(&link(h, "app-3", "0035000000ZZZZZ"))
+        .await
+        .unwrap();
+    let by_sf = s
+        .get_by_sf_id(&tid("t1"), &cid("c1"), "0035000000ABCDE")
+        .await
+        .unwrap();
+    assert_eq!(by_sf, Some(l.clone()));
+    assert!(
+        s.get_by_sf_id(&tid("t1"), &cid("c2"), "0035000000ABCDE")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    h.clock.advance(chrono::Duration::seconds(3));
+    let hashes = BTreeMap::from([
+        ("Email".to_string(), "h2".to_string()),
+        ("Phone".to_string(), "h3".to_string()),
+    ]);
+    let updated = s
+        .update_hashes(&tid("t1"), &cid("c1"), "contact", "app-2", hashes.clone())
+        .await
+        .unwrap();
+    assert_eq!(updated.hashes, hashes);
+    assert!(updated.updated_at > l.updated_at);
+    assert_eq!(
+        s.get_by_app(&tid("t1"), &cid("c1"), "contact", "app-2")
+            .await
+            .unwrap(),
+        Some(updated.clone())
+    );
+
+    let removed = s
+        .delete(&tid("t1"), &cid("c1"), "contact", "app-2")
+        .await
+        .unwrap();
+    assert_eq!(removed, Some(updated));
+    assert!(
+        s.delete(&tid("t1"), &cid("c1"), "contact", "app-2")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.get_by_app(&tid("t1"), &cid("c1"), "contact", "app-2")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.get_by_sf_id(&tid("t1"), &cid("c1"), "0035000000ABCDE")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(matches!(
+        s.update_hashes(&tid("t1"), &cid("c1"), "contact", "app-2", BTreeMap::new())
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    // The other link is untouched.
+    assert!(
+        s.get_by_app(&tid("t1"), &cid("c1"), "contact", "app-3")
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+pub async fn lease_is_exclusive_and_expires(h: &Harness) {
+    let s = &h.stores.leases;
+    let ttl = Duration::from_secs(30);
+    let a = s
+        .acquire("refresh-t1-c1", "worker-a", ttl)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.owner, "worker-a");
+    assert!(
+        s.acquire("refresh-t1-c1", "worker-b", ttl)
+            .await
+            .unwrap()
+            .is_none(),
+        "taken twice"
+    );
+
+    // Five racers for a fresh lease: one wins.
+    let owners: Vec<String> = (0..5).map(|i| format!("w{i}")).collect();
+    let racers = join_all(
+        owners
+            .iter()
+            .map(|o| async move { (o, s.acquire("poll-t1-c1", o, ttl).await) }),
+    )
+    .await;
+    let won: Vec<_> = racers
+        .iter()
+        .filter(|(_, r)| r.as_ref().unwrap().is_some())
+        .collect();
+    assert_eq!(won.len(), 1, "{racers:?}");
+
+    h.clock.advance(chrono::Duration::seconds(20));
+    let a = s.renew(&a, ttl).await.unwrap();
+    h.clock.advance(chrono::Duration::seconds(20));
+    assert!(
+        s.acquire("refresh-t1-c1", "worker-b", ttl)
+            .await
+            .unwrap()
+            .is_none(),
+        "renewed lease holds"
+    );
+    h.clock.advance(chrono::Duration::seconds(11));
+    // Expired: renew fails, someone else may take it.
+    assert!(s.renew(&a, ttl).await.unwrap_err().is_conflict());
+    let b = s
+        .acquire("refresh-t1-c1", "worker-b", ttl)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        s.release(&a).await.unwrap_err().is_conflict(),
+        "only the owner releases"
+    );
+    s.release(&b).await.unwrap();
+    assert!(
+        s.acquire("refresh-t1-c1", "worker-a", ttl)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+fn oauth_state(h: &Harness, value: &str, ttl_secs: i64) -> OAuthState {
+    OAuthState {
+        state: Secret::new(value),
+        tenant: tid("t1"),
+        connection: cid("c1"),
+        environment: Environment::Sandbox,
+        pkce_verifier: Secret::new("verifier-verifier-verifier-verifier-verifier"),
+        return_to: Some("https://app.example.com/settings".into()),
+        created_at: h.clock.now(),
+        expires_at: at(h, ttl_secs),
+    }
+}
+
+pub async fn oauth_state_is_taken_once_and_expires(h: &Harness) {
+    let s = &h.stores.oauth_states;
+    let st = oauth_state(h, "state-abc", 600);
+    s.put(&st).await.unwrap();
+    assert!(s.put(&st).await.unwrap_err().is_conflict());
+    let takes = join_all((0..4).map(|_| s.take("state-abc"))).await;
+    let got: Vec<OAuthState> = takes.into_iter().filter_map(|r| r.unwrap()).collect();
+    assert_eq!(got, vec![st], "exactly one take succeeds");
+    assert!(s.take("state-abc").await.unwrap().is_none());
+    assert!(s.take("never-issued").await.unwrap().is_none());
+
+    s.put(&oauth_state(h, "state-old", 60)).await.unwrap();
+    h.clock.advance(chrono::Duration::seconds(61));
+    assert!(
+        s.take("state-old").await.unwrap().is_none(),
+        "expired state is invisible"
+    );
+    let dbg = format!("{:?}", oauth_state(h, "state-secret-value", 1));
+    assert!(
+        !dbg.contains("state-secret-value") && !dbg.contains("verifier-verifier"),
+        "{dbg}"
+    );
+}
+
+pub async fn idempotency_keys_dedupe_until_expiry(h: &Harness) {
+    let s = &h.stores.idempotency;
+    let ttl = Duration::from_secs(3600);
+    let t = tid("t1");
+    let firsts = join_all((0..5).map(|_| s.put_if_absent(&t, "evt-1", ttl))).await;
+    assert_eq!(
+        firsts.iter().filter(|r| *r.as_ref().unwrap()).count(),
+        1,
+        "{firsts:?}"
+    );
+    assert!(!s.put_if_absent(&t, "evt-1", ttl).await.unwrap());
+    assert!(
+        s.put_if_absent(&tid("t2"), "evt-1", ttl).await.unwrap(),
+        "keys are per tenant"
+    );
+    h.clock.advance(chrono::Duration::seconds(3601));
+    assert!(
+        s.put_if_absent(&t, "evt-1", ttl).await.unwrap(),
+        "expired keys are gone"
+    );
+}
+
+fn report(h: &Harness, event: &str, object: &str, status: ReportStatus, secs: i64) -> ReportEntry {
+    ReportEntry {
+        tenant: tid("t1"),
+        connection: cid("c1"),
+        event_id: event.into(),
+        object: object.into(),
+        app_id: Some(format!("app-{event}")),
+        sf_id: None,
+        status,
+        code: (status != ReportStatus::Success).then(|| "REQUIRED_FIELD_MISSING".into()),
+        reason: (status != ReportStatus::Success).then(|| "LastName is required".into()),
+        payload: Some(serde_json::json!({"event": event, "fields": {"Email": "a@b.c"}})),
+        created_at: at(h, secs),
+        updated_at: at(h, secs),
+        expires_at: Some(at(h, 86_400)),
+    }
+}
+
+async fn list_all_reports(h: &Harness, q: &ReportQuery, limit: u32) -> Vec<String> {
+    let mut q = q.clone();
+    q.page = PageRequest::first(limit);
+    let mut out = Vec::new();
+    for _ in 0..50 {
+        let page = h.stores.reports.list(&q).await.unwrap();
+        assert!(page.items.len() <= limit as usize);
+        out.extend(page.items.into_iter().map(|e| e.event_id));
+        match page.next {
+            Some(t) => q.page = PageRequest::next(limit, t),
+            None => return out,
+        }
+    }
+    panic!("report paging did not end");
+}
+
+pub async fn reports_page_filter_and_expire(h: &Harness) {
+    let s = &h.stores.reports;
+    for i in 0..7 {
+        s.write(&report(
+            h,
+            &format!("e{i}"),
+            "Contact",
+            ReportStatus::Error,
+            i,
+        ))
+        .await
+        .unwrap();
+    }
+    s.write(&report(h, "l1", "Lead", ReportStatus::Error, 3))
+        .await
+        .unwrap();
+    s.write(&report(h, "ok1", "Contact", ReportStatus::Success, 2))
+        .await
+        .unwrap();
+    let mut short = report(h, "short", "Contact", ReportStatus::Error, 4);
+    short.expires_at = Some(at(h, 60));
+    s.write(&short).await.unwrap();
+
+    let q = ReportQuery {
+        tenant: tid("t1"),
+        connection: cid("c1"),
+        status: ReportStatus::Error,
+        object: Some("Contact".into()),
+        from: None,
+        to: None,
+        page: PageRequest::default(),
+    };
+    let before_expiry = list_all_reports(h, &q, 3).await;
+    assert_eq!(before_expiry.len(), 8);
+    h.clock.advance(chrono::Duration::seconds(61));
+    let ids = list_all_reports(h, &q, 3).await;
+    assert_eq!(
+        ids,
+        ["e6", "e5", "e4", "e3", "e2", "e1", "e0"],
+        "newest first, expired hidden"
+    );
+    assert!(
+        s.get(&tid("t1"), &cid("c1"), "short")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let all_objects = ReportQuery {
+        object: None,
+        ..q.clone()
+    };
+    assert_eq!(list_all_reports(h, &all_objects, 100).await.len(), 8);
+    let window = ReportQuery {
+        from: Some(report(h, "x", "Contact", ReportStatus::Error, 2 - 61).updated_at),
+        to: Some(report(h, "x", "Contact", ReportStatus::Error, 5 - 61).updated_at),
+        ..q.clone()
+    };
+    assert_eq!(list_all_reports(h, &window, 2).await, ["e4", "e3", "e2"]);
+    let successes = ReportQuery {
+        status: ReportStatus::Success,
+        ..q.clone()
+    };
+    assert_eq!(list_all_reports(h, &successes, 10).await, ["ok1"]);
+
+    // Fetch one for re-push; re-writing the same event replaces it.
+    let e3 = s.get(&tid("t1"), &cid("c1"), "e3").await.unwrap().unwrap();
+    let mut expected = report(h, "e3", "Contact", ReportStatus::Error, 3 - 61);
+    expected.expires_at = Some(at(h, 86_400 - 61));
+    assert_eq!(e3, expected);
+    let mut fixed = e3.clone();
+    fixed.status = ReportStatus::Success;
+    fixed.updated_at = h.clock.now();
+    s.write(&fixed).await.unwrap();
+    assert_eq!(list_all_reports(h, &q, 100).await.len(), 6);
+    assert_eq!(list_all_reports(h, &successes, 10).await, ["e3", "ok1"]);
+
+    let bad = s
+        .list(&ReportQuery {
+            page: PageRequest::next(2, PageToken("garbage!".into())),
+            ..q.clone()
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(bad, StoreError::InvalidInput { .. }), "{bad}");
+}
+
+fn change(i: usize) -> NewChange {
+    NewChange {
+        connection: cid("c1"),
+        object: "Contact".into(),
+        sf_id: format!("003CHG{i:04}"),
+        app_id: None,
+        kind: ChangeKind::Upsert,
+        payload: serde_json::json!({"i": i}),
+    }
+}
+
+pub async fn change_feed_sequences_and_pages(h: &Harness) {
+    let s = &h.stores.changes;
+    let t = tid("t1");
+    let empty = s.read(&t, 0, 10).await.unwrap();
+    assert!(empty.entries.is_empty() && !empty.has_more && empty.next_after == 0);
+    let first = s.append(&t, (0..3).map(change).collect()).await.unwrap();
+    assert_eq!(first.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    let second = s.append(&t, (3..7).map(change).collect()).await.unwrap();
+    assert_eq!(
+        second.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [4, 5, 6, 7]
+    );
+    assert_eq!(
+        s.append(&tid("t2"), vec![change(0)]).await.unwrap()[0].seq,
+        1,
+        "per tenant"
+    );
+
+    let mut after = 0;
+    let mut pages = Vec::new();
+    loop {
+        let b = s.read(&t, after, 3).await.unwrap();
+        pages.push(b.entries.iter().map(|e| e.seq).collect::<Vec<_>>());
+        after = b.next_after;
+        if !b.has_more {
+            break;
+        }
+    }
+    assert_eq!(pages, vec![vec![1, 2, 3], vec![4, 5, 6], vec![7]]);
+    let tail = s.read(&t, 7, 3).await.unwrap();
+    assert!(tail.entries.is_empty());
+    assert_eq!(tail.next_after, 7);
+    let e = &s.read(&t, 4, 1).await.unwrap().entries[0];
+    assert_eq!(
+        (e.seq, e.sf_id.as_str(), &e.payload),
+        (5, "003CHG0004", &serde_json::json!({"i": 4}))
+    );
+
+    // Concurrent appenders never share a sequence number.
+    join_all((0..4).map(|w| s.append(&t, (0..5).map(|i| change(100 + w * 10 + i)).collect())))
+        .await
+        .into_iter()
+        .for_each(|r| assert_eq!(r.unwrap().len(), 5));
+    let all = s.read(&t, 0, 1000).await.unwrap();
+    let seqs: Vec<u64> = all.entries.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=27).collect::<Vec<u64>>());
+    let ids: BTreeSet<&str> = all.entries.iter().map(|e| e.sf_id.as_str()).collect();
+    assert_eq!(ids.len(), 27);
+}
+
+pub async fn quota_counters_add_up(h: &Harness) {
+    let s = &h.stores.quotas;
+    let (t, c) = (tid("t1"), cid("c1"));
+    let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+    let next = day.succ_opt().unwrap();
+    assert_eq!(
+        s.usage(&t, &c, day).await.unwrap(),
+        QuotaUsage {
+            day,
+            calls: 0,
+            limit: None
+        }
+    );
+    assert_eq!(s.add_calls(&t, &c, day, 5).await.unwrap(), 5);
+    let totals = join_all((0..4).map(|_| s.add_calls(&t, &c, day, 7))).await;
+    assert!(totals.iter().all(Result::is_ok));
+    assert_eq!(s.add_calls(&t, &c, next, 1).await.unwrap(), 1);
+    s.record_limit(&t, &c, 1200, 15000).await.unwrap();
+    let u = s.usage(&t, &c, day).await.unwrap();
+    assert_eq!(u.calls, 33);
+    let limit = u.limit.unwrap();
+    assert_eq!((limit.used, limit.max), (1200, 15000));
+    assert_eq!(
+        limit.seen_at.timestamp_millis(),
+        h.clock.now().timestamp_millis()
+    );
+    assert_eq!(s.usage(&t, &cid("c2"), day).await.unwrap().calls, 0);
+}
+
+fn token(refresh: &str) -> StoredToken {
+    StoredToken {
+        refresh_token: Secret::new(refresh),
+        instance_url: "https://example.my.salesforce.com".into(),
+        issued_at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+        metadata: BTreeMap::from([("scope".to_string(), "api refresh_token".to_string())]),
+    }
+}
+
+pub async fn vault_rotation_is_compare_and_swap(h: &Harness) {
+    let v = &h.stores.vault;
+    let (t, c) = (tid("t1"), cid("c1"));
+    assert!(v.secret_name(&t, &c).ends_with("t1/c1"));
+    assert!(v.get(&t, &c).await.unwrap().is_none());
+    assert!(matches!(
+        v.rotate(&t, &c, &TokenVersion("nope".into()), &token("x"))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    let v1 = v.put(&t, &c, &token("rt-1")).await.unwrap();
+    assert_eq!(v.get(&t, &c).await.unwrap(), Some(v1.clone()));
+    let v2 = v.rotate(&t, &c, &v1.version, &token("rt-2")).await.unwrap();
+    assert_ne!(v2.version, v1.version);
+    let stale = v
+        .rotate(&t, &c, &v1.version, &token("rt-stale"))
+        .await
+        .unwrap_err();
+    assert!(stale.is_conflict(), "{stale}");
+    assert_eq!(
+        v.get(&t, &c)
+            .await
+            .unwrap()
+            .unwrap()
+            .token
+            .refresh_token
+            .expose(),
+        "rt-2"
+    );
+
+    // Two refreshers who both read v2: one wins, the other is refused.
+    let candidates = [token("rt-a"), token("rt-b")];
+    let racers = join_all(
+        candidates
+            .iter()
+            .map(|tok| v.rotate(&t, &c, &v2.version, tok)),
+    )
+    .await;
+    let winners: Vec<&VersionedToken> = racers.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(winners.len(), 1, "{racers:?}");
+    assert!(
+        racers
+            .iter()
+            .filter_map(|r| r.as_ref().err())
+            .all(StoreError::is_conflict)
+    );
+    assert_eq!(v.get(&t, &c).await.unwrap().as_ref(), Some(winners[0]));
+
+    let dbg = format!("{:?}", v.get(&t, &c).await.unwrap());
+    assert!(!dbg.contains("rt-a") && !dbg.contains("rt-b"), "{dbg}");
+
+    v.delete(&t, &c).await.unwrap();
+    v.delete(&t, &c).await.unwrap();
+    assert!(v.get(&t, &c).await.unwrap().is_none());
+    // Reconnect after disconnect.
+    let again = v.put(&t, &c, &token("rt-3")).await.unwrap();
+    assert_eq!(v.get(&t, &c).await.unwrap(), Some(again));
+}
+
+async fn drain(h: &Harness, queue: QueueKind, expect: usize) -> Vec<ReceivedMessage> {
+    let mut got = Vec::new();
+    for _ in 0..200 {
+        if got.len() >= expect {
+            break;
+        }
+        let batch = h.stores.queues.receive(queue, 10).await.unwrap();
+        assert!(batch.len() <= 10);
+        for m in &batch {
+            h.stores.queues.ack(queue, &m.receipt).await.unwrap();
+        }
+        if batch.is_empty() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        got.extend(batch);
+    }
+    got
+}
+
+pub async fn queues_batch_dedupe_and_order(h: &Harness) {
+    let q = &h.stores.queues;
+    let push: Vec<OutboundMessage> = (0..23)
+        .map(|i| OutboundMessage {
+            body: format!("{{\"event\":{i}}}"),
+            group_id: Some(format!("record-{}", i % 2)),
+            dedup_id: Some(format!("evt-{i}")),
+        })
+        .collect();
+    q.send_batch(QueueKind::Push, &push).await.unwrap();
+    // Redelivered events (same dedup ids) are dropped.
+    q.send_batch(QueueKind::Push, &push[..3]).await.unwrap();
+    let got = drain(h, QueueKind::Push, 23).await;
+    assert_eq!(got.len(), 23, "23 unique events");
+    for group in ["record-0", "record-1"] {
+        let order: Vec<&str> = got
+            .iter()
+            .filter(|m| m.group_id.as_deref() == Some(group))
+            .map(|m| m.body.as_str())
+            .collect();
+        let expected: Vec<&str> = push
+            .iter()
+            .filter(|m| m.group_id.as_deref() == Some(group))
+            .map(|m| m.body.as_str())
+            .collect();
+        assert_eq!(order, expected, "FIFO within {group}");
+    }
+    assert!(q.receive(QueueKind::Push, 10).await.unwrap().is_empty());
+
+    let poll: Vec<OutboundMessage> = (0..12)
+        .map(|i| OutboundMessage {
+            body: format!("conn-{i}"),
+            group_id: None,
+            dedup_id: None,
+        })
+        .collect();
+    q.send_batch(QueueKind::Poll, &poll).await.unwrap();
+    let got: BTreeSet<String> = drain(h, QueueKind::Poll, 12)
+        .await
+        .into_iter()
+        .map(|m| m.body)
+        .collect();
+    assert_eq!(
+        got,
+        poll.into_iter().map(|m| m.body).collect::<BTreeSet<_>>()
+    );
+
+    let err = q
+        .send_batch(
+            QueueKind::Push,
+            &[OutboundMessage {
+                body: "x".into(),
+                group_id: None,
+                dedup_id: None,
+            }],
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("messages[0].group_id"), "{err}");
+}
+
+pub async fn bad_input_names_the_field(h: &Harness) {
+    let (t, c) = (tid("t1"), cid("c1"));
+    let err = h.stores.cursors.get(&t, &c, "Con#tact").await.unwrap_err();
+    assert!(err.to_string().contains("object"), "{err}");
+    let err = h
+        .stores
+        .links
+        .get_by_app(&t, &c, "contact", "")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("app_id"), "{err}");
+    let err = h
+        .stores
+        .idempotency
+        .put_if_absent(&t, "k", Duration::MAX)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("ttl"), "{err}");
+    let err = h
+        .stores
+        .changes
+        .append(
+            &t,
+            vec![NewChange {
+                object: String::new(),
+                ..change(1)
+            }],
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("object"), "{err}");
+    // Nothing was written by the refused append.
+    assert!(
+        h.stores
+            .changes
+            .read(&t, 0, 10)
+            .await
+            .unwrap()
+            .entries
+            .is_empty()
+    );
+}

@@ -1,0 +1,171 @@
+//! The contract suite against the embedded adapters, plus persistence.
+
+mod contract;
+
+use std::sync::Arc;
+
+use crmsync_store::*;
+
+async fn harness() -> contract::Harness {
+    let clock = Arc::new(ManualClock::starting_now());
+    let stores = Stores::embedded_with_clock(None, clock.clone())
+        .await
+        .unwrap();
+    contract::Harness { stores, clock }
+}
+
+/// A harness that also writes through to a temp file, so the whole suite exercises
+/// persistence too.
+async fn persistent_harness() -> contract::Harness {
+    let clock = Arc::new(ManualClock::starting_now());
+    let path = temp_path();
+    let stores = Stores::embedded_with_clock(Some(path), clock.clone())
+        .await
+        .unwrap();
+    contract::Harness { stores, clock }
+}
+
+fn temp_path() -> std::path::PathBuf {
+    std::env::temp_dir()
+        .join(format!("crmsync-store-test-{}", uuid::Uuid::new_v4()))
+        .join("state.json")
+}
+
+mod in_memory {
+    use super::*;
+    all_contract_tests!(harness);
+}
+
+mod persistent {
+    use super::*;
+    all_contract_tests!(persistent_harness);
+}
+
+#[tokio::test]
+async fn state_survives_reopen() {
+    let path = temp_path();
+    let clock = Arc::new(ManualClock::starting_now());
+    let h = contract::Harness {
+        stores: Stores::embedded_with_clock(Some(path.clone()), clock.clone())
+            .await
+            .unwrap(),
+        clock: clock.clone(),
+    };
+    let conn = contract::connection(&h, "t1", "c1");
+    h.stores.connections.put(&conn).await.unwrap();
+    let t = TenantId::new("t1").unwrap();
+    let c = ConnectionId::new("c1").unwrap();
+    h.stores
+        .changes
+        .append(
+            &t,
+            vec![NewChange {
+                connection: c.clone(),
+                object: "Contact".into(),
+                sf_id: "003X".into(),
+                app_id: None,
+                kind: ChangeKind::Upsert,
+                payload: serde_json::json!({"a": 1}),
+            }],
+        )
+        .await
+        .unwrap();
+    let lease = h
+        .stores
+        .leases
+        .acquire("l", "me", std::time::Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    let tok = h
+        .stores
+        .vault
+        .put(
+            &t,
+            &c,
+            &StoredToken {
+                refresh_token: Secret::new("rt"),
+                instance_url: "https://x".into(),
+                issued_at: clock.now(),
+                metadata: Default::default(),
+            },
+        )
+        .await
+        .unwrap();
+    h.stores
+        .queues
+        .send_batch(
+            QueueKind::Poll,
+            &[OutboundMessage {
+                body: "b".into(),
+                group_id: None,
+                dedup_id: None,
+            }],
+        )
+        .await
+        .unwrap();
+    drop(h);
+    assert!(path.exists());
+    assert!(
+        !path.with_extension("json.tmp").exists(),
+        "temp file renamed away"
+    );
+
+    let reopened = Stores::embedded_with_clock(Some(path.clone()), clock.clone())
+        .await
+        .unwrap();
+    assert_eq!(reopened.connections.get(&t, &c).await.unwrap(), Some(conn));
+    let feed = reopened.changes.read(&t, 0, 10).await.unwrap();
+    assert_eq!(feed.entries.len(), 1);
+    // The sequence continues rather than restarting.
+    let more = reopened
+        .changes
+        .append(
+            &t,
+            feed.entries
+                .iter()
+                .map(|e| NewChange {
+                    connection: e.connection.clone(),
+                    object: e.object.clone(),
+                    sf_id: e.sf_id.clone(),
+                    app_id: None,
+                    kind: e.kind,
+                    payload: e.payload.clone(),
+                })
+                .collect(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(more[0].seq, 2);
+    assert!(
+        reopened
+            .leases
+            .acquire("l", "other", std::time::Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    reopened.leases.release(&lease).await.unwrap();
+    assert_eq!(reopened.vault.get(&t, &c).await.unwrap(), Some(tok));
+    assert_eq!(
+        reopened
+            .queues
+            .receive(QueueKind::Poll, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+}
+
+#[tokio::test]
+async fn corrupt_state_file_is_reported_not_overwritten() {
+    let path = temp_path();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, b"{ not json").unwrap();
+    let err = Stores::embedded(Some(path.clone())).await.unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), b"{ not json");
+    std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+}
