@@ -32,6 +32,14 @@ impl ClientConfig {
         }
     }
 
+    /// `CRMSYNC_SF_API_VERSION`, or [`DEFAULT_API_VERSION`].
+    pub fn api_version_from_env() -> String {
+        std::env::var("CRMSYNC_SF_API_VERSION")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_API_VERSION.to_string())
+    }
+
     pub fn with_api_version(mut self, version: impl Into<String>) -> Self {
         self.api_version = version.into();
         self
@@ -170,6 +178,21 @@ impl Default for LoginHosts {
 }
 
 impl LoginHosts {
+    /// Reads `CRMSYNC_SF_LOGIN_URL` / `CRMSYNC_SF_SANDBOX_LOGIN_URL`, defaulting to
+    /// Salesforce's hosts.
+    pub fn from_env() -> Result<LoginHosts, SfError> {
+        let read = |name: &str, default: &str| {
+            let raw = std::env::var(name).unwrap_or_else(|_| default.to_string());
+            Url::parse(&raw).map_err(|e| SfError::Config {
+                message: format!("{name}: {e}"),
+            })
+        };
+        Ok(LoginHosts {
+            production: read("CRMSYNC_SF_LOGIN_URL", DEFAULT_LOGIN_URL)?,
+            sandbox: read("CRMSYNC_SF_SANDBOX_LOGIN_URL", DEFAULT_SANDBOX_LOGIN_URL)?,
+        })
+    }
+
     pub fn resolve(&self, host: &LoginHost) -> Url {
         match host {
             LoginHost::Production => self.production.clone(),

@@ -139,9 +139,7 @@ impl SfError {
     pub(crate) fn request_not_applied(&self) -> bool {
         match self {
             SfError::Retryable { status, code, .. } => {
-                matches!(status, Some(503) | Some(429))
-                    || code == "UNABLE_TO_LOCK_ROW"
-                    || code == "CONNECTION"
+                *status == Some(503) || code == "UNABLE_TO_LOCK_ROW" || code == "CONNECTION"
             }
             _ => false,
         }

@@ -54,6 +54,28 @@ async fn expired_access_token_is_refreshed_transparently() {
 }
 
 #[tokio::test]
+async fn concurrent_401s_spend_one_refresh() {
+    bounded(async {
+        let h = Harness::start().await;
+        h.emu.admin().set_refresh_rotation(ORG, true).unwrap();
+        let (provider, minted) = h.provider();
+        let client = h.client_with(h.config(), provider.clone());
+        h.emu.admin().expire_access_token(&minted.access_token);
+        let calls = (0..6).map(|_| {
+            let client = client.clone();
+            async move { client.limits().await }
+        });
+        for result in futures::future::join_all(calls).await {
+            result.expect("every call succeeds after the shared refresh");
+        }
+        // With rotation, a second refresh would have spent a dead token and failed.
+        assert_eq!(provider.refresh_count().await, 1);
+        h.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn revoked_refresh_token_needs_reconnect() {
     bounded(async {
         let h = Harness::start().await;
@@ -324,7 +346,7 @@ async fn limit_info_is_tracked_and_hooked() {
         let org = h.emu.admin().api_usage(ORG).unwrap();
         assert_eq!(usage.max, org.max);
         assert_eq!(usage.used, org.used);
-        let seen = seen.lock().unwrap();
+        let seen = seen.lock().unwrap().clone();
         assert_eq!(seen.len(), 2, "hook called per response");
         assert!(seen[0].used < seen[1].used);
         h.stop().await;

@@ -210,3 +210,104 @@ async fn bad_client_secret_is_an_auth_error() {
     })
     .await;
 }
+
+/// Logs in on the emulator's authorize form like a browser and returns the callback query.
+async fn authorize_as_user(h: &Harness, url: &Url) -> HashMap<String, String> {
+    let response = h
+        .http
+        .post(url.clone())
+        .form(&[
+            ("username", USER),
+            ("password", sf_emulator::demo::PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status().as_u16(),
+        302,
+        "login redirects to the callback"
+    );
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    let callback = Url::parse(&location).unwrap();
+    assert!(
+        location.starts_with("http://127.0.0.1:9/oauth/callback"),
+        "{location}"
+    );
+    params(&callback)
+}
+
+#[tokio::test]
+async fn web_server_flow_with_pkce() {
+    bounded(async {
+        let h = Harness::start().await;
+        let request = h.oauth.authorize_url(&h.login).unwrap();
+        let callback = authorize_as_user(&h, &request.url).await;
+        assert_eq!(callback["state"], request.state, "state round-trips");
+
+        let tokens = h
+            .oauth
+            .exchange_code(&h.login, &callback["code"], &request.pkce_verifier)
+            .await
+            .unwrap();
+        assert!(
+            tokens.refresh_token.is_some(),
+            "code grant returns a refresh token"
+        );
+        assert_eq!(
+            tokens.instance_url.as_str().trim_end_matches('/'),
+            h.emu.base_url()
+        );
+        assert!(tokens.issued_at.is_some());
+        assert!(!format!("{tokens:?}").contains(tokens.access_token.secret()));
+
+        let identity = h
+            .oauth
+            .identity(&tokens.identity_url, &tokens.access_token)
+            .await
+            .unwrap();
+        assert_eq!(identity.username, USER);
+
+        // The code is single-use.
+        let err = h
+            .oauth
+            .exchange_code(&h.login, &callback["code"], &request.pkce_verifier)
+            .await
+            .expect_err("code reuse");
+        assert!(err.is_reconnect_needed(), "{err:?}");
+
+        // Data calls with the new tokens.
+        let provider = crmsync_salesforce::InMemoryTokenProvider::new(
+            h.oauth.clone(),
+            h.login.clone(),
+            Some(tokens.access_token.clone()),
+            tokens.refresh_token.clone().unwrap(),
+        );
+        let client = h.client_with(
+            crmsync_salesforce::ClientConfig::new(tokens.instance_url.clone()),
+            provider,
+        );
+        assert!(!client.org_name().await.unwrap().is_empty());
+        h.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn wrong_pkce_verifier_is_invalid_grant() {
+    bounded(async {
+        let h = Harness::start().await;
+        let request = h.oauth.authorize_url(&h.login).unwrap();
+        let other = h.oauth.authorize_url(&h.login).unwrap();
+        let callback = authorize_as_user(&h, &request.url).await;
+        let err = h
+            .oauth
+            .exchange_code(&h.login, &callback["code"], &other.pkce_verifier)
+            .await
+            .expect_err("verifier does not match the challenge");
+        assert!(err.is_reconnect_needed(), "{err:?}");
+        assert_eq!(err.code(), Some("invalid_grant"));
+        h.stop().await;
+    })
+    .await;
+}
