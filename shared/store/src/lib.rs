@@ -41,6 +41,14 @@
 //! | OAuth state | `OAUTH#state` | `OAUTH` | | take = conditional delete, TTL |
 //! | lease | `LEASE#name` | `LEASE` | | conditional on owner / expiry, TTL |
 //!
+//! Consistency: reads by primary key are strongly consistent. Reads through `gsi1`
+//! (API key lookup, link by Salesforce Id, report listing, the scheduler's list of all
+//! connections) are eventually consistent, as GSIs are: a write can take a moment to
+//! show there. Link creation is exclusive on the app side `(app object, app id)`; the
+//! Salesforce side is indexed, not a uniqueness constraint. The change-feed counter
+//! hands out numbers before the entries are written; readers hold at a fresh hole so
+//! they never skip an entry that is still being written.
+//!
 //! Tokens: one secret per connection named `{prefix}{tenant}/{connection}` (prefix
 //! default `crmsync/`), holding the refresh token, instance URL and metadata, never
 //! the access token. Rotation is a compare-and-swap on the secret's version id: the

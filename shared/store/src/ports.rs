@@ -172,6 +172,9 @@ pub trait ChangeFeed: Send + Sync {
         changes: Vec<NewChange>,
     ) -> StoreResult<Vec<ChangeEntry>>;
     /// Entries with `seq > after`, ascending, at most `limit` (clamped to 1..=1000).
+    /// Never skips a sequence number that a concurrent append is still writing: the
+    /// batch stops before such a hole (with `has_more`), and only a hole older than
+    /// 30 s (its appender died) is passed over.
     async fn read(&self, tenant: &TenantId, after: u64, limit: u32) -> StoreResult<ChangeBatch>;
 }
 

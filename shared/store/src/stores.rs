@@ -67,6 +67,14 @@ impl Stores {
         Self::aws_with_clock(clients, settings, Arc::new(crate::clock::SystemClock))
     }
 
+    /// Clients from the default AWS chain and names from the `CRMSYNC_*` variables:
+    /// what a Lambda calls once at cold start.
+    pub async fn aws_from_env() -> crate::StoreResult<Self> {
+        let settings = crate::AwsSettings::from_env()?;
+        let clients = crate::AwsClients::from_env().await;
+        Ok(Self::aws(&clients, &settings))
+    }
+
     /// [`Stores::aws`] with an injected clock (tests).
     pub fn aws_with_clock(
         clients: &crate::AwsClients,

@@ -38,3 +38,53 @@ async fn harness() -> contract::Harness {
 }
 
 all_contract_tests!(harness);
+
+#[tokio::test]
+async fn missing_table_is_a_permanent_error() {
+    let h = harness().await;
+    // Same clients, a table that does not exist.
+    let endpoint = std::env::var("CRMSYNC_TEST_MOTO_ENDPOINT").unwrap();
+    let clients = AwsClients::with_endpoint(&endpoint).await;
+    let settings = AwsSettings {
+        table: "crmsync-test-no-such-table".into(),
+        push_queue_url: format!("{endpoint}/123456789012/none.fifo"),
+        poll_queue_url: format!("{endpoint}/123456789012/none"),
+        secret_prefix: "crmsync-test-none/".into(),
+        kms_key_id: None,
+    };
+    let stores = Stores::aws_with_clock(&clients, &settings, h.clock.clone());
+    let err = stores
+        .tenants
+        .get(&TenantId::new("t1").unwrap())
+        .await
+        .unwrap_err();
+    assert!(!err.is_retryable(), "{err}");
+    assert!(matches!(err, StoreError::Rejected { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn unreachable_endpoint_is_retryable() {
+    // A port that was free a moment ago: connection refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let clients = AwsClients::with_endpoint(&format!("http://127.0.0.1:{port}")).await;
+    let settings = AwsSettings {
+        table: "t".into(),
+        push_queue_url: format!("http://127.0.0.1:{port}/1/q.fifo"),
+        poll_queue_url: format!("http://127.0.0.1:{port}/1/q"),
+        secret_prefix: "p/".into(),
+        kms_key_id: None,
+    };
+    let stores = Stores::aws(&clients, &settings);
+    let err = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        stores.tenants.get(&TenantId::new("t1").unwrap()),
+    )
+    .await
+    .expect("the SDK gave up in time")
+    .unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+}

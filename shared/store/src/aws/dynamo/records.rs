@@ -775,11 +775,12 @@ impl ChangeFeed for DynamoStore {
             .consistent_read(true);
         // One extra item tells whether more exist.
         let (items, _) = self.query_items(q, limit + 1, None).await?;
-        let mut entries = items
+        let entries = items
             .iter()
             .map(data_of)
             .collect::<StoreResult<Vec<ChangeEntry>>>()?;
-        let has_more = entries.len() > limit;
+        let (mut entries, held_at_gap) = contiguous_prefix(entries, after, self.now());
+        let has_more = held_at_gap || entries.len() > limit;
         entries.truncate(limit);
         let next_after = entries.last().map_or(after, |e| e.seq);
         Ok(ChangeBatch {
@@ -788,6 +789,30 @@ impl ChangeFeed for DynamoStore {
             has_more,
         })
     }
+}
+
+/// How long a hole in the sequence may stay open before readers skip it. Appenders
+/// reserve numbers first and write after, so a reader can see 6 before 5 is written;
+/// a hole older than this belongs to an appender that died.
+pub(crate) const GAP_GRACE: chrono::Duration = chrono::Duration::seconds(30);
+
+/// Keeps the entries up to the first young gap after `after`; `true` if it stopped
+/// at one (more will come).
+pub(crate) fn contiguous_prefix(
+    entries: Vec<ChangeEntry>,
+    after: u64,
+    now: DateTime<Utc>,
+) -> (Vec<ChangeEntry>, bool) {
+    let mut expected = after.saturating_add(1);
+    let mut out = Vec::with_capacity(entries.len());
+    for e in entries {
+        if e.seq != expected && now - e.at < GAP_GRACE {
+            return (out, true);
+        }
+        expected = e.seq.saturating_add(1);
+        out.push(e);
+    }
+    (out, false)
 }
 
 // ---------------------------------------------------------------- quotas
@@ -852,5 +877,44 @@ impl QuotaStore for DynamoStore {
             .get_data(&tenant_pk(tenant), &quota_limit_sk(connection))
             .await?;
         Ok(QuotaUsage { day, calls, limit })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(seq: u64, at: DateTime<Utc>) -> ChangeEntry {
+        ChangeEntry {
+            tenant: TenantId::new("t").unwrap(),
+            seq,
+            connection: ConnectionId::new("c").unwrap(),
+            object: "Contact".into(),
+            sf_id: format!("003{seq}"),
+            app_id: None,
+            kind: ChangeKind::Upsert,
+            payload: serde_json::Value::Null,
+            at,
+        }
+    }
+
+    fn seqs(v: &[ChangeEntry]) -> Vec<u64> {
+        v.iter().map(|e| e.seq).collect()
+    }
+
+    #[test]
+    fn readers_wait_at_a_young_gap_and_skip_an_old_one() {
+        let now = Utc::now();
+        let young = vec![entry(4, now), entry(5, now), entry(7, now)];
+        let (got, held) = contiguous_prefix(young, 3, now);
+        assert_eq!((seqs(&got), held), (vec![4, 5], true));
+
+        let old = now - GAP_GRACE - chrono::Duration::seconds(1);
+        let (got, held) = contiguous_prefix(vec![entry(4, old), entry(6, old)], 3, now);
+        assert_eq!((seqs(&got), held), (vec![4, 6], false));
+
+        // A gap right at the start counts too.
+        let (got, held) = contiguous_prefix(vec![entry(5, now)], 3, now);
+        assert_eq!((seqs(&got), held), (vec![], true));
     }
 }
