@@ -1,8 +1,10 @@
 //! Describe types (Salesforce's camelCase JSON) and the describe calls, cached per object
 //! per client.
 //!
-//! These mirror `crmsync_core::describe`; the lead swaps them for the core's types at
-//! integration.
+//! The types mirror `crmsync_core::describe` field for field (same names, same serde), so
+//! the lead can swap in the core's types with a `pub use`; nothing here relies on a method
+//! the core's types lack (relationship lookup is the free function
+//! [`relationship_field`]).
 
 use std::sync::Arc;
 
@@ -14,7 +16,7 @@ use crate::error::SfError;
 use crate::http::Request;
 use crate::sobjects::check_api_name;
 
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectDescribe {
     pub name: String,
@@ -23,15 +25,11 @@ pub struct ObjectDescribe {
     #[serde(default)]
     pub key_prefix: Option<String>,
     #[serde(default)]
+    pub custom: bool,
+    #[serde(default)]
     pub createable: bool,
     #[serde(default)]
     pub updateable: bool,
-    #[serde(default)]
-    pub deletable: bool,
-    #[serde(default)]
-    pub queryable: bool,
-    #[serde(default)]
-    pub custom: bool,
     #[serde(default)]
     pub fields: Vec<FieldDescribe>,
 }
@@ -43,28 +41,35 @@ impl ObjectDescribe {
             .iter()
             .find(|f| f.name.eq_ignore_ascii_case(name))
     }
-
-    /// The reference field whose `relationshipName` is `relationship` (`Owner` → `OwnerId`).
-    pub fn relationship(&self, relationship: &str) -> Option<&FieldDescribe> {
-        self.fields.iter().find(|f| {
-            f.relationship_name
-                .as_deref()
-                .is_some_and(|r| r.eq_ignore_ascii_case(relationship))
-        })
-    }
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+/// The reference field whose `relationshipName` is `relationship` (`Owner` → `OwnerId`).
+pub fn relationship_field<'a>(
+    object: &'a ObjectDescribe,
+    relationship: &str,
+) -> Option<&'a FieldDescribe> {
+    object.fields.iter().find(|f| {
+        f.relationship_name
+            .as_deref()
+            .is_some_and(|r| r.eq_ignore_ascii_case(relationship))
+    })
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct FieldDescribe {
     pub name: String,
     #[serde(default)]
     pub label: String,
     /// `string`, `email`, `picklist`, `reference`, `datetime`, …
-    #[serde(rename = "type")]
+    #[serde(rename = "type", default)]
     pub field_type: String,
     #[serde(default)]
     pub length: u32,
+    #[serde(default)]
+    pub precision: u32,
+    #[serde(default)]
+    pub scale: u32,
     #[serde(default)]
     pub nillable: bool,
     #[serde(default)]
@@ -79,6 +84,8 @@ pub struct FieldDescribe {
     pub id_lookup: bool,
     #[serde(default)]
     pub unique: bool,
+    #[serde(default)]
+    pub custom: bool,
     #[serde(default)]
     pub picklist_values: Vec<PicklistValue>,
     #[serde(default)]
@@ -98,7 +105,7 @@ impl FieldDescribe {
     }
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct PicklistValue {
     pub value: String,

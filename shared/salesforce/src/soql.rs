@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::datetime::format_datetime;
-use crate::describe::ObjectDescribe;
+use crate::describe::{ObjectDescribe, relationship_field};
 use crate::sobjects::is_api_name;
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -450,7 +450,7 @@ impl<'a> SoqlBuilder<'a> {
         for relationship in parents {
             match object {
                 Some(describe) => {
-                    let field = describe.relationship(relationship).ok_or_else(|| {
+                    let field = relationship_field(describe, relationship).ok_or_else(|| {
                         SoqlError::UnknownRelationship {
                             object: describe.name.clone(),
                             relationship: relationship.to_string(),
@@ -551,9 +551,6 @@ mod tests {
             key_prefix: Some("003".into()),
             createable: true,
             updateable: true,
-            deletable: true,
-            queryable: true,
-            custom: false,
             fields: vec![
                 field("Id", "id"),
                 field("LastName", "string"),
@@ -562,6 +559,7 @@ mod tests {
                 field("Birthdate", "date"),
                 owner,
             ],
+            ..Default::default()
         }
     }
 

@@ -253,7 +253,7 @@ async fn describe_is_cached_per_client() {
         assert!(std::sync::Arc::ptr_eq(&first, &second));
         let email = first.field("Email").expect("Contact.Email");
         assert!(email.id_lookup);
-        assert!(first.relationship("Owner").is_some());
+        assert!(crmsync_salesforce::describe::relationship_field(&first, "Owner").is_some());
         client.invalidate_describe("Contact");
         client.describe("Contact").await.unwrap();
         assert_eq!(client.requests_sent(), sent + 1);

@@ -11,14 +11,8 @@ fn contact() -> ObjectDescribe {
     };
     ObjectDescribe {
         name: "Contact".into(),
-        label: "Contact".into(),
-        key_prefix: None,
-        createable: true,
-        updateable: true,
-        deletable: true,
-        queryable: true,
-        custom: false,
         fields: vec![field("Id"), field("LastName")],
+        ..Default::default()
     }
 }
 
