@@ -8,7 +8,7 @@ use crate::soql::SoqlError;
 ///
 /// Messages come from Salesforce's error bodies or from this crate; they never contain
 /// access or refresh tokens.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum SfError {
     /// The session or the grant is not usable. `reconnect_needed` means a refresh cannot
     /// help (revoked or expired refresh token, `invalid_grant`): a human must reconnect.
@@ -313,5 +313,17 @@ mod tests {
             br#"[{"message":"unable to obtain exclusive access","errorCode":"UNABLE_TO_LOCK_ROW"}]"#,
         );
         assert!(e.is_retryable() && e.request_not_applied());
+        let e = classify(
+            400,
+            br#"[{"message":"too many ids","errorCode":"EXCEEDED_ID_LIMIT"}]"#,
+        );
+        assert!(matches!(e, SfError::ExceededIdLimit { .. }));
+        assert!(!e.is_retryable());
+        assert!(
+            !classify(500, b"").request_not_applied(),
+            "a 500 may have applied"
+        );
+        let e = classify(404, br#"[{"message":"gone","errorCode":"NOT_FOUND"}]"#);
+        assert!(e.is_not_found());
     }
 }

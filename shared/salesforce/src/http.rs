@@ -191,3 +191,51 @@ impl SfClient {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::config::ClientConfig;
+    use crate::token::{AccessToken, StaticTokenProvider};
+
+    fn client() -> SfClient {
+        SfClient::new(
+            reqwest::Client::new(),
+            ClientConfig::new(Url::parse("https://acme.my.salesforce.com").unwrap()),
+            Arc::new(StaticTokenProvider::new(AccessToken::new("t"))),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn next_records_url_must_stay_on_the_instance() {
+        let c = client();
+        let ok = c
+            .instance_path("/services/data/v62.0/query/01gXX-2000")
+            .unwrap();
+        assert_eq!(
+            ok.as_str(),
+            "https://acme.my.salesforce.com/services/data/v62.0/query/01gXX-2000"
+        );
+        for hostile in [
+            "//evil.example/services/data/v62.0/query/x",
+            "https://evil.example/services/data/v62.0/query/x",
+            "/services/oauth2/token",
+        ] {
+            assert!(c.instance_path(hostile).is_err(), "{hostile}");
+        }
+    }
+
+    #[test]
+    fn path_segments_are_encoded() {
+        let c = client();
+        let url = c.data_url(&["sobjects", "Contact", "Email", "a/b?c#d@x.com"]);
+        assert_eq!(
+            url.path(),
+            "/services/data/v62.0/sobjects/Contact/Email/a%2Fb%3Fc%23d@x.com"
+        );
+        assert!(url.query().is_none() && url.fragment().is_none());
+    }
+}

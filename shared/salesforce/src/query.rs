@@ -21,6 +21,20 @@ pub struct QueryPage {
     pub records: Vec<Record>,
 }
 
+impl QueryPage {
+    /// The page's records as typed rows (e.g. a struct with `#[serde(rename = "Id")]`).
+    pub fn records_as<T: serde::de::DeserializeOwned>(&self) -> Result<Vec<T>, SfError> {
+        self.records
+            .iter()
+            .map(|r| {
+                serde_json::to_value(r)
+                    .and_then(serde_json::from_value)
+                    .map_err(|e| SfError::decode("query record", e))
+            })
+            .collect()
+    }
+}
+
 /// `query` skips deleted and archived records; `queryAll` includes them (`IsDeleted`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum QueryScope {

@@ -10,6 +10,14 @@ use crmsync_salesforce::soql::{Condition, Cursor, SoqlBuilder, cursor_query};
 use crmsync_salesforce::{QueryPage, SfError};
 use futures::{StreamExt, TryStreamExt};
 
+#[derive(serde::Deserialize)]
+struct Row {
+    #[serde(rename = "Id")]
+    id: String,
+    #[serde(rename = "LastName")]
+    last_name: String,
+}
+
 fn insert_contacts(h: &Harness, n: usize, tag: &str) -> Vec<String> {
     (0..n)
         .map(|i| {
@@ -55,11 +63,27 @@ async fn query_streams_pages_following_next_records_url() {
                 assert_eq!(rec.sobject_type(), Some("Contact"));
                 ids.insert(rec.id().unwrap().to_string());
             }
+            let rows: Vec<Row> = page.records_as().unwrap();
+            assert!(
+                rows.iter()
+                    .all(|r| r.last_name.starts_with("Pager") && r.id.len() == 18)
+            );
             count += 1;
         }
         assert_eq!(sizes, vec![200, 200, 50], "batchSize=200 pages");
         assert_eq!(count, 3);
         assert_eq!(ids, inserted.into_iter().collect::<HashSet<_>>());
+
+        let (provider, _) = h.provider();
+        let bad = h.client_with(h.config().with_query_batch_size(5000), provider);
+        let err = bad
+            .query_first_page(
+                "SELECT Id FROM Contact",
+                crmsync_salesforce::QueryScope::Live,
+            )
+            .await
+            .expect_err("batch size out of range");
+        assert!(matches!(err, SfError::InvalidInput { .. }), "{err:?}");
         h.stop().await;
     })
     .await;
