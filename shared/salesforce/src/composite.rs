@@ -31,6 +31,14 @@ impl CompositeSubrequest {
         }
     }
 
+    /// A `query?q=…` subrequest with the SOQL percent-encoded.
+    pub fn query(soql: &str, reference_id: impl Into<String>) -> Self {
+        let encoded: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("q", soql)
+            .finish();
+        Self::new(Method::GET, format!("query?{encoded}"), reference_id)
+    }
+
     pub fn with_body(mut self, body: Value) -> Self {
         self.body = Some(body);
         self

@@ -235,6 +235,21 @@ async fn collections_chunk_at_200_and_upsert_by_external_id() {
             .expect_err("mixed types");
         assert!(matches!(err.source, SfError::InvalidInput { .. }));
         assert!(err.completed.is_empty());
+
+        // A chunk that fails after earlier chunks were applied reports what was applied.
+        let mut records: Vec<_> = (0..250)
+            .map(|i| SObjectRecord::new("Account", fields(json!({"Name": format!("Part{i}")}))))
+            .collect();
+        records[210].sobject_type = "Not a type".into();
+        let err = client
+            .create_records(&records, false)
+            .await
+            .expect_err("second chunk is invalid");
+        assert_eq!(err.completed.len(), 200, "first chunk applied and reported");
+        assert!(err.completed.iter().all(|o| o.success));
+        assert!(!err.is_retryable());
+        let applied = h.emu.admin().record_count(ORG, "Account").unwrap();
+        assert!(applied >= 200);
         h.stop().await;
     })
     .await;
@@ -254,12 +269,18 @@ async fn composite_runs_subrequests_in_one_call() {
                 "sobjects/Account/001000000000000AAA",
                 "missing",
             ),
+            CompositeSubrequest::query(
+                "SELECT Id, Name FROM Account WHERE Name = 'Composite Co'",
+                "q",
+            ),
         ];
         let before = h.emu.admin().api_usage(ORG).unwrap().used;
         let responses = client.composite(&subrequests, false).await.unwrap();
         let after = h.emu.admin().api_usage(ORG).unwrap().used;
         assert_eq!(after - before, 1, "composite counts as one API call");
-        assert_eq!(responses.len(), 3);
+        assert_eq!(responses.len(), 4);
+        assert_eq!(responses[3].http_status_code, 200);
+        assert_eq!(responses[3].body["totalSize"], 1, "{:?}", responses[3].body);
         assert_eq!(responses[0].http_status_code, 201);
         assert_eq!(responses[1].http_status_code, 200);
         assert_eq!(responses[1].body["Name"], "Composite Co");
