@@ -35,17 +35,41 @@ const COMPANY_A: &[&str] = &[
     "Cedar", "Atlas", "Nova", "Pioneer", "Quantum", "Red Rock",
 ];
 const COMPANY_B: &[&str] = &[
-    "Logistics", "Labs", "Systems", "Foods", "Health", "Energy", "Analytics", "Capital",
-    "Robotics", "Media", "Outfitters", "Networks",
+    "Logistics",
+    "Labs",
+    "Systems",
+    "Foods",
+    "Health",
+    "Energy",
+    "Analytics",
+    "Capital",
+    "Robotics",
+    "Media",
+    "Outfitters",
+    "Networks",
 ];
 const SUFFIX: &[&str] = &["Inc.", "LLC", "Ltd", "Group", "Co."];
 const INDUSTRIES: &[&str] = &[
-    "Banking", "Consulting", "Education", "Energy", "Healthcare", "Manufacturing", "Retail",
+    "Banking",
+    "Consulting",
+    "Education",
+    "Energy",
+    "Healthcare",
+    "Manufacturing",
+    "Retail",
     "Technology",
 ];
 const TITLES: &[&str] = &[
-    "CEO", "CTO", "VP Sales", "Head of Operations", "Marketing Manager", "Buyer", "Engineer",
-    "Office Manager", "CFO", "Product Manager",
+    "CEO",
+    "CTO",
+    "VP Sales",
+    "Head of Operations",
+    "Marketing Manager",
+    "Buyer",
+    "Engineer",
+    "Office Manager",
+    "CFO",
+    "Product Manager",
 ];
 const CITIES: &[(&str, &str, &str)] = &[
     ("San Francisco", "CA", "USA"),
@@ -86,7 +110,14 @@ pub fn generate(st: &mut State, org: usize) -> Result<(), EmulatorError> {
         let email = format!("{}.{}@demo.example", slug(f), slug(l));
         let mut u = UserSpec::new(&email, "").named(f, l);
         u.password = None;
-        u.title = Some(if i < 4 { "Sales Manager" } else { "Account Executive" }.into());
+        u.title = Some(
+            if i < 4 {
+                "Sales Manager"
+            } else {
+                "Account Executive"
+            }
+            .into(),
+        );
         users.push(crate::seed::add_user(st, org, &u)?);
     }
     let err = |e: crate::error::ApiError| EmulatorError::Seed {
@@ -117,7 +148,10 @@ pub fn generate(st: &mut State, org: usize) -> Result<(), EmulatorError> {
             "OwnerId": owner,
         }));
         let opts = when(&mut rng);
-        accounts.push((create(st, org, "Account", &fields, &opts).map_err(err)?, name));
+        accounts.push((
+            create(st, org, "Account", &fields, &opts).map_err(err)?,
+            name,
+        ));
     }
     for i in 0..CONTACTS {
         let (f, l) = (pick(&mut rng, FIRST), pick(&mut rng, LAST));
@@ -138,7 +172,11 @@ pub fn generate(st: &mut State, org: usize) -> Result<(), EmulatorError> {
     }
     for i in 0..LEADS {
         let (f, l) = (pick(&mut rng, FIRST), pick(&mut rng, LAST));
-        let company = format!("{} {}", pick(&mut rng, COMPANY_A), pick(&mut rng, COMPANY_B));
+        let company = format!(
+            "{} {}",
+            pick(&mut rng, COMPANY_A),
+            pick(&mut rng, COMPANY_B)
+        );
         let fields = obj(json!({
             "FirstName": f,
             "LastName": l,
@@ -168,7 +206,9 @@ pub fn generate(st: &mut State, org: usize) -> Result<(), EmulatorError> {
         let opts = when(&mut rng);
         let opp = create(st, org, "Opportunity", &fields, &opts).map_err(err)?;
         if i % 3 == 0 {
-            let line = obj(json!({"OpportunityId": opp, "Quantity": rng.random_range(1..20), "UnitPrice": 99.0}));
+            let line = obj(
+                json!({"OpportunityId": opp, "Quantity": rng.random_range(1..20), "UnitPrice": 99.0}),
+            );
             create(st, org, "OpportunityLineItem", &line, &opts).map_err(err)?;
             let task = obj(json!({"Subject": "Follow up", "WhatId": opp, "OwnerId": users[0]}));
             create(st, org, "Task", &task, &opts).map_err(err)?;

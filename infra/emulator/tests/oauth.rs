@@ -18,7 +18,10 @@ fn challenge(verifier: &str) -> String {
 /// Runs authorize and returns the `code` from the redirect (checking `state`).
 async fn authorize(emu: &Emulator, alias: &str, verifier: &str) -> String {
     let resp = client()
-        .get(format!("{}/services/oauth2/authorize", emu.login_url(alias)))
+        .get(format!(
+            "{}/services/oauth2/authorize",
+            emu.login_url(alias)
+        ))
         .query(&[
             ("response_type", "code"),
             ("client_id", demo::CLIENT_ID),
@@ -31,7 +34,10 @@ async fn authorize(emu: &Emulator, alias: &str, verifier: &str) -> String {
         .await
         .expect("authorize");
     assert_eq!(resp.status(), 302);
-    let loc = resp.headers()["location"].to_str().expect("location").to_string();
+    let loc = resp.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
     assert!(loc.starts_with(REDIRECT), "{loc}");
     let url = url::Url::parse(&loc).expect("url");
     let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
@@ -82,10 +88,28 @@ fn small() -> OrgSpec {
 #[tokio::test]
 async fn pkce_flow_issues_salesforce_shaped_tokens() {
     let emu = start_small(small()).await;
-    let code = authorize(&emu, "acme", "verifier-0123456789-abcdefghijklmnopqrstuvwxyz").await;
-    let (s, body) = exchange(&emu, "acme", &code, Some("verifier-0123456789-abcdefghijklmnopqrstuvwxyz")).await;
+    let code = authorize(
+        &emu,
+        "acme",
+        "verifier-0123456789-abcdefghijklmnopqrstuvwxyz",
+    )
+    .await;
+    let (s, body) = exchange(
+        &emu,
+        "acme",
+        &code,
+        Some("verifier-0123456789-abcdefghijklmnopqrstuvwxyz"),
+    )
+    .await;
     assert_eq!(s, 200, "{body}");
-    for k in ["access_token", "refresh_token", "instance_url", "id", "signature", "scope"] {
+    for k in [
+        "access_token",
+        "refresh_token",
+        "instance_url",
+        "id",
+        "signature",
+        "scope",
+    ] {
         assert!(body[k].is_string(), "missing {k}: {body}");
     }
     assert_eq!(body["token_type"], "Bearer");
@@ -94,7 +118,12 @@ async fn pkce_flow_issues_salesforce_shaped_tokens() {
     assert!(issued.len() >= 13 && issued.chars().all(|c| c.is_ascii_digit()));
     assert_eq!(body["instance_url"], emu.base_url());
     let org_id = emu.admin().org_id("acme").expect("org");
-    assert!(body["id"].as_str().unwrap_or("").contains(&format!("/id/{org_id}/005")));
+    assert!(
+        body["id"]
+            .as_str()
+            .unwrap_or("")
+            .contains(&format!("/id/{org_id}/005"))
+    );
 
     // identity URL with the access token
     let at = body["access_token"].as_str().unwrap_or("");
@@ -109,9 +138,17 @@ async fn pkce_flow_issues_salesforce_shaped_tokens() {
         .expect("json");
     assert_eq!(ident["organization_id"], org_id);
     assert_eq!(ident["username"], "admin@acme.example");
-    assert!(ident["urls"]["rest"].as_str().unwrap_or("").contains("/services/data/v{version}/"));
+    assert!(
+        ident["urls"]["rest"]
+            .as_str()
+            .unwrap_or("")
+            .contains("/services/data/v{version}/")
+    );
     let info: Value = client()
-        .get(format!("{}/services/oauth2/userinfo", emu.login_url("acme")))
+        .get(format!(
+            "{}/services/oauth2/userinfo",
+            emu.login_url("acme")
+        ))
         .bearer_auth(at)
         .send()
         .await
@@ -131,7 +168,13 @@ async fn pkce_flow_issues_salesforce_shaped_tokens() {
 async fn bad_or_missing_verifier_and_reused_code_are_invalid_grant() {
     let emu = start_small(small()).await;
     let code = authorize(&emu, "acme", "right-verifier-right-verifier-right-verifier").await;
-    let (s, body) = exchange(&emu, "acme", &code, Some("wrong-verifier-wrong-verifier-wrong-verifier")).await;
+    let (s, body) = exchange(
+        &emu,
+        "acme",
+        &code,
+        Some("wrong-verifier-wrong-verifier-wrong-verifier"),
+    )
+    .await;
     assert_eq!(s, 400);
     assert_eq!(body["error"], "invalid_grant", "{body}");
     assert!(body["error_description"].is_string());
@@ -144,7 +187,11 @@ async fn bad_or_missing_verifier_and_reused_code_are_invalid_grant() {
     let code = authorize(&emu, "acme", v).await;
     assert_eq!(exchange(&emu, "acme", &code, Some(v)).await.0, 200);
     let (s, body) = exchange(&emu, "acme", &code, Some(v)).await;
-    assert_eq!((s, body["error"].as_str()), (400, Some("invalid_grant")), "reused code");
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "reused code"
+    );
 }
 
 #[tokio::test]
@@ -167,7 +214,10 @@ async fn refresh_with_rotation_retires_the_old_token() {
     let rt1 = first["refresh_token"].as_str().expect("rt").to_string();
     let (s, second) = refresh(&emu, "acme", &rt1).await;
     assert_eq!(s, 200, "{second}");
-    let rt2 = second["refresh_token"].as_str().expect("rotated rt").to_string();
+    let rt2 = second["refresh_token"]
+        .as_str()
+        .expect("rotated rt")
+        .to_string();
     assert_ne!(rt1, rt2);
     let (s, body) = refresh(&emu, "acme", &rt1).await;
     assert_eq!((s, body["error"].as_str()), (400, Some("invalid_grant")));
@@ -184,8 +234,14 @@ async fn refresh_without_rotation_omits_refresh_token_and_sandbox_host_is_separa
     )
     .await
     .expect("start");
-    let prod = emu.admin().mint_tokens("prod", "admin@prod.example").expect("mint");
-    let sbx = emu.admin().mint_tokens("sbx", "admin@sbx.example").expect("mint");
+    let prod = emu
+        .admin()
+        .mint_tokens("prod", "admin@prod.example")
+        .expect("mint");
+    let sbx = emu
+        .admin()
+        .mint_tokens("sbx", "admin@sbx.example")
+        .expect("mint");
     let (s, body) = refresh(&emu, "prod", &prod.refresh_token).await;
     assert_eq!(s, 200);
     assert!(body.get("refresh_token").is_none(), "{body}");
@@ -213,7 +269,10 @@ async fn access_tokens_expire_and_revoke_works() {
     )
     .await
     .expect("start");
-    let t = emu.admin().mint_tokens("acme", "admin@acme.example").expect("mint");
+    let t = emu
+        .admin()
+        .mint_tokens("acme", "admin@acme.example")
+        .expect("mint");
     let api = Api::new(&emu, t.access_token.clone());
     assert_eq!(api.get("limits").await.0, 200);
     emu.admin().advance_clock(Duration::from_secs(601));
@@ -225,7 +284,10 @@ async fn access_tokens_expire_and_revoke_works() {
     // refresh still works, then revoke the refresh token: it and its sessions die
     let (s, fresh) = refresh(&emu, "acme", &t.refresh_token).await;
     assert_eq!(s, 200);
-    let api = Api::new(&emu, fresh["access_token"].as_str().unwrap_or("").to_string());
+    let api = Api::new(
+        &emu,
+        fresh["access_token"].as_str().unwrap_or("").to_string(),
+    );
     assert_eq!(api.get("limits").await.0, 200);
     let resp = client()
         .post(format!("{}/services/oauth2/revoke", emu.login_url("acme")))
@@ -268,7 +330,12 @@ async fn password_grant_login_form_and_chunked_token_body() {
         ("redirect_uri", REDIRECT),
         ("state", "s1"),
     ];
-    let page = client().get(&url).query(&params).send().await.expect("page");
+    let page = client()
+        .get(&url)
+        .query(&params)
+        .send()
+        .await
+        .expect("page");
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap_or_default().contains("<form"));
     let mut form: Vec<(&str, &str)> = params.to_vec();
@@ -276,7 +343,10 @@ async fn password_grant_login_form_and_chunked_token_body() {
     form.push(("password", "demo"));
     let resp = client().post(&url).form(&form).send().await.expect("login");
     assert_eq!(resp.status(), 302);
-    let loc = resp.headers()["location"].to_str().unwrap_or("").to_string();
+    let loc = resp.headers()["location"]
+        .to_str()
+        .unwrap_or("")
+        .to_string();
     let code = url::Url::parse(&loc)
         .expect("url")
         .query_pairs()
@@ -308,7 +378,9 @@ async fn password_grant_login_form_and_chunked_token_body() {
 }
 
 /// A two-chunk body stream (forces `Transfer-Encoding: chunked`).
-fn chunked(bytes: Vec<u8>) -> impl futures::Stream<Item = Result<Vec<u8>, std::io::Error>> + Send + 'static {
+fn chunked(
+    bytes: Vec<u8>,
+) -> impl futures::Stream<Item = Result<Vec<u8>, std::io::Error>> + Send + 'static {
     let mid = bytes.len() / 2;
     let (a, b) = bytes.split_at(mid);
     futures::stream::iter(vec![Ok(a.to_vec()), Ok(b.to_vec())])

@@ -10,7 +10,14 @@ async fn setup() -> (sf_emulator::Emulator, Api) {
     let emu = start_small(OrgSpec::new("q")).await;
     let admin = emu.admin();
     let acct = admin
-        .insert_record("q", "Account", json!({"Name": "Acme"}).as_object().cloned().unwrap_or_default())
+        .insert_record(
+            "q",
+            "Account",
+            json!({"Name": "Acme"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        )
         .expect("account");
     for (i, (first, last, email)) in [
         ("Ann", "Zeta", Some("ann@acme.example")),
@@ -21,7 +28,8 @@ async fn setup() -> (sf_emulator::Emulator, Api) {
     .into_iter()
     .enumerate()
     {
-        let mut f = json!({"FirstName": first, "LastName": last, "Email": email, "Title": format!("T{i}")});
+        let mut f =
+            json!({"FirstName": first, "LastName": last, "Email": email, "Title": format!("T{i}")});
         if i % 2 == 0 {
             f["AccountId"] = json!(acct);
         }
@@ -36,7 +44,11 @@ async fn setup() -> (sf_emulator::Emulator, Api) {
 fn names(body: &Value) -> Vec<String> {
     body["records"]
         .as_array()
-        .map(|a| a.iter().map(|r| r["LastName"].as_str().unwrap_or("").to_string()).collect())
+        .map(|a| {
+            a.iter()
+                .map(|r| r["LastName"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -44,7 +56,9 @@ fn names(body: &Value) -> Vec<String> {
 async fn fields_parents_and_attributes() {
     let (_emu, api) = setup().await;
     let (s, body) = api
-        .query("SELECT Id, LastName, Owner.Email, Account.Name FROM Contact WHERE LastName = 'zeta'")
+        .query(
+            "SELECT Id, LastName, Owner.Email, Account.Name FROM Contact WHERE LastName = 'zeta'",
+        )
         .await;
     assert_eq!(s, 200, "{body}");
     assert_eq!(body["totalSize"], 1);
@@ -55,12 +69,17 @@ async fn fields_parents_and_attributes() {
     let id = r["Id"].as_str().unwrap_or("");
     assert_eq!(id.len(), 18);
     assert!(id.starts_with("003"));
-    assert_eq!(r["attributes"]["url"], format!("/services/data/v62.0/sobjects/Contact/{id}"));
+    assert_eq!(
+        r["attributes"]["url"],
+        format!("/services/data/v62.0/sobjects/Contact/{id}")
+    );
     assert_eq!(r["Owner"]["Email"], "admin@q.example");
     assert_eq!(r["Owner"]["attributes"]["type"], "User");
     assert_eq!(r["Account"]["Name"], "Acme");
     // no account → the relationship is null
-    let (_, body) = api.query("SELECT Account.Name FROM Contact WHERE LastName = 'Young'").await;
+    let (_, body) = api
+        .query("SELECT Account.Name FROM Contact WHERE LastName = 'Young'")
+        .await;
     assert!(body["records"][0]["Account"].is_null());
 }
 
@@ -73,16 +92,28 @@ async fn where_operators_order_limit_offset_count() {
     assert_eq!(names(&b), ["Young", "Zeta"]);
     let (_, b) = api.query("SELECT LastName FROM Contact WHERE LastName >= 'X' AND LastName < 'Z' ORDER BY LastName DESC").await;
     assert_eq!(names(&b), ["Young", "Xu"]);
-    let (_, b) = api.query("SELECT LastName FROM Contact ORDER BY Email ASC NULLS LAST, LastName LIMIT 2 OFFSET 1").await;
+    let (_, b) = api
+        .query(
+            "SELECT LastName FROM Contact ORDER BY Email ASC NULLS LAST, LastName LIMIT 2 OFFSET 1",
+        )
+        .await;
     assert_eq!(names(&b), ["Xu", "Walker"]);
-    let (_, b) = api.query("SELECT LastName FROM Contact ORDER BY Email DESC NULLS FIRST LIMIT 1").await;
+    let (_, b) = api
+        .query("SELECT LastName FROM Contact ORDER BY Email DESC NULLS FIRST LIMIT 1")
+        .await;
     assert_eq!(names(&b), ["Young"]);
-    let (_, b) = api.query("SELECT COUNT() FROM Contact WHERE Email != null").await;
+    let (_, b) = api
+        .query("SELECT COUNT() FROM Contact WHERE Email != null")
+        .await;
     assert_eq!(b["totalSize"], 3);
     assert_eq!(b["records"], json!([]));
     let (_, b) = api.query("SELECT LastName FROM Contact WHERE CreatedDate > 2000-01-01T00:00:00Z AND HasOptedOutOfEmail = false AND LastName != 'Xu'").await;
     assert_eq!(b["totalSize"], 3);
-    let (_, b) = api.query("SELECT LastName FROM Contact WHERE LastName NOT IN ('Xu', 'Young') ORDER BY LastName").await;
+    let (_, b) = api
+        .query(
+            "SELECT LastName FROM Contact WHERE LastName NOT IN ('Xu', 'Young') ORDER BY LastName",
+        )
+        .await;
     assert_eq!(names(&b), ["Walker", "Zeta"]);
 }
 
@@ -93,15 +124,27 @@ async fn errors_use_salesforce_codes_and_carets() {
     assert_eq!(s, 400);
     assert_eq!(error_code(&b), "MALFORMED_QUERY");
     let msg = b[0]["message"].as_str().unwrap_or("");
-    assert!(msg.contains("ERROR at Row:1:Column:") && msg.contains('^'), "{msg}");
+    assert!(
+        msg.contains("ERROR at Row:1:Column:") && msg.contains('^'),
+        "{msg}"
+    );
     let (s, b) = api.query("SELECT Id, Bogus__c FROM Contact").await;
     assert_eq!((s, error_code(&b)), (400, "INVALID_FIELD"));
-    assert!(b[0]["message"].as_str().unwrap_or("").contains("No such column 'Bogus__c'"));
+    assert!(
+        b[0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("No such column 'Bogus__c'")
+    );
     let (s, b) = api.query("SELECT Id FROM Widget__c").await;
     assert_eq!((s, error_code(&b)), (400, "INVALID_TYPE"));
-    let (s, b) = api.query("SELECT Id FROM Contact WHERE CreatedDate > '2024-01-01'").await;
+    let (s, b) = api
+        .query("SELECT Id FROM Contact WHERE CreatedDate > '2024-01-01'")
+        .await;
     assert_eq!((s, error_code(&b)), (400, "INVALID_FIELD"));
-    let (s, b) = api.query("SELECT Id FROM Contact WHERE Bogus.Name = 'x'").await;
+    let (s, b) = api
+        .query("SELECT Id FROM Contact WHERE Bogus.Name = 'x'")
+        .await;
     assert_eq!((s, error_code(&b)), (400, "INVALID_FIELD"));
 }
 
@@ -118,13 +161,21 @@ async fn raw_query_strings_accept_plus_percent20_and_trailing_slash() {
     }
     // other API versions are echoed
     let resp = client()
-        .get(format!("{}/services/data/v58.0/query?q=SELECT+Id+FROM+Contact+LIMIT+1", emu.base_url()))
+        .get(format!(
+            "{}/services/data/v58.0/query?q=SELECT+Id+FROM+Contact+LIMIT+1",
+            emu.base_url()
+        ))
         .bearer_auth(&api.token)
         .send()
         .await
         .expect("query");
     let b: Value = resp.json().await.expect("json");
-    assert!(b["records"][0]["attributes"]["url"].as_str().unwrap_or("").starts_with("/services/data/v58.0/"));
+    assert!(
+        b["records"][0]["attributes"]["url"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("/services/data/v58.0/")
+    );
 }
 
 #[tokio::test]
@@ -146,7 +197,10 @@ async fn paging_with_batch_size_and_query_all() {
     assert_eq!(first["totalSize"], 300);
     assert_eq!(first["done"], false);
     let next = first["nextRecordsUrl"].as_str().expect("next").to_string();
-    assert!(next.starts_with("/services/data/v62.0/query/01g") && next.ends_with("-200"), "{next}");
+    assert!(
+        next.starts_with("/services/data/v62.0/query/01g") && next.ends_with("-200"),
+        "{next}"
+    );
     let resp = api
         .http
         .get(format!("{}{}", emu.base_url(), next))
@@ -158,7 +212,13 @@ async fn paging_with_batch_size_and_query_all() {
     assert_eq!(second["done"], true);
     assert_eq!(second["records"].as_array().map(Vec::len), Some(100));
     assert!(second.get("nextRecordsUrl").is_none());
-    let mut ids: Vec<&str> = first["records"].as_array().into_iter().flatten().chain(second["records"].as_array().into_iter().flatten()).filter_map(|r| r["Id"].as_str()).collect();
+    let mut ids: Vec<&str> = first["records"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(second["records"].as_array().into_iter().flatten())
+        .filter_map(|r| r["Id"].as_str())
+        .collect();
     let n = ids.len();
     ids.dedup();
     assert_eq!(ids.len(), n, "pages do not overlap");
@@ -169,9 +229,15 @@ async fn paging_with_batch_size_and_query_all() {
     // queryAll sees deleted rows with IsDeleted
     let id = ids[0].to_string();
     assert_eq!(api.delete(&format!("sobjects/Contact/{id}")).await.0, 204);
-    let (_, live) = api.query(&format!("SELECT Id FROM Contact WHERE Id = '{id}'")).await;
+    let (_, live) = api
+        .query(&format!("SELECT Id FROM Contact WHERE Id = '{id}'"))
+        .await;
     assert_eq!(live["totalSize"], 0);
-    let (s, b) = api.get(&format!("queryAll?q=SELECT+Id,IsDeleted+FROM+Contact+WHERE+Id='{id}'")).await;
+    let (s, b) = api
+        .get(&format!(
+            "queryAll?q=SELECT+Id,IsDeleted+FROM+Contact+WHERE+Id='{id}'"
+        ))
+        .await;
     assert_eq!(s, 200);
     assert_eq!(b["records"][0]["IsDeleted"], true);
     // bad locator
@@ -185,17 +251,31 @@ async fn cursor_query_on_system_modstamp_and_id() {
     // a late commit: visible now, stamped in the past
     let past = emu.admin().now() - chrono::Duration::hours(1);
     emu.admin()
-        .commit_late("q", "Contact", None, json!({"LastName": "Late"}).as_object().cloned().unwrap_or_default(), past)
+        .commit_late(
+            "q",
+            "Contact",
+            None,
+            json!({"LastName": "Late"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            past,
+        )
         .expect("late");
     let (_, b) = api
         .query("SELECT LastName, SystemModstamp FROM Contact ORDER BY SystemModstamp ASC, Id ASC LIMIT 1")
         .await;
     assert_eq!(names(&b), ["Late"]);
-    let stamp = b["records"][0]["SystemModstamp"].as_str().unwrap_or("").to_string();
+    let stamp = b["records"][0]["SystemModstamp"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
     assert!(stamp.ends_with("+0000") && stamp.len() == 28, "{stamp}");
     let lit = stamp.replace("+0000", "Z");
     let (s, b) = api
-        .query(&format!("SELECT LastName FROM Contact WHERE SystemModstamp > {lit} ORDER BY SystemModstamp, Id"))
+        .query(&format!(
+            "SELECT LastName FROM Contact WHERE SystemModstamp > {lit} ORDER BY SystemModstamp, Id"
+        ))
         .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["totalSize"], 4);

@@ -9,7 +9,11 @@ use std::time::Duration;
 fn python() -> PathBuf {
     if let Ok(p) = std::env::var("CRMSYNC_TEST_PYTHON") {
         let p = PathBuf::from(p);
-        assert!(p.exists(), "CRMSYNC_TEST_PYTHON={} does not exist; run `bash infra/test.sh`", p.display());
+        assert!(
+            p.exists(),
+            "CRMSYNC_TEST_PYTHON={} does not exist; run `bash infra/test.sh`",
+            p.display()
+        );
         return p;
     }
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -25,8 +29,11 @@ fn python() -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simple_salesforce_drives_the_emulator() {
     let py = python();
-    let emu = Emulator::start(EmulatorOptions::demo()).await.expect("start");
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/third_party/simple_salesforce_check.py");
+    let emu = Emulator::start(EmulatorOptions::demo())
+        .await
+        .expect("start");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/third_party/simple_salesforce_check.py");
     let child = tokio::process::Command::new(py)
         .arg(&script)
         .arg(emu.base_url())
@@ -49,7 +56,13 @@ async fn simple_salesforce_drives_the_emulator() {
     assert!(stdout.contains("all checks passed"), "{stdout}");
     // The emulator counted the third-party client's calls.
     let usage = emu.admin().api_usage("demo").expect("usage");
-    assert!(usage.counters.get("queryMore").copied().unwrap_or(0) >= 2, "{usage:?}");
-    assert!(usage.counters.get("soap.login").copied().unwrap_or(0) >= 1, "{usage:?}");
+    assert!(
+        usage.counters.get("queryMore").copied().unwrap_or(0) >= 2,
+        "{usage:?}"
+    );
+    assert!(
+        usage.counters.get("soap.login").copied().unwrap_or(0) >= 1,
+        "{usage:?}"
+    );
     emu.shutdown().await;
 }

@@ -5,7 +5,10 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 use sf_emulator::spec::{DuplicateRule, ValidationRule};
-use sf_emulator::{OrgSpec, schema::{FieldDef, FieldType}};
+use sf_emulator::{
+    OrgSpec,
+    schema::{FieldDef, FieldType},
+};
 
 fn spec() -> OrgSpec {
     let mut ext = FieldDef::new("Ext_Id__c", FieldType::String);
@@ -38,7 +41,12 @@ async fn setup() -> (sf_emulator::Emulator, Api) {
 #[tokio::test]
 async fn create_read_update_delete() {
     let (emu, api) = setup().await;
-    let (s, b) = api.post("sobjects/Contact", json!({"FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@example.com"})).await;
+    let (s, b) = api
+        .post(
+            "sobjects/Contact",
+            json!({"FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@example.com"}),
+        )
+        .await;
     assert_eq!(s, 201, "{b}");
     assert_eq!(b["success"], true);
     assert_eq!(b["errors"], json!([]));
@@ -52,12 +60,19 @@ async fn create_read_update_delete() {
     assert_eq!(rec["OwnerId"], owner);
     assert_eq!(rec["CreatedById"], owner);
     let created = rec["SystemModstamp"].as_str().unwrap_or("").to_string();
-    let (_, some) = api.get(&format!("sobjects/Contact/{id}?fields=Email,LastName")).await;
+    let (_, some) = api
+        .get(&format!("sobjects/Contact/{id}?fields=Email,LastName"))
+        .await;
     assert_eq!(some["Email"], "ada@example.com");
     assert!(some.get("FirstName").is_none());
 
     emu.admin().advance_clock(std::time::Duration::from_secs(5));
-    let (s, b) = api.patch(&format!("sobjects/Contact/{id}"), json!({"Title": "Countess"})).await;
+    let (s, b) = api
+        .patch(
+            &format!("sobjects/Contact/{id}"),
+            json!({"Title": "Countess"}),
+        )
+        .await;
     assert_eq!((s, &b), (204, &Value::Null));
     let (_, rec) = api.get(&format!("sobjects/Contact/{id}")).await;
     assert_eq!(rec["Title"], "Countess");
@@ -69,11 +84,15 @@ async fn create_read_update_delete() {
     assert_eq!(s, 200);
 
     assert_eq!(api.delete(&format!("sobjects/Contact/{id}")).await.0, 204);
-    let (s, b) = api.patch(&format!("sobjects/Contact/{id}"), json!({"Title": "x"})).await;
+    let (s, b) = api
+        .patch(&format!("sobjects/Contact/{id}"), json!({"Title": "x"}))
+        .await;
     assert_eq!((s, error_code(&b)), (404, "ENTITY_IS_DELETED"));
     let (s, b) = api.delete(&format!("sobjects/Contact/{id}")).await;
     assert_eq!((s, error_code(&b)), (404, "ENTITY_IS_DELETED"));
-    let (s, b) = api.patch("sobjects/Contact/003notanid", json!({"Title": "x"})).await;
+    let (s, b) = api
+        .patch("sobjects/Contact/003notanid", json!({"Title": "x"}))
+        .await;
     assert_eq!((s, error_code(&b)), (400, "MALFORMED_ID"));
     let (s, b) = api.get("sobjects/Widget__c/describe").await;
     assert_eq!((s, error_code(&b)), (404, "NOT_FOUND"));
@@ -83,16 +102,66 @@ async fn create_read_update_delete() {
 async fn validation_errors() {
     let (_emu, api) = setup().await;
     let cases: Vec<(&str, Value, &str, Option<&str>)> = vec![
-        ("sobjects/Contact", json!({"FirstName": "x"}), "REQUIRED_FIELD_MISSING", Some("LastName")),
-        ("sobjects/Lead", json!({"LastName": "x"}), "REQUIRED_FIELD_MISSING", Some("Company")),
-        ("sobjects/Opportunity", json!({"Name": "x"}), "REQUIRED_FIELD_MISSING", Some("StageName")),
-        ("sobjects/Account", json!({"Name": "x".repeat(256)}), "STRING_TOO_LONG", Some("Name")),
-        ("sobjects/Opportunity", json!({"Name": "o", "StageName": "Dreaming", "CloseDate": "2026-01-01"}), "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", Some("StageName")),
-        ("sobjects/Opportunity", json!({"Name": "o", "StageName": "Prospecting", "CloseDate": "2026-01-01", "Amount": 10001}), "FIELD_CUSTOM_VALIDATION_EXCEPTION", Some("Amount")),
-        ("sobjects/Contact", json!({"LastName": "x", "Bogus__c": 1}), "INVALID_FIELD", Some("Bogus__c")),
-        ("sobjects/Contact", json!({"LastName": "x", "AccountId": "001bad"}), "MALFORMED_ID", Some("AccountId")),
-        ("sobjects/Contact", json!({"LastName": "x", "Email": "not-an-email"}), "INVALID_EMAIL_ADDRESS", Some("Email")),
-        ("sobjects/Contact", json!({"LastName": "x", "CreatedDate": "2020-01-01T00:00:00Z"}), "INVALID_FIELD_FOR_INSERT_UPDATE", Some("CreatedDate")),
+        (
+            "sobjects/Contact",
+            json!({"FirstName": "x"}),
+            "REQUIRED_FIELD_MISSING",
+            Some("LastName"),
+        ),
+        (
+            "sobjects/Lead",
+            json!({"LastName": "x"}),
+            "REQUIRED_FIELD_MISSING",
+            Some("Company"),
+        ),
+        (
+            "sobjects/Opportunity",
+            json!({"Name": "x"}),
+            "REQUIRED_FIELD_MISSING",
+            Some("StageName"),
+        ),
+        (
+            "sobjects/Account",
+            json!({"Name": "x".repeat(256)}),
+            "STRING_TOO_LONG",
+            Some("Name"),
+        ),
+        (
+            "sobjects/Opportunity",
+            json!({"Name": "o", "StageName": "Dreaming", "CloseDate": "2026-01-01"}),
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            Some("StageName"),
+        ),
+        (
+            "sobjects/Opportunity",
+            json!({"Name": "o", "StageName": "Prospecting", "CloseDate": "2026-01-01", "Amount": 10001}),
+            "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+            Some("Amount"),
+        ),
+        (
+            "sobjects/Contact",
+            json!({"LastName": "x", "Bogus__c": 1}),
+            "INVALID_FIELD",
+            Some("Bogus__c"),
+        ),
+        (
+            "sobjects/Contact",
+            json!({"LastName": "x", "AccountId": "001bad"}),
+            "MALFORMED_ID",
+            Some("AccountId"),
+        ),
+        (
+            "sobjects/Contact",
+            json!({"LastName": "x", "Email": "not-an-email"}),
+            "INVALID_EMAIL_ADDRESS",
+            Some("Email"),
+        ),
+        (
+            "sobjects/Contact",
+            json!({"LastName": "x", "CreatedDate": "2020-01-01T00:00:00Z"}),
+            "INVALID_FIELD_FOR_INSERT_UPDATE",
+            Some("CreatedDate"),
+        ),
     ];
     for (path, body, code, field) in cases {
         let (s, b) = api.post(path, body.clone()).await;
@@ -103,41 +172,91 @@ async fn validation_errors() {
         }
     }
     // unique external id and duplicate rules
-    assert_eq!(api.post("sobjects/Contact", json!({"LastName": "a", "Ext_Id__c": "E1"})).await.0, 201);
-    let (s, b) = api.post("sobjects/Contact", json!({"LastName": "b", "Ext_Id__c": "e1"})).await;
+    assert_eq!(
+        api.post(
+            "sobjects/Contact",
+            json!({"LastName": "a", "Ext_Id__c": "E1"})
+        )
+        .await
+        .0,
+        201
+    );
+    let (s, b) = api
+        .post(
+            "sobjects/Contact",
+            json!({"LastName": "b", "Ext_Id__c": "e1"}),
+        )
+        .await;
     assert_eq!((s, error_code(&b)), (400, "DUPLICATE_VALUE"));
-    assert_eq!(api.post("sobjects/Lead", json!({"LastName": "a", "Company": "c", "Email": "l@x.example"})).await.0, 201);
-    let (s, b) = api.post("sobjects/Lead", json!({"LastName": "b", "Company": "c", "Email": "L@X.example"})).await;
+    assert_eq!(
+        api.post(
+            "sobjects/Lead",
+            json!({"LastName": "a", "Company": "c", "Email": "l@x.example"})
+        )
+        .await
+        .0,
+        201
+    );
+    let (s, b) = api
+        .post(
+            "sobjects/Lead",
+            json!({"LastName": "b", "Company": "c", "Email": "L@X.example"}),
+        )
+        .await;
     assert_eq!((s, error_code(&b)), (400, "DUPLICATES_DETECTED"));
     // an update may not blank a required field
     let (_, b) = api.post("sobjects/Account", json!({"Name": "keep"})).await;
     let id = b["id"].as_str().unwrap_or("");
-    let (s, b) = api.patch(&format!("sobjects/Account/{id}"), json!({"Name": null})).await;
+    let (s, b) = api
+        .patch(&format!("sobjects/Account/{id}"), json!({"Name": null}))
+        .await;
     assert_eq!((s, error_code(&b)), (400, "REQUIRED_FIELD_MISSING"));
 }
 
 #[tokio::test]
 async fn upsert_by_external_id_and_id_lookup() {
     let (emu, api) = setup().await;
-    let (s, b) = api.patch("sobjects/Contact/Ext_Id__c/X-1", json!({"LastName": "One"})).await;
+    let (s, b) = api
+        .patch("sobjects/Contact/Ext_Id__c/X-1", json!({"LastName": "One"}))
+        .await;
     assert_eq!(s, 201, "{b}");
     assert_eq!(b["created"], true);
     let id = b["id"].as_str().unwrap_or("").to_string();
-    let (s, b) = api.patch("sobjects/Contact/Ext_Id__c/X-1", json!({"LastName": "Uno"})).await;
+    let (s, b) = api
+        .patch("sobjects/Contact/Ext_Id__c/X-1", json!({"LastName": "Uno"}))
+        .await;
     assert_eq!((s, b["created"].as_bool()), (200, Some(false)));
     assert_eq!(b["id"], id);
     // idLookup (Email) with two matches → 300 with both URLs
     for n in ["a", "b"] {
         emu.admin()
-            .insert_record("w", "Contact", json!({"LastName": n, "Email": "same@x.example"}).as_object().cloned().unwrap_or_default())
+            .insert_record(
+                "w",
+                "Contact",
+                json!({"LastName": n, "Email": "same@x.example"})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+            )
             .expect("insert");
     }
-    let (s, b) = api.patch("sobjects/Contact/Email/same@x.example", json!({"Title": "t"})).await;
+    let (s, b) = api
+        .patch(
+            "sobjects/Contact/Email/same@x.example",
+            json!({"Title": "t"}),
+        )
+        .await;
     assert_eq!(s, 300, "{b}");
     assert_eq!(b.as_array().map(Vec::len), Some(2));
-    assert!(b[0].as_str().unwrap_or("").starts_with("/services/data/v62.0/sobjects/Contact/003"));
+    assert!(
+        b[0].as_str()
+            .unwrap_or("")
+            .starts_with("/services/data/v62.0/sobjects/Contact/003")
+    );
     // a non-external field cannot be an upsert key
-    let (s, b) = api.patch("sobjects/Contact/LastName/Uno", json!({"Title": "t"})).await;
+    let (s, b) = api
+        .patch("sobjects/Contact/LastName/Uno", json!({"Title": "t"}))
+        .await;
     assert_eq!((s, error_code(&b)), (400, "INVALID_FIELD"));
 }
 
@@ -172,9 +291,15 @@ async fn collections_with_and_without_all_or_none() {
             ]}),
         )
         .await;
-    assert_eq!(b[0]["errors"][0]["statusCode"], "ALL_OR_NONE_OPERATION_ROLLED_BACK");
+    assert_eq!(
+        b[0]["errors"][0]["statusCode"],
+        "ALL_OR_NONE_OPERATION_ROLLED_BACK"
+    );
     assert_eq!(b[1]["errors"][0]["statusCode"], "STRING_TOO_LONG");
-    assert_eq!(emu.admin().record_count("w", "Contact").expect("count"), before);
+    assert_eq!(
+        emu.admin().record_count("w", "Contact").expect("count"),
+        before
+    );
 
     let (s, b) = api
         .patch(
@@ -202,13 +327,21 @@ async fn collections_with_and_without_all_or_none() {
     assert_eq!(b[0]["created"], true);
     assert_eq!(b[1]["created"], false);
 
-    let (s, b) = api.delete(&format!("composite/sobjects?ids={ok_id},001000000000000AAA&allOrNone=false")).await;
+    let (s, b) = api
+        .delete(&format!(
+            "composite/sobjects?ids={ok_id},001000000000000AAA&allOrNone=false"
+        ))
+        .await;
     assert_eq!(s, 200);
     assert_eq!(b[0]["success"], true);
     assert_eq!(b[1]["success"], false);
 
-    let many: Vec<Value> = (0..201).map(|i| json!({"attributes": {"type": "Contact"}, "LastName": format!("n{i}")})).collect();
-    let (s, b) = api.post("composite/sobjects", json!({"records": many})).await;
+    let many: Vec<Value> = (0..201)
+        .map(|i| json!({"attributes": {"type": "Contact"}, "LastName": format!("n{i}")}))
+        .collect();
+    let (s, b) = api
+        .post("composite/sobjects", json!({"records": many}))
+        .await;
     assert_eq!((s, error_code(&b)), (400, "EXCEEDED_ID_LIMIT"));
 }
 
@@ -248,10 +381,15 @@ async fn composite_references_rollback_and_one_call() {
     assert_eq!(r[0]["httpStatusCode"], 400);
     assert_eq!(r[0]["body"][0]["errorCode"], "PROCESSING_HALTED");
     assert_eq!(r[1]["body"][0]["errorCode"], "REQUIRED_FIELD_MISSING");
-    assert_eq!(emu.admin().record_count("w", "Account").expect("n"), accounts);
+    assert_eq!(
+        emu.admin().record_count("w", "Account").expect("n"),
+        accounts
+    );
 
     let subs: Vec<Value> = (0..26).map(|i| json!({"method": "GET", "url": "/services/data/v62.0/limits", "referenceId": format!("r{i}")})).collect();
-    let (s, _) = api.post("composite", json!({"compositeRequest": subs})).await;
+    let (s, _) = api
+        .post("composite", json!({"compositeRequest": subs}))
+        .await;
     assert_eq!(s, 400);
 }
 
@@ -260,7 +398,13 @@ async fn describe_metadata() {
     let (_emu, api) = setup().await;
     let (s, d) = api.get("sobjects/Contact/describe").await;
     assert_eq!(s, 200);
-    let field = |n: &str| d["fields"].as_array().and_then(|a| a.iter().find(|f| f["name"] == n)).cloned().unwrap_or(Value::Null);
+    let field = |n: &str| {
+        d["fields"]
+            .as_array()
+            .and_then(|a| a.iter().find(|f| f["name"] == n))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
     assert_eq!(field("Email")["idLookup"], true);
     assert_eq!(field("LastName")["nillable"], false);
     assert_eq!(field("LastName")["length"], 80);
@@ -270,14 +414,47 @@ async fn describe_metadata() {
     assert_eq!(field("OwnerId")["defaultedOnCreate"], true);
     assert_eq!(field("Ext_Id__c")["externalId"], true);
     assert_eq!(field("Ext_Id__c")["custom"], true);
-    assert_eq!(d["urls"]["describe"], "/services/data/v62.0/sobjects/Contact/describe");
+    assert_eq!(
+        d["urls"]["describe"],
+        "/services/data/v62.0/sobjects/Contact/describe"
+    );
     let (_, o) = api.get("sobjects/Opportunity/describe").await;
-    let stage = o["fields"].as_array().and_then(|a| a.iter().find(|f| f["name"] == "StageName")).cloned().unwrap_or(Value::Null);
+    let stage = o["fields"]
+        .as_array()
+        .and_then(|a| a.iter().find(|f| f["name"] == "StageName"))
+        .cloned()
+        .unwrap_or(Value::Null);
     assert_eq!(stage["restrictedPicklist"], true);
-    assert!(stage["picklistValues"].as_array().is_some_and(|p| p.iter().any(|v| v["value"] == "Closed Won")));
+    assert!(
+        stage["picklistValues"]
+            .as_array()
+            .is_some_and(|p| p.iter().any(|v| v["value"] == "Closed Won"))
+    );
     let (_, g) = api.get("sobjects/").await;
-    let prefixes: Vec<(String, String)> = g["sobjects"].as_array().into_iter().flatten().map(|o| (o["name"].as_str().unwrap_or("").to_string(), o["keyPrefix"].as_str().unwrap_or("").to_string())).collect();
-    for (n, p) in [("Account", "001"), ("Contact", "003"), ("Lead", "00Q"), ("Opportunity", "006"), ("OpportunityLineItem", "00k"), ("User", "005"), ("Task", "00T"), ("Organization", "00D")] {
-        assert!(prefixes.contains(&(n.to_string(), p.to_string())), "{n} {p}");
+    let prefixes: Vec<(String, String)> = g["sobjects"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|o| {
+            (
+                o["name"].as_str().unwrap_or("").to_string(),
+                o["keyPrefix"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    for (n, p) in [
+        ("Account", "001"),
+        ("Contact", "003"),
+        ("Lead", "00Q"),
+        ("Opportunity", "006"),
+        ("OpportunityLineItem", "00k"),
+        ("User", "005"),
+        ("Task", "00T"),
+        ("Organization", "00D"),
+    ] {
+        assert!(
+            prefixes.contains(&(n.to_string(), p.to_string())),
+            "{n} {p}"
+        );
     }
 }
