@@ -53,11 +53,13 @@ async fn missing_table_is_a_permanent_error() {
         kms_key_id: None,
     };
     let stores = Stores::aws_with_clock(&clients, &settings, h.clock.clone());
-    let err = stores
-        .tenants
-        .get(&TenantId::new("t1").unwrap())
-        .await
-        .unwrap_err();
+    let err = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        stores.tenants.get(&TenantId::new("t1").unwrap()),
+    )
+    .await
+    .expect("moto answered in time")
+    .unwrap_err();
     assert!(!err.is_retryable(), "{err}");
     assert!(matches!(err, StoreError::Rejected { .. }), "{err}");
 }

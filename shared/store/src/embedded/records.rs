@@ -68,8 +68,13 @@ impl ConnectionStore for EmbeddedStore {
 
     async fn put(&self, connection: &Connection) -> StoreResult<()> {
         let k = key(&[connection.tenant.as_str(), connection.id.as_str()]);
+        // Stored times have millisecond precision, as in DynamoDB.
+        let mut c = connection.clone();
+        c.created_at = millis(c.created_at);
+        c.updated_at = millis(c.updated_at);
+        c.last_sync_at = c.last_sync_at.map(millis);
         self.write(|s, _| {
-            s.connections.insert(k, connection.clone());
+            s.connections.insert(k, c);
             Ok(())
         })
         .await
@@ -167,8 +172,10 @@ impl TenantStore for EmbeddedStore {
 
     async fn put(&self, tenant: &Tenant) -> StoreResult<()> {
         check_parts(&[("api_key_hash", &tenant.api_key_hash)])?;
+        let mut t = tenant.clone();
+        t.created_at = millis(t.created_at);
         self.write(|s, _| {
-            s.tenants.insert(tenant.id.to_string(), tenant.clone());
+            s.tenants.insert(t.id.to_string(), t);
             Ok(())
         })
         .await

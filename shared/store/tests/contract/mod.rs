@@ -145,6 +145,10 @@ pub async fn connections_crud_status_and_paging(h: &Harness) {
     }
     seen.sort();
     assert_eq!(seen, ["t1/c1", "t1/c2", "t2/c1"]);
+    let bad_token = s
+        .list_all(&PageRequest::next(2, PageToken("%%".into())))
+        .await;
+    assert!(matches!(bad_token, Err(StoreError::InvalidInput { .. })));
 
     // Conditional status change.
     let err = s
@@ -185,6 +189,13 @@ pub async fn connections_crud_status_and_paging(h: &Harness) {
         .await
         .unwrap();
     assert_eq!(cleared.last_error, None);
+
+    // Both adapters store times at millisecond precision.
+    let mut precise = connection(h, "t3", "c1");
+    precise.created_at += chrono::Duration::nanoseconds(123_456);
+    s.put(&precise).await.unwrap();
+    let stored = s.get(&tid("t3"), &cid("c1")).await.unwrap().unwrap();
+    assert_eq!(stored.created_at, h.clock.now());
 
     let missing = s
         .update_status(&tid("t9"), &cid("c1"), None, ConnectionStatus::Failed, None)
