@@ -141,7 +141,9 @@ impl AdminHandle {
     /// Spends the rest of today's API allowance: the next data call answers 403.
     pub fn exhaust_api_limit(&self, alias: &str) -> Result<(), EmulatorError> {
         self.with_org(alias, |st, i| {
-            st.orgs[i].api_used = st.orgs[i].settings.daily_api_limit;
+            let now = st.clock.now();
+            let max = st.orgs[i].settings.daily_api_limit;
+            st.orgs[i].meter.set(now, max);
             Ok(())
         })
     }
@@ -156,7 +158,8 @@ impl AdminHandle {
     /// Sets the used count (e.g. 0 to start a fresh day).
     pub fn set_api_used(&self, alias: &str, used: u64) -> Result<(), EmulatorError> {
         self.with_org(alias, |st, i| {
-            st.orgs[i].api_used = used;
+            let now = st.clock.now();
+            st.orgs[i].meter.set(now, used);
             Ok(())
         })
     }
@@ -173,7 +176,7 @@ impl AdminHandle {
         self.with_org(alias, |st, i| {
             let o = &st.orgs[i];
             Ok(ApiUsage {
-                used: o.api_used,
+                used: o.meter.used(st.clock.now()),
                 max: o.settings.daily_api_limit,
                 counters: o.counters.clone(),
             })
@@ -193,7 +196,8 @@ impl AdminHandle {
     pub fn reset_counters(&self, alias: &str) -> Result<(), EmulatorError> {
         self.with_org(alias, |st, i| {
             st.orgs[i].counters.clear();
-            st.orgs[i].api_used = 0;
+            let now = st.clock.now();
+            st.orgs[i].meter.set(now, 0);
             Ok(())
         })
     }

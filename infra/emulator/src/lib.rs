@@ -27,6 +27,7 @@ pub mod describe;
 pub mod error;
 pub mod faults;
 pub mod ids;
+pub mod meter;
 pub mod oauth;
 pub mod rest;
 pub mod schema;

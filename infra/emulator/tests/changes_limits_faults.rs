@@ -105,8 +105,15 @@ async fn daily_limit_header_and_exhaustion() {
     assert_eq!(s, 403);
     assert_eq!(error_code(&b), "REQUEST_LIMIT_EXCEEDED");
     assert_eq!(h["sforce-limit-info"], "api-usage=50/50");
-    emu.admin().set_api_used("c", 0).expect("reset");
+    // the allowance is a rolling 24 hours
+    emu.admin().advance_clock(Duration::from_secs(25 * 3600));
+    let api = Api::new(&emu, token(&emu, "c", "admin@c.example"));
+    let (s, _, h) = api.send(reqwest::Method::GET, "limits", None).await;
+    assert_eq!(s, 200);
+    assert_eq!(h["sforce-limit-info"], "api-usage=1/50");
+    emu.admin().set_api_used("c", 49).expect("set");
     assert_eq!(api.get("limits").await.0, 200);
+    assert_eq!(api.get("limits").await.0, 403);
 }
 
 #[tokio::test]

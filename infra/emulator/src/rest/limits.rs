@@ -6,7 +6,7 @@ use serde_json::json;
 pub fn limits(ctx: &mut Ctx<'_>) -> Reply {
     let o = &ctx.st.orgs[ctx.org];
     let max = o.settings.daily_api_limit;
-    let remaining = max.saturating_sub(o.api_used);
+    let remaining = max.saturating_sub(o.meter.used(ctx.st.clock.now()));
     let pair = |m: u64, r: u64| json!({"Max": m, "Remaining": r});
     Reply::ok(json!({
         "DailyApiRequests": pair(max, remaining),

@@ -202,17 +202,19 @@ pub async fn data_api(
     let endpoint = endpoint_name(&method, &segments);
     let result = {
         let o = &st.orgs[org];
-        if o.api_used >= o.settings.daily_api_limit {
+        let now = st.clock.now();
+        let used = o.meter.used(now);
+        if used >= o.settings.daily_api_limit {
             let e = ApiError::new(
                 StatusCode::FORBIDDEN,
                 "REQUEST_LIMIT_EXCEEDED",
                 "TotalRequests Limit exceeded.",
             );
-            return with_limit_header(e.into_response(), o.api_used, o.settings.daily_api_limit);
+            return with_limit_header(e.into_response(), used, o.settings.daily_api_limit);
         }
         let faults = o.faults.clone();
         let st_ref: &mut State = &mut st;
-        st_ref.orgs[org].api_used += 1;
+        st_ref.orgs[org].meter.add(now, 1);
         st_ref.orgs[org].count(&endpoint);
         let injected = {
             let rng = &mut st_ref.rng;
@@ -258,7 +260,11 @@ pub async fn data_api(
             }
         }
     };
-    let (used, max) = (st.orgs[org].api_used, st.orgs[org].settings.daily_api_limit);
+    let now = st.clock.now();
+    let (used, max) = (
+        st.orgs[org].meter.used(now),
+        st.orgs[org].settings.daily_api_limit,
+    );
     drop(st);
     let resp = match result {
         Ok(Reply {
