@@ -34,6 +34,7 @@ async fn harness() -> contract::Harness {
     contract::Harness {
         stores: Stores::aws_with_clock(&clients, &settings, clock.clone()),
         clock,
+        temp_dir: None,
     }
 }
 

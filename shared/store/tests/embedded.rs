@@ -11,7 +11,11 @@ async fn harness() -> contract::Harness {
     let stores = Stores::embedded_with_clock(None, clock.clone())
         .await
         .unwrap();
-    contract::Harness { stores, clock }
+    contract::Harness {
+        stores,
+        clock,
+        temp_dir: None,
+    }
 }
 
 /// A harness that also writes through to a temp file, so the whole suite exercises
@@ -19,10 +23,15 @@ async fn harness() -> contract::Harness {
 async fn persistent_harness() -> contract::Harness {
     let clock = Arc::new(ManualClock::starting_now());
     let path = temp_path();
+    let temp_dir = path.parent().map(std::path::Path::to_path_buf);
     let stores = Stores::embedded_with_clock(Some(path), clock.clone())
         .await
         .unwrap();
-    contract::Harness { stores, clock }
+    contract::Harness {
+        stores,
+        clock,
+        temp_dir,
+    }
 }
 
 fn temp_path() -> std::path::PathBuf {
@@ -50,6 +59,7 @@ async fn state_survives_reopen() {
             .await
             .unwrap(),
         clock: clock.clone(),
+        temp_dir: None,
     };
     let conn = contract::connection(&h, "t1", "c1");
     h.stores.connections.put(&conn).await.unwrap();
@@ -168,4 +178,35 @@ async fn corrupt_state_file_is_reported_not_overwritten() {
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
     assert_eq!(std::fs::read(&path).unwrap(), b"{ not json");
     std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+}
+
+#[tokio::test]
+async fn failed_write_through_rolls_back_memory() {
+    let path = temp_path();
+    let dir = path.parent().unwrap().to_path_buf();
+    let clock = Arc::new(ManualClock::starting_now());
+    let h = contract::Harness {
+        stores: Stores::embedded_with_clock(Some(path.clone()), clock.clone())
+            .await
+            .unwrap(),
+        clock,
+        temp_dir: None,
+    };
+    // Make the state directory unusable: a plain file where the directory was.
+    std::fs::write(&dir, b"not a directory").unwrap();
+    let err = h
+        .stores
+        .connections
+        .put(&contract::connection(&h, "t1", "c1"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Io { .. }), "{err}");
+    assert!(err.is_retryable());
+    let t = TenantId::new("t1").unwrap();
+    let c = ConnectionId::new("c1").unwrap();
+    assert!(
+        h.stores.connections.get(&t, &c).await.unwrap().is_none(),
+        "memory must not run ahead of the file"
+    );
+    std::fs::remove_file(&dir).unwrap();
 }

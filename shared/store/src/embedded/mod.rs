@@ -5,6 +5,8 @@
 //! like DynamoDB's conditional writes (exactly one winner). With a path, every write
 //! is written through to a JSON file (write to a temp file, then atomic rename); a
 //! failed write rolls the in-memory state back so memory never runs ahead of disk.
+//! The file holds refresh tokens in clear (it is for local development), so it is
+//! created with owner-only permissions.
 
 mod queues;
 mod records;

@@ -467,8 +467,8 @@ impl ReportStore for EmbeddedStore {
                         && e.connection == q.connection
                         && e.status == q.status
                         && q.object.as_ref().is_none_or(|o| &e.object == o)
-                        && q.from.is_none_or(|f| e.updated_at >= f)
-                        && q.to.is_none_or(|t| e.updated_at < t)
+                        && q.from.is_none_or(|f| e.updated_at >= millis(f))
+                        && q.to.is_none_or(|t| e.updated_at < millis(t))
                         && report_live(e, now)
                 })
                 .collect();

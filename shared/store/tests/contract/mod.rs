@@ -15,6 +15,16 @@ use futures::future::join_all;
 pub struct Harness {
     pub stores: Stores,
     pub clock: Arc<ManualClock>,
+    /// Removed when the harness is dropped (embedded state files).
+    pub temp_dir: Option<std::path::PathBuf>,
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.temp_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
 }
 
 /// Upper bound for any one contract test.
