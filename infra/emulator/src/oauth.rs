@@ -2,9 +2,18 @@
 //! code with PKCE S256, refresh with optional rotation, password), revoke, identity, userinfo.
 //! Errors are the JSON object `{"error","error_description"}` with HTTP 400.
 
-use crate::state::{AccessGrant, State};
+use crate::server::Shared;
+use crate::state::{AccessGrant, AuthCode, RefreshGrant, State};
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State as AxState};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
 use base64::Engine;
+use hmac::{Hmac, Mac};
 use rand::RngCore;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 
 /// A Salesforce-looking opaque token: `{orgId15}!{random}`.
 pub fn new_token_string(org_id: &str) -> String {
@@ -27,17 +36,6 @@ pub fn new_access_token(st: &mut State, org: usize, user_id: &str) -> String {
     );
     token
 }
-
-use crate::server::Shared;
-use crate::state::{AuthCode, RefreshGrant};
-use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State as AxState};
-use axum::http::{HeaderMap, Method, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
-use hmac::{Hmac, Mac};
-use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 
 const CODE_TTL_MINUTES: i64 = 15;
 

@@ -280,3 +280,54 @@ async fn cursor_query_on_system_modstamp_and_id() {
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["totalSize"], 4);
 }
+
+#[tokio::test]
+async fn relative_date_literals() {
+    let emu = start_small(OrgSpec::new("r")).await;
+    let now = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 5, 10, 15, 0, 0)
+        .single()
+        .expect("t");
+    emu.admin().freeze_clock(now);
+    for (name, created, close) in [
+        ("Today", "2026-05-10T01:00:00Z", "2026-05-10"),
+        ("Yesterday", "2026-05-09T23:59:00Z", "2026-05-11"),
+        ("LastWeek", "2026-05-04T12:00:00Z", "2026-05-20"),
+        ("LongAgo", "2026-01-01T00:00:00Z", "2027-01-01"),
+    ] {
+        emu.admin()
+            .insert_record(
+                "r",
+                "Opportunity",
+                json!({"Name": name, "StageName": "Prospecting", "CloseDate": close, "CreatedDate": created})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+            )
+            .expect("insert");
+    }
+    let api = Api::new(&emu, token(&emu, "r", "admin@r.example"));
+    let q = |w: &str| format!("SELECT Name FROM Opportunity WHERE {w} ORDER BY CreatedDate");
+    let names = |b: &Value| -> Vec<String> {
+        b["records"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| r["Name"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    let (s, b) = api.query(&q("CreatedDate = TODAY")).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(names(&b), ["Today"]);
+    let (_, b) = api.query(&q("CreatedDate = YESTERDAY")).await;
+    assert_eq!(names(&b), ["Yesterday"]);
+    let (_, b) = api.query(&q("CreatedDate = LAST_N_DAYS:7")).await;
+    assert_eq!(names(&b), ["LastWeek", "Yesterday", "Today"]);
+    let (_, b) = api.query(&q("CreatedDate < LAST_N_DAYS:7")).await;
+    assert_eq!(names(&b), ["LongAgo"]);
+    let (_, b) = api.query(&q("CloseDate = NEXT_N_DAYS:10")).await;
+    assert_eq!(names(&b), ["LastWeek", "Yesterday"]);
+    let (_, b) = api.query(&q("CloseDate > TOMORROW")).await;
+    assert_eq!(names(&b), ["LongAgo", "LastWeek"]);
+    let (s, b) = api.query(&q("Name = TODAY")).await;
+    assert_eq!((s, error_code(&b)), (400, "INVALID_FIELD"));
+}

@@ -28,7 +28,8 @@ pub fn query(ctx: &mut Ctx<'_>, all: bool) -> Result<Reply, ApiError> {
         .ok_or_else(|| ApiError::bad("MALFORMED_QUERY", "A query string has to be specified"))?
         .to_string();
     let parsed = crate::soql::parser::parse(&q).map_err(|e| e.to_api(&q))?;
-    let out = crate::soql::eval::run(&ctx.st.orgs[ctx.org], &parsed, all, &ctx.version)
+    let now = ctx.st.clock.now();
+    let out = crate::soql::eval::run(&ctx.st.orgs[ctx.org], &parsed, all, &ctx.version, now)
         .map_err(|e| e.to_api(&q))?;
     if parsed.is_count() {
         return Ok(Reply::ok(

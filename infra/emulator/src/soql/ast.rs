@@ -57,6 +57,17 @@ pub enum Literal {
     String(String),
     Date(NaiveDate),
     DateTime(DateTime<Utc>),
+    /// A relative date literal: `TODAY`, `YESTERDAY`, `TOMORROW`, `LAST_N_DAYS:n`, `NEXT_N_DAYS:n`.
+    Relative(RelativeDate),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelativeDate {
+    Today,
+    Yesterday,
+    Tomorrow,
+    LastNDays(i64),
+    NextNDays(i64),
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -7,6 +7,7 @@ use crate::clock::parse_datetime;
 use crate::schema::{FieldDef, FieldType, ObjectDef};
 use crate::state::Org;
 use crate::store::Record;
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 use std::cmp::Ordering;
 
@@ -119,6 +120,7 @@ fn check_literal(f: &FieldDef, lit: &Literal, pos: usize) -> Result<(), SoqlErro
         (_, Literal::Null) => true,
         (FieldType::Datetime, Literal::DateTime(_)) => true,
         (FieldType::Date, Literal::Date(_)) => true,
+        (FieldType::Date | FieldType::Datetime, Literal::Relative(_)) => true,
         (FieldType::Boolean, Literal::Bool(_)) => true,
         (t, Literal::Number(_)) if t.is_numeric() => true,
         (t, Literal::String(_)) if t.is_text() => true,
@@ -202,13 +204,45 @@ enum Cond {
     Cmp(Resolved, CmpOp, Literal),
     In(Resolved, bool, Vec<Literal>),
     Like(Resolved, String),
+    /// A relative date literal resolved to the half-open range `[start, end)`.
+    Range(Resolved, CmpOp, DateTime<Utc>, DateTime<Utc>),
 }
 
-fn plan(org: &Org, def: &ObjectDef, e: &Expr) -> Result<Cond, SoqlError> {
+/// `[start, end)` of a relative date literal, in UTC days.
+fn range(r: RelativeDate, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let today = now
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map_or(now, |d| d.and_utc());
+    let day = chrono::Duration::days(1);
+    // A century covers any real query and keeps the arithmetic far from overflow.
+    let days = |n: i64| day * n.clamp(0, 36_500) as i32;
+    match r {
+        RelativeDate::Today => (today, today + day),
+        RelativeDate::Yesterday => (today - day, today),
+        RelativeDate::Tomorrow => (today + day, today + day * 2),
+        RelativeDate::LastNDays(n) => (today - days(n), today + day),
+        RelativeDate::NextNDays(n) => (today + day, today + day + days(n)),
+    }
+}
+
+fn as_instant(f: &FieldDef, v: &Value) -> Option<DateTime<Utc>> {
+    let s = v.as_str()?;
+    match f.ftype {
+        FieldType::Date => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()?
+            .and_hms_opt(0, 0, 0)
+            .map(|d| d.and_utc()),
+        _ => parse_datetime(s),
+    }
+}
+
+fn plan(org: &Org, def: &ObjectDef, e: &Expr, now: DateTime<Utc>) -> Result<Cond, SoqlError> {
+    let sub = |x: &Expr| plan(org, def, x, now).map(Box::new);
     Ok(match e {
-        Expr::And(a, b) => Cond::And(Box::new(plan(org, def, a)?), Box::new(plan(org, def, b)?)),
-        Expr::Or(a, b) => Cond::Or(Box::new(plan(org, def, a)?), Box::new(plan(org, def, b)?)),
-        Expr::Not(a) => Cond::Not(Box::new(plan(org, def, a)?)),
+        Expr::And(a, b) => Cond::And(sub(a)?, sub(b)?),
+        Expr::Or(a, b) => Cond::Or(sub(a)?, sub(b)?),
+        Expr::Not(a) => Cond::Not(sub(a)?),
         Expr::Cmp {
             path,
             op,
@@ -217,7 +251,13 @@ fn plan(org: &Org, def: &ObjectDef, e: &Expr) -> Result<Cond, SoqlError> {
         } => {
             let r = resolve(org, def, path)?;
             check_literal(&r.field, value, *value_pos)?;
-            Cond::Cmp(r, *op, value.clone())
+            match value {
+                Literal::Relative(rel) => {
+                    let (start, end) = range(*rel, now);
+                    Cond::Range(r, *op, start, end)
+                }
+                _ => Cond::Cmp(r, *op, value.clone()),
+            }
         }
         Expr::In {
             path,
@@ -228,6 +268,12 @@ fn plan(org: &Org, def: &ObjectDef, e: &Expr) -> Result<Cond, SoqlError> {
             let r = resolve(org, def, path)?;
             for v in values {
                 check_literal(&r.field, v, *value_pos)?;
+                if matches!(v, Literal::Relative(_)) {
+                    return Err(SoqlError::malformed(
+                        *value_pos,
+                        "relative date literals are not supported in IN lists",
+                    ));
+                }
             }
             Cond::In(r, *negated, values.clone())
         }
@@ -284,6 +330,19 @@ fn matches(org: &Org, rec: &Record, c: &Cond) -> bool {
                 }
             });
             hit != *negated
+        }
+        Cond::Range(r, op, start, end) => {
+            let Some(v) = as_instant(&r.field, value_of(org, rec, r)) else {
+                return *op == CmpOp::Ne;
+            };
+            match op {
+                CmpOp::Eq => v >= *start && v < *end,
+                CmpOp::Ne => !(v >= *start && v < *end),
+                CmpOp::Lt => v < *start,
+                CmpOp::Le => v < *end,
+                CmpOp::Gt => v >= *end,
+                CmpOp::Ge => v >= *start,
+            }
         }
         Cond::Like(r, pat) => match value_of(org, rec, r) {
             Value::String(s) => like(pat, s),
@@ -365,6 +424,7 @@ pub fn run(
     q: &Query,
     include_deleted: bool,
     version: &str,
+    now: DateTime<Utc>,
 ) -> Result<QueryOutput, SoqlError> {
     let def = org.object(&q.object).cloned().ok_or_else(|| SoqlError {
         code: "INVALID_TYPE",
@@ -380,7 +440,11 @@ pub fn run(
             fields.push((p.clone(), resolve(org, &def, p)?));
         }
     }
-    let cond = q.filter.as_ref().map(|e| plan(org, &def, e)).transpose()?;
+    let cond = q
+        .filter
+        .as_ref()
+        .map(|e| plan(org, &def, e, now))
+        .transpose()?;
     let keys = q
         .order_by
         .iter()

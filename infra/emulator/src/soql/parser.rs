@@ -281,6 +281,7 @@ impl Parser {
             Tok::Ident(s) if s.eq_ignore_ascii_case("null") => Literal::Null,
             Tok::Ident(s) if s.eq_ignore_ascii_case("true") => Literal::Bool(true),
             Tok::Ident(s) if s.eq_ignore_ascii_case("false") => Literal::Bool(false),
+            Tok::Ident(s) => return self.relative_date(s.clone(), t.pos),
             Tok::DateLit(s) if s.len() == 10 => NaiveDate::parse_from_str(s, "%Y-%m-%d")
                 .map(Literal::Date)
                 .map_err(|_| {
@@ -296,6 +297,33 @@ impl Parser {
         };
         self.i += 1;
         Ok(lit)
+    }
+
+    fn relative_date(&mut self, name: String, pos: usize) -> Result<Literal, SoqlError> {
+        let upper = name.to_ascii_uppercase();
+        let simple = match upper.as_str() {
+            "TODAY" => Some(RelativeDate::Today),
+            "YESTERDAY" => Some(RelativeDate::Yesterday),
+            "TOMORROW" => Some(RelativeDate::Tomorrow),
+            _ => None,
+        };
+        self.i += 1;
+        if let Some(r) = simple {
+            return Ok(Literal::Relative(r));
+        }
+        if !matches!(upper.as_str(), "LAST_N_DAYS" | "NEXT_N_DAYS") {
+            return Err(SoqlError::malformed(
+                pos,
+                format!("unexpected token: {name}"),
+            ));
+        }
+        self.expect(Tok::Colon)?;
+        let n = self.count_value()? as i64;
+        Ok(Literal::Relative(if upper == "LAST_N_DAYS" {
+            RelativeDate::LastNDays(n)
+        } else {
+            RelativeDate::NextNDays(n)
+        }))
     }
 }
 
@@ -333,5 +361,30 @@ mod tests {
             .expect("parses");
         assert!(q.is_count());
         assert!(matches!(q.filter, Some(Expr::And(..))));
+    }
+
+    #[test]
+    fn relative_dates() {
+        let q =
+            parse("SELECT Id FROM Contact WHERE CreatedDate = LAST_N_DAYS:7 OR CloseDate > today")
+                .expect("parses");
+        let Some(Expr::Or(a, b)) = q.filter else {
+            panic!("or expected")
+        };
+        assert!(matches!(
+            *a,
+            Expr::Cmp {
+                value: Literal::Relative(RelativeDate::LastNDays(7)),
+                ..
+            }
+        ));
+        assert!(matches!(
+            *b,
+            Expr::Cmp {
+                value: Literal::Relative(RelativeDate::Today),
+                ..
+            }
+        ));
+        assert!(parse("SELECT Id FROM Contact WHERE CreatedDate = SOMEDAY").is_err());
     }
 }
