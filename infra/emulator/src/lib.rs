@@ -19,6 +19,33 @@
 //!
 //! Demo credentials: user `admin@demo.example`, password `demo`, client id `crmsync-demo`,
 //! client secret `demo-secret`, org alias `demo`.
+//!
+//! # Routes
+//!
+//! | route | what |
+//! |---|---|
+//! | `[/orgs/{alias}]/services/oauth2/authorize` | GET/POST; auto-approves (org setting, `auto_approve=true`, or a matching `login_hint`), else a login form |
+//! | `[/orgs/{alias}]/services/oauth2/token` | `authorization_code` (PKCE S256), `refresh_token` (rotation per org), `password` |
+//! | `[/orgs/{alias}]/services/oauth2/revoke`, `…/userinfo` | revoke an access or refresh token; OpenID userinfo |
+//! | `[/orgs/{alias}]/services/Soap/u/{version}` | partner SOAP `login` (simple-salesforce) |
+//! | `/id/{orgId}/{userId}` | identity URL |
+//! | `/services/data/vNN.0/…` | `limits`, `query`, `queryAll`, `query/{locator}`, `sobjects`, `sobjects/{T}[/describe\|/updated\|/deleted\|/{id}\|/{field}/{value}]`, `composite/sobjects[/{T}[/{field}]]`, `composite` |
+//! | `/__admin/…` | test control, see below |
+//!
+//! # Admin API
+//!
+//! Every [`AdminHandle`] method has an HTTP twin (no auth, JSON, never counted):
+//! `GET /__admin/orgs`; `GET /__admin/clock`, `POST /__admin/clock/{advance,set,freeze}`;
+//! `GET|PUT|DELETE /__admin/orgs/{alias}/faults` ([`FaultSpec`]);
+//! `POST /__admin/orgs/{alias}/revoke-tokens`; `POST /__admin/orgs/{alias}/limit/exhaust`;
+//! `PUT /__admin/orgs/{alias}/settings` (`dailyApiLimit`, `apiUsed`, `rotateRefreshTokens`,
+//! `autoApprove`, `changeIdLimit`); `GET|DELETE /__admin/orgs/{alias}/usage` (counters per
+//! endpoint); `POST /__admin/orgs/{alias}/users`; `POST /__admin/orgs/{alias}/tokens`
+//! (`{"username"}` → tokens); `POST /__admin/orgs/{alias}/records/{Object}`,
+//! `GET|PATCH|DELETE /__admin/orgs/{alias}/records/{Object}/{Id}` (bypass validation and
+//! counting); `POST /__admin/orgs/{alias}/commit-late/{Object}` (`{"id"?, "fields",
+//! "systemModstamp"}`); `POST /__admin/orgs/{alias}/{validation,duplicate}-rules`.
+//! `sf-emulator --help` prints the same list with examples.
 
 pub mod admin;
 pub mod clock;

@@ -172,10 +172,21 @@ impl State {
             schema.insert(def.name.clone(), def);
         }
         let seq = self.next_seq();
-        let org_id = spec
-            .org_id
-            .clone()
-            .unwrap_or_else(|| crate::ids::make_id("00D", seq));
+        let org_id = match &spec.org_id {
+            Some(id) => crate::ids::normalize(id)
+                .filter(|id| id.starts_with("00D"))
+                .ok_or_else(|| EmulatorError::Seed {
+                    path: format!("orgs.{}.orgId", spec.alias),
+                    message: format!("`{id}` is not a 15/18-character organization id (00D…)"),
+                })?,
+            None => crate::ids::make_id("00D", seq),
+        };
+        if self.orgs.iter().any(|o| o.org_id == org_id) {
+            return Err(EmulatorError::Seed {
+                path: format!("orgs.{}.orgId", spec.alias),
+                message: format!("duplicate org id {org_id}"),
+            });
+        }
         let idx = self.orgs.len();
         self.orgs.push(Org {
             alias: spec.alias.clone(),

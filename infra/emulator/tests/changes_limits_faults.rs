@@ -135,6 +135,15 @@ async fn faults_and_counters() {
     assert_eq!(api.get("limits").await.0, 200, "reads are not locked");
     let (s, b) = api.post("sobjects/Account", json!({"Name": "x"})).await;
     assert_eq!((s, error_code(&b)), (400, "UNABLE_TO_LOCK_ROW"));
+    let (s, b) = api
+        .post(
+            "composite/sobjects",
+            json!({"records": [{"attributes": {"type": "Account"}, "Name": "y"}]}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(b[0]["errors"][0]["statusCode"], "UNABLE_TO_LOCK_ROW");
+    assert_eq!(admin.record_count("c", "Account").expect("n"), 0);
     admin
         .set_faults("c", FaultSpec::none().unauthorized(true))
         .expect("faults");
@@ -153,8 +162,9 @@ async fn faults_and_counters() {
     let usage = admin.api_usage("c").expect("usage");
     // 503, 500, the unlocked read and the slow one count; 401s (forced or revoked) do not
     assert_eq!(usage.counters.get("limits"), Some(&4), "{usage:?}");
-    assert_eq!(usage.used, 5);
+    assert_eq!(usage.used, 6);
     assert_eq!(usage.counters.get("sobject.create"), Some(&1));
+    assert_eq!(usage.counters.get("collections.create"), Some(&1));
     assert_eq!(admin.api_count("c", "query").expect("count"), 0);
 }
 

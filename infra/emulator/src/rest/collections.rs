@@ -299,3 +299,29 @@ pub fn retrieve(ctx: &mut Ctx<'_>, t: &str) -> Result<Reply, ApiError> {
     }
     Ok(Reply::ok(Value::Array(out)))
 }
+
+/// The answer to a collections call hit by an injected lock fault: every record fails with
+/// `UNABLE_TO_LOCK_ROW` and nothing is written.
+pub fn all_locked(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let ids: Vec<Option<String>> = if ctx.method == axum::http::Method::DELETE {
+        ctx.param("ids")
+            .unwrap_or("")
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| Some(s.trim().to_string()))
+            .collect()
+    } else {
+        parse_batch(ctx)?
+            .records
+            .iter()
+            .map(|r| r.get("Id").and_then(Value::as_str).map(str::to_string))
+            .collect()
+    };
+    let lock = ApiError::bad(
+        "UNABLE_TO_LOCK_ROW",
+        "unable to obtain exclusive access to this record or 1 records",
+    );
+    Ok(Reply::ok(Value::Array(
+        ids.iter().map(|id| failure(id.as_deref(), &lock)).collect(),
+    )))
+}

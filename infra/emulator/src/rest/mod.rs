@@ -229,6 +229,17 @@ pub async fn data_api(
                 Injected::None
             }
         };
+        let mut ctx = Ctx {
+            st: st_ref,
+            org,
+            user_id,
+            version,
+            method,
+            segments,
+            params: parse_query(raw.as_deref()),
+            headers,
+            body,
+        };
         match injected {
             Injected::Server(503) => Err(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -240,24 +251,17 @@ pub async fn data_api(
                 "UNKNOWN_EXCEPTION",
                 "An unexpected error occurred. Please include this ErrorId if you contact support: 1234567890-12345 (-123456789)",
             )),
+            // Collections report lock failures per record, with HTTP 200.
+            Injected::Lock
+                if endpoint.starts_with("collections.") && endpoint != "collections.retrieve" =>
+            {
+                collections::all_locked(&ctx)
+            }
             Injected::Lock => Err(ApiError::bad(
                 "UNABLE_TO_LOCK_ROW",
                 "unable to obtain exclusive access to this record or 1 records",
             )),
-            Injected::None => {
-                let mut ctx = Ctx {
-                    st: st_ref,
-                    org,
-                    user_id,
-                    version,
-                    method,
-                    segments,
-                    params: parse_query(raw.as_deref()),
-                    headers,
-                    body,
-                };
-                route(&mut ctx)
-            }
+            Injected::None => route(&mut ctx),
         }
     };
     let now = st.clock.now();
