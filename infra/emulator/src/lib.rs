@@ -142,8 +142,8 @@ impl EmulatorOptions {
     }
 }
 
-/// A running emulator. Dropping it without [`Emulator::shutdown`] leaves the server task
-/// running until the runtime stops.
+/// A running emulator. Dropping it stops the server (without waiting); [`Emulator::shutdown`]
+/// also waits for in-flight requests.
 pub struct Emulator {
     addr: SocketAddr,
     shared: Arc<Mutex<state::State>>,
@@ -156,6 +156,15 @@ impl std::fmt::Debug for Emulator {
         f.debug_struct("Emulator")
             .field("addr", &self.addr)
             .finish()
+    }
+}
+
+impl Drop for Emulator {
+    /// A dropped emulator stops serving (tests need not call `shutdown`).
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
     }
 }
 

@@ -8,27 +8,24 @@ use std::sync::{Arc, Mutex};
 pub type Shared = Arc<Mutex<State>>;
 
 pub fn router(shared: Shared) -> Router {
-    let oauth = |r: Router<Shared>, prefix: &str| {
-        r.route(
-            &format!("{prefix}/services/oauth2/authorize"),
-            get(crate::oauth::authorize).post(crate::oauth::authorize),
-        )
-        .route(
-            &format!("{prefix}/services/oauth2/token"),
-            any(crate::oauth::token),
-        )
-        .route(
-            &format!("{prefix}/services/oauth2/revoke"),
-            any(crate::oauth::revoke),
-        )
-        .route(
-            &format!("{prefix}/services/oauth2/userinfo"),
-            any(crate::oauth::userinfo),
-        )
-        .route(
-            &format!("{prefix}/services/Soap/u/{{version}}"),
-            axum::routing::post(crate::soap::login),
-        )
+    let oauth = |mut r: Router<Shared>, prefix: &str| {
+        // Each login route also answers with a trailing slash, as Salesforce does.
+        for slash in ["", "/"] {
+            let p = |tail: &str| format!("{prefix}{tail}{slash}");
+            r = r
+                .route(
+                    &p("/services/oauth2/authorize"),
+                    get(crate::oauth::authorize).post(crate::oauth::authorize),
+                )
+                .route(&p("/services/oauth2/token"), any(crate::oauth::token))
+                .route(&p("/services/oauth2/revoke"), any(crate::oauth::revoke))
+                .route(&p("/services/oauth2/userinfo"), any(crate::oauth::userinfo))
+                .route(
+                    &p("/services/Soap/u/{version}"),
+                    axum::routing::post(crate::soap::login),
+                );
+        }
+        r
     };
     let r = Router::new();
     let r = oauth(r, "");
@@ -46,14 +43,7 @@ pub fn router(shared: Shared) -> Router {
         .with_state(shared)
 }
 
-async fn versions(
-    axum::extract::State(shared): axum::extract::State<Shared>,
-) -> axum::Json<serde_json::Value> {
-    let base = shared
-        .lock()
-        .map(|s| s.base_url.clone())
-        .unwrap_or_default();
-    let _ = base;
+async fn versions() -> axum::Json<serde_json::Value> {
     let list: Vec<serde_json::Value> = (50..=63)
         .map(|v| {
             serde_json::json!({

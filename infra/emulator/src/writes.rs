@@ -277,12 +277,41 @@ pub fn delete(
     if r.deleted {
         return Err(deleted());
     }
+    mark_deleted(r, now);
+    cascade(st, org, &def.name, &id, now);
+    Ok(())
+}
+
+fn mark_deleted(r: &mut Record, now: DateTime<Utc>) {
     r.deleted = true;
     r.deleted_at = Some(now);
     r.fields.insert("IsDeleted".into(), Value::Bool(true));
     r.fields
         .insert("SystemModstamp".into(), Value::String(sf_datetime(now)));
-    Ok(())
+}
+
+/// Master-detail style cascades Salesforce applies: deleting an Account deletes its
+/// Contacts and Opportunities; deleting an Opportunity deletes its line items.
+fn cascade(st: &mut State, org: usize, object: &str, id: &str, now: DateTime<Utc>) {
+    let children: &[(&str, &str)] = match object {
+        "Account" => &[("Contact", "AccountId"), ("Opportunity", "AccountId")],
+        "Opportunity" => &[("OpportunityLineItem", "OpportunityId")],
+        _ => &[],
+    };
+    for (child, field) in children {
+        let ids: Vec<String> = st.orgs[org]
+            .store
+            .records(child)
+            .filter(|r| !r.deleted && r.get(field).as_str() == Some(id))
+            .map(|r| r.id.clone())
+            .collect();
+        for cid in ids {
+            if let Some(r) = st.orgs[org].store.get_mut(child, &cid) {
+                mark_deleted(r, now);
+            }
+            cascade(st, org, child, &cid, now);
+        }
+    }
 }
 
 /// Outcome of an upsert.

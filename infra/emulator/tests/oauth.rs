@@ -305,6 +305,20 @@ async fn password_grant_login_form_and_chunked_token_body() {
     let emu = start_small(small().auto_approve(false)).await;
     let body = password_token(&emu, "acme", "admin@acme.example", "demo").await;
     assert!(body.get("refresh_token").is_none());
+    // trailing slash on the token endpoint
+    let resp = client()
+        .post(format!("{}/services/oauth2/token/", emu.login_url("acme")))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", demo::CLIENT_ID),
+            ("client_secret", demo::CLIENT_SECRET),
+            ("username", "admin@acme.example"),
+            ("password", "demo"),
+        ])
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(resp.status(), 200);
     let resp = client()
         .post(format!("{}/services/oauth2/token", emu.login_url("acme")))
         .form(&[

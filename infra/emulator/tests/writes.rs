@@ -386,6 +386,11 @@ async fn composite_references_rollback_and_one_call() {
         accounts
     );
 
+    let queries: Vec<Value> = (0..6).map(|i| json!({"method": "GET", "url": "/services/data/v62.0/query?q=SELECT+Id+FROM+Account", "referenceId": format!("q{i}")})).collect();
+    let (s, b) = api
+        .post("composite", json!({"compositeRequest": queries}))
+        .await;
+    assert_eq!((s, error_code(&b)), (400, "INVALID_BATCH_REQUEST"));
     let subs: Vec<Value> = (0..26).map(|i| json!({"method": "GET", "url": "/services/data/v62.0/limits", "referenceId": format!("r{i}")})).collect();
     let (s, _) = api
         .post("composite", json!({"compositeRequest": subs}))
@@ -457,4 +462,51 @@ async fn describe_metadata() {
             "{n} {p}"
         );
     }
+}
+
+#[tokio::test]
+async fn deleting_an_account_cascades_to_contacts_and_opportunities() {
+    let (emu, api) = setup().await;
+    let (_, a) = api
+        .post("sobjects/Account", json!({"Name": "Parent"}))
+        .await;
+    let acct = a["id"].as_str().unwrap_or("").to_string();
+    let (_, c) = api
+        .post(
+            "sobjects/Contact",
+            json!({"LastName": "Kid", "AccountId": acct}),
+        )
+        .await;
+    let (_, o) = api
+        .post("sobjects/Opportunity", json!({"Name": "Deal", "StageName": "Prospecting", "CloseDate": "2026-12-01", "AccountId": acct}))
+        .await;
+    let (_, l) = api
+        .post(
+            "sobjects/OpportunityLineItem",
+            json!({"OpportunityId": o["id"], "Quantity": 2, "UnitPrice": 10}),
+        )
+        .await;
+    let (_, other) = api
+        .post("sobjects/Contact", json!({"LastName": "Unrelated"}))
+        .await;
+    assert_eq!(api.delete(&format!("sobjects/Account/{acct}")).await.0, 204);
+    for (t, id) in [
+        ("Contact", &c["id"]),
+        ("Opportunity", &o["id"]),
+        ("OpportunityLineItem", &l["id"]),
+    ] {
+        let rec = emu
+            .admin()
+            .get_record("w", t, id.as_str().unwrap_or(""))
+            .expect("get")
+            .expect("kept in the recycle bin");
+        assert_eq!(rec["IsDeleted"], true, "{t}");
+    }
+    let (s, _) = api
+        .get(&format!(
+            "sobjects/Contact/{}",
+            other["id"].as_str().unwrap_or("")
+        ))
+        .await;
+    assert_eq!(s, 200);
 }

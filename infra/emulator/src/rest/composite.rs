@@ -8,6 +8,8 @@ use axum::http::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 
 const MAX_SUBREQUESTS: usize = 25;
+/// Of those, query and sObject Collections subrequests.
+const MAX_QUERIES: usize = 5;
 
 /// Replaces `@{refId.path}` with values from earlier responses.
 fn substitute(text: &str, refs: &Map<String, Value>) -> Result<String, String> {
@@ -79,6 +81,21 @@ pub fn composite(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         return Err(ApiError::bad(
             "INVALID_BATCH_REQUEST",
             format!("Composite request size cannot exceed {MAX_SUBREQUESTS} subrequests"),
+        ));
+    }
+    let heavy = subs
+        .iter()
+        .filter(|s| {
+            let url = s.get("url").and_then(Value::as_str).unwrap_or("");
+            url.contains("/query") || url.contains("/composite/sobjects")
+        })
+        .count();
+    if heavy > MAX_QUERIES {
+        return Err(ApiError::bad(
+            "INVALID_BATCH_REQUEST",
+            format!(
+                "A composite request can contain at most {MAX_QUERIES} query or sObject Collections subrequests"
+            ),
         ));
     }
     let all_or_none = body
