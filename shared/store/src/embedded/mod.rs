@@ -8,9 +8,16 @@
 //! The file holds refresh tokens in clear (it is for local development), so it is
 //! created with owner-only permissions.
 
+mod accounts;
+mod feed;
+mod links;
+mod paging;
 mod queues;
-mod records;
+mod quota;
+mod reports;
+mod shortlived;
 mod state;
+mod sync;
 mod vault;
 
 use std::path::{Path, PathBuf};

@@ -1,8 +1,14 @@
 //! DynamoDB adapter: every table port over one table (layout in [`keys`]).
 
+mod accounts;
+mod feed;
 pub mod keys;
-mod records;
+mod links;
+mod ops;
+mod quota;
+mod reports;
 mod shortlived;
+mod sync;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

@@ -1,0 +1,147 @@
+//! Links between app records and Salesforce records.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::ReturnValue;
+
+use super::keys::*;
+use super::{DynamoStore, SERVICE, data_of, item, s, to_av, with_data};
+use crate::aws::errors::classify;
+use crate::error::{StoreError, StoreResult};
+use crate::ids::{ConnectionId, TenantId};
+use crate::model::*;
+use crate::ports::*;
+use crate::util::{check_parts, millis};
+
+fn check_link_key(app_object: &str, app_id: &str) -> StoreResult<()> {
+    check_parts(&[("app_object", app_object), ("app_id", app_id)])
+}
+
+#[async_trait]
+impl LinkStore for DynamoStore {
+    async fn create_if_absent(&self, link: &Link) -> StoreResult<LinkCreate> {
+        check_link_key(&link.app_object, &link.app_id)?;
+        check_parts(&[("sf_object", &link.sf_object), ("sf_id", &link.sf_id)])?;
+        let mut link = link.clone();
+        link.created_at = millis(link.created_at);
+        link.updated_at = millis(link.updated_at);
+        let pk = tenant_pk(&link.tenant);
+        let sk = link_sk(&link.connection, &link.app_object, &link.app_id);
+        let mut it = item(&pk, &sk);
+        it.insert(
+            GSI1PK.into(),
+            s(link_gsi(&link.tenant, &link.connection, &link.sf_id)),
+        );
+        it.insert(GSI1SK.into(), s(LINK_GSI_SK));
+        let it = with_data(it, &link)?;
+        // A loser whose winner was deleted right away tries again (bounded).
+        for _ in 0..3 {
+            let res = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(it.clone()))
+                .condition_expression("attribute_not_exists(pk)")
+                .send()
+                .await;
+            match res.map_err(|e| classify(SERVICE, "PutItem", e)) {
+                Ok(_) => return Ok(LinkCreate::Created(link)),
+                Err(StoreError::Conflict(_)) => {
+                    if let Some(winner) = self.get_data::<Link>(&pk, &sk).await? {
+                        return Ok(LinkCreate::Existing(winner));
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Conflict(format!(
+            "link {}/{} keeps changing",
+            link.app_object, link.app_id
+        )))
+    }
+
+    async fn get_by_app(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        app_object: &str,
+        app_id: &str,
+    ) -> StoreResult<Option<Link>> {
+        check_link_key(app_object, app_id)?;
+        self.get_data(&tenant_pk(tenant), &link_sk(connection, app_object, app_id))
+            .await
+    }
+
+    async fn get_by_sf_id(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        sf_id: &str,
+    ) -> StoreResult<Option<Link>> {
+        check_parts(&[("sf_id", sf_id)])?;
+        let q = self
+            .query()
+            .index_name(GSI1)
+            .key_condition_expression("gsi1pk = :g")
+            .expression_attribute_values(":g", s(link_gsi(tenant, connection, sf_id)));
+        let (items, _) = self.query_items(q, 1, None).await?;
+        items.first().map(data_of).transpose()
+    }
+
+    async fn update_hashes(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        app_object: &str,
+        app_id: &str,
+        hashes: BTreeMap<String, String>,
+    ) -> StoreResult<Link> {
+        check_link_key(app_object, app_id)?;
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(tenant)))
+            .key(SK, s(link_sk(connection, app_object, app_id)))
+            .update_expression("SET #d.hashes = :h, #d.updated_at = :u")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#d", "data")
+            .expression_attribute_values(":h", to_av(&hashes, "hashes")?)
+            .expression_attribute_values(":u", to_av(&self.now(), "updated_at")?)
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match res.map_err(|e| classify(SERVICE, "UpdateItem", e)) {
+            Ok(out) => data_of(&out.attributes.unwrap_or_default()),
+            Err(StoreError::Conflict(_)) => Err(StoreError::NotFound(format!(
+                "link {tenant}/{connection}/{app_object}/{app_id}"
+            ))),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn delete(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        app_object: &str,
+        app_id: &str,
+    ) -> StoreResult<Option<Link>> {
+        check_link_key(app_object, app_id)?;
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(tenant)))
+            .key(SK, s(link_sk(connection, app_object, app_id)))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|e| classify(SERVICE, "DeleteItem", e))?;
+        match out.attributes {
+            Some(old) if !old.is_empty() => Ok(Some(data_of(&old)?)),
+            _ => Ok(None),
+        }
+    }
+}

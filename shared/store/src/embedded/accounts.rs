@@ -1,0 +1,149 @@
+//! Connections and tenants.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::EmbeddedStore;
+use super::paging::page_of;
+use super::state::key;
+use crate::error::{StoreError, StoreResult};
+use crate::ids::{ConnectionId, TenantId};
+use crate::model::*;
+use crate::ports::*;
+use crate::util::{check_parts, millis};
+
+#[async_trait]
+impl ConnectionStore for EmbeddedStore {
+    async fn get(&self, tenant: &TenantId, id: &ConnectionId) -> StoreResult<Option<Connection>> {
+        let k = key(&[tenant.as_str(), id.as_str()]);
+        Ok(self.read(|s, _| s.connections.get(&k).cloned()).await)
+    }
+
+    async fn put(&self, connection: &Connection) -> StoreResult<()> {
+        let k = key(&[connection.tenant.as_str(), connection.id.as_str()]);
+        // Stored times have millisecond precision, as in DynamoDB.
+        let mut c = connection.clone();
+        c.created_at = millis(c.created_at);
+        c.updated_at = millis(c.updated_at);
+        c.last_sync_at = c.last_sync_at.map(millis);
+        self.write(|s, _| {
+            s.connections.insert(k, c);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_for_tenant(&self, tenant: &TenantId) -> StoreResult<Vec<Connection>> {
+        Ok(self
+            .read(|s, _| {
+                s.connections
+                    .values()
+                    .filter(|c| &c.tenant == tenant)
+                    .cloned()
+                    .collect()
+            })
+            .await)
+    }
+
+    async fn list_all(&self, page: &PageRequest) -> StoreResult<Page<Connection>> {
+        self.read(|s, _| {
+            page_of(
+                s.connections.iter().map(|(k, v)| (k.clone(), v.clone())),
+                page,
+            )
+        })
+        .await
+    }
+
+    async fn update_status(
+        &self,
+        tenant: &TenantId,
+        id: &ConnectionId,
+        expected: Option<ConnectionStatus>,
+        status: ConnectionStatus,
+        last_error: Option<String>,
+    ) -> StoreResult<Connection> {
+        let k = key(&[tenant.as_str(), id.as_str()]);
+        self.write(|s, now| {
+            let c = s
+                .connections
+                .get_mut(&k)
+                .ok_or_else(|| StoreError::NotFound(format!("connection {tenant}/{id}")))?;
+            if let Some(exp) = expected
+                && c.status != exp
+            {
+                return Err(StoreError::Conflict(format!(
+                    "connection {tenant}/{id} is {}, expected {}",
+                    c.status.as_str(),
+                    exp.as_str()
+                )));
+            }
+            c.status = status;
+            c.last_error = last_error;
+            c.updated_at = millis(now);
+            Ok(c.clone())
+        })
+        .await
+    }
+
+    async fn record_sync(
+        &self,
+        tenant: &TenantId,
+        id: &ConnectionId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let k = key(&[tenant.as_str(), id.as_str()]);
+        self.write(|s, now| {
+            let c = s
+                .connections
+                .get_mut(&k)
+                .ok_or_else(|| StoreError::NotFound(format!("connection {tenant}/{id}")))?;
+            c.last_sync_at = Some(millis(at));
+            c.updated_at = millis(now);
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl TenantStore for EmbeddedStore {
+    async fn get(&self, id: &TenantId) -> StoreResult<Option<Tenant>> {
+        Ok(self.read(|s, _| s.tenants.get(id.as_str()).cloned()).await)
+    }
+
+    async fn find_by_api_key_hash(&self, api_key_hash: &str) -> StoreResult<Option<Tenant>> {
+        Ok(self
+            .read(|s, _| {
+                s.tenants
+                    .values()
+                    .find(|t| t.api_key_hash == api_key_hash)
+                    .cloned()
+            })
+            .await)
+    }
+
+    async fn put(&self, tenant: &Tenant) -> StoreResult<()> {
+        check_parts(&[("api_key_hash", &tenant.api_key_hash)])?;
+        let mut t = tenant.clone();
+        t.created_at = millis(t.created_at);
+        self.write(|s, _| {
+            s.tenants.insert(t.id.to_string(), t);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn rotate_api_key(&self, id: &TenantId, new_hash: &str) -> StoreResult<Tenant> {
+        check_parts(&[("api_key_hash", new_hash)])?;
+        self.write(|s, _| {
+            let t = s
+                .tenants
+                .get_mut(id.as_str())
+                .ok_or_else(|| StoreError::NotFound(format!("tenant {id}")))?;
+            t.api_key_hash = new_hash.to_string();
+            Ok(t.clone())
+        })
+        .await
+    }
+}
