@@ -275,9 +275,10 @@ impl AdminHandle {
         self.lock().clock.now()
     }
 
-    pub fn advance_clock(&self, by: std::time::Duration) {
-        let d = chrono::Duration::from_std(by).unwrap_or(chrono::Duration::zero());
-        self.lock().clock.advance(d);
+    /// Moves emulated time forward; returns `false` (and changes nothing) when `by` would take
+    /// the clock out of range.
+    pub fn advance_clock(&self, by: std::time::Duration) -> bool {
+        chrono::Duration::from_std(by).is_ok_and(|d| self.lock().clock.advance(d))
     }
 
     pub fn set_clock(&self, t: DateTime<Utc>) {

@@ -1,6 +1,6 @@
 //! A controllable clock: real time plus an offset, or frozen at a set instant.
 
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, Duration, SecondsFormat, Utc};
 
 #[derive(Debug, Clone, Default)]
 pub struct Clock {
@@ -14,8 +14,18 @@ impl Clock {
         let t = self.frozen.unwrap_or_else(Utc::now) + self.offset;
         DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
     }
-    pub fn advance(&mut self, by: Duration) {
-        self.offset += by;
+    /// Moves time forward; `false` (and no change) when the result would be out of range.
+    pub fn advance(&mut self, by: Duration) -> bool {
+        match (
+            self.offset.checked_add(&by),
+            self.now().checked_add_signed(by),
+        ) {
+            (Some(o), Some(t)) if t.year() < 9000 => {
+                self.offset = o;
+                true
+            }
+            _ => false,
+        }
     }
     /// Jumps to `t`; time keeps running from there.
     pub fn set(&mut self, t: DateTime<Utc>) {

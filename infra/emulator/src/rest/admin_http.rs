@@ -106,7 +106,13 @@ async fn clock_advance(AxState(s): AxState<Shared>, Json(a): Json<Advance>) -> R
         )
             .into_response();
     }
-    h.advance_clock(std::time::Duration::from_secs(a.seconds as u64));
+    if !h.advance_clock(std::time::Duration::from_secs(a.seconds as u64)) {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "seconds: out of range"})),
+        )
+            .into_response();
+    }
     Json(json!({"now": crate::clock::iso(h.now())})).into_response()
 }
 

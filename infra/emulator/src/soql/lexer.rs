@@ -81,24 +81,24 @@ pub fn lex(src: &str) -> Result<Vec<Token>, SoqlError> {
                     };
                     match ch {
                         b'\\' => {
-                            let esc = *b.get(i + 1).ok_or_else(|| {
+                            let esc = src[i + 1..].chars().next().ok_or_else(|| {
                                 SoqlError::malformed(
                                     i,
                                     "Invalid string literal: unterminated escape",
                                 )
                             })?;
                             match esc {
-                                b'n' => s.push('\n'),
-                                b't' => s.push('\t'),
-                                b'r' => s.push('\r'),
+                                'n' => s.push('\n'),
+                                't' => s.push('\t'),
+                                'r' => s.push('\r'),
                                 // keep LIKE escapes for the matcher
-                                b'%' | b'_' => {
+                                '%' | '_' => {
                                     s.push('\\');
-                                    s.push(esc as char);
+                                    s.push(esc);
                                 }
-                                other => s.push(other as char),
+                                other => s.push(other),
                             }
-                            i += 2;
+                            i += 1 + esc.len_utf8();
                         }
                         b'\'' => {
                             i += 1;

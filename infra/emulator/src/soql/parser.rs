@@ -364,6 +364,27 @@ mod tests {
     }
 
     #[test]
+    fn odd_input_never_panics() {
+        for q in [
+            "SELECT Id FROM Contact WHERE Name = 'a\\é'",
+            "SELECT Id FROM Contact WHERE Name = 'é",
+            "SELECT Id FROM Contact WHERE Name = '\\",
+            "SELECT é FROM Contact",
+            "SELECT Id FROM Contact WHERE Name LIKE",
+            "SELECT Id FROM Contact WHERE CreatedDate = LAST_N_DAYS:",
+            "SELECT Id FROM Contact LIMIT -1",
+            "",
+            "SELECT",
+        ] {
+            let _ = parse(q).map_err(|e| e.render(q));
+        }
+        let q = parse("SELECT Id FROM Contact WHERE Name = 'O\\'Brien \\é'").expect("escapes");
+        assert!(
+            matches!(q.filter, Some(Expr::Cmp { value: Literal::String(ref s), .. }) if s == "O'Brien é")
+        );
+    }
+
+    #[test]
     fn relative_dates() {
         let q =
             parse("SELECT Id FROM Contact WHERE CreatedDate = LAST_N_DAYS:7 OR CloseDate > today")
