@@ -188,10 +188,16 @@ pub fn decide_inbound<R: SalesforceRecord + ?Sized>(
             },
         ));
     }
-    let sf_modified = record
-        .string("LastModifiedDate")
-        .or_else(|| record.string("SystemModstamp"))
-        .and_then(|s| parse_datetime(&s));
+    // Only the most-recent policy with an app record to compare needs the timestamp.
+    let needs_time = app_record.is_some() && config.conflict_policy == ConflictPolicy::MostRecent;
+    let sf_modified = if needs_time {
+        record
+            .string("LastModifiedDate")
+            .or_else(|| record.string("SystemModstamp"))
+            .and_then(|s| parse_datetime(&s))
+    } else {
+        None
+    };
     let ctx = Ctx {
         policy: config.conflict_policy,
         sf_modified,
@@ -208,10 +214,11 @@ pub fn decide_inbound<R: SalesforceRecord + ?Sized>(
         if is_blank(&sf_value) && m.rule == crate::config::SyncRule::SalesforceUnlessBlank {
             continue;
         }
+        let new_hash = field_hash(m.kind, &sf_value);
         let converted = if is_blank(&sf_value) {
             Ok(Value::Null)
         } else {
-            app_value_of(config, m, &sf_value)
+            app_value_of(config, m, sf_value)
         };
         let app_value = match converted {
             Ok(v) => v,
@@ -233,7 +240,6 @@ pub fn decide_inbound<R: SalesforceRecord + ?Sized>(
             ));
             continue;
         }
-        let new_hash = field_hash(m.kind, &sf_value);
         let app_hash = app_record.map(|a| {
             let current = a.fields.get(&m.app_field).cloned().unwrap_or(Value::Null);
             hash_of_app_value(config, m, &current).unwrap_or_default()

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::config::{FieldMapping, SyncConfig};
 use crate::hash::field_hash;
-use crate::transform::{TransformError, to_app, to_salesforce};
+use crate::transform::{TransformError, to_app_owned, to_salesforce};
 
 /// App value → Salesforce wire value for this mapping.
 pub fn sf_value_of(
@@ -23,9 +23,9 @@ pub fn sf_value_of(
 pub fn app_value_of(
     config: &SyncConfig,
     m: &FieldMapping,
-    sf_value: &Value,
+    sf_value: Value,
 ) -> Result<Value, TransformError> {
-    let coerced = to_app(m.kind, sf_value)?;
+    let coerced = to_app_owned(m.kind, sf_value)?;
     Ok(match config.value_map_for(m) {
         Some(vm) => vm.apply_to_app(coerced),
         None => coerced,

@@ -73,11 +73,27 @@ impl<'a> RawRecord<'a> {
         serde_json::from_str(json)
     }
 
+    /// Borrow a record from JSON bytes.
+    /// UTF-8 is checked once for the whole text rather than per field.
+    pub fn parse_slice(json: &'a [u8]) -> Result<Self, serde_json::Error> {
+        match std::str::from_utf8(json) {
+            Ok(text) => Self::parse(text),
+            // Let serde_json report the position of the bad byte.
+            Err(_) => serde_json::from_slice(json),
+        }
+    }
+
     /// The raw JSON text of a top-level field.
     pub fn raw(&self, name: &str) -> Option<&'a RawValue> {
+        // Exact match first (the common case), then Salesforce's case-insensitive rule.
         self.entries
             .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .find(|(k, _)| k.as_ref() == name)
+            .or_else(|| {
+                self.entries
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            })
             .map(|(_, v)| *v)
     }
 
@@ -90,7 +106,19 @@ impl<'a> RawRecord<'a> {
     }
 }
 
+#[derive(Deserialize)]
+struct Attributes<'a> {
+    #[serde(rename = "type", borrow)]
+    object_type: Option<Cow<'a, str>>,
+}
+
 impl SalesforceRecord for RawRecord<'_> {
+    fn object_type(&self) -> Option<String> {
+        let raw = self.raw("attributes")?;
+        let attrs: Attributes<'_> = serde_json::from_str(raw.get()).ok()?;
+        attrs.object_type.map(Cow::into_owned)
+    }
+
     fn field(&self, path: &str) -> Option<Value> {
         let (head, rest) = path
             .split_once('.')

@@ -241,6 +241,14 @@ pub fn to_salesforce(kind: FieldKind, v: &Value) -> Result<Value, TransformError
     }
 }
 
+/// Like [`to_app`], taking the value by value so text is moved rather than copied.
+pub fn to_app_owned(kind: FieldKind, v: Value) -> Result<Value, TransformError> {
+    match (kind, v) {
+        (FieldKind::String | FieldKind::Picklist, Value::String(s)) => Ok(Value::String(s)),
+        (_, v) => to_app(kind, &v),
+    }
+}
+
 /// Coerce a Salesforce wire value into the app value for `kind`. Null stays null.
 pub fn to_app(kind: FieldKind, v: &Value) -> Result<Value, TransformError> {
     if v.is_null() {

@@ -335,6 +335,9 @@ impl OwnerMapping {
     /// App user id for a Salesforce owner email (case-insensitive).
     pub fn app_user_for_email(&self, email: &str) -> Option<&str> {
         let key = email.trim().to_ascii_lowercase();
+        if let Some(id) = self.app_users.get(&key) {
+            return Some(id.as_str());
+        }
         self.app_users
             .iter()
             .find(|(e, _)| e.to_ascii_lowercase() == key)
