@@ -25,17 +25,7 @@ impl ChangeFeed for EmbeddedStore {
             let mut out = Vec::with_capacity(changes.len());
             for c in changes {
                 *seq += 1;
-                let entry = ChangeEntry {
-                    tenant: tenant.clone(),
-                    seq: *seq,
-                    connection: c.connection,
-                    object: c.object,
-                    sf_id: c.sf_id,
-                    app_id: c.app_id,
-                    kind: c.kind,
-                    payload: c.payload,
-                    at: millis(now),
-                };
+                let entry = c.into_entry(tenant, *seq, millis(now));
                 feed.push(entry.clone());
                 out.push(entry);
             }

@@ -23,6 +23,23 @@ pub struct NewChange {
     pub payload: serde_json::Value,
 }
 
+impl NewChange {
+    /// The stored form, once a sequence number has been assigned.
+    pub fn into_entry(self, tenant: &TenantId, seq: u64, at: DateTime<Utc>) -> ChangeEntry {
+        ChangeEntry {
+            tenant: tenant.clone(),
+            seq,
+            connection: self.connection,
+            object: self.object,
+            sf_id: self.sf_id,
+            app_id: self.app_id,
+            kind: self.kind,
+            payload: self.payload,
+            at,
+        }
+    }
+}
+
 /// A stored change with its per-tenant sequence number (1, 2, 3, ...).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChangeEntry {

@@ -47,17 +47,7 @@ impl ChangeFeed for DynamoStore {
         let entries: Vec<ChangeEntry> = changes
             .into_iter()
             .zip(first..)
-            .map(|(c, seq)| ChangeEntry {
-                tenant: tenant.clone(),
-                seq,
-                connection: c.connection,
-                object: c.object,
-                sf_id: c.sf_id,
-                app_id: c.app_id,
-                kind: c.kind,
-                payload: c.payload,
-                at,
-            })
+            .map(|(c, seq)| c.into_entry(tenant, seq, at))
             .collect();
         let items = entries
             .iter()
