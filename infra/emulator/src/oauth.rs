@@ -262,6 +262,9 @@ pub async fn token(
             if let Err(r) = check_client(&st, g.org) {
                 return *r;
             }
+            if !user_active(&st, g.org, &g.user_id) {
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "inactive user");
+            }
             let rotated = if st.orgs[g.org].settings.rotate_refresh_tokens {
                 st.refresh.remove(&rt);
                 Some(new_refresh(&mut st, g.org, &g.user_id, &g.client_id))
@@ -280,7 +283,7 @@ pub async fn token(
                 st.orgs[i]
                     .logins
                     .get(&username)
-                    .filter(|(_, pw)| *pw == password)
+                    .filter(|(uid, pw)| *pw == password && user_active(&st, i, uid))
                     .map(|(uid, _)| (i, uid.clone()))
             });
             let Some((org, uid)) = found else {
@@ -308,6 +311,14 @@ pub async fn token(
             "grant type not supported",
         ),
     }
+}
+
+/// Deactivated users cannot log in or refresh.
+fn user_active(st: &State, org: usize, user_id: &str) -> bool {
+    st.orgs[org]
+        .store
+        .get("User", user_id)
+        .is_some_and(|u| u.get("IsActive") != &Value::Bool(false))
 }
 
 fn login_page(p: &HashMap<String, String>, error: Option<&str>) -> Response {
@@ -409,7 +420,9 @@ pub async fn authorize(
     let user = if method == Method::POST {
         let u = get("username").to_lowercase();
         match org_ref.logins.get(&u) {
-            Some((id, pw)) if pw == get("password") => Some(id.clone()),
+            Some((id, pw)) if pw == get("password") && user_active(&st, org, id) => {
+                Some(id.clone())
+            }
             _ => return login_page(&p, Some("Please check your username and password.")),
         }
     } else if let Some((id, _)) = org_ref.logins.get(&get("login_hint").to_lowercase()) {

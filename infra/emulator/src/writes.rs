@@ -136,6 +136,37 @@ fn default_picklist(name: &str, values: &[String]) -> Option<String> {
         .cloned()
 }
 
+/// Assigning a record to an inactive user fails like in Salesforce (only when OwnerId is set
+/// by this write; records already owned by a since-deactivated user stay editable).
+fn check_owner(
+    st: &State,
+    org: usize,
+    def: &ObjectDef,
+    input: &Map<String, Value>,
+) -> Result<(), ApiError> {
+    let Some(owner) = input
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("OwnerId"))
+        .and_then(|(_, v)| v.as_str())
+    else {
+        return Ok(());
+    };
+    let inactive = crate::ids::normalize(owner)
+        .and_then(|id| st.orgs[org].store.get("User", &id))
+        .is_some_and(|u| u.get("IsActive") == &Value::Bool(false));
+    if inactive {
+        return Err(ApiError::bad(
+            "INACTIVE_OWNER_OR_USER",
+            format!(
+                "operation performed with inactive user [{owner}] as owner of {}",
+                def.name.to_lowercase()
+            ),
+        )
+        .with_fields(vec!["OwnerId".into()]));
+    }
+    Ok(())
+}
+
 fn acting_user(st: &State, org: usize, opts: &WriteOpts) -> String {
     opts.user_id
         .clone()
@@ -162,6 +193,7 @@ pub fn create(
     defaults(&def, &mut rec, &user);
     derive(&def, &mut rec);
     if !opts.admin {
+        check_owner(st, org, &def, input)?;
         check_record(&st.orgs[org], &def, &rec, None)?;
     }
     let id = match rec.get("Id").and_then(Value::as_str) {
@@ -247,6 +279,7 @@ pub fn update(
     apply_input(&def, input, &mut rec, false, opts.admin)?;
     derive(&def, &mut rec);
     if !opts.admin {
+        check_owner(st, org, &def, input)?;
         check_record(&st.orgs[org], &def, &rec, Some(&id))?;
     }
     let user = acting_user(st, org, opts);

@@ -510,3 +510,64 @@ async fn deleting_an_account_cascades_to_contacts_and_opportunities() {
         .await;
     assert_eq!(s, 200);
 }
+
+#[tokio::test]
+async fn inactive_users_cannot_own_records_or_log_in() {
+    let (emu, api) = setup().await;
+    let admin = emu.admin();
+    let rep = admin
+        .add_user(
+            "w",
+            sf_emulator::UserSpec::new("rep@w.example", "pw").named("Rep", "One"),
+        )
+        .expect("user");
+    let (s, b) = api
+        .post(
+            "sobjects/Contact",
+            json!({"LastName": "Owned", "OwnerId": rep}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let contact = b["id"].as_str().unwrap_or("").to_string();
+    assert!(password_token(&emu, "w", "rep@w.example", "pw").await["access_token"].is_string());
+
+    admin
+        .update_record(
+            "w",
+            "User",
+            &rep,
+            json!({"IsActive": false})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        )
+        .expect("deactivate");
+    let (s, b) = api
+        .post(
+            "sobjects/Contact",
+            json!({"LastName": "New", "OwnerId": rep}),
+        )
+        .await;
+    assert_eq!((s, error_code(&b)), (400, "INACTIVE_OWNER_OR_USER"));
+    // a record already owned by the user stays editable
+    let (s, _) = api
+        .patch(
+            &format!("sobjects/Contact/{contact}"),
+            json!({"Title": "Still fine"}),
+        )
+        .await;
+    assert_eq!(s, 204);
+    let resp = client()
+        .post(format!("{}/services/oauth2/token", emu.login_url("w")))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", sf_emulator::demo::CLIENT_ID),
+            ("client_secret", sf_emulator::demo::CLIENT_SECRET),
+            ("username", "rep@w.example"),
+            ("password", "pw"),
+        ])
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(resp.status(), 400);
+}
