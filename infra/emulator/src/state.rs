@@ -87,6 +87,8 @@ pub struct Locator {
     pub org: usize,
     pub records: Vec<serde_json::Value>,
     pub batch: usize,
+    /// Locators die after 15 minutes without use, like Salesforce's query cursors.
+    pub last_used: DateTime<Utc>,
 }
 
 #[derive(Debug)]

@@ -240,6 +240,24 @@ async fn paging_with_batch_size_and_query_all() {
         .await;
     assert_eq!(s, 200);
     assert_eq!(b["records"][0]["IsDeleted"], true);
+    // locators expire after 15 idle minutes
+    let resp = api
+        .http
+        .get(api.url("query"))
+        .query(&[("q", "SELECT Id FROM Contact")])
+        .header("Sforce-Query-Options", "batchSize=200")
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .expect("query");
+    let page: Value = resp.json().await.expect("json");
+    let next = page["nextRecordsUrl"].as_str().expect("next").to_string();
+    emu.admin()
+        .advance_clock(std::time::Duration::from_secs(16 * 60));
+    let (s, b) = api
+        .get(next.trim_start_matches(&format!("/services/data/{V}/")))
+        .await;
+    assert_eq!((s, error_code(&b)), (400, "INVALID_QUERY_LOCATOR"));
     // bad locator
     let (s, b) = api.get("query/01gXXXXXXXXXXXX-200").await;
     assert_eq!((s, error_code(&b)), (400, "INVALID_QUERY_LOCATOR"));

@@ -8,6 +8,10 @@ use serde_json::{Value, json};
 const DEFAULT_BATCH: usize = 2000;
 const MIN_BATCH: usize = 200;
 
+fn locator_ttl() -> chrono::Duration {
+    chrono::Duration::minutes(15)
+}
+
 /// `Sforce-Query-Options: batchSize=N`, clamped to 200..=2000.
 fn batch_size(ctx: &Ctx<'_>) -> usize {
     ctx.headers
@@ -45,6 +49,10 @@ pub fn query(ctx: &mut Ctx<'_>, all: bool) -> Result<Reply, ApiError> {
         ));
     }
     let first: Vec<Value> = records.drain(..batch).collect();
+    let now = ctx.st.clock.now();
+    ctx.st
+        .locators
+        .retain(|_, l| now - l.last_used <= locator_ttl());
     let n = ctx.st.next_seq();
     let loc = crate::ids::locator_id(n);
     ctx.st.locators.insert(
@@ -53,6 +61,7 @@ pub fn query(ctx: &mut Ctx<'_>, all: bool) -> Result<Reply, ApiError> {
             org: ctx.org,
             records,
             batch,
+            last_used: now,
         },
     );
     Ok(Reply::ok(json!({
@@ -69,10 +78,12 @@ pub fn query_more(ctx: &mut Ctx<'_>, token: &str) -> Result<Reply, ApiError> {
     let invalid = || ApiError::bad("INVALID_QUERY_LOCATOR", "invalid query locator");
     let (loc, offset) = token.rsplit_once('-').ok_or_else(invalid)?;
     let offset: usize = offset.parse().map_err(|_| invalid())?;
-    let entry = ctx.st.locators.get(loc).ok_or_else(invalid)?;
-    if entry.org != ctx.org {
+    let now = ctx.st.clock.now();
+    let entry = ctx.st.locators.get_mut(loc).ok_or_else(invalid)?;
+    if entry.org != ctx.org || now - entry.last_used > locator_ttl() {
         return Err(invalid());
     }
+    entry.last_used = now;
     let batch = entry.batch;
     // Records in the locator start at `batch` (the first page went out with the query).
     let start = offset.checked_sub(batch).ok_or_else(invalid)?;
