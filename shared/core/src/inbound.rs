@@ -267,52 +267,53 @@ pub fn decide_inbound<R: SalesforceRecord + ?Sized>(
 
     let mut unmapped_owner_email = None;
     let owners = &config.owners;
-    if owners.enabled && owners.rule.inbound() && sf_object != "User" {
-        if let Some(email) = record
+    if owners.enabled
+        && owners.rule.inbound()
+        && sf_object != "User"
+        && let Some(email) = record
             .string("Owner.Email")
             .filter(|e| !e.trim().is_empty())
-        {
-            let app_user = match owners.app_user_for_email(&email) {
-                Some(id) => Some(id.to_string()),
-                None => {
-                    unmapped_owner_email = Some(email.clone());
-                    owners.default_owner.clone()
-                }
-            };
-            let new_hash = owner_hash(&email);
-            let app_hash = app_record.map(|a| match a.fields.get(&owners.app_field) {
-                Some(Value::String(id)) => owners
-                    .email_for_app_user(id)
-                    .map(owner_hash)
-                    .unwrap_or_else(|| owner_hash(id)),
-                _ => field_hash(crate::transform::FieldKind::String, &Value::Null),
-            });
-            if let Some(app_user) = app_user {
-                match ctx.resolve(
-                    new_hash,
-                    hashes.get(OWNER_HASH_KEY),
-                    app_hash,
-                    Value::String(app_user),
-                ) {
-                    Outcome::Apply(v, h) => {
-                        fields.insert(owners.app_field.clone(), v);
-                        hashes.insert(OWNER_HASH_KEY.to_string(), h);
-                    }
-                    Outcome::Same(h) => {
-                        hashes.insert(OWNER_HASH_KEY.to_string(), h);
-                    }
-                    Outcome::Echo => {}
-                    Outcome::AppWins => notes.push(FieldNote::new(
-                        OWNER_HASH_KEY,
-                        "conflict: the app's newer owner is kept",
-                    )),
-                }
-            } else {
-                notes.push(FieldNote::new(
-                    OWNER_HASH_KEY,
-                    format!("owner {email} has no app user and no default owner is set"),
-                ));
+    {
+        let app_user = match owners.app_user_for_email(&email) {
+            Some(id) => Some(id.to_string()),
+            None => {
+                unmapped_owner_email = Some(email.clone());
+                owners.default_owner.clone()
             }
+        };
+        let new_hash = owner_hash(&email);
+        let app_hash = app_record.map(|a| match a.fields.get(&owners.app_field) {
+            Some(Value::String(id)) => owners
+                .email_for_app_user(id)
+                .map(owner_hash)
+                .unwrap_or_else(|| owner_hash(id)),
+            _ => field_hash(crate::transform::FieldKind::String, &Value::Null),
+        });
+        if let Some(app_user) = app_user {
+            match ctx.resolve(
+                new_hash,
+                hashes.get(OWNER_HASH_KEY),
+                app_hash,
+                Value::String(app_user),
+            ) {
+                Outcome::Apply(v, h) => {
+                    fields.insert(owners.app_field.clone(), v);
+                    hashes.insert(OWNER_HASH_KEY.to_string(), h);
+                }
+                Outcome::Same(h) => {
+                    hashes.insert(OWNER_HASH_KEY.to_string(), h);
+                }
+                Outcome::Echo => {}
+                Outcome::AppWins => notes.push(FieldNote::new(
+                    OWNER_HASH_KEY,
+                    "conflict: the app's newer owner is kept",
+                )),
+            }
+        } else {
+            notes.push(FieldNote::new(
+                OWNER_HASH_KEY,
+                format!("owner {email} has no app user and no default owner is set"),
+            ));
         }
     }
 

@@ -210,37 +210,39 @@ impl<'a> Builder<'a> {
             && owners.rule.outbound()
             && sf_object != "User"
             && sf_object != "OpportunityLineItem"
+            && let Some(Value::String(app_user)) = fields.get(&owners.app_field)
         {
-            if let Some(Value::String(app_user)) = fields.get(&owners.app_field) {
-                let email = owners.email_for_app_user(app_user).map(str::to_string);
-                let sf_user = email.as_ref().and_then(|e| {
-                    self.ctx
-                        .owner_directory
-                        .iter()
-                        .find(|(k, _)| k.eq_ignore_ascii_case(e))
-                        .map(|(_, id)| id.clone())
-                });
-                match (email, sf_user) {
-                    (Some(email), Some(user_id)) => {
-                        let h = owner_hash(&email);
-                        if creating || link.and_then(|l| l.hashes.get(OWNER_HASH_KEY)) != Some(&h) {
-                            out.insert("OwnerId".into(), Value::String(user_id));
-                            hashes.insert(OWNER_HASH_KEY.into(), h);
-                        }
+            let email = owners.email_for_app_user(app_user).map(str::to_string);
+            let sf_user = email.as_ref().and_then(|e| {
+                self.ctx
+                    .owner_directory
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(e))
+                    .map(|(_, id)| id.clone())
+            });
+            match (email, sf_user) {
+                (Some(email), Some(user_id)) => {
+                    let h = owner_hash(&email);
+                    if creating || link.and_then(|l| l.hashes.get(OWNER_HASH_KEY)) != Some(&h) {
+                        out.insert("OwnerId".into(), Value::String(user_id));
+                        hashes.insert(OWNER_HASH_KEY.into(), h);
                     }
-                    (email, _) => {
-                        let who = email.unwrap_or_else(|| format!("app user {app_user}"));
-                        if !self.plan.unmapped_owners.contains(&who) {
-                            self.plan.unmapped_owners.push(who.clone());
-                        }
-                        self.plan.notes.push(FieldNote::new(
-                            format!("{sf_object}.OwnerId"),
-                            format!("{who} has no Salesforce user; Salesforce assigns the connected user"),
-                        ));
+                }
+                (email, _) => {
+                    let who = email.unwrap_or_else(|| format!("app user {app_user}"));
+                    if !self.plan.unmapped_owners.contains(&who) {
+                        self.plan.unmapped_owners.push(who.clone());
                     }
+                    self.plan.notes.push(FieldNote::new(
+                        format!("{sf_object}.OwnerId"),
+                        format!(
+                            "{who} has no Salesforce user; Salesforce assigns the connected user"
+                        ),
+                    ));
                 }
             }
         }
+
         if creating && let Some(rt) = &obj.record_type_id {
             out.insert("RecordTypeId".into(), Value::String(rt.clone()));
         }

@@ -204,20 +204,21 @@ pub fn check_write(
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, c)| c)
         {
-            if let Some(n) = as_number(v) {
-                if c.min.is_some_and(|lo| n < lo) || c.max.is_some_and(|hi| n > hi) {
-                    let range = format!(
-                        "{}..{}",
-                        c.min.map_or("".into(), |x| x.to_string()),
-                        c.max.map_or("".into(), |x| x.to_string())
-                    );
-                    err(
-                        name,
-                        SfErrorCode::FieldCustomValidationException,
-                        format!("{n} is outside the org's range {range}"),
-                    );
-                }
+            if let Some(n) = as_number(v)
+                && (c.min.is_some_and(|lo| n < lo) || c.max.is_some_and(|hi| n > hi))
+            {
+                let range = format!(
+                    "{}..{}",
+                    c.min.map_or("".into(), |x| x.to_string()),
+                    c.max.map_or("".into(), |x| x.to_string())
+                );
+                err(
+                    name,
+                    SfErrorCode::FieldCustomValidationException,
+                    format!("{n} is outside the org's range {range}"),
+                );
             }
+
             if let (Some(max), Some(len)) = (c.max_length, text_len(v))
                 && len > max as usize
             {
