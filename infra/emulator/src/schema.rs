@@ -178,6 +178,13 @@ impl FieldDef {
     fn defaulted(mut self) -> Self {
         self.defaulted_on_create = true;
         self.nillable = false;
+        if self.default_picklist_value.is_none() {
+            self.default_picklist_value = self.picklist_values.first().cloned();
+        }
+        self
+    }
+    fn default_value(mut self, v: &str) -> Self {
+        self.default_picklist_value = Some(v.to_string());
         self
     }
     pub fn label(&self) -> String {
@@ -426,7 +433,7 @@ pub fn standard_objects() -> BTreeMap<String, ObjectDef> {
                 FieldDef::new("NumberOfEmployees", Int),
                 FieldDef::new("Website", Url),
                 FieldDef::new("HasOptedOutOfEmail", Boolean).defaulted(),
-                FieldDef::new("IsConverted", Boolean).defaulted(),
+                FieldDef::new("IsConverted", Boolean).readonly().defaulted(),
                 FieldDef::new("Description", Textarea),
             ],
             address(""),
@@ -514,6 +521,7 @@ pub fn standard_objects() -> BTreeMap<String, ObjectDef> {
                 .defaulted(),
             FieldDef::new("Priority", Picklist)
                 .picklist(&["High", "Normal", "Low"], true)
+                .default_value("Normal")
                 .defaulted(),
             FieldDef::new("ActivityDate", Date),
             FieldDef::new("Description", Textarea),

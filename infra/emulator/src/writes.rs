@@ -111,7 +111,7 @@ fn defaults(def: &ObjectDef, rec: &mut Map<String, Value>, user: &str) {
                 match f
                     .default_picklist_value
                     .clone()
-                    .or_else(|| default_picklist(&f.name, &f.picklist_values))
+                    .or_else(|| f.picklist_values.first().cloned())
                 {
                     Some(v) => Value::String(v),
                     None => continue,
@@ -122,18 +122,6 @@ fn defaults(def: &ObjectDef, rec: &mut Map<String, Value>, user: &str) {
         };
         rec.insert(f.name.clone(), v);
     }
-}
-
-fn default_picklist(name: &str, values: &[String]) -> Option<String> {
-    let preferred = match name {
-        "Priority" => "Normal",
-        _ => "",
-    };
-    values
-        .iter()
-        .find(|v| *v == preferred)
-        .or_else(|| values.first())
-        .cloned()
 }
 
 /// Assigning a record to an inactive user fails like in Salesforce (only when OwnerId is set
@@ -274,6 +262,12 @@ pub fn update(
     let existing = st.orgs[org].store.get(&def.name, &id).ok_or_else(missing)?;
     if existing.deleted {
         return Err(deleted().with_fields(vec![]));
+    }
+    if def.name == "Lead" && !opts.admin && existing.get("IsConverted") == &Value::Bool(true) {
+        return Err(ApiError::bad(
+            "CANNOT_UPDATE_CONVERTED_LEAD",
+            "cannot reference converted lead",
+        ));
     }
     let mut rec = existing.fields.clone();
     apply_input(&def, input, &mut rec, false, opts.admin)?;

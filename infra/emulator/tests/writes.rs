@@ -571,3 +571,62 @@ async fn inactive_users_cannot_own_records_or_log_in() {
         .expect("token");
     assert_eq!(resp.status(), 400);
 }
+
+#[tokio::test]
+async fn converted_leads_and_picklist_defaults() {
+    let (emu, api) = setup().await;
+    let (s, b) = api
+        .post("sobjects/Lead", json!({"LastName": "L", "Company": "C"}))
+        .await;
+    assert_eq!(s, 201);
+    let id = b["id"].as_str().unwrap_or("").to_string();
+    let (_, lead) = api.get(&format!("sobjects/Lead/{id}")).await;
+    assert_eq!(lead["Status"], "Open - Not Contacted");
+    assert_eq!(lead["IsConverted"], false);
+    let (s, b) = api.post("sobjects/Task", json!({"Subject": "Call"})).await;
+    assert_eq!(s, 201, "{b}");
+    let (_, task) = api
+        .get(&format!("sobjects/Task/{}", b["id"].as_str().unwrap_or("")))
+        .await;
+    assert_eq!(
+        (task["Status"].as_str(), task["Priority"].as_str()),
+        (Some("Not Started"), Some("Normal"))
+    );
+    // the API cannot convert; an admin can, and then the lead is frozen
+    let (s, b) = api
+        .patch(&format!("sobjects/Lead/{id}"), json!({"IsConverted": true}))
+        .await;
+    assert_eq!(
+        (s, error_code(&b)),
+        (400, "INVALID_FIELD_FOR_INSERT_UPDATE")
+    );
+    emu.admin()
+        .update_record(
+            "w",
+            "Lead",
+            &id,
+            json!({"IsConverted": true})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        )
+        .expect("convert");
+    let (s, b) = api
+        .patch(&format!("sobjects/Lead/{id}"), json!({"Title": "x"}))
+        .await;
+    assert_eq!((s, error_code(&b)), (400, "CANNOT_UPDATE_CONVERTED_LEAD"));
+    let (_, d) = api.get("sobjects/Lead/describe").await;
+    let status = d["fields"]
+        .as_array()
+        .and_then(|a| a.iter().find(|f| f["name"] == "Status"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let default: Vec<&Value> = status["picklistValues"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["defaultValue"] == true)
+        .map(|p| &p["value"])
+        .collect();
+    assert_eq!(default, [&json!("Open - Not Contacted")]);
+}
