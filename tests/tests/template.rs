@@ -158,13 +158,13 @@ fn the_table_uses_the_store_keys_index_and_ttl_attribute() {
     let shape = cfn::table_shape(table);
     assert_eq!(shape.hash_key.as_deref(), Some(keys::PK));
     assert_eq!(shape.range_key.as_deref(), Some(keys::SK));
-    let (hash, range, projection) = shape
+    let gsi1 = shape
         .indexes
         .get(keys::GSI1)
         .unwrap_or_else(|| panic!("no index {} in {:?}", keys::GSI1, shape.indexes));
-    assert_eq!(hash.as_deref(), Some(keys::GSI1PK));
-    assert_eq!(range.as_deref(), Some(keys::GSI1SK));
-    assert_eq!(projection.as_deref(), Some("ALL"));
+    assert_eq!(gsi1.hash_key.as_deref(), Some(keys::GSI1PK));
+    assert_eq!(gsi1.range_key.as_deref(), Some(keys::GSI1SK));
+    assert_eq!(gsi1.projection.as_deref(), Some("ALL"));
     for key in [keys::PK, keys::SK, keys::GSI1PK, keys::GSI1SK] {
         assert_eq!(
             shape.attributes.get(key).map(String::as_str),

@@ -161,6 +161,14 @@ pub fn ref_target(v: &Value) -> Option<String> {
     }
 }
 
+/// A global secondary index: its keys and projection type.
+#[derive(Debug, Default, PartialEq)]
+pub struct Index {
+    pub hash_key: Option<String>,
+    pub range_key: Option<String>,
+    pub projection: Option<String>,
+}
+
 /// Key attribute types and indexes of an `AWS::DynamoDB::Table`.
 #[derive(Debug, Default, PartialEq)]
 pub struct TableShape {
@@ -168,8 +176,7 @@ pub struct TableShape {
     pub range_key: Option<String>,
     /// attribute name -> type (`S`, `N`, `B`)
     pub attributes: BTreeMap<String, String>,
-    /// index name -> (hash key, range key, projection type)
-    pub indexes: BTreeMap<String, (Option<String>, Option<String>, Option<String>)>,
+    pub indexes: BTreeMap<String, Index>,
     pub ttl_attribute: Option<String>,
     pub ttl_enabled: bool,
 }
@@ -207,11 +214,12 @@ pub fn table_shape(table: &Value) -> TableShape {
                     let s = at(g, &["KeySchema"]).unwrap_or(&Value::Null);
                     Some((
                         str_at(g, &["IndexName"])?.to_owned(),
-                        (
-                            key_schema(s, "HASH"),
-                            key_schema(s, "RANGE"),
-                            str_at(g, &["Projection", "ProjectionType"]).map(str::to_owned),
-                        ),
+                        Index {
+                            hash_key: key_schema(s, "HASH"),
+                            range_key: key_schema(s, "RANGE"),
+                            projection: str_at(g, &["Projection", "ProjectionType"])
+                                .map(str::to_owned),
+                        },
                     ))
                 })
                 .collect()

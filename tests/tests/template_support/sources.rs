@@ -90,12 +90,11 @@ pub fn depends_on(manifest: &str, package: &str) -> bool {
             in_deps = line == "[dependencies]";
             continue;
         }
-        if in_deps {
-            if let Some(rest) = line.strip_prefix(package) {
-                if rest.starts_with(['=', '.', ' ']) {
-                    return true;
-                }
-            }
+        if in_deps
+            && let Some(rest) = line.strip_prefix(package)
+            && rest.starts_with(['=', '.', ' '])
+        {
+            return true;
         }
     }
     false
@@ -109,11 +108,9 @@ pub fn package_name(manifest: &str) -> Option<String> {
             in_package = line == "[package]";
             continue;
         }
-        if in_package {
-            if let Some(v) = line.strip_prefix("name") {
-                let v = v.trim_start().strip_prefix('=')?.trim();
-                return Some(v.trim_matches('"').to_owned());
-            }
+        if in_package && let Some(v) = line.strip_prefix("name") {
+            let v = v.trim_start().strip_prefix('=')?.trim();
+            return Some(v.trim_matches('"').to_owned());
         }
     }
     None
