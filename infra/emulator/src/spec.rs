@@ -27,7 +27,7 @@ use crate::schema::{FieldDef, ObjectDef};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserSpec {
     pub username: String,
@@ -97,7 +97,7 @@ pub struct DuplicateRule {
     pub fields: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrgSpec {
     pub alias: String,
@@ -288,5 +288,48 @@ impl SeedFile {
             serde_yaml_ng::from_str(&text).map_err(|e| e.to_string())
         };
         parsed.map_err(|message| EmulatorError::Seed { path: p, message })
+    }
+}
+
+impl std::fmt::Debug for UserSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserSpec")
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("email", &self.email)
+            .field("active", &self.active)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for OrgSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrgSpec")
+            .field("alias", &self.alias)
+            .field("org_id", &self.org_id)
+            .field("name", &self.name)
+            .field("is_sandbox", &self.is_sandbox)
+            .field("daily_api_limit", &self.daily_api_limit)
+            .field("rotate_refresh_tokens", &self.rotate_refresh_tokens)
+            .field("auto_approve", &self.auto_approve)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("users", &self.users)
+            .field("demo_data", &self.demo_data)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_has_no_secrets() {
+        let spec = OrgSpec::demo();
+        let text = format!("{spec:?}");
+        assert!(!text.contains(crate::demo::CLIENT_SECRET), "{text}");
+        assert!(!text.contains("password: Some(\"demo\")"), "{text}");
+        assert!(text.contains("<redacted>"));
     }
 }

@@ -12,7 +12,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::collections::{BTreeMap, HashMap};
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct OrgSettings {
     pub daily_api_limit: u64,
     pub rotate_refresh_tokens: bool,
@@ -23,7 +23,6 @@ pub struct OrgSettings {
     pub change_id_limit: usize,
 }
 
-#[derive(Debug)]
 pub struct Org {
     pub alias: String,
     pub org_id: String,
@@ -91,7 +90,6 @@ pub struct Locator {
     pub last_used: DateTime<Utc>,
 }
 
-#[derive(Debug)]
 pub struct State {
     pub base_url: String,
     pub clock: Clock,
@@ -215,5 +213,45 @@ impl State {
         });
         crate::seed::populate(self, idx, spec)?;
         Ok(idx)
+    }
+}
+
+// Secrets (client secret, passwords, tokens) never appear in Debug output.
+impl std::fmt::Debug for OrgSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrgSettings")
+            .field("daily_api_limit", &self.daily_api_limit)
+            .field("rotate_refresh_tokens", &self.rotate_refresh_tokens)
+            .field("auto_approve", &self.auto_approve)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("change_id_limit", &self.change_id_limit)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Org {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Org")
+            .field("alias", &self.alias)
+            .field("org_id", &self.org_id)
+            .field("name", &self.name)
+            .field("is_sandbox", &self.is_sandbox)
+            .field("settings", &self.settings)
+            .field("faults", &self.faults)
+            .field("users", &self.logins.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("base_url", &self.base_url)
+            .field("orgs", &self.orgs)
+            .field("access_tokens", &self.access.len())
+            .field("refresh_tokens", &self.refresh.len())
+            .field("open_locators", &self.locators.len())
+            .finish_non_exhaustive()
     }
 }
