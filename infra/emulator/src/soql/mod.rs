@@ -4,8 +4,10 @@
 
 pub mod ast;
 pub mod eval;
+pub mod filter;
 pub mod lexer;
 pub mod parser;
+pub mod resolve;
 
 /// A SOQL error: `MALFORMED_QUERY`, `INVALID_FIELD` or `INVALID_TYPE`, at a byte offset.
 #[derive(Debug, Clone, PartialEq)]
