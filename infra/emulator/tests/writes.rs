@@ -96,6 +96,12 @@ async fn create_read_update_delete() {
     assert_eq!((s, error_code(&b)), (400, "MALFORMED_ID"));
     let (s, b) = api.get("sobjects/Widget__c/describe").await;
     assert_eq!((s, error_code(&b)), (404, "NOT_FOUND"));
+    let (s, b, _) = api
+        .send(reqwest::Method::PUT, "sobjects/Account", Some(json!({})))
+        .await;
+    assert_eq!((s, error_code(&b)), (405, "METHOD_NOT_ALLOWED"));
+    let (s, b) = api.get("nothing/here").await;
+    assert_eq!((s, error_code(&b)), (404, "NOT_FOUND"));
 }
 
 #[tokio::test]

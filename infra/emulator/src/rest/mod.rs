@@ -288,6 +288,19 @@ fn with_limit_header(mut resp: Response, used: u64, max: u64) -> Response {
     resp
 }
 
+/// Paths that exist for some method (a wrong method answers 405, not 404).
+fn known_resource(s: &[&str]) -> bool {
+    matches!(
+        s,
+        [] | ["limits"]
+            | ["query" | "queryAll"]
+            | ["query" | "queryAll", _]
+            | ["sobjects", ..]
+            | ["composite"]
+            | ["composite", "sobjects", ..]
+    ) && s.len() <= 4
+}
+
 /// Dispatches on method and path segments (shared with composite subrequests).
 pub fn route(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
     let seg: Vec<String> = ctx.segments.clone();
@@ -329,6 +342,11 @@ pub fn route(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         ("PATCH", ["composite", "sobjects", t, f]) => collections::upsert(ctx, t, f),
         ("GET" | "POST", ["composite", "sobjects", t]) => collections::retrieve(ctx, t),
         ("POST", ["composite"]) => composite::composite(ctx),
+        (m, s) if known_resource(s) => Err(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            format!("HTTP Method '{m}' not allowed for this resource"),
+        )),
         (_, _) => Err(ApiError::not_found("The requested resource does not exist")),
     }
 }
