@@ -22,7 +22,8 @@ ORGS AND LOGIN
   {base}; data calls are routed by the access token. Token grants: authorization_code (PKCE
   S256), refresh_token (rotation per org), password. SOAP login: POST {base}/services/Soap/u/62.0.
 
-SEEDING (--seed-file FILE, JSON if it ends in .json, else YAML)
+SEEDING (--seed-file FILE, JSON if it ends in .json, else YAML; full example in
+         infra/emulator/seeds/example.yaml)
   orgs:
     - alias: acme                    # login host /orgs/acme
       name: Acme Corp

@@ -164,7 +164,21 @@ impl State {
             }
             def.custom = true;
             if def.key_prefix.is_empty() {
-                def.key_prefix = format!("a{:02}", i);
+                let taken = |p: &str| {
+                    schema.values().any(|o| o.key_prefix == p)
+                        || spec.custom_objects.iter().any(|o| o.key_prefix == p)
+                };
+                def.key_prefix = (i..)
+                    .map(|n| format!("a{n:02}"))
+                    .find(|p| p.len() == 3 && !taken(p))
+                    .unwrap_or_else(|| "a99".into());
+            }
+            if def.key_prefix.len() != 3 || schema.values().any(|o| o.key_prefix == def.key_prefix)
+            {
+                return Err(EmulatorError::Seed {
+                    path: format!("customObjects[{i}].keyPrefix"),
+                    message: format!("`{}` must be 3 characters and unused", def.key_prefix),
+                });
             }
             let mut fields = crate::schema::custom_object_system_fields();
             fields.append(&mut def.fields);

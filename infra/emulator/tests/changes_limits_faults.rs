@@ -382,3 +382,64 @@ orgs:
     assert!(err.to_string().contains("records.Contact[0]"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn example_seed_and_json_seed_load() {
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds/example.yaml");
+    let opts = sf_emulator::EmulatorOptions::empty()
+        .with_seed_file(&example)
+        .expect("example seed parses");
+    let emu = sf_emulator::Emulator::start(opts)
+        .await
+        .expect("example seed starts");
+    let api = Api::new(&emu, token(&emu, "acme", "rep@acme.example"));
+    let (s, b) = api.query("SELECT Name, Tier__c FROM Account").await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["records"][0]["Tier__c"], "Gold");
+    let (s, b) = api
+        .post(
+            "sobjects/Invoice__c",
+            json!({"Name": "I-1", "Status__c": "Lost"}),
+        )
+        .await;
+    assert_eq!(
+        (s, error_code(&b)),
+        (400, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST")
+    );
+    let (_, acct) = api.query("SELECT Id FROM Account").await;
+    let acct_id = acct["records"][0]["Id"].as_str().unwrap_or("").to_string();
+    let (s, b) = api
+        .post(
+            "sobjects/Invoice__c",
+            json!({"Name": "I-2", "Status__c": "Paid", "Account__c": acct_id}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    assert!(b["id"].as_str().unwrap_or("").starts_with("a01"));
+    let (_, b) = api
+        .query("SELECT Name, Account__r.Name FROM Invoice__c")
+        .await;
+    assert_eq!(b["records"][0]["Account__r"]["Name"], "Acme Rockets");
+    drop(emu);
+
+    let dir = std::env::temp_dir().join(format!("sf-emulator-json-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("seed.json");
+    std::fs::write(&path, r#"{"orgs":[{"alias":"j","name":"Json Org","users":[{"username":"j@j.example","password":"pw"}]}]}"#).expect("write");
+    let emu = sf_emulator::Emulator::start(
+        sf_emulator::EmulatorOptions::empty()
+            .with_seed_file(&path)
+            .expect("json"),
+    )
+    .await
+    .expect("start");
+    let api = Api::new(&emu, token(&emu, "j", "j@j.example"));
+    let (_, b) = api.query("SELECT Name FROM Organization").await;
+    assert_eq!(b["records"][0]["Name"], "Json Org");
+    std::fs::write(&path, r#"{"orgs":[{"alias":"j","dailyApiLimit":"lots"}]}"#).expect("write");
+    let err = sf_emulator::EmulatorOptions::empty()
+        .with_seed_file(&path)
+        .expect_err("bad type");
+    assert!(err.to_string().contains("seed.json"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
