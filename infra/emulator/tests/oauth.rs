@@ -144,6 +144,28 @@ async fn pkce_flow_issues_salesforce_shaped_tokens() {
             .unwrap_or("")
             .contains("/services/data/v{version}/")
     );
+    let versioned: Value = client()
+        .get(body["id"].as_str().unwrap_or(""))
+        .query(&[("version", "62.0"), ("oauth_token", at)])
+        .send()
+        .await
+        .expect("identity")
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        versioned["urls"]["rest"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with("/services/data/v62.0/")
+    );
+    let bad = client()
+        .get(body["id"].as_str().unwrap_or(""))
+        .bearer_auth("nope")
+        .send()
+        .await
+        .expect("identity");
+    assert_eq!(bad.status(), 403);
     let info: Value = client()
         .get(format!(
             "{}/services/oauth2/userinfo",

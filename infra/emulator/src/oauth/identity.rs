@@ -74,18 +74,28 @@ fn user_fields(st: &State, org: usize, user_id: &str) -> serde_json::Map<String,
         .unwrap_or_default()
 }
 
-fn urls(st: &State, org: usize, user_id: &str) -> Value {
+/// The newest API version the emulator advertises (`version=latest`).
+const LATEST: &str = "63.0";
+
+/// Endpoint URLs; without a `version` parameter they hold the literal `{version}`, as
+/// Salesforce's do.
+fn urls(st: &State, org: usize, user_id: &str, p: &HashMap<String, String>) -> Value {
     let b = &st.base_url;
     let oid = &st.orgs[org].org_id;
+    let v = match p.get("version").map(String::as_str) {
+        Some("latest") => LATEST.to_string(),
+        Some(v) if !v.is_empty() => v.trim_start_matches('v').to_string(),
+        _ => "{version}".to_string(),
+    };
     json!({
-        "enterprise": format!("{b}/services/Soap/c/{{version}}/{oid}"),
-        "metadata": format!("{b}/services/Soap/m/{{version}}/{oid}"),
-        "partner": format!("{b}/services/Soap/u/{{version}}/{oid}"),
-        "rest": format!("{b}/services/data/v{{version}}/"),
-        "sobjects": format!("{b}/services/data/v{{version}}/sobjects/"),
-        "search": format!("{b}/services/data/v{{version}}/search/"),
-        "query": format!("{b}/services/data/v{{version}}/query/"),
-        "recent": format!("{b}/services/data/v{{version}}/recent/"),
+        "enterprise": format!("{b}/services/Soap/c/{v}/{oid}"),
+        "metadata": format!("{b}/services/Soap/m/{v}/{oid}"),
+        "partner": format!("{b}/services/Soap/u/{v}/{oid}"),
+        "rest": format!("{b}/services/data/v{v}/"),
+        "sobjects": format!("{b}/services/data/v{v}/sobjects/"),
+        "search": format!("{b}/services/data/v{v}/search/"),
+        "query": format!("{b}/services/data/v{v}/query/"),
+        "recent": format!("{b}/services/data/v{v}/recent/"),
         "profile": format!("{b}/{user_id}"),
     })
 }
@@ -129,7 +139,7 @@ pub async fn identity(
         "utcOffset": 0,
         "last_modified_date": s("LastModifiedDate"),
         "is_app_installed": true,
-        "urls": urls(&st, org, &user_id),
+        "urls": urls(&st, org, &user_id, &p),
     });
     axum::Json(body).into_response()
 }
@@ -167,7 +177,7 @@ pub async fn userinfo(
         "utcOffset": 0,
         "updated_at": s("LastModifiedDate"),
         "is_app_installed": true,
-        "urls": urls(&st, org, &user_id),
+        "urls": urls(&st, org, &user_id, &p),
     });
     axum::Json(body).into_response()
 }
