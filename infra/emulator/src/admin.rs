@@ -349,6 +349,16 @@ impl AdminHandle {
         })
     }
 
+    /// A system write: bumps only `SystemModstamp` (not `LastModifiedDate`); returns the stamp.
+    pub fn touch_system(
+        &self,
+        alias: &str,
+        object: &str,
+        id: &str,
+    ) -> Result<String, EmulatorError> {
+        self.with_org(alias, |st, i| Ok(writes::touch_system(st, i, object, id)?))
+    }
+
     /// A record's stored fields (including deleted ones), or `None`.
     pub fn get_record(
         &self,

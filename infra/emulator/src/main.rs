@@ -58,6 +58,7 @@ ADMIN API (no auth; JSON bodies)
   POST   /__admin/orgs/{alias}/tokens    {\"username\"}  mint access+refresh tokens
   POST   /__admin/orgs/{alias}/records/{Object}          insert (no validation, not counted)
   GET|PATCH|DELETE /__admin/orgs/{alias}/records/{Object}/{Id}
+  POST   /__admin/orgs/{alias}/records/{Object}/{Id}/touch   system write: SystemModstamp only
   POST   /__admin/orgs/{alias}/commit-late/{Object}  {\"id\"?,\"fields\",\"systemModstamp\"}
          write now but stamp an older SystemModstamp (a late-committing transaction)
   POST   /__admin/orgs/{alias}/validation-rules  {object,name,field,min,max,message}

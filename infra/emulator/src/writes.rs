@@ -341,6 +341,26 @@ fn cascade(st: &mut State, org: usize, object: &str, id: &str, now: DateTime<Utc
     }
 }
 
+/// A system write (e.g. a recalculation): only `SystemModstamp` moves, `LastModifiedDate`
+/// and `LastModifiedById` stay.
+pub fn touch_system(
+    st: &mut State,
+    org: usize,
+    object: &str,
+    id: &str,
+) -> Result<String, ApiError> {
+    let def = object_def(st, org, object)?;
+    let id = check_id(&def, id)?;
+    let stamp = sf_datetime(st.clock.now());
+    let r = st.orgs[org]
+        .store
+        .get_mut(&def.name, &id)
+        .ok_or_else(missing)?;
+    r.fields
+        .insert("SystemModstamp".into(), Value::String(stamp.clone()));
+    Ok(stamp)
+}
+
 /// Outcome of an upsert.
 #[derive(Debug)]
 pub enum Upserted {

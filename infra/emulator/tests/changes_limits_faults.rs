@@ -213,6 +213,30 @@ async fn http_admin_api() {
     assert_eq!(rec["Name"], "Late");
     assert_eq!(rec["SystemModstamp"], "2026-02-01T00:00:00.000+0000");
 
+    emu.admin().advance_clock(Duration::from_secs(2));
+    let touched: Value = http
+        .post(admin(&format!("/orgs/c/records/Account/{id}/touch")))
+        .send()
+        .await
+        .expect("touch")
+        .json()
+        .await
+        .expect("json");
+    let rec: Value = http
+        .get(admin(&format!("/orgs/c/records/Account/{id}")))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(rec["SystemModstamp"], touched["systemModstamp"]);
+    assert_eq!(
+        rec["LastModifiedDate"], "2026-02-01T00:00:00.000+0000",
+        "a system write leaves LastModifiedDate"
+    );
+    assert_ne!(rec["SystemModstamp"], rec["LastModifiedDate"]);
+
     let put = http
         .put(admin("/orgs/c/faults"))
         .json(&json!({"errorRate": 1.0, "errorStatus": 503}))

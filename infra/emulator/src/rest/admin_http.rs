@@ -67,6 +67,10 @@ pub fn routes() -> Router<Shared> {
             get(read).patch(update).delete(remove),
         )
         .route(
+            "/__admin/orgs/{alias}/records/{object}/{id}/touch",
+            post(touch),
+        )
+        .route(
             "/__admin/orgs/{alias}/commit-late/{object}",
             post(commit_late),
         )
@@ -262,6 +266,17 @@ async fn remove(
     Path((alias, object, id)): Path<(String, String, String)>,
 ) -> Response {
     done(handle(&s).delete_record(&alias, &object, &id))
+}
+
+async fn touch(
+    AxState(s): AxState<Shared>,
+    Path((alias, object, id)): Path<(String, String, String)>,
+) -> Response {
+    reply(
+        handle(&s)
+            .touch_system(&alias, &object, &id)
+            .map(|stamp| json!({"systemModstamp": stamp})),
+    )
 }
 
 #[derive(Deserialize)]
