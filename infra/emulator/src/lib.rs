@@ -43,9 +43,9 @@
 //! endpoint); `POST /__admin/orgs/{alias}/users`; `POST /__admin/orgs/{alias}/tokens`
 //! (`{"username"}` → tokens); `POST /__admin/orgs/{alias}/records/{Object}`,
 //! `GET|PATCH|DELETE /__admin/orgs/{alias}/records/{Object}/{Id}` (bypass validation and
-//! counting); `POST /__admin/orgs/{alias}/records/{Object}/{Id}/touch`
-//! (system write: only `SystemModstamp` moves); `POST /__admin/orgs/{alias}/commit-late/{Object}` (`{"id"?, "fields",
-//! "systemModstamp"}`); `POST /__admin/orgs/{alias}/{validation,duplicate}-rules`.
+//! counting); `POST /__admin/orgs/{alias}/records/{Object}/{Id}/touch` (system write:
+//! only `SystemModstamp` moves); `POST /__admin/orgs/{alias}/commit-late/{Object}`
+//! (`{"id"?, "fields", "systemModstamp"}`); `POST /__admin/orgs/{alias}/{validation,duplicate}-rules`.
 //! `sf-emulator --help` prints the same list with examples.
 
 pub mod admin;

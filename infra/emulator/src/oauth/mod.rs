@@ -2,8 +2,8 @@
 //! code with PKCE S256, refresh with optional rotation, password), revoke, identity, userinfo.
 //! Errors are the JSON object `{"error","error_description"}` with HTTP 400.
 //!
-//! Modules: [`token`] (token endpoint), [`authorize`] (authorize + login form), [`identity`]
-//! (identity URL, userinfo, revoke).
+//! Modules: [`mod@token`] (token endpoint), [`mod@authorize`] (authorize + login form),
+//! [`mod@identity`] (identity URL, userinfo, revoke).
 
 pub mod authorize;
 pub mod identity;
