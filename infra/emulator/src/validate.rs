@@ -117,12 +117,15 @@ fn valid_email(s: &str) -> bool {
 }
 
 /// Checks the merged record (after defaults) against field metadata and org rules.
-/// `self_id` is the record being updated (excluded from uniqueness checks).
+/// `self_id` is the record being updated (excluded from uniqueness checks); `input` is what
+/// this write sets (lookups are checked only when set, so a record whose parent was
+/// deleted since stays editable).
 pub fn check_record(
     org: &Org,
     def: &ObjectDef,
     rec: &Map<String, Value>,
     self_id: Option<&str>,
+    input: &Map<String, Value>,
 ) -> Result<(), ApiError> {
     let missing: Vec<String> = def
         .fields
@@ -175,7 +178,8 @@ pub fn check_record(
                 .with_fields(vec![f.name.clone()]));
             }
         }
-        if f.ftype == FieldType::Reference && !f.reference_to.is_empty() {
+        let set_now = input.keys().any(|k| k.eq_ignore_ascii_case(&f.name));
+        if f.ftype == FieldType::Reference && !f.reference_to.is_empty() && set_now {
             let exists = org
                 .store
                 .find_any(s)

@@ -182,7 +182,7 @@ pub fn create(
     derive(&def, &mut rec);
     if !opts.admin {
         check_owner(st, org, &def, input)?;
-        check_record(&st.orgs[org], &def, &rec, None)?;
+        check_record(&st.orgs[org], &def, &rec, None, input)?;
     }
     let id = match rec.get("Id").and_then(Value::as_str) {
         Some(id) if opts.admin => id.to_string(),
@@ -274,7 +274,7 @@ pub fn update(
     derive(&def, &mut rec);
     if !opts.admin {
         check_owner(st, org, &def, input)?;
-        check_record(&st.orgs[org], &def, &rec, Some(&id))?;
+        check_record(&st.orgs[org], &def, &rec, Some(&id), input)?;
     }
     let user = acting_user(st, org, opts);
     let stamp = sf_datetime(opts.stamp.unwrap_or_else(|| st.clock.now()));

@@ -636,3 +636,37 @@ async fn converted_leads_and_picklist_defaults() {
         .collect();
     assert_eq!(default, [&json!("Open - Not Contacted")]);
 }
+
+#[tokio::test]
+async fn lookups_are_checked_when_set() {
+    let (emu, api) = setup().await;
+    let (s, b) = api
+        .post(
+            "sobjects/Contact",
+            json!({"LastName": "x", "AccountId": "001000000000000AAA"}),
+        )
+        .await;
+    assert_eq!((s, error_code(&b)), (400, "INVALID_CROSS_REFERENCE_KEY"));
+    // a task about an opportunity that is later deleted stays editable
+    let (_, o) = api
+        .post(
+            "sobjects/Opportunity",
+            json!({"Name": "D", "StageName": "Prospecting", "CloseDate": "2026-12-01"}),
+        )
+        .await;
+    let opp = o["id"].as_str().unwrap_or("").to_string();
+    let (s, t) = api
+        .post("sobjects/Task", json!({"Subject": "Call", "WhatId": opp}))
+        .await;
+    assert_eq!(s, 201, "{t}");
+    emu.admin()
+        .delete_record("w", "Opportunity", &opp)
+        .expect("delete");
+    let (s, b) = api
+        .patch(
+            &format!("sobjects/Task/{}", t["id"].as_str().unwrap_or("")),
+            json!({"Subject": "Call again"}),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+}
