@@ -177,8 +177,8 @@ pub fn decide_inbound<R: SalesforceRecord + ?Sized>(
             },
         ));
     };
-    if let Some(found) = record.object_type()
-        && found != sf_object
+    if record.object_type_is(sf_object) == Some(false)
+        && let Some(found) = record.object_type()
     {
         return Ok(skipped(
             obj.app_object,

@@ -29,6 +29,11 @@ pub trait SalesforceRecord {
     fn object_type(&self) -> Option<String> {
         self.string("attributes.type")
     }
+
+    /// Whether `attributes.type` is `expected` (None when the record carries no type).
+    fn object_type_is(&self, expected: &str) -> Option<bool> {
+        self.object_type().map(|t| t == expected)
+    }
 }
 
 fn walk<'v>(mut v: &'v Value, path: &str) -> Option<&'v Value> {
@@ -88,7 +93,11 @@ impl<'a> RawRecord<'a> {
         // Exact match first (the common case), then Salesforce's case-insensitive rule.
         self.entries
             .iter()
-            .find(|(k, _)| k.as_ref() == name)
+            .find(|(k, _)| {
+                k.len() == name.len()
+                    && k.as_bytes().first() == name.as_bytes().first()
+                    && k.as_ref() == name
+            })
             .or_else(|| {
                 self.entries
                     .iter()
@@ -119,18 +128,39 @@ impl SalesforceRecord for RawRecord<'_> {
         attrs.object_type.map(Cow::into_owned)
     }
 
+    fn object_type_is(&self, expected: &str) -> Option<bool> {
+        let raw = self.raw("attributes")?;
+        let attrs: Attributes<'_> = serde_json::from_str(raw.get()).ok()?;
+        attrs.object_type.map(|t| t == expected)
+    }
+
     fn field(&self, path: &str) -> Option<Value> {
         let (head, rest) = path
             .split_once('.')
             .map_or((path, None), |(h, r)| (h, Some(r)));
         let raw = self.raw(head)?;
         match rest {
-            None => serde_json::from_str(raw.get()).ok(),
+            None => parse_value(raw.get()),
             Some(r) => {
                 let nested = RawRecord::parse(raw.get()).ok()?;
                 nested.field(r)
             }
         }
+    }
+}
+
+/// Parse a field's JSON text; plain strings (no escapes) and literals skip the deserializer.
+fn parse_value(text: &str) -> Option<Value> {
+    if let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"'))
+        && !inner.contains(['\\', '"'])
+    {
+        return Some(Value::String(inner.to_string()));
+    }
+    match text {
+        "null" => Some(Value::Null),
+        "true" => Some(Value::Bool(true)),
+        "false" => Some(Value::Bool(false)),
+        _ => serde_json::from_str(text).ok(),
     }
 }
 
@@ -212,6 +242,28 @@ mod tests {
         }
         assert_eq!(raw.object_type().as_deref(), Some("Lead"));
         assert_eq!(raw.field("Owner.Email"), Some(json!("a@b.com")));
+    }
+
+    #[test]
+    fn fast_path_values_match_serde() {
+        let cases = [
+            r#""plain""#,
+            r#""esc\"aped""#,
+            r#""\u00e9""#,
+            r#""""#,
+            "null",
+            "true",
+            "false",
+            "12.5",
+            "[1]",
+        ];
+        for text in cases {
+            assert_eq!(
+                parse_value(text),
+                serde_json::from_str::<Value>(text).ok(),
+                "{text}"
+            );
+        }
     }
 
     #[test]
