@@ -349,3 +349,49 @@ async fn relative_date_literals() {
     let (s, b) = api.query(&q("Name = TODAY")).await;
     assert_eq!((s, error_code(&b)), (400, "INVALID_FIELD"));
 }
+
+#[tokio::test]
+async fn includes_and_excludes_on_multipicklists() {
+    let mut f = sf_emulator::schema::FieldDef::new(
+        "Regions__c",
+        sf_emulator::schema::FieldType::Multipicklist,
+    );
+    f.picklist_values = vec!["EMEA".into(), "APAC".into(), "AMER".into()];
+    let emu = start_small(OrgSpec::new("m").custom_field("Account", f)).await;
+    for (name, regions) in [("A", "EMEA;APAC"), ("B", "AMER"), ("C", "APAC")] {
+        emu.admin()
+            .insert_record(
+                "m",
+                "Account",
+                json!({"Name": name, "Regions__c": regions})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+            )
+            .expect("insert");
+    }
+    let api = Api::new(&emu, token(&emu, "m", "admin@m.example"));
+    let names = |b: &Value| -> Vec<String> {
+        b["records"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| r["Name"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    let (s, b) = api
+        .query("SELECT Name FROM Account WHERE Regions__c INCLUDES ('APAC') ORDER BY Name")
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(names(&b), ["A", "C"]);
+    let (_, b) = api.query("SELECT Name FROM Account WHERE Regions__c INCLUDES ('emea;apac', 'AMER') ORDER BY Name").await;
+    assert_eq!(names(&b), ["A", "B"]);
+    let (_, b) = api
+        .query("SELECT Name FROM Account WHERE Regions__c EXCLUDES ('APAC') ORDER BY Name")
+        .await;
+    assert_eq!(names(&b), ["B"]);
+    let (s, b) = api
+        .query("SELECT Name FROM Account WHERE Name INCLUDES ('A')")
+        .await;
+    assert_eq!((s, error_code(&b)), (400, "INVALID_FIELD"));
+}

@@ -92,6 +92,13 @@ pub enum Expr {
         pattern: String,
         value_pos: usize,
     },
+    /// `INCLUDES ('a;b', 'c')` / `EXCLUDES (…)` on multi-select picklists.
+    Includes {
+        path: Path,
+        negated: bool,
+        values: Vec<String>,
+        value_pos: usize,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -124,6 +124,8 @@ pub(super) enum Cond {
     Cmp(Resolved, CmpOp, Literal),
     In(Resolved, bool, Vec<Literal>),
     Like(Resolved, String),
+    /// `INCLUDES` (or `EXCLUDES` when negated) on a multi-select picklist.
+    Includes(Resolved, bool, Vec<String>),
     /// A relative date literal resolved to the half-open range `[start, end)`.
     Range(Resolved, CmpOp, DateTime<Utc>, DateTime<Utc>),
 }
@@ -217,6 +219,35 @@ pub(super) fn plan(
             }
             Cond::Like(r, pattern.clone())
         }
+        Expr::Includes {
+            path,
+            negated,
+            values,
+            value_pos,
+        } => {
+            let r = resolve(org, def, path)?;
+            if r.field.ftype != FieldType::Multipicklist {
+                return Err(SoqlError {
+                    code: "INVALID_FIELD",
+                    pos: *value_pos,
+                    message: format!(
+                        "includes or excludes operator only valid on multipicklist field: {}",
+                        r.field.name
+                    ),
+                });
+            }
+            Cond::Includes(r, *negated, values.clone())
+        }
+    })
+}
+
+/// Multi-select values: `'a;b'` needs both a and b; several strings mean any of them.
+fn includes(stored: &str, wanted: &[String]) -> bool {
+    let have: Vec<String> = stored.split(';').map(|v| v.trim().to_lowercase()).collect();
+    wanted.iter().any(|w| {
+        w.split(';')
+            .map(|v| v.trim().to_lowercase())
+            .all(|v| have.contains(&v))
     })
 }
 
@@ -268,6 +299,12 @@ pub(super) fn matches(org: &Org, rec: &Record, c: &Cond) -> bool {
                 CmpOp::Gt => v >= *end,
                 CmpOp::Ge => v >= *start,
             }
+        }
+        Cond::Includes(r, negated, wanted) => {
+            let hit = value_of(org, rec, r)
+                .as_str()
+                .is_some_and(|s| includes(s, wanted));
+            hit != *negated
         }
         Cond::Like(r, pat) => match value_of(org, rec, r) {
             Value::String(s) => like(pat, s),

@@ -239,6 +239,34 @@ impl Parser {
                 value_pos,
             });
         }
+        let includes = self.peek().tok.is_kw("INCLUDES");
+        if includes || self.peek().tok.is_kw("EXCLUDES") {
+            self.i += 1;
+            let value_pos = self.peek().pos;
+            self.expect(Tok::LParen)?;
+            let mut values = Vec::new();
+            loop {
+                match self.next().tok {
+                    Tok::Str(s) => values.push(s),
+                    _ => {
+                        self.i -= 1;
+                        return Err(self.unexpected());
+                    }
+                }
+                if self.peek().tok == Tok::Comma {
+                    self.i += 1;
+                } else {
+                    break;
+                }
+            }
+            self.expect(Tok::RParen)?;
+            return Ok(Expr::Includes {
+                path,
+                negated: !includes,
+                values,
+                value_pos,
+            });
+        }
         if self.eat_kw("LIKE") {
             let value_pos = self.peek().pos;
             return match self.next().tok {
