@@ -365,3 +365,29 @@ pub fn decide_inbound<R: SalesforceRecord + ?Sized>(
         unmapped_owner_email,
     })
 }
+
+/// What unlinking an app record from a deleted Salesforce record clears: the app fields
+/// whose values only come from Salesforce (rule `salesforce_unless_blank`) and the stored
+/// Salesforce ids. Two-way and app-only fields are app data too and are kept.
+pub fn fields_cleared_on_delete(config: &SyncConfig, sf_object: &str) -> Vec<String> {
+    let mut out: Vec<String> = config
+        .objects
+        .get(sf_object)
+        .map(|o| {
+            o.fields
+                .iter()
+                .filter(|m| m.rule == crate::config::SyncRule::SalesforceUnlessBlank)
+                .map(|m| m.app_field.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    let lr = &config.lead_routing;
+    match sf_object {
+        "Contact" => out.push(lr.contact_id_field.clone()),
+        "Lead" => out.push(lr.lead_id_field.clone()),
+        _ => {}
+    }
+    out.sort();
+    out.dedup();
+    out
+}

@@ -345,3 +345,13 @@ fn bad_values_are_noted_not_fatal() {
     assert!(fields_of(&d.action).contains_key("phone"));
     assert!(d.notes.iter().any(|n| n.field == "NumberOfEmployees"));
 }
+
+#[test]
+fn deletion_clears_only_crm_sourced_fields() {
+    let cleared = crmsync_core::inbound::fields_cleared_on_delete(&config(), "Lead");
+    assert_eq!(
+        cleared,
+        vec!["lead_source".to_string(), "sf_lead_id".to_string()]
+    );
+    assert!(crmsync_core::inbound::fields_cleared_on_delete(&config(), "Nope__c").is_empty());
+}

@@ -344,6 +344,22 @@ impl OwnerMapping {
             .map(|(_, id)| id.as_str())
     }
 
+    /// The Salesforce owner emails with no app user, sorted and de-duplicated: the
+    /// "Unmapped owners" list to fix before turning the sync on.
+    pub fn unmapped_owners<'a>(
+        &self,
+        salesforce_emails: impl IntoIterator<Item = &'a str>,
+    ) -> Vec<String> {
+        let mut out: Vec<String> = salesforce_emails
+            .into_iter()
+            .map(|e| e.trim().to_ascii_lowercase())
+            .filter(|e| !e.is_empty() && self.app_user_for_email(e).is_none())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// Email of an app user id (reverse of `app_users`).
     pub fn email_for_app_user(&self, app_user_id: &str) -> Option<&str> {
         self.app_users

@@ -466,6 +466,18 @@ mod tests {
     }
 
     #[test]
+    fn unmapped_owner_list() {
+        let mut cfg = SyncConfig::standard();
+        cfg.owners
+            .app_users
+            .insert("rep@example.com".into(), "u1".into());
+        let list =
+            cfg.owners
+                .unmapped_owners(["REP@example.com", "b@x.com", "a@x.com", "b@x.com", " "]);
+        assert_eq!(list, vec!["a@x.com".to_string(), "b@x.com".to_string()]);
+    }
+
+    #[test]
     fn frequency_due_rules() {
         use chrono::{TimeZone, Utc};
         let t0 = Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap();
