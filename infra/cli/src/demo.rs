@@ -289,18 +289,21 @@ pub async fn run_demo_on(
     // 5. App events → ingest → push.
     progress.step(5, STEPS, "app events → ingest → push");
     let run_tag = app.now().timestamp_millis().to_string();
-    let batch = events::demo_events(app.now(), &run_tag);
-    let accepted =
-        stack::send_events(app, &args.tenant, &webhook_secret, &args.connection, &batch).await?;
-    let push = stack.drain_push_queue().await?;
+    let (first, later) = events::demo_events(app.now(), &run_tag);
+    let mut push = PushTotals::default();
+    let mut accepted = 0;
+    // Updates go after their creates were pushed, as an app sends them later.
+    for batch in [&first, &later] {
+        accepted += stack::send_events(app, &args.tenant, &webhook_secret, &args.connection, batch)
+            .await?
+            .accepted;
+        push.absorb(stack.drain_push_queue().await?);
+    }
+    let sent = first.len() + later.len();
     let t = push.total();
     progress.done(&format!(
         "{} sent, {} accepted; {} created, {} updated, {} error(s)",
-        batch.len(),
-        accepted.accepted,
-        t.created,
-        t.updated,
-        t.errors
+        sent, accepted, t.created, t.updated, t.errors
     ));
 
     // 6. Delete in Salesforce, advance time, sweep.
@@ -356,8 +359,8 @@ pub async fn run_demo_on(
         emulated: admin.is_some(),
         test_sync,
         full_sync,
-        events_sent: batch.len(),
-        events_accepted: accepted.accepted,
+        events_sent: sent,
+        events_accepted: accepted,
         push,
         deleted,
         sweep,
@@ -426,17 +429,18 @@ async fn connect_by_hand(
     let since = app.now();
     let deadline = Instant::now() + HUMAN_CONNECT_TIMEOUT;
     let result = loop {
-        if let Some(conn) = app.stores.connections.get(&t, &c).await? {
-            if conn.status == ConnectionStatus::Connected && conn.updated_at >= since {
-                break Ok(Connected {
-                    tenant: args.tenant.clone(),
-                    connection: args.connection.clone(),
-                    org_name: conn.org_name.clone(),
-                    reconnected: conn.created_at < since,
-                    replayed_parked_events: 0,
-                    return_to: None,
-                });
-            }
+        if let Some(conn) = app.stores.connections.get(&t, &c).await?
+            && conn.status == ConnectionStatus::Connected
+            && conn.updated_at >= since
+        {
+            break Ok(Connected {
+                tenant: args.tenant.clone(),
+                connection: args.connection.clone(),
+                org_name: conn.org_name.clone(),
+                reconnected: conn.created_at < since,
+                replayed_parked_events: 0,
+                return_to: None,
+            });
         }
         if Instant::now() > deadline {
             break Err(CliError::step(

@@ -33,9 +33,10 @@ fn event(
     })
 }
 
-/// The demo batch; `run` makes ids unique per run so persisted state does not deduplicate
-/// a second run's events against the first's.
-pub fn demo_events(now: DateTime<Utc>, run: &str) -> Vec<Value> {
+/// The demo's two batches: creates (and the demo set, the sale, the invalid Lead), then,
+/// once those are pushed, updates to records created in the first. `run` makes ids unique
+/// per run so persisted state does not deduplicate a second run's events against the first's.
+pub fn demo_events(now: DateTime<Utc>, run: &str) -> (Vec<Value>, Vec<Value>) {
     let id = |s: &str| format!("{s}-{run}");
     let demo_at = (now + chrono::Duration::days(3)).to_rfc3339();
     let mut sale = event(
@@ -54,7 +55,7 @@ pub fn demo_events(now: DateTime<Utc>, run: &str) -> Vec<Value> {
         {"name": "Compiler licence", "quantity": 3, "unit_price": 1000},
         {"name": "Onboarding", "quantity": 1, "unit_price": 1200}
     ]);
-    vec![
+    let first = vec![
         event(
             &id("demo-ev-ada-create"),
             "create",
@@ -65,18 +66,6 @@ pub fn demo_events(now: DateTime<Utc>, run: &str) -> Vec<Value> {
                 "first_name": "Ada", "last_name": "Lovelace", "email": "ada@engines.example",
                 "phone": "+44 20 7946 0100", "company_name": "Analytical Engines",
                 "city": "London", "title": "Mathematician"
-            }),
-        ),
-        event(
-            &format!("{UPDATE_EVENT_ID}-{run}"),
-            "update",
-            "contact",
-            &id("app-contact-ada"),
-            now + chrono::Duration::seconds(1),
-            json!({
-                "first_name": "Ada", "last_name": "Lovelace", "email": "ada@engines.example",
-                "phone": "+44 20 7946 0100", "company_name": "Analytical Engines",
-                "city": "London", "title": "Lead Analyst"
             }),
         ),
         event(
@@ -128,7 +117,34 @@ pub fn demo_events(now: DateTime<Utc>, run: &str) -> Vec<Value> {
                 "company_name": format!("Very Long Holdings {}", "and Subsidiaries ".repeat(16))
             }),
         ),
-    ]
+    ];
+    let later = vec![
+        event(
+            &format!("{UPDATE_EVENT_ID}-{run}"),
+            "update",
+            "contact",
+            &id("app-contact-ada"),
+            now + chrono::Duration::seconds(1),
+            json!({
+                "first_name": "Ada", "last_name": "Lovelace", "email": "ada@engines.example",
+                "phone": "+44 20 7946 0100", "company_name": "Analytical Engines",
+                "city": "London", "title": "Lead Analyst"
+            }),
+        ),
+        event(
+            &id("demo-ev-alan-update"),
+            "update",
+            "contact",
+            &id("app-contact-alan"),
+            now + chrono::Duration::seconds(1),
+            json!({
+                "first_name": "Alan", "last_name": "Turing", "email": "alan@bletchley.example",
+                "phone": "+44 1908 640404", "company_name": "Bletchley Labs",
+                "city": "Wilmslow"
+            }),
+        ),
+    ];
+    (first, later)
 }
 
 #[cfg(test)]
@@ -137,7 +153,8 @@ mod tests {
 
     #[test]
     fn the_invalid_event_really_exceeds_255_characters_and_ids_are_unique() {
-        let events = demo_events(Utc::now(), "r1");
+        let (first, later) = demo_events(Utc::now(), "r1");
+        let events: Vec<Value> = first.into_iter().chain(later).collect();
         let invalid = events
             .iter()
             .find(|e| {

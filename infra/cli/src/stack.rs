@@ -487,6 +487,21 @@ pub struct PushTotals {
 }
 
 impl PushTotals {
+    /// Adds another drain's counts to these.
+    pub fn absorb(&mut self, other: PushTotals) {
+        self.batches += other.batches;
+        self.messages += other.messages;
+        for (object, s) in other.objects {
+            add_stats(self.objects.entry(object).or_default(), &s);
+        }
+        self.errors.extend(other.errors);
+        self.written.extend(other.written);
+        self.parked += other.parked;
+        self.retried += other.retried;
+        self.duplicates += other.duplicates;
+        self.api_calls += other.api_calls;
+    }
+
     pub fn total(&self) -> ObjectStats {
         let mut t = ObjectStats::default();
         for s in self.objects.values() {

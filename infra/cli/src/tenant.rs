@@ -52,7 +52,7 @@ pub struct TenantArgs {
     #[command(flatten)]
     pub state: StateArgs,
     /// Print the credentials as JSON.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub json: bool,
 }
 
