@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::config::{ConflictPolicy, FieldMapping, SyncConfig};
 use crate::hash::{field_hash, owner_hash};
-use crate::mapping::{app_value_of, hash_of_app_value};
+use crate::mapping::{app_value_of_owned, hash_of_app_value};
 use crate::record::SalesforceRecord;
 use crate::transform::parse_datetime;
 use crate::types::{
@@ -218,7 +218,7 @@ pub fn decide_inbound<R: SalesforceRecord + ?Sized>(
         let converted = if is_blank(&sf_value) {
             Ok(Value::Null)
         } else {
-            app_value_of(config, m, sf_value)
+            app_value_of_owned(config, m, sf_value)
         };
         let app_value = match converted {
             Ok(v) => v,

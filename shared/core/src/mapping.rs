@@ -23,6 +23,15 @@ pub fn sf_value_of(
 pub fn app_value_of(
     config: &SyncConfig,
     m: &FieldMapping,
+    sf_value: &Value,
+) -> Result<Value, TransformError> {
+    app_value_of_owned(config, m, sf_value.clone())
+}
+
+/// Like [`app_value_of`], consuming the value so text is moved rather than copied.
+pub fn app_value_of_owned(
+    config: &SyncConfig,
+    m: &FieldMapping,
     sf_value: Value,
 ) -> Result<Value, TransformError> {
     let coerced = to_app_owned(m.kind, sf_value)?;
