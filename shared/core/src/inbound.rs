@@ -289,6 +289,9 @@ pub fn decide_inbound<R: SalesforceRecord + ?Sized>(
                 .unwrap_or_else(|| owner_hash(id)),
             _ => field_hash(crate::transform::FieldKind::String, &Value::Null),
         });
+        let owner_locked = owners.keep_owner_field.as_ref().is_some_and(|f| {
+            app_record.is_some_and(|a| a.fields.get(f) == Some(&Value::Bool(true)))
+        });
         if let Some(app_user) = app_user {
             match ctx.resolve(
                 new_hash,
@@ -296,6 +299,10 @@ pub fn decide_inbound<R: SalesforceRecord + ?Sized>(
                 app_hash,
                 Value::String(app_user),
             ) {
+                Outcome::Apply(_, _) if owner_locked => notes.push(FieldNote::new(
+                    OWNER_HASH_KEY,
+                    "owner change refused: the app record has future scheduled events",
+                )),
                 Outcome::Apply(v, h) => {
                     fields.insert(owners.app_field.clone(), v);
                     hashes.insert(OWNER_HASH_KEY.to_string(), h);

@@ -355,3 +355,36 @@ fn deletion_clears_only_crm_sourced_fields() {
     );
     assert!(crmsync_core::inbound::fields_cleared_on_delete(&config(), "Nope__c").is_empty());
 }
+
+#[test]
+fn owner_change_refused_while_future_events_exist() {
+    let mut cfg = config();
+    cfg.owners.keep_owner_field = Some("has_future_events".into());
+    cfg.owners
+        .app_users
+        .insert("new@example.com".into(), "user-8".into());
+    let first = decide_inbound(&cfg, "Lead", &common::lead_record(), None, None).unwrap();
+    let mut app_fields = fields_of(&first.action).clone();
+    app_fields.insert("has_future_events".into(), json!(true));
+    let app = AppRecord {
+        fields: app_fields.clone(),
+        modified_at: None,
+    };
+    let mut r = common::lead_record();
+    r["Owner"]["Email"] = json!("new@example.com");
+    let d = decide_inbound(&cfg, "Lead", &r, Some(&first.link_hashes), Some(&app)).unwrap();
+    assert_eq!(d.action, InboundAction::NoChange);
+    assert!(
+        d.notes
+            .iter()
+            .any(|n| n.reason.contains("future scheduled events"))
+    );
+    // Without future events the owner moves.
+    app_fields.insert("has_future_events".into(), json!(false));
+    let app = AppRecord {
+        fields: app_fields,
+        modified_at: None,
+    };
+    let d = decide_inbound(&cfg, "Lead", &r, Some(&first.link_hashes), Some(&app)).unwrap();
+    assert_eq!(fields_of(&d.action)["owner_id"], json!("user-8"));
+}

@@ -313,6 +313,10 @@ pub struct OwnerMapping {
     /// App user id given to records whose Salesforce owner has no app user.
     #[serde(default)]
     pub default_owner: Option<String>,
+    /// Boolean app field that, when true, refuses owner changes from Salesforce
+    /// (seed 003: leads with future scheduled events keep their owner).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_owner_field: Option<String>,
 }
 
 fn default_owner_field() -> String {
@@ -327,6 +331,7 @@ impl Default for OwnerMapping {
             rule: SyncRule::TwoWay,
             app_users: BTreeMap::new(),
             default_owner: None,
+            keep_owner_field: None,
         }
     }
 }
