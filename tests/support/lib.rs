@@ -22,7 +22,7 @@ mod stack;
 mod toolkit;
 
 pub use backend::{Backend, moto_endpoint};
-pub use stack::{Drained, PROD_ORG, SANDBOX_ORG, Stack, StackOptions};
+pub use stack::{Drained, PROD_ORG, SANDBOX_ORG, Stack, StackOptions, inbound};
 pub use toolkit::{app_event, find_changes, str_field};
 
 /// Upper bound for one scenario (moto on a shared 2-core machine is slow, not stuck).

@@ -149,9 +149,14 @@ impl Stack {
 
     /// Starts a connect and returns the authorize URL.
     pub async fn start_connect(&self, conn: &str, env: Environment) -> Url {
+        self.start_connect_for(&self.tenant, conn, env).await
+    }
+
+    /// [`Stack::start_connect`] for another tenant.
+    pub async fn start_connect_for(&self, tenant: &TenantId, conn: &str, env: Environment) -> Url {
         connect::start(
             &self.app,
-            &self.tenant,
+            tenant,
             &self.conn(conn),
             env,
             Some("https://app.example/integrations/salesforce".into()),
@@ -191,7 +196,12 @@ impl Stack {
 
     /// The whole connect flow; panics if it fails.
     pub async fn connect(&self, conn: &str, env: Environment) -> Connected {
-        let url = self.start_connect(conn, env).await;
+        self.connect_for(&self.tenant, conn, env).await
+    }
+
+    /// [`Stack::connect`] for another tenant.
+    pub async fn connect_for(&self, tenant: &TenantId, conn: &str, env: Environment) -> Connected {
+        let url = self.start_connect_for(tenant, conn, env).await;
         let (code, state) = self.authorize(&url).await;
         connect::callback(&self.app, &code, &state)
             .await
@@ -238,21 +248,24 @@ impl Stack {
 
     /// Signs and ingests app events for `conn` (the app's `POST /events`).
     pub async fn send_events(&self, conn: &str, events: Vec<Value>) -> Accepted {
+        self.send_events_as(&self.tenant, &self.credentials.webhook_secret, conn, events)
+            .await
+    }
+
+    /// [`Stack::send_events`] for another tenant, signed with its webhook secret.
+    pub async fn send_events_as(
+        &self,
+        tenant: &TenantId,
+        webhook_secret: &str,
+        conn: &str,
+        events: Vec<Value>,
+    ) -> Accepted {
         let body = serde_json::to_vec(&json!({ "connection": conn, "events": events }))
             .expect("body serializes");
-        let signature = signing::sign(
-            &self.credentials.webhook_secret,
-            self.now().timestamp(),
-            &body,
-        );
-        ingest::ingest(
-            &self.app,
-            Some(self.tenant.as_str()),
-            Some(&signature),
-            &body,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("ingest refused the events: {e}"))
+        let signature = signing::sign(webhook_secret, self.now().timestamp(), &body);
+        ingest::ingest(&self.app, Some(tenant.as_str()), Some(&signature), &body)
+            .await
+            .unwrap_or_else(|e| panic!("ingest refused the events: {e}"))
     }
 
     /// Receives what is visible on the push queue (up to `max` messages, several calls).

@@ -1,0 +1,396 @@
+//! Scenario 8: the report API over HTTP (`tower::ServiceExt::oneshot` on the report
+//! router). Every endpoint answers with sensible data, and one tenant's API key never
+//! reads another tenant's connections, reports, changes or config, even when both
+//! tenants name their connection the same.
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use crmsync_e2e::*;
+use crmsync_service::{http, tenants};
+use crmsync_store::{Environment, TenantId};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+e2e!(report_api_answers_and_isolates_tenants);
+
+struct Api {
+    router: axum::Router,
+}
+
+impl Api {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(key) = key {
+            req = req.header("authorization", format!("Bearer {key}"));
+        }
+        let req = match body {
+            Some(b) => req
+                .header("content-type", "application/json")
+                .body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        }
+        .expect("request builds");
+        let reply = self
+            .router
+            .clone()
+            .oneshot(req)
+            .await
+            .expect("the router answers");
+        let status = reply.status();
+        let bytes = axum::body::to_bytes(reply.into_body(), 4 * 1024 * 1024)
+            .await
+            .expect("body reads");
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| panic!("{path}: not JSON: {}", String::from_utf8_lossy(&bytes)))
+        };
+        (status, value)
+    }
+
+    async fn get(&self, path: &str, key: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, Some(key), None).await
+    }
+}
+
+fn ok(path: &str, (status, body): (StatusCode, Value)) -> Value {
+    assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    body
+}
+
+async fn report_api_answers_and_isolates_tenants(backend: Backend) {
+    let s = Stack::start(backend).await;
+    let a_key = s.credentials.api_key.clone();
+    // Tenant B: another customer, its own org, and the same connection name.
+    let b = TenantId::new("globex").unwrap();
+    let b_creds = tenants::create_tenant(&s.app, b.as_str(), "Globex")
+        .await
+        .unwrap();
+    s.connect("prod", Environment::Production).await;
+    s.connect_for(&b, "prod", Environment::Sandbox).await;
+    for (tenant, _) in [(&s.tenant, 0), (&b, 1)] {
+        crmsync_service::poll::poll_connection(&s.app, tenant, &s.conn("prod"))
+            .await
+            .unwrap();
+    }
+
+    // Some history for each tenant: a change, a success and an error report.
+    s.advance(chrono::Duration::minutes(1));
+    let a_lead = s.insert(
+        PROD_ORG,
+        "Lead",
+        json!({"LastName": "Alpha", "Company": "Alpha Co", "Phone": "+1 555 1001"}),
+    );
+    let b_lead = s.insert(
+        SANDBOX_ORG,
+        "Lead",
+        json!({"LastName": "Bravo", "Company": "Bravo Co", "Phone": "+1 555 2001"}),
+    );
+    for tenant in [&s.tenant, &b] {
+        crmsync_service::poll::poll_connection(&s.app, tenant, &s.conn("prod"))
+            .await
+            .unwrap();
+    }
+    let a_ok = app_event(
+        "create",
+        "contact",
+        "app-a-1",
+        s.now(),
+        json!({"last_name": "AlphaPush", "phone": "+1 555 1002", "company_name": "Alpha Co",
+               "email": "alpha.push@alpha.example"}),
+    );
+    let a_bad = app_event(
+        "create",
+        "deal",
+        "app-a-deal",
+        s.now(),
+        json!({"name": "Too Big", "stage": "qualification", "close_date": "2026-12-31",
+               "amount": 99_999}),
+    );
+    let b_ok = app_event(
+        "create",
+        "contact",
+        "app-b-1",
+        s.now(),
+        json!({"last_name": "BravoPush", "phone": "+1 555 2002", "company_name": "Bravo Co",
+               "email": "bravo.push@bravo.example"}),
+    );
+    let id = |e: &Value| e["event_id"].as_str().unwrap().to_string();
+    let (a_ok_id, a_bad_id, b_ok_id) = (id(&a_ok), id(&a_bad), id(&b_ok));
+    s.send_events("prod", vec![a_ok, a_bad]).await;
+    s.send_events_as(&b, &b_creds.webhook_secret, "prod", vec![b_ok])
+        .await;
+    s.drain_push().await;
+
+    let api = Api {
+        router: http::report_router(s.app.clone()),
+    };
+
+    // Credentials are required.
+    let (status, body) = api.call(Method::GET, "/v1/connections", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(body["error"]["code"].is_string(), "{body}");
+    let (status, _) = api.get("/v1/connections", "csk_not-a-real-key").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Connections.
+    let list = ok("connections", api.get("/v1/connections", &a_key).await);
+    let conns = list["connections"].as_array().expect("a list");
+    assert_eq!(conns.len(), 1, "{list}");
+    assert_eq!(conns[0]["connection"], json!("prod"));
+    assert_eq!(conns[0]["status"], json!("Connected"));
+    assert_eq!(conns[0]["org_name"], json!("Demo Company"));
+    assert_eq!(conns[0]["org_id"], json!(s.sf.org_id(PROD_ORG).unwrap()));
+    assert_eq!(conns[0]["instance_url"], json!(s.emulator.base_url()));
+    assert!(conns[0]["last_sync_at"].is_string(), "{list}");
+    let one = ok("connection", api.get("/v1/connections/prod", &a_key).await);
+    assert_eq!(
+        one["connected_user"]["username"],
+        json!(sf_emulator::demo::USERNAME)
+    );
+    assert!(
+        one.to_string().find("refresh").is_none(),
+        "no tokens: {one}"
+    );
+    let theirs = ok(
+        "connection",
+        api.get("/v1/connections/prod", &b_creds.api_key).await,
+    );
+    assert_eq!(theirs["org_id"], json!(s.sf.org_id(SANDBOX_ORG).unwrap()));
+    let (status, _) = api.get("/v1/connections/nope", &a_key).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Runs.
+    let runs = ok("runs", api.get("/v1/connections/prod/runs", &a_key).await);
+    assert_eq!(runs["connection"], json!("prod"));
+    assert!(runs["last_sync_at"].is_string(), "{runs}");
+
+    // Reports: successes and errors with reasons, one entry in detail, re-push.
+    let page = ok(
+        "reports",
+        api.get("/v1/connections/prod/reports?status=success", &a_key)
+            .await,
+    );
+    let ids: Vec<&str> = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["event_id"].as_str())
+        .collect();
+    assert_eq!(ids, vec![a_ok_id.as_str()], "{page}");
+    let page = ok(
+        "reports",
+        api.get("/v1/connections/prod/reports?status=error", &a_key)
+            .await,
+    );
+    let errors = page["entries"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{page}");
+    assert_eq!(errors[0]["event_id"], json!(a_bad_id));
+    assert_eq!(
+        errors[0]["code"],
+        json!("FIELD_CUSTOM_VALIDATION_EXCEPTION")
+    );
+    assert!(
+        errors[0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("Amount must be between 0 and 10,000")),
+        "{page}"
+    );
+    assert_eq!(errors[0]["repushable"], json!(true));
+    let (status, body) = api
+        .get("/v1/connections/prod/reports?status=bogus", &a_key)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let detail = ok(
+        "report detail",
+        api.get(&format!("/v1/connections/prod/reports/{a_bad_id}"), &a_key)
+            .await,
+    );
+    assert_eq!(detail["event_id"], json!(a_bad_id));
+    assert!(detail["event"].is_object(), "{detail}");
+    let (status, body) = api
+        .call(
+            Method::POST,
+            &format!("/v1/connections/prod/reports/{a_bad_id}/repush"),
+            Some(&a_key),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["event_id"], json!(a_bad_id));
+
+    // Config: read, replace with the version guard, refuse stale and invalid ones.
+    let cfg = ok(
+        "config",
+        api.get("/v1/connections/prod/config", &a_key).await,
+    );
+    let version = cfg["version"].as_u64().expect("a version");
+    assert!(cfg["config"]["objects"]["Lead"].is_object(), "{cfg}");
+    let mut edited = cfg["config"].clone();
+    edited["poll_cap"] = json!(250);
+    let (status, body) = api
+        .call(
+            Method::PUT,
+            "/v1/connections/prod/config",
+            Some(&a_key),
+            Some(json!({"expected_version": version, "config": edited})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["version"], json!(version + 1));
+    assert_eq!(body["config"]["poll_cap"], json!(250));
+    let (status, body) = api
+        .call(
+            Method::PUT,
+            "/v1/connections/prod/config",
+            Some(&a_key),
+            Some(json!({"expected_version": version, "config": edited})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "stale version: {body}");
+    let mut broken = edited.clone();
+    broken["objects"]["Lead"]["app_object"] = json!("spaceship");
+    let (status, body) = api
+        .call(
+            Method::PUT,
+            "/v1/connections/prod/config",
+            Some(&a_key),
+            Some(json!({"expected_version": version + 1, "config": broken})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let status_view = ok(
+        "config status",
+        api.get("/v1/connections/prod/config/status", &a_key).await,
+    );
+    assert_eq!(status_view["version"], json!(version + 1));
+    assert!(
+        !status_view["mappings"].as_array().unwrap().is_empty(),
+        "{status_view}"
+    );
+
+    // Test sync over HTTP.
+    let (status, run) = api
+        .call(
+            Method::POST,
+            "/v1/connections/prod/test-sync",
+            Some(&a_key),
+            Some(json!({"objects": ["Lead"], "modified_within_hours": 1})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{run}");
+    assert_eq!(run["kind"], json!("test_sync"));
+    assert!(
+        run["objects"]["Lead"]["fetched"].as_u64().unwrap() >= 1,
+        "{run}"
+    );
+
+    // Quota.
+    let quota = ok("quota", api.get("/v1/connections/prod/quota", &a_key).await);
+    assert_eq!(quota["connection"], json!("prod"));
+    assert!(
+        quota["crmsync_calls_today"].as_u64().unwrap() > 0,
+        "{quota}"
+    );
+    assert_eq!(quota["paused"], json!(false));
+
+    // The change feed, cursor-paged, only the caller's.
+    let feed = ok(
+        "changes",
+        api.get("/v1/changes?after=0&limit=1", &a_key).await,
+    );
+    assert_eq!(feed["changes"].as_array().unwrap().len(), 1, "{feed}");
+    assert_eq!(feed["has_more"], json!(true), "{feed}");
+    let mut all = Vec::new();
+    let mut after = 0;
+    for _ in 0..50 {
+        let page = ok(
+            "changes",
+            api.get(&format!("/v1/changes?after={after}&limit=2"), &a_key)
+                .await,
+        );
+        all.extend(page["changes"].as_array().unwrap().iter().cloned());
+        after = page["next_after"].as_u64().unwrap();
+        if page["has_more"] != json!(true) {
+            break;
+        }
+    }
+    assert!(all.iter().any(|c| c["sf_id"] == json!(a_lead)), "{all:#?}");
+    assert!(all.iter().all(|c| c["tenant"] == json!("acme")), "{all:#?}");
+    assert!(!all.iter().any(|c| c["sf_id"] == json!(b_lead)), "{all:#?}");
+
+    // Tenant B with its own key sees only its own world.
+    let b_key = b_creds.api_key.as_str();
+    let feed = ok(
+        "changes",
+        api.get("/v1/changes?after=0&limit=1000", b_key).await,
+    );
+    let b_changes = feed["changes"].as_array().unwrap();
+    assert!(
+        b_changes.iter().any(|c| c["sf_id"] == json!(b_lead)),
+        "{feed}"
+    );
+    assert!(
+        b_changes.iter().all(|c| c["tenant"] == json!("globex")),
+        "{feed}"
+    );
+    let page = ok(
+        "reports",
+        api.get("/v1/connections/prod/reports?status=success", b_key)
+            .await,
+    );
+    let ids: Vec<&str> = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["event_id"].as_str())
+        .collect();
+    assert_eq!(ids, vec![b_ok_id.as_str()], "{page}");
+    let page = ok(
+        "reports",
+        api.get("/v1/connections/prod/reports?status=error", b_key)
+            .await,
+    );
+    assert!(page["entries"].as_array().unwrap().is_empty(), "{page}");
+    let (status, body) = api
+        .get(&format!("/v1/connections/prod/reports/{a_bad_id}"), b_key)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "B read A's report: {body}");
+    let (status, body) = api
+        .call(
+            Method::POST,
+            &format!("/v1/connections/prod/reports/{a_ok_id}/repush"),
+            Some(b_key),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "B re-pushed A's event: {body}"
+    );
+    let b_cfg = ok(
+        "config",
+        api.get("/v1/connections/prod/config", b_key).await,
+    );
+    assert_ne!(
+        b_cfg["config"]["poll_cap"],
+        json!(250),
+        "B sees A's config: {b_cfg}"
+    );
+    let b_list = ok("connections", api.get("/v1/connections", b_key).await);
+    assert_eq!(b_list["connections"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        b_list["connections"][0]["org_id"],
+        json!(s.sf.org_id(SANDBOX_ORG).unwrap())
+    );
+    let b_quota = ok("quota", api.get("/v1/connections/prod/quota", b_key).await);
+    assert_ne!(b_quota, quota, "quotas are per tenant");
+}

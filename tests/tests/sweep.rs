@@ -1,0 +1,86 @@
+//! Scenario 7: a record deleted in Salesforce is unlinked by the deletion sweep, and the
+//! app learns it from a change-feed entry of kind `unlink`; records still alive stay linked.
+
+use crmsync_e2e::*;
+use crmsync_service::sweep;
+use crmsync_store::{ChangeKind, Environment};
+use serde_json::json;
+
+e2e!(deleted_in_salesforce_is_unlinked_by_the_sweep);
+
+async fn deleted_in_salesforce_is_unlinked_by_the_sweep(backend: Backend) {
+    let s = Stack::start(backend).await;
+    s.connect("prod", Environment::Production).await;
+    s.advance(chrono::Duration::minutes(1));
+    let doomed = s.insert(
+        PROD_ORG,
+        "Contact",
+        json!({"LastName": "Doomed", "Phone": "+1 555 1200", "Email": "doomed@sweep.example"}),
+    );
+    let kept = s.insert(
+        PROD_ORG,
+        "Contact",
+        json!({"LastName": "Kept", "Phone": "+1 555 1201", "Email": "kept@sweep.example"}),
+    );
+    s.poll("prod").await;
+    let links = &s.app.stores.links;
+    let doomed_link = links
+        .get_by_sf_id(&s.tenant, &s.conn("prod"), &doomed)
+        .await
+        .unwrap()
+        .expect("linked by the poll");
+
+    // A first sweep finds nothing to do.
+    s.advance(chrono::Duration::minutes(2));
+    let run = sweep::sweep_connection(&s.app, &s.tenant, &s.conn("prod"))
+        .await
+        .expect("sweep runs");
+    assert_eq!(run.total().unlinked, 0, "{run:#?}");
+
+    s.sf.delete_record(PROD_ORG, "Contact", &doomed).unwrap();
+    s.advance(chrono::Duration::minutes(2));
+    let before = s.last_seq().await;
+    let run = sweep::sweep_connection(&s.app, &s.tenant, &s.conn("prod"))
+        .await
+        .expect("sweep runs");
+    assert_eq!(run.total().unlinked, 1, "{run:#?}");
+
+    let got = s.changes_after(before).await;
+    assert_eq!(got.len(), 1, "{got:#?}");
+    let entry = &got[0];
+    assert_eq!(entry.kind, ChangeKind::Unlink);
+    assert_eq!(entry.sf_id, doomed);
+    assert_eq!(entry.app_id.as_deref(), Some(doomed_link.app_id.as_str()));
+    assert_eq!(str_field(&entry.payload, "action"), Some("unlink"));
+    assert_eq!(str_field(&entry.payload, "app_object"), Some("contact"));
+    let clear = entry.payload["clear_fields"]
+        .as_array()
+        .expect("CRM fields to clear");
+    assert!(clear.contains(&json!("email")), "{clear:?}");
+
+    assert!(
+        links
+            .get_by_sf_id(&s.tenant, &s.conn("prod"), &doomed)
+            .await
+            .unwrap()
+            .is_none(),
+        "unlinked"
+    );
+    assert!(
+        links
+            .get_by_sf_id(&s.tenant, &s.conn("prod"), &kept)
+            .await
+            .unwrap()
+            .is_some(),
+        "live records stay linked"
+    );
+
+    // The next sweep does not repeat it.
+    s.advance(chrono::Duration::minutes(2));
+    let before = s.last_seq().await;
+    let run = sweep::sweep_connection(&s.app, &s.tenant, &s.conn("prod"))
+        .await
+        .expect("sweep runs");
+    assert_eq!(run.total().unlinked, 0, "{run:#?}");
+    assert!(s.changes_after(before).await.is_empty());
+}
