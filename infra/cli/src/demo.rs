@@ -311,6 +311,18 @@ pub async fn run_demo_on(
     let deleted = match &admin {
         Some(a) => {
             let victim = linked_record(stack, &args.tenant, &args.connection).await?;
+            // A previous run on the same --state may have swept "in the future" (its clock
+            // was moved); catch up first so the deletion falls inside this sweep's window.
+            let cursor = app
+                .stores
+                .cursors
+                .get(&tenant_id, &connection_id, &victim.object)
+                .await?;
+            if let Some(last) = cursor.last_sweep_at
+                && let Ok(ahead) = (last - app.now()).to_std()
+            {
+                stack.advance(ahead + Duration::from_secs(1));
+            }
             a.delete_record(org, &victim.object, &victim.id)?;
             Some(victim)
         }

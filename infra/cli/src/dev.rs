@@ -30,7 +30,8 @@ use crate::tenant::{DEFAULT_STATE_FILE, LOCAL_AWS_NAME};
 /// `crmsync dev` options.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DevArgs {
-    /// Port of the crmsync API (connect link, OAuth callback, /events, /v1 report API).
+    /// Port of the crmsync API (connect link, OAuth callback, /events, /v1 report API);
+    /// 0 picks a free one.
     #[arg(long, default_value_t = 8787)]
     pub port: u16,
     /// Port of the built-in Salesforce emulator (0 = any free port).
@@ -63,6 +64,9 @@ pub struct DevArgs {
     /// Use the AWS adapters at this endpoint (moto) instead of the state file.
     #[arg(long, value_name = "URL")]
     pub aws_endpoint: Option<String>,
+    /// Keep state in memory only (nothing survives a restart).
+    #[arg(long, conflicts_with_all = ["state", "aws_endpoint"])]
+    pub in_memory: bool,
     /// The dev tenant (created on first start).
     #[arg(long, default_value = "demo")]
     pub tenant: String,
@@ -101,7 +105,14 @@ struct DevState {
 }
 
 pub async fn run(args: &DevArgs) -> CliResult<()> {
-    let base = Url::parse(&format!("http://127.0.0.1:{}/", args.port))
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
+        .await
+        .map_err(|e| CliError::http(format!("listen on 127.0.0.1:{}", args.port), e))?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| CliError::http("listener address", e))?
+        .port();
+    let base = Url::parse(&format!("http://127.0.0.1:{port}/"))
         .map_err(|e| CliError::usage("--port", e.to_string()))?;
     let salesforce = match &args.sf_login_url {
         None => SalesforceTarget::Emulator {
@@ -124,11 +135,9 @@ pub async fn run(args: &DevArgs) -> CliResult<()> {
             endpoint: endpoint.clone(),
             name: LOCAL_AWS_NAME.into(),
         },
+        None if args.in_memory => StateBackend::Memory,
         None => StateBackend::File(args.state.clone()),
     };
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
-        .await
-        .map_err(|e| CliError::http(format!("listen on 127.0.0.1:{}", args.port), e))?;
     let stack = LocalStack::start(StackOptions {
         salesforce,
         state,
@@ -244,19 +253,20 @@ fn banner(
     }
     match &args.aws_endpoint {
         Some(e) => out.push_str(&format!("  state        AWS adapters at {e}\n")),
+        None if args.in_memory => out.push_str("  state        in memory (lost on exit)\n"),
         None => out.push_str(&format!("  state        {}\n", args.state.display())),
     }
     out.push_str(&format!(
         "  schedules    poll every {:?}, sweep every {:?}, push queue drained continuously\n\n",
         args.poll_every, args.sweep_every
     ));
-    let key_var = match issued {
+    let (key_var, secret_var) = match issued {
         Some(c) => {
             out.push_str(&format!(
                 "Tenant '{}' created. Its credentials are shown this once:\n  API key         {}\n  webhook secret  {}\n\n",
                 c.tenant_id, c.api_key, c.webhook_secret
             ));
-            c.api_key.clone()
+            (c.api_key.clone(), c.webhook_secret.clone())
         }
         None => {
             out.push_str(&format!(
@@ -266,7 +276,7 @@ fn banner(
                 dev.tenant,
                 args.state.display()
             ));
-            "<api key>".to_string()
+            ("<api key>".to_string(), "<webhook secret>".to_string())
         }
     };
     out.push_str(&format!(
@@ -287,11 +297,11 @@ fn banner(
         }]
     });
     out.push_str(&format!(
-        "\nTry it:\n  export API_KEY='{key_var}' WEBHOOK_SECRET='<webhook secret>'\n\
+        "\nTry it:\n  export API_KEY='{key_var}' WEBHOOK_SECRET='{secret_var}'\n\
          \n  # connection status, runs, reports\n\
          \n  curl -s {api}/v1/connections -H \"Authorization: Bearer $API_KEY\"\
          \n  curl -s {api}/v1/connections/{c}/runs -H \"Authorization: Bearer $API_KEY\"\
-         \n  curl -s {api}/v1/connections/{c}/reports -H \"Authorization: Bearer $API_KEY\"\
+         \n  curl -s '{api}/v1/connections/{c}/reports?status=error' -H \"Authorization: Bearer $API_KEY\"\
          \n  curl -s -X POST {api}/v1/connections/{c}/test-sync -H \"Authorization: Bearer $API_KEY\" \\\
          \n       -H 'content-type: application/json' -d '{{\"modified_within_hours\":24,\"limit\":20}}'\
          \n  curl -s '{api}/v1/changes?limit=20' -H \"Authorization: Bearer $API_KEY\"\n\
