@@ -18,10 +18,12 @@
 //! ([`Stack::advance`]) and never sleep. Everything talks only to 127.0.0.1.
 
 mod backend;
+mod http;
 mod stack;
 mod toolkit;
 
 pub use backend::{Backend, moto_endpoint};
+pub use http::{Api, Reply, ok};
 pub use stack::{Drained, PROD_ORG, SANDBOX_ORG, Stack, StackOptions, inbound};
 pub use toolkit::{app_event, find_changes, str_field};
 

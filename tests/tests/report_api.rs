@@ -3,67 +3,13 @@
 //! reads another tenant's connections, reports, changes or config, even when both
 //! tenants name their connection the same.
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
+use axum::http::{Method, StatusCode};
 use crmsync_e2e::*;
 use crmsync_service::{http, tenants};
 use crmsync_store::{Environment, TenantId};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 e2e!(report_api_answers_and_isolates_tenants);
-
-struct Api {
-    router: axum::Router,
-}
-
-impl Api {
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        key: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut req = Request::builder().method(method).uri(path);
-        if let Some(key) = key {
-            req = req.header("authorization", format!("Bearer {key}"));
-        }
-        let req = match body {
-            Some(b) => req
-                .header("content-type", "application/json")
-                .body(Body::from(b.to_string())),
-            None => req.body(Body::empty()),
-        }
-        .expect("request builds");
-        let reply = self
-            .router
-            .clone()
-            .oneshot(req)
-            .await
-            .expect("the router answers");
-        let status = reply.status();
-        let bytes = axum::body::to_bytes(reply.into_body(), 4 * 1024 * 1024)
-            .await
-            .expect("body reads");
-        let value = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| panic!("{path}: not JSON: {}", String::from_utf8_lossy(&bytes)))
-        };
-        (status, value)
-    }
-
-    async fn get(&self, path: &str, key: &str) -> (StatusCode, Value) {
-        self.call(Method::GET, path, Some(key), None).await
-    }
-}
-
-fn ok(path: &str, (status, body): (StatusCode, Value)) -> Value {
-    assert_eq!(status, StatusCode::OK, "{path}: {body}");
-    body
-}
 
 async fn report_api_answers_and_isolates_tenants(backend: Backend) {
     let s = Stack::start(backend).await;
@@ -129,9 +75,7 @@ async fn report_api_answers_and_isolates_tenants(backend: Backend) {
         .await;
     s.drain_push().await;
 
-    let api = Api {
-        router: http::report_router(s.app.clone()),
-    };
+    let api = Api::new(http::report_router(s.app.clone()));
 
     // Credentials are required.
     let (status, body) = api.call(Method::GET, "/v1/connections", None, None).await;
