@@ -29,3 +29,50 @@ pub enum Command {
     /// Create a tenant or rotate its credentials (printed once).
     Tenant(TenantArgs),
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn client_secrets_never_show_in_debug_output() {
+        let cli = Cli::parse_from([
+            "crmsync",
+            "demo",
+            "--sf-login-url",
+            "https://login.example",
+            "--client-id",
+            "id",
+            "--client-secret",
+            "hunter2",
+        ]);
+        let shown = format!("{cli:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        let Command::Demo(args) = cli.command else {
+            panic!("demo")
+        };
+        let opts = args.stack_options().unwrap();
+        assert!(!format!("{opts:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn state_and_aws_endpoint_exclude_each_other() {
+        let err = Cli::try_parse_from([
+            "crmsync",
+            "demo",
+            "--state",
+            "x.json",
+            "--aws-endpoint",
+            "http://127.0.0.1:5000",
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("--aws-endpoint"), "{err}");
+    }
+}

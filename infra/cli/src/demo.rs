@@ -43,7 +43,7 @@ pub struct DemoArgs {
         env = "CRMSYNC_SF_CLIENT_SECRET",
         hide_env_values = true
     )]
-    pub client_secret: Option<String>,
+    pub client_secret: Option<crmsync_store::Secret>,
     /// OAuth callback URL registered in the connected app (with --sf-login-url; a listener
     /// is started on its port).
     #[arg(long, value_name = "URL", default_value = stack::DEFAULT_REDIRECT_URL)]
@@ -113,7 +113,12 @@ impl DemoArgs {
         Ok(StackOptions {
             salesforce,
             state,
-            clock: ClockMode::Manual,
+            // A real org keeps real time: the demo only moves time it owns (the emulator's).
+            clock: if self.sf_login_url.is_some() {
+                ClockMode::System
+            } else {
+                ClockMode::Manual
+            },
             redirect_url: Some(self.redirect_url.clone()),
             poll_cap: None,
         })

@@ -60,7 +60,7 @@ pub struct DevArgs {
         env = "CRMSYNC_SF_CLIENT_SECRET",
         hide_env_values = true
     )]
-    pub client_secret: Option<String>,
+    pub client_secret: Option<crmsync_store::Secret>,
     /// Use the AWS adapters at this endpoint (moto) instead of the state file.
     #[arg(long, value_name = "URL")]
     pub aws_endpoint: Option<String>,

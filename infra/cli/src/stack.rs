@@ -23,8 +23,8 @@ use crmsync_service::runs::{ObjectStats, RunStatus, RunSummary};
 use crmsync_service::tenants::{self, IssuedCredentials};
 use crmsync_service::{App, AppCredentials, Settings, signing, sweep};
 use crmsync_store::{
-    AwsClients, Clock, ConnectionId, Environment, ManualClock, QueueKind, ReportStatus, Stores,
-    SystemClock, TenantId,
+    AwsClients, Clock, ConnectionId, Environment, ManualClock, QueueKind, ReportStatus, Secret,
+    Stores, SystemClock, TenantId,
 };
 use serde::Serialize;
 use sf_emulator::{AdminHandle, Emulator, EmulatorOptions};
@@ -42,7 +42,7 @@ pub enum SalesforceTarget {
         login_url: String,
         sandbox_login_url: Option<String>,
         client_id: String,
-        client_secret: Option<String>,
+        client_secret: Option<Secret>,
     },
 }
 
@@ -137,7 +137,7 @@ impl LocalStack {
                     .map_err(|e| CliError::usage("--sf-login-url", e.to_string()))?;
                 let creds = AppCredentials {
                     client_id: client_id.clone(),
-                    client_secret: client_secret.clone(),
+                    client_secret: client_secret.as_ref().map(|s| s.expose().to_string()),
                 };
                 let sandbox = sandbox_login_url
                     .clone()
