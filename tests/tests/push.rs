@@ -11,6 +11,7 @@ use serde_json::json;
 e2e!(
     lead_or_contact_follows_seed_003,
     sale_connects_account_and_contact_and_closes_won,
+    demo_set_then_sale_closes_the_same_opportunity,
     field_rules_hold_both_ways,
     validation_failure_is_reported_and_repush_succeeds_after_fix,
 );
@@ -418,4 +419,91 @@ async fn validation_failure_is_reported_and_repush_succeeds_after_fix(backend: B
         "{opps:?}"
     );
     assert_eq!(fixed.sf_id.as_deref(), opps[0]["Id"].as_str());
+}
+
+async fn demo_set_then_sale_closes_the_same_opportunity(backend: Backend) {
+    let s = connected(backend).await;
+    let phone = "+1 555 1900";
+    // The demo is set: Contact + Account + an Opportunity at the demo stage.
+    let demo = app_event(
+        "demo_set",
+        "contact",
+        "app-cycle",
+        s.now(),
+        json!({"first_name": "Cy", "last_name": "Cycle", "phone": phone,
+               "email": "cy@cycle.example", "company_name": "Cycle Co", "city": "Denver",
+               "phase": "HeldPhase", "previous_phase": "ColdCallWorkingNum",
+               "demo_at": "2026-12-10T10:00:00Z"}),
+    );
+    s.send_events("prod", vec![demo]).await;
+    s.drain_push().await;
+    let account = s
+        .soql(PROD_ORG, "SELECT Id FROM Account WHERE Name = 'Cycle Co'")
+        .await;
+    assert_eq!(account.len(), 1, "{account:?}");
+    let account = account[0]["Id"].as_str().unwrap().to_string();
+    let opps = s
+        .soql(
+            PROD_ORG,
+            &format!("SELECT Id, StageName FROM Opportunity WHERE AccountId = '{account}'"),
+        )
+        .await;
+    assert_eq!(opps.len(), 1, "{opps:?}");
+    assert_eq!(opps[0]["StageName"], json!("Qualification"));
+    let opp = opps[0]["Id"].as_str().unwrap().to_string();
+
+    // The sale in the same cycle closes that Opportunity (seed 003), adds its line items,
+    // and connects the lead's associated contact under the same Account.
+    let mut sale = app_event(
+        "sale",
+        "contact",
+        "app-cycle",
+        s.now(),
+        json!({"first_name": "Cy", "last_name": "Cycle", "phone": phone,
+               "company_name": "Cycle Co", "city": "Denver", "amount": 3000}),
+    );
+    sale["sale_items"] = json!([{"name": "Annual plan", "quantity": 1, "unit_price": 3000}]);
+    sale["associated_contacts"] = json!([
+        {"app_id": "app-cycle-partner",
+         "fields": {"first_name": "Pat", "last_name": "Partner", "phone": "+1 555 1901"}}
+    ]);
+    let sale_id = sale["event_id"].as_str().unwrap().to_string();
+    s.send_events("prod", vec![sale]).await;
+    let drained = s.drain_push().await;
+    let r = s.report("prod", &sale_id).await.expect("reported");
+    assert_eq!(r.status, ReportStatus::Success, "{r:#?} {drained:#?}");
+
+    let opps = s
+        .soql(
+            PROD_ORG,
+            &format!("SELECT Id, StageName, Amount FROM Opportunity WHERE AccountId = '{account}'"),
+        )
+        .await;
+    assert_eq!(
+        opps.len(),
+        1,
+        "the sale closes the cycle's Opportunity: {opps:?}"
+    );
+    assert_eq!(opps[0]["Id"], json!(opp));
+    assert_eq!(opps[0]["StageName"], json!("Closed Won"));
+    assert_eq!(opps[0]["Amount"].as_f64(), Some(3000.0));
+    let items = s
+        .soql(
+            PROD_ORG,
+            &format!("SELECT Description FROM OpportunityLineItem WHERE OpportunityId = '{opp}'"),
+        )
+        .await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(s.count(PROD_ORG, "Account", "Name = 'Cycle Co'").await, 1);
+    assert_eq!(s.count(PROD_ORG, "Contact", "LastName = 'Cycle'").await, 1);
+    assert_eq!(
+        s.count(
+            PROD_ORG,
+            "Contact",
+            &format!("LastName = 'Partner' AND AccountId = '{account}'")
+        )
+        .await,
+        1,
+        "the associated contact is under the same Account"
+    );
 }
