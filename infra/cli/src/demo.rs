@@ -28,7 +28,7 @@ use crate::stack::{
 /// `crmsync demo` options.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DemoArgs {
-    /// Use this Salesforce login host (e.g. https://login.salesforce.com) instead of the
+    /// Use this Salesforce login host (e.g. <https://login.salesforce.com>) instead of the
     /// built-in emulator. The connect step then prints the authorize URL for you to open and
     /// waits for the callback on --redirect-url.
     #[arg(long, value_name = "URL")]

@@ -46,8 +46,8 @@ pub struct DevArgs {
     /// Embedded state file, kept between runs.
     #[arg(long, value_name = "FILE", default_value = DEFAULT_STATE_FILE, conflicts_with = "aws_endpoint")]
     pub state: PathBuf,
-    /// Use a real org's login host (e.g. https://test.salesforce.com) instead of the emulator;
-    /// register http://127.0.0.1:<port>/oauth/callback in its connected app.
+    /// Use a real org's login host (e.g. <https://test.salesforce.com>) instead of the emulator;
+    /// register  in its connected app.
     #[arg(long, value_name = "URL")]
     pub sf_login_url: Option<String>,
     /// Connected app consumer key (with --sf-login-url).
@@ -189,9 +189,7 @@ pub async fn run(args: &DevArgs) -> CliResult<()> {
             })
             .await
     });
-    tokio::signal::ctrl_c()
-        .await
-        .map_err(|e| CliError::http("waiting for Ctrl-C", e))?;
+    shutdown_signal().await?;
     eprintln!("\nstopping…");
     let _ = stop_tx.send(true);
     for w in workers {
@@ -203,6 +201,16 @@ pub async fn run(args: &DevArgs) -> CliResult<()> {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(CliError::http("API server", e)),
         Err(e) => Err(CliError::http("API server task", e)),
+    }
+}
+
+/// Ctrl-C, or SIGTERM (a process manager, `kill`).
+async fn shutdown_signal() -> CliResult<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| CliError::http("installing the SIGTERM handler", e))?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.map_err(|e| CliError::http("waiting for Ctrl-C", e)),
+        _ = term.recv() => Ok(()),
     }
 }
 

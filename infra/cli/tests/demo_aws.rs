@@ -57,3 +57,24 @@ async fn demo_runs_on_the_aws_adapters() {
     assert!(summary.sweep.total().unlinked >= 1);
     stack.shutdown().await;
 }
+
+#[test]
+fn tenant_commands_work_on_the_aws_adapters() {
+    let endpoint = moto_endpoint();
+    let id = format!("t-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_crmsync"))
+            .args(args)
+            .args(["--aws-endpoint", &endpoint, "--json"])
+            .output()
+            .expect("crmsync runs")
+    };
+    let out = run(&["tenant", "create", "--id", &id, "--name", "On moto"]);
+    assert!(out.status.success(), "{out:?}");
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = run(&["tenant", "rotate", "--id", &id]);
+    assert!(out.status.success(), "{out:?}");
+    let rotated: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rotated["tenant_id"], id.as_str());
+    assert_ne!(rotated["api_key"], created["api_key"]);
+}
