@@ -47,7 +47,7 @@ pub struct DevArgs {
     #[arg(long, value_name = "FILE", default_value = DEFAULT_STATE_FILE, conflicts_with = "aws_endpoint")]
     pub state: PathBuf,
     /// Use a real org's login host (e.g. <https://test.salesforce.com>) instead of the emulator;
-    /// register  in its connected app.
+    /// register `http://127.0.0.1:PORT/oauth/callback` in its connected app.
     #[arg(long, value_name = "URL")]
     pub sf_login_url: Option<String>,
     /// Connected app consumer key (with --sf-login-url).
