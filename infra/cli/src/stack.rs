@@ -605,14 +605,17 @@ pub async fn drain_push_queue(app: &App) -> CliResult<PushTotals> {
     ))
 }
 
-/// The Salesforce object the report entry names, else the app object.
+/// The Salesforce object the report entry names; for an event that never reached
+/// Salesforce (refused before any write) the entry names the app object instead, shown as
+/// `contact (app)`.
 async fn report_object(app: &App, msg: &PushMessage) -> String {
-    let fallback = msg.event.app_object.as_str().to_string();
+    let app_object = msg.event.app_object.as_str();
+    let fallback = format!("{app_object} (app)");
     let Ok((t, c)) = ids(&msg.tenant, &msg.connection) else {
         return fallback;
     };
     match app.stores.reports.get(&t, &c, &msg.event.event_id).await {
-        Ok(Some(entry)) if !entry.object.is_empty() => entry.object,
+        Ok(Some(entry)) if !entry.object.is_empty() && entry.object != app_object => entry.object,
         _ => fallback,
     }
 }
