@@ -13,6 +13,8 @@ e2e!(report_api_answers_and_isolates_tenants);
 
 async fn report_api_answers_and_isolates_tenants(backend: Backend) {
     let s = Stack::start(backend).await;
+    // Tell the two orgs apart in the quota view.
+    s.sf.set_daily_limit(SANDBOX_ORG, 9_000).unwrap();
     let a_key = s.credentials.api_key.clone();
     // Tenant B: another customer, its own org, and the same connection name.
     let b = TenantId::new("globex").unwrap();
@@ -336,5 +338,6 @@ async fn report_api_answers_and_isolates_tenants(backend: Backend) {
         json!(s.sf.org_id(SANDBOX_ORG).unwrap())
     );
     let b_quota = ok("quota", api.get("/v1/connections/prod/quota", b_key).await);
-    assert_ne!(b_quota, quota, "quotas are per tenant");
+    assert_eq!(b_quota["org_max"], json!(9_000), "B's org: {b_quota}");
+    assert_eq!(quota["org_max"], json!(15_000), "A's org: {quota}");
 }
