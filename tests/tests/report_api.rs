@@ -181,6 +181,11 @@ async fn report_api_answers_and_isolates_tenants(backend: Backend) {
     assert!(cfg["config"]["objects"]["Lead"].is_object(), "{cfg}");
     let mut edited = cfg["config"].clone();
     edited["poll_cap"] = json!(250);
+    // A mapping whose types do not line up (a number into a picklist): status Issue.
+    edited["objects"]["Lead"]["fields"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"app_field": "score", "salesforce_field": "Rating", "kind": "number"}));
     let (status, body) = api
         .call(
             Method::PUT,
@@ -217,9 +222,18 @@ async fn report_api_answers_and_isolates_tenants(backend: Backend) {
         api.get("/v1/connections/prod/config/status", &a_key).await,
     );
     assert_eq!(status_view["version"], json!(version + 1));
+    let mappings = status_view["mappings"].as_array().unwrap();
+    let mapping = |sf_field: &str| {
+        mappings
+            .iter()
+            .find(|m| m["object"] == json!("Lead") && m["salesforce_field"] == json!(sf_field))
+            .unwrap_or_else(|| panic!("Lead.{sf_field} in {status_view}"))
+    };
+    assert_eq!(mapping("LastName")["status"], json!("Ok"), "{status_view}");
+    assert_eq!(mapping("Rating")["status"], json!("Issue"), "{status_view}");
     assert!(
-        !status_view["mappings"].as_array().unwrap().is_empty(),
-        "{status_view}"
+        !mapping("Rating")["problems"].as_array().unwrap().is_empty(),
+        "the issue says why: {status_view}"
     );
 
     // Test sync over HTTP.
