@@ -286,6 +286,42 @@ async fn report_api_answers_and_isolates_tenants(backend: Backend) {
     assert!(all.iter().all(|c| c["tenant"] == json!("acme")), "{all:#?}");
     assert!(!all.iter().any(|c| c["sf_id"] == json!(b_lead)), "{all:#?}");
 
+    // No secret in any answer: refresh token, client secret, webhook secret.
+    let refresh = s
+        .app
+        .stores
+        .vault
+        .get(&s.tenant, &s.conn("prod"))
+        .await
+        .unwrap()
+        .expect("token stored")
+        .token
+        .refresh_token
+        .expose()
+        .to_string();
+    let secrets = [
+        refresh.as_str(),
+        sf_emulator::demo::CLIENT_SECRET,
+        s.credentials.webhook_secret.as_str(),
+    ];
+    for path in [
+        "/v1/connections",
+        "/v1/connections/prod",
+        "/v1/connections/prod/runs",
+        "/v1/connections/prod/reports?status=success",
+        "/v1/connections/prod/reports?status=error",
+        "/v1/connections/prod/config",
+        "/v1/connections/prod/config/status",
+        "/v1/connections/prod/quota",
+        "/v1/changes?after=0&limit=1000",
+    ] {
+        let (_, body) = api.get(path, &a_key).await;
+        let text = body.to_string();
+        for secret in secrets {
+            assert!(!text.contains(secret), "{path} leaks a secret");
+        }
+    }
+
     // Tenant B with its own key sees only its own world.
     let b_key = b_creds.api_key.as_str();
     let feed = ok(
