@@ -138,9 +138,12 @@ async fn pushed_records_do_not_echo(backend: Backend) {
         .sf_id
         .clone()
         .unwrap_or_else(|| panic!("pushed: {drained:#?}"));
+    let written = s.record(PROD_ORG, "Lead", &sf_id);
+    assert_eq!(written["Email"], json!("echo.tester@echo.example"));
     assert_eq!(
-        s.record(PROD_ORG, "Lead", &sf_id)["Email"],
-        json!("echo.tester@echo.example")
+        written["OwnerId"],
+        json!(s.user_id(PROD_ORG, Stack::MAPPED_USER)),
+        "the app owner is mapped to the Salesforce user by email"
     );
 
     // The next poll reads the record crmsync wrote, and recognises it.
