@@ -142,5 +142,27 @@ async fn config_status_and_lookup_read_describe_and_records() {
     )
     .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+
+    let r = call(
+        &router,
+        "POST",
+        "/v1/connections/production/test-sync",
+        key,
+        Some(json!({"objects": ["Lead"], "colour": 1})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(r.error_field(), "colour");
+    let run = call(
+        &router,
+        "POST",
+        "/v1/connections/production/test-sync",
+        key,
+        Some(json!({"objects": ["Lead"], "modified_within_hours": 24, "limit": 5})),
+    )
+    .await;
+    assert_eq!(run.status, StatusCode::OK, "{}", run.text);
+    assert_eq!(run.json["kind"], "test_sync");
+    assert_eq!(run.json["connection"], "production");
     emulator.shutdown().await;
 }
