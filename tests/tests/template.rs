@@ -11,7 +11,7 @@
 
 mod template_support;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crmsync_store::aws::dynamo::keys;
@@ -91,10 +91,24 @@ fn every_variable_the_code_reads_is_set_for_its_function() {
             vars.keys().collect::<Vec<_>>()
         );
     }
+    let t = template();
     assert_no_problems(
         "variables read by the code but not set by template.yaml",
-        &checks::missing_env(&template(), &reads),
+        &checks::missing_env(&t, &reads),
     );
+    // And the other way: a CRMSYNC_ variable nobody reads is a typo or a leftover.
+    let read_anywhere: BTreeSet<&String> = reads.values().flat_map(BTreeMap::keys).collect();
+    let set_anywhere = t
+        .functions()
+        .into_iter()
+        .flat_map(|f| f.env)
+        .chain(t.global_env());
+    for var in set_anywhere.filter(|v| v.starts_with("CRMSYNC_")) {
+        assert!(
+            read_anywhere.contains(&var),
+            "template sets {var}, which no function reads"
+        );
+    }
 }
 
 #[test]
