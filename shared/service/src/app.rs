@@ -140,7 +140,7 @@ async fn read_app_credentials(
     clients: &AwsClients,
     secret_id: &str,
 ) -> Result<AppCredentials, ServiceError> {
-    let raw = read_secret_string_tmp(clients, secret_id)
+    let raw = crmsync_store::aws::read_secret_string(clients, secret_id)
         .await?
         .ok_or_else(|| {
             ServiceError::settings(settings::SF_APP_SECRET_ID, "the id of an existing secret")
@@ -156,9 +156,3 @@ async fn read_app_credentials(
 /// Shared handle used by the Lambdas.
 pub type SharedApp = Arc<App>;
 
-async fn read_secret_string_tmp(
-    _c: &AwsClients,
-    _id: &str,
-) -> Result<Option<String>, crmsync_store::StoreError> {
-    Ok(None)
-}

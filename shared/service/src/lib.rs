@@ -24,6 +24,7 @@ pub mod error;
 pub mod guard;
 pub mod http;
 pub mod ingest;
+pub mod lambda;
 pub mod links;
 pub mod messages;
 pub mod parked;
@@ -35,6 +36,7 @@ pub mod runs;
 pub mod settings;
 pub mod sf_session;
 pub mod signing;
+pub mod sweep;
 pub mod telemetry;
 pub mod tenants;
 

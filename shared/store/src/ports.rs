@@ -136,6 +136,15 @@ pub trait LinkStore: Send + Sync {
         app_id: &str,
         hashes: BTreeMap<String, String>,
     ) -> StoreResult<Link>;
+    /// The connection's links to records of one Salesforce object, paged (for the
+    /// deletion sweep's reconcile by Id scan).
+    async fn list_for_object(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        sf_object: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Link>>;
     /// Unlinks; returns the removed link, `None` if there was none.
     async fn delete(
         &self,

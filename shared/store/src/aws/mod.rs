@@ -5,6 +5,8 @@ pub(crate) mod errors;
 pub mod sqs;
 pub mod vault;
 
+pub use vault::read_secret_string;
+
 use crate::error::{StoreError, StoreResult};
 
 /// The three SDK clients, built once per process (Lambda cold start) and shared.

@@ -241,3 +241,23 @@ impl TokenVault for SecretsVault {
         }
     }
 }
+
+/// Reads a plain secret's current string value, e.g. the connected app's credentials that
+/// the deployer stores outside the `crmsync/` prefix. `None` if there is no such secret.
+pub async fn read_secret_string(
+    clients: &crate::aws::AwsClients,
+    secret_id: &str,
+) -> StoreResult<Option<String>> {
+    let res = clients
+        .secrets
+        .get_secret_value()
+        .secret_id(secret_id)
+        .version_stage("AWSCURRENT")
+        .send()
+        .await;
+    match res.map_err(|e| classify(SERVICE, "GetSecretValue", e)) {
+        Ok(out) => Ok(out.secret_string().map(str::to_string)),
+        Err(e) if is_not_found(&e) || is_deleted(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}

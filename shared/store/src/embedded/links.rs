@@ -10,6 +10,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::ids::{ConnectionId, TenantId};
 use crate::model::*;
 use crate::ports::*;
+use super::paging::page_of;
 use crate::util::{check_parts, millis};
 
 fn link_key(t: &TenantId, c: &ConnectionId, obj: &str, app_id: &str) -> StoreResult<String> {
@@ -86,6 +87,28 @@ impl LinkStore for EmbeddedStore {
             link.hashes = hashes;
             link.updated_at = millis(now);
             Ok(link.clone())
+        })
+        .await
+    }
+
+    async fn list_for_object(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        sf_object: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Link>> {
+        check_parts(&[("sf_object", sf_object)])?;
+        self.read(|s, _| {
+            page_of(
+                s.links
+                    .iter()
+                    .filter(|(_, l)| {
+                        &l.tenant == tenant && &l.connection == connection && l.sf_object == sf_object
+                    })
+                    .map(|(k, v)| (k.clone(), v.clone())),
+                page,
+            )
         })
         .await
     }

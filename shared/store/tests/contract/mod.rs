@@ -55,6 +55,7 @@ macro_rules! all_contract_tests {
             cursor_only_moves_forward,
             link_race_has_exactly_one_winner,
             links_found_by_either_side_updated_and_unlinked,
+            links_listed_per_object_and_paged,
             lease_is_exclusive_and_expires,
             oauth_state_is_taken_once_and_expires,
             idempotency_keys_dedupe_until_expiry,
@@ -480,6 +481,45 @@ pub async fn links_found_by_either_side_updated_and_unlinked(h: &Harness) {
             .unwrap()
             .is_some()
     );
+}
+
+pub async fn links_listed_per_object_and_paged(h: &Harness) {
+    let s = &h.stores.links;
+    for i in 0..5 {
+        s.create_if_absent(&link(h, &format!("c-{i}"), &format!("0035000000L{i:04}")))
+            .await
+            .unwrap();
+    }
+    let mut account = link(h, "acct-1", "0015000000A0001");
+    account.app_object = "company".into();
+    account.sf_object = "Account".into();
+    s.create_if_absent(&account).await.unwrap();
+    let mut other_conn = link(h, "c-x", "0035000000X0001");
+    other_conn.connection = cid("c2");
+    s.create_if_absent(&other_conn).await.unwrap();
+
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(2);
+    loop {
+        let batch = s
+            .list_for_object(&tid("t1"), &cid("c1"), "Contact", &page)
+            .await
+            .unwrap();
+        assert!(batch.items.len() <= 2);
+        seen.extend(batch.items.into_iter().map(|l| l.sf_id));
+        match batch.next {
+            Some(t) => page = PageRequest::next(2, t),
+            None => break,
+        }
+    }
+    seen.sort();
+    let want: Vec<String> = (0..5).map(|i| format!("0035000000L{i:04}")).collect();
+    assert_eq!(seen, want, "every Contact link of t1/c1 once, nothing else");
+    let accounts = s
+        .list_for_object(&tid("t1"), &cid("c1"), "Account", &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(accounts.items, vec![account]);
 }
 
 pub async fn lease_is_exclusive_and_expires(h: &Harness) {

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::ReturnValue;
 
 use super::keys::*;
-use super::{DynamoStore, SERVICE, data_of, item, s, to_av, with_data};
+use super::{DynamoStore, SERVICE, data_of, decode_page, encode_page, item, s, to_av, with_data};
 use crate::aws::errors::classify;
 use crate::error::{StoreError, StoreResult};
 use crate::ids::{ConnectionId, TenantId};
@@ -119,6 +119,31 @@ impl LinkStore for DynamoStore {
             ))),
             Err(e) => Err(e),
         }
+    }
+
+    async fn list_for_object(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        sf_object: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Link>> {
+        check_parts(&[("sf_object", sf_object)])?;
+        // Links of one connection share an sk prefix; the object is filtered after the
+        // key condition, so a page may hold fewer items than asked while more follow.
+        let q = self
+            .query()
+            .key_condition_expression("pk = :p AND begins_with(sk, :prefix)")
+            .filter_expression("#d.sf_object = :o")
+            .expression_attribute_names("#d", "data")
+            .expression_attribute_values(":p", s(tenant_pk(tenant)))
+            .expression_attribute_values(":prefix", s(format!("LINK#{connection}#")))
+            .expression_attribute_values(":o", s(sf_object.to_string()))
+            .consistent_read(true);
+        let start = decode_page(page.token.as_ref())?;
+        let (items, next) = self.query_items(q, page.effective_limit(), start).await?;
+        let items = items.iter().map(data_of).collect::<StoreResult<Vec<Link>>>()?;
+        Ok(Page { items, next: encode_page(next.as_ref()) })
     }
 
     async fn delete(

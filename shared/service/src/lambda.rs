@@ -1,0 +1,90 @@
+//! Lambda event adapters: turn SQS and EventBridge events into use-case calls and results
+//! into the responses Lambda expects (partial batch failures for SQS). Testable without
+//! Lambda: every function takes the event value and returns a plain result.
+
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse};
+pub use aws_lambda_events::sqs::SqsEvent;
+use crmsync_store::{ConnectionId, TenantId};
+use serde_json::{Value, json};
+
+use crate::app::App;
+use crate::messages::PollMessage;
+use crate::push::InboundMessage;
+use crate::{poll as poll_uc, push, sweep as sweep_uc};
+
+/// What the poll function receives: an EventBridge tick or a poll-queue batch.
+pub type PollEvent = Value;
+/// What the sweep function receives from its schedule.
+pub type ScheduledEvent = Value;
+
+pub type LambdaError = Box<dyn std::error::Error + Send + Sync>;
+
+fn failures(ids: Vec<String>) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = ids
+        .into_iter()
+        .map(|id| {
+            let mut f = BatchItemFailure::default();
+            f.item_identifier = id;
+            f
+        })
+        .collect();
+    response
+}
+
+/// The push worker: one SQS batch; failed items are redelivered, the rest acknowledged.
+pub async fn push_batch(app: &App, event: SqsEvent) -> Result<SqsBatchResponse, LambdaError> {
+    let mut unreadable = Vec::new();
+    let messages: Vec<InboundMessage> = event
+        .records
+        .into_iter()
+        .filter_map(|m| match (m.message_id, m.body) {
+            (Some(message_id), Some(body)) => Some(InboundMessage { message_id, body }),
+            (Some(id), None) => {
+                unreadable.push(id);
+                None
+            }
+            _ => None,
+        })
+        .collect();
+    let outcome = push::push_batch(app, messages).await;
+    let mut retry = outcome.retry;
+    retry.extend(unreadable);
+    Ok(failures(retry))
+}
+
+/// The poll function: the minute tick fans out; a poll-queue batch syncs connections.
+pub async fn poll(app: &App, event: PollEvent) -> Result<Value, LambdaError> {
+    if event.get("Records").is_none() {
+        let scheduled = poll_uc::schedule_due(app).await?;
+        return Ok(json!({ "scheduled": scheduled }));
+    }
+    let batch: SqsEvent = serde_json::from_value(event)?;
+    let mut retry = Vec::new();
+    for m in batch.records {
+        let Some(id) = m.message_id else { continue };
+        let parsed = m
+            .body
+            .as_deref()
+            .and_then(|b| serde_json::from_str::<PollMessage>(b).ok())
+            .and_then(|p| Some((TenantId::new(p.tenant).ok()?, ConnectionId::new(p.connection).ok()?)));
+        let Some((tenant, connection)) = parsed else {
+            tracing::error!(message_id = id, "unreadable poll message; leaving it for the dead-letter queue");
+            retry.push(id);
+            continue;
+        };
+        match poll_uc::poll_connection(app, &tenant, &connection).await {
+            Ok(_) => {}
+            Err(e) if e.is_retryable() => retry.push(id),
+            Err(e) => tracing::warn!(tenant = tenant.as_str(), connection = connection.as_str(), error = %e, "poll failed; the next tick retries"),
+        }
+    }
+    Ok(serde_json::to_value(failures(retry))?)
+}
+
+/// The sweep function: sweeps every connected connection.
+pub async fn sweep(app: &App, _event: ScheduledEvent) -> Result<Value, LambdaError> {
+    let runs = sweep_uc::sweep_all(app).await?;
+    let unlinked: u64 = runs.iter().map(|r| r.total().unlinked).sum();
+    Ok(json!({ "connections": runs.len(), "unlinked": unlinked }))
+}

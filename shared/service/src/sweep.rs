@@ -1,0 +1,221 @@
+//! Deletion sweep (flow 4): records deleted in Salesforce are unlinked from their app
+//! records. The change feed tells the app which CRM-sourced fields to clear; app-native data
+//! stays. When Salesforce's delete log no longer covers the gap since the last sweep, the
+//! linked ids are checked against Salesforce directly (reconcile by Id scan).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use crmsync_core::config::SyncConfig;
+use crmsync_salesforce::soql::{Condition, SoqlBuilder};
+use crmsync_salesforce::{SfClient, SfError};
+use crmsync_store::{ChangeKind, Connection, ConnectionId, Link, NewChange, PageRequest, TenantId};
+use futures::StreamExt;
+
+use crate::app::App;
+use crate::config_service;
+use crate::error::ServiceError;
+use crate::guard;
+use crate::links::{LINKABLE_OBJECTS, app_object_of};
+use crate::runs::{RunKind, RunStatus, RunSummary};
+
+const SWEEP_LEASE_TTL: Duration = Duration::from_secs(10 * 60);
+/// Ids per existence query in a reconcile (keeps the URI well under 16 KB).
+const RECONCILE_CHUNK: usize = 200;
+/// A first sweep looks this far back.
+const FIRST_SWEEP_LOOKBACK_DAYS: i64 = 14;
+
+/// Sweeps one connection.
+pub async fn sweep_connection(app: &App, tenant: &TenantId, id: &ConnectionId) -> Result<RunSummary, ServiceError> {
+    let mut run = RunSummary::new(tenant.as_str(), id.as_str(), RunKind::Sweep, app.now());
+    let connection = guard::connection(app, tenant, id).await?;
+    if !guard::is_connected(&connection) {
+        run.status = RunStatus::NotConnected;
+        run.finished_at = app.now();
+        return Ok(run);
+    }
+    let lease_name = format!("sweep#{}#{}", tenant.as_str(), id.as_str());
+    let owner = uuid::Uuid::new_v4().to_string();
+    let Some(lease) = app.stores.leases.acquire(&lease_name, &owner, SWEEP_LEASE_TTL).await? else {
+        run.status = RunStatus::Busy;
+        run.finished_at = app.now();
+        return Ok(run);
+    };
+    let config = config_service::load_or_init(app, tenant, id).await?.config;
+    let client = app.salesforce.client(&connection)?;
+    let calls_before = client.requests_sent();
+    let result = async {
+        for object in swept_objects(&config) {
+            sweep_object(app, &connection, &client, &config, &object, &mut run).await?;
+        }
+        Ok::<(), ServiceError>(())
+    }
+    .await;
+    run.api_calls = guard::book_calls(app, &connection, &client, calls_before).await;
+    let _ = app.stores.leases.release(&lease).await;
+    if let Err(ServiceError::Salesforce(e)) = &result {
+        guard::note_salesforce_error(app, &connection, e).await;
+    }
+    result?;
+    run.finished_at = app.now();
+    Ok(run)
+}
+
+/// Sweeps every Connected connection (the scheduled Lambda).
+pub async fn sweep_all(app: &App) -> Result<Vec<RunSummary>, ServiceError> {
+    let mut page = PageRequest::first(200);
+    let mut runs = Vec::new();
+    loop {
+        let batch = app.stores.connections.list_all(&page).await?;
+        for c in batch.items.iter().filter(|c| guard::is_connected(c)) {
+            match sweep_connection(app, &c.tenant, &c.id).await {
+                Ok(run) => runs.push(run),
+                Err(e) => tracing::warn!(tenant = c.tenant.as_str(), connection = c.id.as_str(), error = %e, "sweep failed"),
+            }
+        }
+        match batch.next {
+            Some(token) => page = PageRequest::next(200, token),
+            None => break,
+        }
+    }
+    Ok(runs)
+}
+
+/// Enabled objects that can carry links.
+fn swept_objects(config: &SyncConfig) -> Vec<String> {
+    config
+        .enabled_objects()
+        .map(|(name, _)| name.to_string())
+        .filter(|name| LINKABLE_OBJECTS.contains(&name.as_str()) || name.ends_with("__c"))
+        .collect()
+}
+
+async fn sweep_object(
+    app: &App,
+    connection: &Connection,
+    client: &SfClient,
+    config: &SyncConfig,
+    object: &str,
+    run: &mut RunSummary,
+) -> Result<(), ServiceError> {
+    let now = app.now();
+    let cursor = app.stores.cursors.get(&connection.tenant, &connection.id, object).await?;
+    let start = cursor
+        .last_sweep_at
+        .unwrap_or_else(|| connection.created_at.max(now - chrono::Duration::days(FIRST_SWEEP_LOOKBACK_DAYS)));
+    // Salesforce truncates seconds and needs start < end: wait for a whole minute.
+    if now - start < chrono::Duration::minutes(1) {
+        return Ok(());
+    }
+    let covered = match client.get_deleted(object, start, now).await {
+        Ok(deleted) => {
+            for record in &deleted.deleted_records {
+                if let Some(link) = app.stores.links.get_by_sf_id(&connection.tenant, &connection.id, &record.id).await? {
+                    unlink(app, connection, config, &link, Some(record.deleted_date), run).await?;
+                }
+            }
+            deleted.latest_date_covered.unwrap_or(now).min(now)
+        }
+        Err(SfError::InvalidReplicationDate { .. }) => {
+            run.messages.push(format!("{object}: the delete log no longer covers the gap since the last sweep; reconciled by Id scan"));
+            reconcile(app, connection, client, config, object, run).await?;
+            now
+        }
+        Err(e) => return Err(e.into()),
+    };
+    app.stores.cursors.set_last_sweep(&connection.tenant, &connection.id, object, covered).await?;
+    Ok(())
+}
+
+/// Checks every linked id of `object` still exists; unlinks the ones that do not.
+async fn reconcile(
+    app: &App,
+    connection: &Connection,
+    client: &SfClient,
+    config: &SyncConfig,
+    object: &str,
+    run: &mut RunSummary,
+) -> Result<(), ServiceError> {
+    let describe = client.describe(object).await?;
+    let mut page = PageRequest::first(RECONCILE_CHUNK as u32);
+    loop {
+        let batch = app
+            .stores
+            .links
+            .list_for_object(&connection.tenant, &connection.id, object, &page)
+            .await?;
+        if !batch.items.is_empty() {
+            let ids: Vec<&str> = batch.items.iter().map(|l| l.sf_id.as_str()).collect();
+            let soql = SoqlBuilder::new(&describe)
+                .select(["Id"])
+                .filter(Condition::in_list("Id", ids.iter().copied()))
+                .build()
+                .map_err(SfError::from)?;
+            let mut alive = std::collections::HashSet::new();
+            let mut pages = client.query(soql);
+            while let Some(p) = pages.next().await {
+                for r in p?.records {
+                    if let Some(id) = r.id() {
+                        alive.insert(id.to_string());
+                    }
+                }
+            }
+            for link in &batch.items {
+                if !alive.contains(&link.sf_id) {
+                    unlink(app, connection, config, link, None, run).await?;
+                }
+            }
+        }
+        match batch.next {
+            Some(token) => page = PageRequest::next(RECONCILE_CHUNK as u32, token),
+            None => break,
+        }
+    }
+    Ok(())
+}
+
+/// Change-feed entry first, then the link removal: a crash in between repeats the entry.
+async fn unlink(
+    app: &App,
+    connection: &Connection,
+    config: &SyncConfig,
+    link: &Link,
+    deleted_at: Option<DateTime<Utc>>,
+    run: &mut RunSummary,
+) -> Result<(), ServiceError> {
+    let app_object = app_object_of(&link.app_object).to_string();
+    let crm_fields: Vec<String> = config
+        .object(&link.sf_object)
+        .map(|o| o.fields.iter().filter(|m| m.rule.inbound()).map(|m| m.app_field.clone()).collect())
+        .unwrap_or_default();
+    let payload = serde_json::json!({
+        "action": "unlink",
+        "app_object": app_object,
+        "app_id": link.app_id,
+        "sf_object": link.sf_object,
+        "sf_id": link.sf_id,
+        "deleted_at": deleted_at,
+        "clear_fields": crm_fields,
+        "source": "salesforce",
+    });
+    app.stores
+        .changes
+        .append(
+            &connection.tenant,
+            vec![NewChange {
+                connection: connection.id.clone(),
+                object: link.sf_object.clone(),
+                sf_id: link.sf_id.clone(),
+                app_id: Some(link.app_id.clone()),
+                kind: ChangeKind::Unlink,
+                payload,
+            }],
+        )
+        .await?;
+    app.stores
+        .links
+        .delete(&connection.tenant, &connection.id, &link.app_object, &link.app_id)
+        .await?;
+    run.stats(&link.sf_object).unlinked += 1;
+    Ok(())
+}
