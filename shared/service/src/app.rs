@@ -62,7 +62,29 @@ impl App {
             }
         }
         let clients = AwsClients::from_env().await;
-        let stores = Stores::aws(&clients, &aws_settings(&settings));
+        Self::from_clients(function, settings, &clients).await
+    }
+
+    /// [`App::from_env`] for the report function, which also reads the operator key hash
+    /// (from the secret named by `CRMSYNC_OPERATOR_KEY_SECRET_ID`) with the same clients.
+    /// `None` when no operator secret is configured: `/admin` is then disabled.
+    pub async fn report_from_env() -> Result<(Self, Option<String>), ServiceError> {
+        let settings = Settings::from_env()?;
+        let clients = AwsClients::from_env().await;
+        let operator_hash = match settings.operator_key_secret_id.as_deref() {
+            Some(id) if !id.trim().is_empty() => Some(read_operator_key_hash(&clients, id).await?),
+            _ => None,
+        };
+        let app = Self::from_clients("report", settings, &clients).await?;
+        Ok((app, operator_hash))
+    }
+
+    async fn from_clients(
+        function: &str,
+        settings: Settings,
+        clients: &AwsClients,
+    ) -> Result<Self, ServiceError> {
+        let stores = Stores::aws(clients, &aws_settings(&settings));
         let credentials = if function == "ingest" {
             // ingest never talks to Salesforce.
             AppCredentials {
@@ -70,7 +92,7 @@ impl App {
                 client_secret: None,
             }
         } else {
-            read_app_credentials(&clients, &settings.sf_app_secret_id).await?
+            read_app_credentials(clients, &settings.sf_app_secret_id).await?
         };
         Self::new(settings, stores, credentials)
     }
@@ -151,6 +173,28 @@ async fn read_app_credentials(
             "a secret whose value is JSON {\"client_id\": …, \"client_secret\": …}",
         )
     })
+}
+
+/// The operator key secret holds the SHA-256 hex digest of the operator key (README, Deploy).
+async fn read_operator_key_hash(
+    clients: &AwsClients,
+    secret_id: &str,
+) -> Result<String, ServiceError> {
+    let wrong = || {
+        ServiceError::settings(
+            settings::OPERATOR_KEY_SECRET_ID,
+            "the id of a secret holding the operator key's SHA-256 hex digest",
+        )
+    };
+    let raw = crmsync_store::aws::read_secret_string(clients, secret_id)
+        .await?
+        .ok_or_else(wrong)?;
+    let digest = raw.trim().to_ascii_lowercase();
+    if digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(digest)
+    } else {
+        Err(wrong())
+    }
 }
 
 /// Shared handle used by the Lambdas.
