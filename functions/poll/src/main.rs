@@ -10,8 +10,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init_lambda();
     let app = App::from_env("poll").await?;
     let app = &app;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<PollEvent>| async move {
-        lambda::poll(app, event.payload).await
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<PollEvent>| async move { lambda::poll(app, event.payload).await },
+    ))
     .await
 }

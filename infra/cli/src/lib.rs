@@ -24,7 +24,6 @@ pub mod demo;
 pub mod dev;
 pub mod error;
 pub mod events;
-pub mod lease_names;
 pub mod output;
 pub mod report;
 pub mod stack;

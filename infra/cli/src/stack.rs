@@ -168,7 +168,7 @@ impl LocalStack {
         if let Some(cap) = opts.poll_cap {
             settings.poll_cap = cap.clamp(1, 50_000);
         }
-        let mut stores = match &opts.state {
+        let stores = match &opts.state {
             StateBackend::Memory => Stores::embedded_with_clock(None, clock).await?,
             StateBackend::File(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -191,7 +191,6 @@ impl LocalStack {
                 Stores::aws_with_clock(&clients, &aws, clock)
             }
         };
-        stores.leases = crate::lease_names::KeySafeLeases::wrap(stores.leases.clone());
         let app = Arc::new(App::new(settings, stores, credentials)?);
         Ok(Self {
             app,

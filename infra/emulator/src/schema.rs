@@ -161,6 +161,10 @@ impl FieldDef {
         self.updateable = false;
         self
     }
+    fn create_only(mut self) -> Self {
+        self.updateable = false;
+        self
+    }
     fn lookup(mut self) -> Self {
         self.id_lookup = true;
         self
@@ -447,6 +451,10 @@ pub fn standard_objects() -> BTreeMap<String, ObjectDef> {
         vec![
             FieldDef::new("Name", String).len(120).required(),
             FieldDef::new("AccountId", Reference).reference("Account", "Account"),
+            // The primary contact: settable on create only, as in a real org.
+            FieldDef::new("ContactId", Reference)
+                .reference("Contact", "Contact")
+                .create_only(),
             FieldDef::new("StageName", Picklist)
                 .picklist(STAGES, true)
                 .required(),

@@ -215,6 +215,16 @@ pub fn decide_inbound<R: SalesforceRecord + ?Sized>(
             continue;
         }
         let new_hash = field_hash(m.kind, &sf_value);
+        if link.is_some()
+            && app_record.is_none()
+            && is_blank(&sf_value)
+            && !hashes.contains_key(&m.salesforce_field)
+        {
+            // Linked, never synced, still blank: the app was not told a value, so there is
+            // nothing to clear (a pushed record comes back with its unsent fields empty).
+            hashes.insert(m.salesforce_field.clone(), new_hash);
+            continue;
+        }
         let converted = if is_blank(&sf_value) {
             Ok(Value::Null)
         } else {

@@ -388,3 +388,25 @@ fn owner_change_refused_while_future_events_exist() {
     let d = decide_inbound(&cfg, "Lead", &r, Some(&first.link_hashes), Some(&app)).unwrap();
     assert_eq!(fields_of(&d.action)["owner_id"], json!("user-8"));
 }
+
+#[test]
+fn linked_record_blank_in_never_synced_fields_changes_nothing() {
+    // A record crmsync pushed comes back with the fields it never sent still empty: no
+    // clearing of app values the app never told Salesforce about.
+    let cfg = config();
+    let first = decide_inbound(&cfg, "Lead", &common::lead_record(), None, None).unwrap();
+    let mut pushed_hashes = first.link_hashes.clone();
+    pushed_hashes.remove("Title");
+    let mut r = common::lead_record();
+    r["Title"] = Value::Null;
+    let d = decide_inbound(&cfg, "Lead", &r, Some(&pushed_hashes), None).unwrap();
+    assert_eq!(d.action, InboundAction::NoChange, "{:?}", d.action);
+    assert!(
+        d.link_hashes.contains_key("Title"),
+        "the blank is now known"
+    );
+
+    // Once synced, clearing it in Salesforce does reach the app (two-way).
+    let d = decide_inbound(&cfg, "Lead", &r, Some(&first.link_hashes), None).unwrap();
+    assert_eq!(fields_of(&d.action)["title"], Value::Null);
+}

@@ -199,4 +199,3 @@ async fn read_operator_key_hash(
 
 /// Shared handle used by the Lambdas.
 pub type SharedApp = Arc<App>;
-

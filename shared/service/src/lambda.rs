@@ -2,8 +2,8 @@
 //! into the responses Lambda expects (partial batch failures for SQS). Testable without
 //! Lambda: every function takes the event value and returns a plain result.
 
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse};
 pub use aws_lambda_events::sqs::SqsEvent;
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse};
 use crmsync_store::{ConnectionId, TenantId};
 use serde_json::{Value, json};
 
@@ -67,16 +67,26 @@ pub async fn poll(app: &App, event: PollEvent) -> Result<Value, LambdaError> {
             .body
             .as_deref()
             .and_then(|b| serde_json::from_str::<PollMessage>(b).ok())
-            .and_then(|p| Some((TenantId::new(p.tenant).ok()?, ConnectionId::new(p.connection).ok()?)));
+            .and_then(|p| {
+                Some((
+                    TenantId::new(p.tenant).ok()?,
+                    ConnectionId::new(p.connection).ok()?,
+                ))
+            });
         let Some((tenant, connection)) = parsed else {
-            tracing::error!(message_id = id, "unreadable poll message; leaving it for the dead-letter queue");
+            tracing::error!(
+                message_id = id,
+                "unreadable poll message; leaving it for the dead-letter queue"
+            );
             retry.push(id);
             continue;
         };
         match poll_uc::poll_connection(app, &tenant, &connection).await {
             Ok(_) => {}
             Err(e) if e.is_retryable() => retry.push(id),
-            Err(e) => tracing::warn!(tenant = tenant.as_str(), connection = connection.as_str(), error = %e, "poll failed; the next tick retries"),
+            Err(e) => {
+                tracing::warn!(tenant = tenant.as_str(), connection = connection.as_str(), error = %e, "poll failed; the next tick retries")
+            }
         }
     }
     Ok(serde_json::to_value(failures(retry))?)

@@ -25,6 +25,7 @@ pub mod guard;
 pub mod http;
 pub mod ingest;
 pub mod lambda;
+pub mod leases;
 pub mod links;
 pub mod messages;
 pub mod parked;

@@ -2,7 +2,9 @@
 //!
 //! A push for a connection in `ReconnectNeeded` is not dropped: its message is recorded as a
 //! `parked` report entry (with the whole message as payload) and acknowledged. After the
-//! reconnect, every parked entry is enqueued again.
+//! reconnect, and on each poll while the API budget has room, parked entries are enqueued
+//! again. An enqueued entry is marked `REQUEUED` first, so the next poll does not send it
+//! twice; if the push worker parks it again, it is replayed again later.
 
 use crmsync_store::{
     ConnectionId, OutboundMessage, PageRequest, QueueKind, ReportQuery, ReportStatus, TenantId,
@@ -11,6 +13,12 @@ use crmsync_store::{
 use crate::app::App;
 use crate::error::ServiceError;
 use crate::messages::PushMessage;
+
+/// The code of a parked entry already sent back to the push queue.
+pub const REQUEUED: &str = "REQUEUED";
+/// After this long a `REQUEUED` entry that is still parked (its message was lost, e.g. the
+/// queue send failed) is sent again.
+const REQUEUE_GRACE_MINUTES: i64 = 10;
 
 /// Enqueues every parked event of a connection again; returns how many.
 pub async fn replay(
@@ -35,7 +43,11 @@ pub async fn replay(
             })
             .await?;
         let mut messages = Vec::new();
+        let requeue_before = app.now() - chrono::Duration::minutes(REQUEUE_GRACE_MINUTES);
         for entry in &batch.items {
+            if entry.code.as_deref() == Some(REQUEUED) && entry.updated_at > requeue_before {
+                continue;
+            }
             let Some(payload) = &entry.payload else {
                 continue;
             };
@@ -48,6 +60,12 @@ pub async fn replay(
             };
             // A fresh dedup id: the FIFO queue may still remember the first delivery.
             message.repush_id = Some(format!("replay-{}", uuid::Uuid::new_v4()));
+            // Marked before sending: the push worker's outcome must never be overwritten.
+            let mut marked = entry.clone();
+            marked.code = Some(REQUEUED.to_string());
+            marked.reason = Some("sent back to the push queue; waiting for the push worker".into());
+            marked.updated_at = app.now();
+            app.stores.reports.write(&marked).await?;
             messages.push(outbound(&message)?);
         }
         if !messages.is_empty() {

@@ -115,7 +115,7 @@ pub async fn poll_connection(
         run.status = RunStatus::NotConnected;
         return Ok(finish(app, run));
     }
-    let lease_name = format!("poll#{}#{}", tenant.as_str(), id.as_str());
+    let lease_name = crate::leases::lease_name(crate::leases::LeaseKind::Poll, tenant, id);
     let owner = uuid::Uuid::new_v4().to_string();
     let Some(lease) = app
         .stores
@@ -158,6 +158,13 @@ async fn poll_under_lease(
     {
         run.status = RunStatus::QuotaPaused;
         return Ok(());
+    }
+    // The budget has room again: events parked while it was spent go back to the push queue.
+    let replayed = crate::parked::replay(app, &connection.tenant, &connection.id).await?;
+    if replayed > 0 {
+        run.messages.push(format!(
+            "{replayed} parked event(s) sent back to the push queue"
+        ));
     }
     let client = app.salesforce.client(connection)?;
     let calls_before = client.requests_sent();

@@ -84,12 +84,22 @@ pub async fn push_batch(app: &App, messages: Vec<InboundMessage>) -> BatchOutcom
         }
     }
     for ((tenant, connection), batch) in groups {
-        let ids: Vec<String> = batch.iter().map(|(id, _)| id.clone()).collect();
+        let messages: Vec<(String, String)> = batch
+            .iter()
+            .map(|(id, m)| (id.clone(), m.event.event_id.clone()))
+            .collect();
+        let reported_before = out.outcomes.len();
         if let Err(e) = push_connection(app, &tenant, &connection, batch, &mut out).await {
-            tracing::warn!(tenant, connection, error = %e, retryable = e.is_retryable(), "push group failed; retrying its messages");
-            for id in ids {
-                if !out.retry.contains(&id) && !out.outcomes.iter().any(|o| o.event_id == id) {
-                    out.retry.push(id);
+            tracing::warn!(tenant, connection, error = %e, retryable = e.is_retryable(), "push group failed; retrying its unfinished messages");
+            // Events reported before the failure are done; everything else is redelivered
+            // (redelivery is safe: links and report entries make it idempotent).
+            let reported: Vec<String> = out.outcomes[reported_before..]
+                .iter()
+                .map(|o| o.event_id.clone())
+                .collect();
+            for (message_id, event_id) in messages {
+                if !out.retry.contains(&message_id) && !reported.contains(&event_id) {
+                    out.retry.push(message_id);
                 }
             }
         }
@@ -206,8 +216,67 @@ async fn push_events(
 ) -> Result<(), ServiceError> {
     let describes = describes(client, config).await?;
     let owners = owner_directory(client).await?;
-    let mut single: Vec<Planned> = Vec::new();
+    // Waves hold at most one event per record, so a record's second event is planned only
+    // after its first is written and linked (no double create), in queue order.
+    let mut held_back: Vec<String> = Vec::new();
+    for wave in waves(pending) {
+        let mut ready = Vec::new();
+        for (message_id, msg) in wave {
+            if held_back.contains(&msg.group_id()) {
+                // An earlier event of this record is being retried: keep FIFO order.
+                out.retry.push(message_id);
+            } else {
+                ready.push((message_id, msg));
+            }
+        }
+        let retry_before = out.retry.len();
+        let groups: Vec<(String, String)> = ready
+            .iter()
+            .map(|(id, m)| (id.clone(), m.group_id()))
+            .collect();
+        push_wave(app, conn, client, config, &describes, &owners, ready, out).await?;
+        for (message_id, group) in groups {
+            if out.retry[retry_before..].contains(&message_id) {
+                held_back.push(group);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Splits pending events into waves: wave k holds each record's k-th event.
+fn waves(pending: Vec<(String, PushMessage)>) -> Vec<Vec<(String, PushMessage)>> {
+    let mut waves: Vec<Vec<(String, PushMessage)>> = Vec::new();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for (message_id, msg) in pending {
+        let n = seen.entry(msg.group_id()).or_default();
+        if waves.len() <= *n {
+            waves.push(Vec::new());
+        }
+        waves[*n].push((message_id, msg));
+        *n += 1;
+    }
+    waves
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn push_wave(
+    app: &App,
+    conn: &Connection,
+    client: &SfClient,
+    config: &SyncConfig,
+    describes: &BTreeMap<String, CoreDescribe>,
+    owners: &BTreeMap<String, String>,
+    wave: Vec<(String, PushMessage)>,
+    out: &mut BatchOutcome,
+) -> Result<(), ServiceError> {
+    let mut single: Vec<Planned> = Vec::new();
+    for (message_id, msg) in wave {
+        // The same event twice in one batch: the earlier wave already reported it.
+        if already_done(app, &conn.tenant, &conn.id, &msg).await? {
+            out.duplicates += 1;
+            continue;
+        }
         let links = links_of(
             app,
             &conn.tenant,
@@ -219,8 +288,8 @@ async fn push_events(
         let ctx = OutboundContext {
             config,
             links: &links,
-            describes: &describes,
-            owner_directory: &owners,
+            describes,
+            owner_directory: owners,
         };
         match crmsync_core::outbound::plan_outbound(&ctx, &msg.event) {
             OutboundDecision::NoChange { .. } => {

@@ -161,10 +161,10 @@ impl VaultTokenProvider {
     }
 
     fn lease_name(&self) -> String {
-        format!(
-            "refresh#{}#{}",
-            self.tenant.as_str(),
-            self.connection.as_str()
+        crate::leases::lease_name(
+            crate::leases::LeaseKind::Refresh,
+            &self.tenant,
+            &self.connection,
         )
     }
 

@@ -26,7 +26,11 @@ const RECONCILE_CHUNK: usize = 200;
 const FIRST_SWEEP_LOOKBACK_DAYS: i64 = 14;
 
 /// Sweeps one connection.
-pub async fn sweep_connection(app: &App, tenant: &TenantId, id: &ConnectionId) -> Result<RunSummary, ServiceError> {
+pub async fn sweep_connection(
+    app: &App,
+    tenant: &TenantId,
+    id: &ConnectionId,
+) -> Result<RunSummary, ServiceError> {
     let mut run = RunSummary::new(tenant.as_str(), id.as_str(), RunKind::Sweep, app.now());
     let connection = guard::connection(app, tenant, id).await?;
     if !guard::is_connected(&connection) {
@@ -34,9 +38,14 @@ pub async fn sweep_connection(app: &App, tenant: &TenantId, id: &ConnectionId) -
         run.finished_at = app.now();
         return Ok(run);
     }
-    let lease_name = format!("sweep#{}#{}", tenant.as_str(), id.as_str());
+    let lease_name = crate::leases::lease_name(crate::leases::LeaseKind::Sweep, tenant, id);
     let owner = uuid::Uuid::new_v4().to_string();
-    let Some(lease) = app.stores.leases.acquire(&lease_name, &owner, SWEEP_LEASE_TTL).await? else {
+    let Some(lease) = app
+        .stores
+        .leases
+        .acquire(&lease_name, &owner, SWEEP_LEASE_TTL)
+        .await?
+    else {
         run.status = RunStatus::Busy;
         run.finished_at = app.now();
         return Ok(run);
@@ -70,7 +79,9 @@ pub async fn sweep_all(app: &App) -> Result<Vec<RunSummary>, ServiceError> {
         for c in batch.items.iter().filter(|c| guard::is_connected(c)) {
             match sweep_connection(app, &c.tenant, &c.id).await {
                 Ok(run) => runs.push(run),
-                Err(e) => tracing::warn!(tenant = c.tenant.as_str(), connection = c.id.as_str(), error = %e, "sweep failed"),
+                Err(e) => {
+                    tracing::warn!(tenant = c.tenant.as_str(), connection = c.id.as_str(), error = %e, "sweep failed")
+                }
             }
         }
         match batch.next {
@@ -99,10 +110,16 @@ async fn sweep_object(
     run: &mut RunSummary,
 ) -> Result<(), ServiceError> {
     let now = app.now();
-    let cursor = app.stores.cursors.get(&connection.tenant, &connection.id, object).await?;
-    let start = cursor
-        .last_sweep_at
-        .unwrap_or_else(|| connection.created_at.max(now - chrono::Duration::days(FIRST_SWEEP_LOOKBACK_DAYS)));
+    let cursor = app
+        .stores
+        .cursors
+        .get(&connection.tenant, &connection.id, object)
+        .await?;
+    let start = cursor.last_sweep_at.unwrap_or_else(|| {
+        connection
+            .created_at
+            .max(now - chrono::Duration::days(FIRST_SWEEP_LOOKBACK_DAYS))
+    });
     // Salesforce truncates seconds and needs start < end: wait for a whole minute.
     if now - start < chrono::Duration::minutes(1) {
         return Ok(());
@@ -110,8 +127,21 @@ async fn sweep_object(
     let covered = match client.get_deleted(object, start, now).await {
         Ok(deleted) => {
             for record in &deleted.deleted_records {
-                if let Some(link) = app.stores.links.get_by_sf_id(&connection.tenant, &connection.id, &record.id).await? {
-                    unlink(app, connection, config, &link, Some(record.deleted_date), run).await?;
+                if let Some(link) = app
+                    .stores
+                    .links
+                    .get_by_sf_id(&connection.tenant, &connection.id, &record.id)
+                    .await?
+                {
+                    unlink(
+                        app,
+                        connection,
+                        config,
+                        &link,
+                        Some(record.deleted_date),
+                        run,
+                    )
+                    .await?;
                 }
             }
             deleted.latest_date_covered.unwrap_or(now).min(now)
@@ -123,7 +153,10 @@ async fn sweep_object(
         }
         Err(e) => return Err(e.into()),
     };
-    app.stores.cursors.set_last_sweep(&connection.tenant, &connection.id, object, covered).await?;
+    app.stores
+        .cursors
+        .set_last_sweep(&connection.tenant, &connection.id, object, covered)
+        .await?;
     Ok(())
 }
 
@@ -186,7 +219,13 @@ async fn unlink(
     let app_object = app_object_of(&link.app_object).to_string();
     let crm_fields: Vec<String> = config
         .object(&link.sf_object)
-        .map(|o| o.fields.iter().filter(|m| m.rule.inbound()).map(|m| m.app_field.clone()).collect())
+        .map(|o| {
+            o.fields
+                .iter()
+                .filter(|m| m.rule.inbound())
+                .map(|m| m.app_field.clone())
+                .collect()
+        })
         .unwrap_or_default();
     let payload = serde_json::json!({
         "action": "unlink",
@@ -214,7 +253,12 @@ async fn unlink(
         .await?;
     app.stores
         .links
-        .delete(&connection.tenant, &connection.id, &link.app_object, &link.app_id)
+        .delete(
+            &connection.tenant,
+            &connection.id,
+            &link.app_object,
+            &link.app_id,
+        )
         .await?;
     run.stats(&link.sf_object).unlinked += 1;
     Ok(())

@@ -12,15 +12,35 @@ use crate::error::ServiceError;
 /// other secrets (Secrets Manager in AWS) rather than in the table.
 const WEBHOOK_VAULT_CONNECTION: &str = "webhook";
 
-/// Credentials shown once, at creation or rotation.
-#[derive(Debug, Clone, Serialize)]
+/// Credentials shown once, at creation or rotation. `Debug` redacts them, so a stray log
+/// line cannot leak them.
+#[derive(Clone, Serialize)]
 pub struct IssuedCredentials {
     pub tenant_id: String,
     pub api_key: String,
     pub webhook_secret: String,
 }
 
+impl std::fmt::Debug for IssuedCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedCredentials")
+            .field("tenant_id", &self.tenant_id)
+            .field("api_key", &"<redacted>")
+            .field("webhook_secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Tenant ids starting with `_` are crmsync's own (e.g. the operator key's vault entry).
+const RESERVED_TENANT_PREFIX: char = '_';
+
 pub fn parse_tenant_id(raw: &str) -> Result<TenantId, ServiceError> {
+    if raw.starts_with(RESERVED_TENANT_PREFIX) {
+        return Err(ServiceError::bad_request(
+            "tenant",
+            "must not start with '_' (reserved for crmsync)",
+        ));
+    }
     TenantId::new(raw).map_err(|_| {
         ServiceError::bad_request("tenant", "must be 1 to 64 letters, digits, '-' or '_'")
     })
@@ -146,4 +166,33 @@ pub fn parse_connection_id(raw: &str) -> Result<crmsync_store::ConnectionId, Ser
     crmsync_store::ConnectionId::new(raw).map_err(|_| {
         ServiceError::bad_request("connection", "must be 1 to 64 letters, digits, '-' or '_'")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserved_and_malformed_tenant_ids_are_refused_by_name() {
+        for bad in ["_crmsync", "_anything", "", "a#b", "a b"] {
+            let err = parse_tenant_id(bad).unwrap_err().to_string();
+            assert!(err.contains("tenant"), "{bad:?}: {err}");
+        }
+        assert_eq!(parse_tenant_id("acme-1").unwrap().as_str(), "acme-1");
+    }
+
+    #[test]
+    fn issued_credentials_debug_redacts_secrets() {
+        let issued = IssuedCredentials {
+            tenant_id: "acme".into(),
+            api_key: "csk_live_secret".into(),
+            webhook_secret: "whsec_secret".into(),
+        };
+        let shown = format!("{issued:?}");
+        assert!(shown.contains("acme"));
+        assert!(
+            !shown.contains("csk_live_secret") && !shown.contains("whsec_secret"),
+            "{shown}"
+        );
+    }
 }

@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 
 use super::EmbeddedStore;
+use super::paging::page_of;
 use super::state::key;
 use crate::error::{StoreError, StoreResult};
 use crate::ids::{ConnectionId, TenantId};
 use crate::model::*;
 use crate::ports::*;
-use super::paging::page_of;
 use crate::util::{check_parts, millis};
 
 fn link_key(t: &TenantId, c: &ConnectionId, obj: &str, app_id: &str) -> StoreResult<String> {
@@ -104,7 +104,9 @@ impl LinkStore for EmbeddedStore {
                 s.links
                     .iter()
                     .filter(|(_, l)| {
-                        &l.tenant == tenant && &l.connection == connection && l.sf_object == sf_object
+                        &l.tenant == tenant
+                            && &l.connection == connection
+                            && l.sf_object == sf_object
                     })
                     .map(|(k, v)| (k.clone(), v.clone())),
                 page,

@@ -142,8 +142,14 @@ impl LinkStore for DynamoStore {
             .consistent_read(true);
         let start = decode_page(page.token.as_ref())?;
         let (items, next) = self.query_items(q, page.effective_limit(), start).await?;
-        let items = items.iter().map(data_of).collect::<StoreResult<Vec<Link>>>()?;
-        Ok(Page { items, next: encode_page(next.as_ref()) })
+        let items = items
+            .iter()
+            .map(data_of)
+            .collect::<StoreResult<Vec<Link>>>()?;
+        Ok(Page {
+            items,
+            next: encode_page(next.as_ref()),
+        })
     }
 
     async fn delete(
