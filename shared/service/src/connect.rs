@@ -135,19 +135,20 @@ pub async fn callback(app: &App, code: &str, state: &str) -> Result<Connected, S
     let tenant = pending.tenant.clone();
     let id = pending.connection.clone();
     let previous = app.stores.connections.get(&tenant, &id).await?;
-    if let Some(prev) = &previous {
-        if !prev.org_id.is_empty() && prev.org_id != identity.organization_id {
-            // Links point at the old org's record ids; mixing orgs would corrupt them.
-            let _ = app
-                .salesforce
-                .oauth()
-                .revoke(&login, Revocable::Refresh(refresh))
-                .await;
-            return Err(ServiceError::Conflict(format!(
-                "connection {} is linked to another Salesforce org; disconnect it or use a new connection id",
-                id.as_str()
-            )));
-        }
+    if let Some(prev) = &previous
+        && !prev.org_id.is_empty()
+        && prev.org_id != identity.organization_id
+    {
+        // Links point at the old org's record ids; mixing orgs would corrupt them.
+        let _ = app
+            .salesforce
+            .oauth()
+            .revoke(&login, Revocable::Refresh(refresh))
+            .await;
+        return Err(ServiceError::Conflict(format!(
+            "connection {} is linked to another Salesforce org; disconnect it or use a new connection id",
+            id.as_str()
+        )));
     }
     let now = app.now();
     let stored = StoredToken {
@@ -209,10 +210,10 @@ pub async fn callback(app: &App, code: &str, state: &str) -> Result<Connected, S
 
 async fn org_name(client: &SfClient) -> Result<String, ServiceError> {
     let mut pages = client.query("SELECT Name FROM Organization LIMIT 1");
-    if let Some(page) = pages.next().await {
-        if let Some(name) = page?.records.first().and_then(|r| r.get_str("Name")) {
-            return Ok(name.to_string());
-        }
+    if let Some(page) = pages.next().await
+        && let Some(name) = page?.records.first().and_then(|r| r.get_str("Name"))
+    {
+        return Ok(name.to_string());
     }
     Ok(String::new())
 }
@@ -229,17 +230,17 @@ pub async fn disconnect(
         .get(tenant, id)
         .await?
         .ok_or_else(|| ServiceError::NotFound(format!("connection {}", id.as_str())))?;
-    if let Some(stored) = app.stores.vault.get(tenant, id).await? {
-        if let Ok(login) = Url::parse(&connection.login_url) {
-            let token = RefreshToken::new(stored.token.refresh_token.expose());
-            if let Err(e) = app
-                .salesforce
-                .oauth()
-                .revoke(&login, Revocable::Refresh(token))
-                .await
-            {
-                tracing::warn!(tenant = tenant.as_str(), connection = id.as_str(), error = %e, "revoke failed; deleting the token anyway");
-            }
+    if let Some(stored) = app.stores.vault.get(tenant, id).await?
+        && let Ok(login) = Url::parse(&connection.login_url)
+    {
+        let token = RefreshToken::new(stored.token.refresh_token.expose());
+        if let Err(e) = app
+            .salesforce
+            .oauth()
+            .revoke(&login, Revocable::Refresh(token))
+            .await
+        {
+            tracing::warn!(tenant = tenant.as_str(), connection = id.as_str(), error = %e, "revoke failed; deleting the token anyway");
         }
     }
     app.stores.vault.delete(tenant, id).await?;

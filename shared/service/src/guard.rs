@@ -55,25 +55,23 @@ pub async fn book_calls(
 ) -> u64 {
     let calls = client.requests_sent().saturating_sub(calls_before);
     let day = app.now().date_naive();
-    if calls > 0 {
-        if let Err(e) = app
+    if calls > 0
+        && let Err(e) = app
             .stores
             .quotas
             .add_calls(&connection.tenant, &connection.id, day, calls)
             .await
-        {
-            tracing::warn!(error = %e, "could not book API calls");
-        }
+    {
+        tracing::warn!(error = %e, "could not book API calls");
     }
-    if let Some(usage) = client.last_api_usage() {
-        if let Err(e) = app
+    if let Some(usage) = client.last_api_usage()
+        && let Err(e) = app
             .stores
             .quotas
             .record_limit(&connection.tenant, &connection.id, usage.used, usage.max)
             .await
-        {
-            tracing::warn!(error = %e, "could not record the org's API usage");
-        }
+    {
+        tracing::warn!(error = %e, "could not record the org's API usage");
     }
     calls
 }

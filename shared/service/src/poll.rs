@@ -248,48 +248,47 @@ async fn pull_object(
     }
     drop(pages);
     // A window dense with re-reads can hide the records beyond it: page on strictly.
-    if applied_beyond < cap {
-        if let Some(pos) = &last {
-            let strict = Condition::or([
-                Condition::gt("SystemModstamp", pos.system_modstamp),
-                Condition::and([
-                    Condition::eq("SystemModstamp", pos.system_modstamp),
-                    Condition::gt("Id", pos.last_id.as_str()),
-                ]),
-            ]);
-            if start.is_some() {
-                let soql =
-                    select(client, config, object, Some(strict), cap - applied_beyond).await?;
-                let mut pages = client.query(soql);
-                'strict: while let Some(page) = pages.next().await {
-                    for record in page?.records {
-                        let Some(position) = position_of(&record) else {
-                            continue;
-                        };
-                        if applied_beyond >= cap {
-                            break 'strict;
-                        }
-                        apply_record(app, connection, config, object, &record.fields, run).await?;
-                        applied_beyond += 1;
-                        last = Some(position);
+    if applied_beyond < cap
+        && let Some(pos) = &last
+    {
+        let strict = Condition::or([
+            Condition::gt("SystemModstamp", pos.system_modstamp),
+            Condition::and([
+                Condition::eq("SystemModstamp", pos.system_modstamp),
+                Condition::gt("Id", pos.last_id.as_str()),
+            ]),
+        ]);
+        if start.is_some() {
+            let soql = select(client, config, object, Some(strict), cap - applied_beyond).await?;
+            let mut pages = client.query(soql);
+            'strict: while let Some(page) = pages.next().await {
+                for record in page?.records {
+                    let Some(position) = position_of(&record) else {
+                        continue;
+                    };
+                    if applied_beyond >= cap {
+                        break 'strict;
                     }
+                    apply_record(app, connection, config, object, &record.fields, run).await?;
+                    applied_beyond += 1;
+                    last = Some(position);
                 }
             }
         }
     }
-    if last != start {
-        if let Some(next) = &last {
-            app.stores
-                .cursors
-                .advance(
-                    &connection.tenant,
-                    &connection.id,
-                    object,
-                    start.as_ref(),
-                    next,
-                )
-                .await?;
-        }
+    if last != start
+        && let Some(next) = &last
+    {
+        app.stores
+            .cursors
+            .advance(
+                &connection.tenant,
+                &connection.id,
+                object,
+                start.as_ref(),
+                next,
+            )
+            .await?;
     }
     Ok(applied_beyond)
 }

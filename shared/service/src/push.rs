@@ -494,10 +494,10 @@ async fn resolve(
                     let mut candidates: Vec<AccountCandidate> = Vec::new();
                     for lookup in lookups {
                         for r in run_lookup(client, lookup).await? {
-                            if let Some(c) = AccountCandidate::from_record(&r, city) {
-                                if !candidates.iter().any(|x| x.id == c.id) {
-                                    candidates.push(c);
-                                }
+                            if let Some(c) = AccountCandidate::from_record(&r, city)
+                                && !candidates.iter().any(|x| x.id == c.id)
+                            {
+                                candidates.push(c);
                             }
                         }
                     }

@@ -106,12 +106,11 @@ impl SalesforceAccess {
     /// The REST client for a connection (built once per process per connection).
     pub fn client(&self, connection: &Connection) -> Result<SfClient, ServiceError> {
         let k = key(&connection.tenant, &connection.id);
-        if let Some(c) = self.clients.lock().expect("client cache").get(&k) {
-            if c.config().instance_url.as_str().trim_end_matches('/')
+        if let Some(c) = self.clients.lock().expect("client cache").get(&k)
+            && c.config().instance_url.as_str().trim_end_matches('/')
                 == connection.instance_url.trim_end_matches('/')
-            {
-                return Ok(c.clone());
-            }
+        {
+            return Ok(c.clone());
         }
         let instance_url = Url::parse(&connection.instance_url)
             .map_err(|_| ServiceError::Internal("stored instance URL is not a URL".into()))?;
@@ -185,10 +184,10 @@ impl VaultTokenProvider {
                 break;
             }
             // Another worker in this process may have refreshed meanwhile.
-            if let Some(current) = self.cached() {
-                if Some(&current) != stale {
-                    return Ok(current);
-                }
+            if let Some(current) = self.cached()
+                && Some(&current) != stale
+            {
+                return Ok(current);
             }
             tokio::time::sleep(REFRESH_WAIT_STEP).await;
         }
@@ -271,10 +270,10 @@ impl TokenProvider for VaultTokenProvider {
     }
 
     async fn refresh(&self, stale: &AccessToken) -> Result<AccessToken, SfError> {
-        if let Some(current) = self.cached() {
-            if &current != stale {
-                return Ok(current);
-            }
+        if let Some(current) = self.cached()
+            && &current != stale
+        {
+            return Ok(current);
         }
         self.refresh_under_lease(Some(stale)).await
     }
