@@ -13,6 +13,7 @@ e2e!(
     a_batch_delivered_twice_writes_once,
     a_worker_stopped_mid_batch_loses_nothing,
     retryable_faults_are_redelivered_and_written_once,
+    two_events_for_one_record_in_a_batch_apply_in_order,
 );
 
 fn person(s: &Stack, tag: &str, i: usize) -> Value {
@@ -164,6 +165,70 @@ async fn retryable_faults_are_redelivered_and_written_once(backend: Backend) {
     s.ack_push(&batch).await;
     assert_eq!(leads_named(&s, PROD_ORG, "faultprod").await, 2);
     assert_eq!(leads_named(&s, SANDBOX_ORG, "faultsbx").await, 2);
+}
+
+/// A create and an update of the same record (one FIFO group) in one batch: one Salesforce
+/// record, carrying the update; if the create must be retried, the update waits with it.
+async fn two_events_for_one_record_in_a_batch_apply_in_order(backend: Backend) {
+    let s = Stack::start(backend).await;
+    s.connect("prod", Environment::Production).await;
+    let update_of = |create: &Value| {
+        let mut update = create.clone();
+        update["event_id"] = json!(format!("{}-update", create["event_id"].as_str().unwrap()));
+        update["kind"] = json!("update");
+        update["fields"]["phone"] = json!("+1 555 0999");
+        update
+    };
+    let phones = |tag: &'static str| {
+        let s = &s;
+        async move {
+            s.soql(
+                PROD_ORG,
+                &format!("SELECT Id, Phone FROM Lead WHERE LastName LIKE '{tag}%'"),
+            )
+            .await
+            .into_iter()
+            .map(|r| r["Phone"].as_str().unwrap_or_default().to_string())
+            .collect::<Vec<_>>()
+        }
+    };
+
+    let create = person(&s, "inorder", 0);
+    s.send_events("prod", vec![create.clone(), update_of(&create)])
+        .await;
+    let batch = s.receive_push(2).await;
+    assert_eq!(batch.len(), 2, "both events in one batch");
+    let out = push::push_batch(&s.app, stack_inbound(&batch)).await;
+    assert!(out.retry.is_empty(), "{out:#?}");
+    assert_eq!(out.outcomes.len(), 2, "{out:#?}");
+    s.ack_push(&batch).await;
+    assert_eq!(
+        phones("inorder").await,
+        vec!["+1 555 0999".to_string()],
+        "one record, updated"
+    );
+
+    // The create hits a retryable fault: the update must not overtake it.
+    let create = person(&s, "heldback", 0);
+    s.send_events("prod", vec![create.clone(), update_of(&create)])
+        .await;
+    let batch = s.receive_push(2).await;
+    assert_eq!(batch.len(), 2);
+    s.sf.set_faults(PROD_ORG, FaultSpec::none().lock_rows(1.0))
+        .unwrap();
+    let out = push::push_batch(&s.app, stack_inbound(&batch)).await;
+    assert_eq!(
+        out.retry.len(),
+        2,
+        "the update is retried with its create: {out:#?}"
+    );
+    assert!(out.outcomes.is_empty(), "{out:#?}");
+    assert!(phones("heldback").await.is_empty());
+    s.sf.clear_faults(PROD_ORG).unwrap();
+    let out = push::push_batch(&s.app, stack_inbound(&batch)).await;
+    assert!(out.retry.is_empty(), "{out:#?}");
+    s.ack_push(&batch).await;
+    assert_eq!(phones("heldback").await, vec!["+1 555 0999".to_string()]);
 }
 
 fn stack_inbound(batch: &[crmsync_store::ReceivedMessage]) -> Vec<push::InboundMessage> {
