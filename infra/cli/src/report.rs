@@ -33,12 +33,14 @@ pub fn render_demo(s: &DemoSummary, json: bool) -> String {
         SECTIONS[0], s.test_sync.status
     );
     out.push_str(&stats_table(&s.test_sync.objects));
+    skip_lines(&mut out, &s.test_sync.skip_reasons);
     let _ = writeln!(
         out,
         "\n{} ({} poll run(s), {:?})",
         SECTIONS[1], s.full_sync.runs, s.full_sync.total.status
     );
     out.push_str(&stats_table(&s.full_sync.total.objects));
+    skip_lines(&mut out, &s.full_sync.total.skip_reasons);
     let _ = writeln!(
         out,
         "\n{} ({} events sent, {} accepted by ingest, {} batch(es); records = events per object)",
@@ -147,4 +149,10 @@ pub fn render_demo(s: &DemoSummary, json: bool) -> String {
         s.elapsed_ms as f64 / 1000.0
     );
     out
+}
+
+fn skip_lines(out: &mut String, reasons: &std::collections::BTreeMap<String, u64>) {
+    for (reason, n) in reasons {
+        let _ = writeln!(out, "  skipped {n}: {reason}");
+    }
 }

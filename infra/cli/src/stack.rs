@@ -418,6 +418,9 @@ pub fn merge_runs(mut acc: RunSummary, next: RunSummary) -> RunSummary {
     for owner in next.unmapped_owners {
         acc.note_unmapped_owner(&owner);
     }
+    for (reason, n) in next.skip_reasons {
+        *acc.skip_reasons.entry(reason).or_default() += n;
+    }
     acc.messages.extend(next.messages);
     acc.api_calls += next.api_calls;
     acc.status = next.status;

@@ -177,9 +177,13 @@ pub fn generate(st: &mut State, org: usize) -> Result<(), EmulatorError> {
             pick(&mut rng, COMPANY_A),
             pick(&mut rng, COMPANY_B)
         );
+        // Every tenth lead has no phone: the standard config requires one, so the demo
+        // shows records skipped with their reason.
+        let phone = (i % 10 != 0).then(|| format!("+1 646 555 {:04}", i));
         let fields = obj(json!({
             "FirstName": f,
             "LastName": l,
+            "Phone": phone,
             "Company": company,
             "Email": format!("{}.{}.lead{}@{}.example", slug(f), slug(l), i, slug(&company)),
             "Status": pick(&mut rng, LEAD_STATUSES),

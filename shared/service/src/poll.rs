@@ -421,6 +421,21 @@ fn position_of(record: &crmsync_salesforce::Record) -> Option<CursorPosition> {
     })
 }
 
+fn skip_reason_text(reason: &crmsync_core::inbound::SkipReason) -> String {
+    use crmsync_core::inbound::SkipReason;
+    match reason {
+        SkipReason::ObjectNotEnabled { object } => format!("{object} is not enabled"),
+        SkipReason::WrongObjectType { expected, found } => {
+            format!("record of type {found} where {expected} was expected")
+        }
+        SkipReason::InboundCreateDisabled => "creating app records from Salesforce is off".into(),
+        SkipReason::InboundUpdateDisabled => "updating app records from Salesforce is off".into(),
+        SkipReason::MissingRequiredField { field } => {
+            format!("required app field `{field}` is blank")
+        }
+    }
+}
+
 /// Maps one Salesforce record and applies it: change-feed entry first, then the link, so a
 /// crash in between repeats the change rather than losing it.
 pub(crate) async fn apply_record(
@@ -465,8 +480,8 @@ pub(crate) async fn apply_record(
             run.stats(object).unchanged += 1;
             return Ok(());
         }
-        InboundAction::Skipped { .. } => {
-            run.stats(object).skipped += 1;
+        InboundAction::Skipped { reason } => {
+            run.note_skip(object, &skip_reason_text(reason));
             return Ok(());
         }
     };

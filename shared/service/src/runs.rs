@@ -55,6 +55,9 @@ pub struct RunSummary {
     pub objects: BTreeMap<String, ObjectStats>,
     /// Salesforce owners whose email maps to no app user (they got the default owner).
     pub unmapped_owners: Vec<String>,
+    /// Why records were skipped, with how many (e.g. "Lead: required app field `phone` is
+    /// blank" → 15).
+    pub skip_reasons: BTreeMap<String, u64>,
     /// Problems worth showing (per-record errors, readiness problems), never secrets.
     pub messages: Vec<String>,
     pub api_calls: u64,
@@ -71,6 +74,7 @@ impl RunSummary {
             finished_at: now,
             objects: BTreeMap::new(),
             unmapped_owners: Vec::new(),
+            skip_reasons: BTreeMap::new(),
             messages: Vec::new(),
             api_calls: 0,
         }
@@ -88,6 +92,15 @@ impl RunSummary {
         {
             self.unmapped_owners.push(email.to_string());
         }
+    }
+
+    /// Counts one skipped record of `object` under its reason.
+    pub fn note_skip(&mut self, object: &str, reason: &str) {
+        self.stats(object).skipped += 1;
+        *self
+            .skip_reasons
+            .entry(format!("{object}: {reason}"))
+            .or_default() += 1;
     }
 
     pub fn total(&self) -> ObjectStats {
