@@ -57,10 +57,12 @@ async fn health() -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// Adds `/health` and the JSON fallbacks (404 unknown route, 405 wrong method).
+/// Adds `/health` (and `/v1/health`, the one API Gateway routes to the report function)
+/// and the JSON fallbacks (404 unknown route, 405 wrong method).
 fn finish(router: Router) -> Router {
     router
         .route("/health", get(health))
+        .route("/v1/health", get(health))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
 }
