@@ -33,6 +33,7 @@
 //! | cursor | `TENANT#t` | `CURSOR#c#object` | | conditional on the expected position |
 //! | link | `TENANT#t` | `LINK#c#appObject#appId` | `SFID#t#c#sfId` / `LINK` | create-if-absent |
 //! | report | `TENANT#t` | `REPORT#c#eventId` | `REPORTS#t#c#status` / `ms#eventId` | TTL |
+//! | run | `TENANT#t` | `RUN#c#startedMs#runId` | | TTL; query newest first |
 //! | change | `TENANT#t` | `CHANGE#00000000000000000042` | | |
 //! | change counter | `TENANT#t` | `CHANGESEQ` | | `UpdateItem ADD seq :n` |
 //! | quota day | `TENANT#t` | `QUOTA#c#2026-11-22` | | `ADD calls :n`, TTL |
@@ -40,6 +41,11 @@
 //! | idempotency key | `TENANT#t` | `IDEM#key` | | put-if-absent-or-expired, TTL |
 //! | OAuth state | `OAUTH#state` | `OAUTH` | | take = conditional delete, TTL |
 //! | lease | `LEASE#name` | `LEASE` | | conditional on owner / expiry, TTL |
+//!
+//! Run records (the history of sync runs) are listed by a query on `pk` with
+//! `begins_with(sk, "RUN#c#")`, backwards and strongly consistent (no index involved). Their summary is a
+//! JSON string attribute capped at [`MAX_RUN_SUMMARY_BYTES`] (cut down, and flagged, when
+//! larger), which keeps every run item far below DynamoDB's 400 KB item limit.
 //!
 //! Consistency: reads by primary key are strongly consistent. Reads through `gsi1`
 //! (API key lookup, link by Salesforce Id, report listing, the scheduler's list of all

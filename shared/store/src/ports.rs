@@ -171,6 +171,23 @@ pub trait ReportStore: Send + Sync {
     async fn list(&self, query: &ReportQuery) -> StoreResult<Page<ReportEntry>>;
 }
 
+/// The history of sync runs (poll, test sync, sweep) per connection.
+#[async_trait]
+pub trait RunStore: Send + Sync {
+    /// Records a finished run; the same `(connection, started_at, id)` again replaces it.
+    /// A `summary` over [`MAX_RUN_SUMMARY_BYTES`] is stored cut down, with
+    /// `summary_truncated` set.
+    async fn record(&self, run: &RunRecord) -> StoreResult<()>;
+    /// The connection's runs, newest first (by `started_at`, ties by `id`), paged;
+    /// expired ones are left out.
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<RunRecord>>;
+}
+
 /// The per-tenant feed of inbound changes.
 #[async_trait]
 pub trait ChangeFeed: Send + Sync {

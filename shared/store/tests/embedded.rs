@@ -102,6 +102,19 @@ async fn state_survives_reopen() {
         )
         .await
         .unwrap();
+    let run = RunRecord {
+        tenant: t.clone(),
+        connection: c.clone(),
+        id: "run-1".into(),
+        kind: "poll".into(),
+        status: "completed".into(),
+        started_at: clock.now(),
+        finished_at: clock.now(),
+        summary: serde_json::json!({"objects": {"Lead": {"fetched": 2}}}),
+        summary_truncated: false,
+        expires_at: Some(clock.now() + chrono::Duration::days(30)),
+    };
+    h.stores.runs.record(&run).await.unwrap();
     h.stores
         .queues
         .send_batch(
@@ -157,6 +170,12 @@ async fn state_survives_reopen() {
     );
     reopened.leases.release(&lease).await.unwrap();
     assert_eq!(reopened.vault.get(&t, &c).await.unwrap(), Some(tok));
+    let runs = reopened
+        .runs
+        .list(&t, &c, &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(runs.items, [run]);
     assert_eq!(
         reopened
             .queues

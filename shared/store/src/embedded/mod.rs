@@ -15,6 +15,7 @@ mod paging;
 mod queues;
 mod quota;
 mod reports;
+mod runs;
 mod shortlived;
 mod state;
 mod sync;

@@ -26,6 +26,8 @@ pub(super) struct State {
     pub links: BTreeMap<String, Link>,
     /// `t#c#eventId`
     pub reports: BTreeMap<String, ReportEntry>,
+    /// `t#c#startedMs#runId` (15-digit zero-padded ms, so keys sort by start time)
+    pub runs: BTreeMap<String, RunRecord>,
     /// `t` → entries ascending by seq
     pub changes: BTreeMap<String, Vec<ChangeEntry>>,
     pub change_seq: BTreeMap<String, u64>,

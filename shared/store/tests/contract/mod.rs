@@ -60,6 +60,8 @@ macro_rules! all_contract_tests {
             oauth_state_is_taken_once_and_expires,
             idempotency_keys_dedupe_until_expiry,
             reports_page_filter_and_expire,
+            runs_listed_newest_first_per_connection_and_expire,
+            oversized_run_summary_is_stored_cut_down,
             change_feed_sequences_and_pages,
             quota_counters_add_up,
             vault_rotation_is_compare_and_swap,
@@ -762,6 +764,165 @@ pub async fn reports_page_filter_and_expire(h: &Harness) {
         .await
         .unwrap_err();
     assert!(matches!(bad, StoreError::InvalidInput { .. }), "{bad}");
+}
+
+fn run(h: &Harness, tenant: &str, conn: &str, id: &str, secs: i64) -> RunRecord {
+    RunRecord {
+        tenant: tid(tenant),
+        connection: cid(conn),
+        id: id.into(),
+        kind: "poll".into(),
+        status: "completed".into(),
+        started_at: at(h, secs),
+        finished_at: at(h, secs + 1),
+        summary: serde_json::json!({
+            "run": id,
+            "objects": {"Lead": {"fetched": secs, "created": 1}},
+            "messages": ["Lead 00Q1: LastName is required"],
+        }),
+        summary_truncated: false,
+        expires_at: Some(at(h, 86_400)),
+    }
+}
+
+async fn list_all_runs(h: &Harness, tenant: &str, conn: &str, limit: u32) -> Vec<String> {
+    let (t, c) = (tid(tenant), cid(conn));
+    let mut page = PageRequest::first(limit);
+    let mut out = Vec::new();
+    for _ in 0..50 {
+        let got = h.stores.runs.list(&t, &c, &page).await.unwrap();
+        assert!(got.items.len() <= limit as usize);
+        for r in got.items {
+            assert_eq!((&r.tenant, &r.connection), (&t, &c), "{r:?}");
+            out.push(r.id);
+        }
+        match got.next {
+            Some(token) => page = PageRequest::next(limit, token),
+            None => return out,
+        }
+    }
+    panic!("run paging did not end");
+}
+
+pub async fn runs_listed_newest_first_per_connection_and_expire(h: &Harness) {
+    let s = &h.stores.runs;
+    // Written out of order; two start in the same second (ties go by id).
+    for (id, secs) in [
+        ("r2", 2),
+        ("r0", 0),
+        ("r4", 4),
+        ("r1", 1),
+        ("r3", 3),
+        ("r3b", 3),
+    ] {
+        s.record(&run(h, "t1", "c1", id, secs)).await.unwrap();
+    }
+    // Neighbours that must never show up in t1/c1's history: another connection whose id
+    // starts the same, the same connection name under another tenant.
+    s.record(&run(h, "t1", "c10", "other-conn", 5))
+        .await
+        .unwrap();
+    s.record(&run(h, "t2", "c1", "other-tenant", 6))
+        .await
+        .unwrap();
+    let mut short = run(h, "t1", "c1", "short-lived", 7);
+    short.expires_at = Some(at(h, 60));
+    short.status = "not_ready".into();
+    s.record(&short).await.unwrap();
+
+    let first = s
+        .list(&tid("t1"), &cid("c1"), &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(first.items[0], short, "stored as written");
+    assert_eq!(
+        list_all_runs(h, "t1", "c1", 2).await,
+        ["short-lived", "r4", "r3b", "r3", "r2", "r1", "r0"]
+    );
+    assert_eq!(list_all_runs(h, "t1", "c10", 10).await, ["other-conn"]);
+    assert_eq!(list_all_runs(h, "t2", "c1", 10).await, ["other-tenant"]);
+    assert!(list_all_runs(h, "t2", "c10", 10).await.is_empty());
+
+    // Past its expiry a run is gone; the rest stay, still paged newest first.
+    h.clock.advance(chrono::Duration::seconds(61));
+    assert_eq!(
+        list_all_runs(h, "t1", "c1", 4).await,
+        ["r4", "r3b", "r3", "r2", "r1", "r0"]
+    );
+    let first = s
+        .list(&tid("t1"), &cid("c1"), &PageRequest::first(4))
+        .await
+        .unwrap();
+    let ids: Vec<&str> = first.items.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["r4", "r3b", "r3", "r2"],
+        "the newest 4 on the first page"
+    );
+    assert!(first.next.is_some());
+
+    // Recording the same run again replaces it.
+    let mut again = run(h, "t1", "c1", "r4", 4 - 61);
+    again.status = "capped".into();
+    s.record(&again).await.unwrap();
+    let page = s
+        .list(&tid("t1"), &cid("c1"), &PageRequest::first(1))
+        .await
+        .unwrap();
+    assert_eq!(page.items, [again]);
+    assert_eq!(list_all_runs(h, "t1", "c1", 100).await.len(), 6);
+
+    let bad = s
+        .list(
+            &tid("t1"),
+            &cid("c1"),
+            &PageRequest::next(2, PageToken("garbage!".into())),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(bad, StoreError::InvalidInput { .. }), "{bad}");
+    let mut forged = run(h, "t1", "c1", "a#b", 0);
+    let err = s.record(&forged).await.unwrap_err();
+    assert!(err.to_string().contains("id"), "{err}");
+    forged.id = "ok".into();
+    forged.kind = String::new();
+    let err = s.record(&forged).await.unwrap_err();
+    assert!(err.to_string().contains("kind"), "{err}");
+}
+
+pub async fn oversized_run_summary_is_stored_cut_down(h: &Harness) {
+    let mut big = run(h, "t1", "c1", "big", 0);
+    let messages: Vec<String> = (0..3_000)
+        .map(|i| format!("Lead 00Q{i:015}: {}", "required field missing ".repeat(8)))
+        .collect();
+    big.summary = serde_json::json!({
+        "status": "completed",
+        "objects": {"Lead": {"fetched": 3000, "errors": 3000}},
+        "messages": messages,
+    });
+    assert!(serde_json::to_string(&big.summary).unwrap().len() > 4 * MAX_RUN_SUMMARY_BYTES);
+    h.stores.runs.record(&big).await.unwrap();
+    let small = run(h, "t1", "c1", "small", 1);
+    h.stores.runs.record(&small).await.unwrap();
+
+    let got = h
+        .stores
+        .runs
+        .list(&tid("t1"), &cid("c1"), &PageRequest::first(10))
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0], small, "small summaries are stored whole");
+    let stored = &got[1];
+    assert!(stored.summary_truncated);
+    let size = serde_json::to_string(&stored.summary).unwrap().len();
+    assert!(size <= MAX_RUN_SUMMARY_BYTES, "{size}");
+    assert_eq!(stored.summary["status"], "completed");
+    assert_eq!(stored.summary["objects"]["Lead"]["errors"], 3000);
+    let kept = stored.summary["messages"].as_array().unwrap();
+    assert!(kept.len() > 100 && kept.len() < 3_000, "{}", kept.len());
+    assert_eq!(kept[0], serde_json::json!(messages[0]));
 }
 
 fn change(i: usize) -> NewChange {

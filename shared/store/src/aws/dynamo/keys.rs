@@ -60,6 +60,15 @@ pub fn report_gsi_sk(at: DateTime<Utc>, event_id: &str) -> String {
     format!("{}#{event_id}", millis_key(at))
 }
 
+/// Every run of one connection: `RUN#c#` (the trailing `#` keeps `c` from matching `c2`).
+pub fn run_prefix(c: &ConnectionId) -> String {
+    format!("RUN#{c}#")
+}
+/// `RUN#c#startedMs#runId`: a connection's runs sort by start time.
+pub fn run_sk(c: &ConnectionId, started_at: DateTime<Utc>, run_id: &str) -> String {
+    format!("{}{}#{run_id}", run_prefix(c), millis_key(started_at))
+}
+
 pub const CHANGE_PREFIX: &str = "CHANGE#";
 pub fn change_sk(seq: u64) -> String {
     format!("{CHANGE_PREFIX}{seq:020}")

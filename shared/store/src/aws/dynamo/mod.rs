@@ -7,6 +7,7 @@ mod links;
 mod ops;
 mod quota;
 mod reports;
+mod runs;
 mod shortlived;
 mod sync;
 
