@@ -113,7 +113,7 @@ pub async fn poll_connection(
     let connection = guard::connection(app, tenant, id).await?;
     if !guard::is_connected(&connection) {
         run.status = RunStatus::NotConnected;
-        return Ok(finish(app, run));
+        return Ok(finish(app, run).await);
     }
     let lease_name = crate::leases::lease_name(crate::leases::LeaseKind::Poll, tenant, id);
     let owner = uuid::Uuid::new_v4().to_string();
@@ -124,7 +124,7 @@ pub async fn poll_connection(
         .await?
     else {
         run.status = RunStatus::Busy;
-        return Ok(finish(app, run));
+        return Ok(finish(app, run).await);
     };
     let result = poll_under_lease(app, &connection, &mut run).await;
     if let Err(e) = app.stores.leases.release(&lease).await {
@@ -137,7 +137,7 @@ pub async fn poll_connection(
             .record_sync(tenant, id, app.now())
             .await?;
     }
-    Ok(finish(app, run))
+    Ok(finish(app, run).await)
 }
 
 async fn poll_under_lease(
@@ -304,11 +304,11 @@ pub async fn test_sync(
     let connection = guard::connection(app, tenant, id).await?;
     if !guard::is_connected(&connection) {
         run.status = RunStatus::NotConnected;
-        return Ok(finish(app, run));
+        return Ok(finish(app, run).await);
     }
     let config = config_service::load_or_init(app, tenant, id).await?.config;
     if !ready(&config, &mut run) {
-        return Ok(finish(app, run));
+        return Ok(finish(app, run).await);
     }
     let limit = segment
         .limit
@@ -357,7 +357,7 @@ pub async fn test_sync(
     .await;
     run.api_calls = guard::book_calls(app, &connection, &client, calls_before).await;
     result?;
-    Ok(finish(app, run))
+    Ok(finish(app, run).await)
 }
 
 fn literal(
@@ -596,7 +596,8 @@ fn ready(config: &SyncConfig, run: &mut RunSummary) -> bool {
     false
 }
 
-fn finish(app: &App, mut run: RunSummary) -> RunSummary {
+/// Stamps the finish time, logs the run and adds it to the run history.
+async fn finish(app: &App, mut run: RunSummary) -> RunSummary {
     run.finished_at = app.now();
     tracing::info!(
         tenant = run.tenant,
@@ -607,5 +608,6 @@ fn finish(app: &App, mut run: RunSummary) -> RunSummary {
         api_calls = run.api_calls,
         "run finished"
     );
+    crate::runs::save(app, &run).await;
     run
 }

@@ -1,4 +1,4 @@
-//! The use cases behind the report API (flow 5): connection details, sync runs, report
+//! The use cases behind the report API (flow 5): connection details, the sync run history, report
 //! entries and re-push, the sync config with its status against describe, the change
 //! feed, API quota use and the on-demand record lookup.
 //!
@@ -17,7 +17,8 @@ use crmsync_salesforce::SfClient;
 use crmsync_salesforce::soql::{Condition, Literal, SoqlBuilder};
 use crmsync_store::{
     ChangeEntry, ConnectedUser, Connection, ConnectionId, ConnectionStatus, Environment,
-    PageRequest, PageToken, ReportEntry, ReportQuery, ReportStatus, StoreError, TenantId,
+    PageRequest, PageToken, ReportEntry, ReportQuery, ReportStatus, RunRecord, StoreError,
+    TenantId,
 };
 use futures::StreamExt;
 use serde::Serialize;
@@ -146,32 +147,95 @@ async fn live_client(
 
 // ---------------------------------------------------------------- sync runs
 
-/// Sync runs of a connection. Until the store keeps a run history, only the last finished
-/// run's time is known; `history_recorded` says so.
+/// Default page size of the run history.
+pub const DEFAULT_RUN_LIMIT: u32 = 50;
+
+/// One finished run of the history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunView {
+    pub id: String,
+    /// `poll | test_sync | sweep`.
+    pub kind: String,
+    /// `completed | capped | not_connected | quota_paused | not_ready | failed`.
+    pub status: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    /// Removed from the history after this.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// What the run did: the run summary as the run returned it (per-object counts,
+    /// skip reasons, messages, API calls), the same shape `POST .../test-sync` answers.
+    pub summary: serde_json::Value,
+    /// The summary was too large to keep whole and was stored cut down.
+    pub summary_truncated: bool,
+}
+
+impl From<&RunRecord> for RunView {
+    fn from(r: &RunRecord) -> Self {
+        Self {
+            id: r.id.clone(),
+            kind: r.kind.clone(),
+            status: r.status.clone(),
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            expires_at: r.expires_at,
+            summary: r.summary.clone(),
+            summary_truncated: r.summary_truncated,
+        }
+    }
+}
+
+/// The run history of a connection: polls, test syncs and sweeps of the last
+/// [`crate::runs::RUN_HISTORY_DAYS`] days, newest first. Runs that found another worker
+/// already syncing the connection (`busy`) are not kept.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunList {
     pub connection: String,
-    pub runs: Vec<serde_json::Value>,
+    pub runs: Vec<RunView>,
+    /// Pass back as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+    /// When the last poll that completed (or stopped at its cap) finished.
     pub last_sync_at: Option<DateTime<Utc>>,
+    /// Always `true`: runs are recorded as they finish.
     pub history_recorded: bool,
-    pub note: Option<String>,
 }
 
-/// The lead wires this to `stores.runs` once that port exists.
+/// Binds a run-history page token to the tenant and connection it continues.
+fn runs_fingerprint(tenant: &TenantId, id: &ConnectionId) -> String {
+    let shape = format!("runs|{}|{}", tenant.as_str(), id.as_str());
+    hex::encode(&Sha256::digest(shape.as_bytes())[..8])
+}
+
+/// One page of a connection's run history (`cursor` is the previous page's
+/// `next_cursor`; `limit` 1 to [`MAX_REPORT_LIMIT`], default [`DEFAULT_RUN_LIMIT`]).
 pub async fn list_runs(
     app: &App,
     tenant: &TenantId,
     id: &ConnectionId,
+    cursor: Option<&str>,
+    limit: Option<u32>,
 ) -> Result<RunList, ServiceError> {
+    let limit = limit.unwrap_or(DEFAULT_RUN_LIMIT);
+    if limit == 0 || limit > MAX_REPORT_LIMIT {
+        return Err(ServiceError::bad_request(
+            "limit",
+            format!("must be 1 to {MAX_REPORT_LIMIT}"),
+        ));
+    }
     let conn = connection(app, tenant, id).await?;
+    let fingerprint = runs_fingerprint(tenant, id);
+    let token = cursor.map(|c| decode_cursor(&fingerprint, c)).transpose()?;
+    let page = app
+        .stores
+        .runs
+        .list(tenant, id, &PageRequest { limit, token })
+        .await
+        .map_err(store_err)?;
     Ok(RunList {
         connection: id.as_str().to_string(),
-        runs: Vec::new(),
+        runs: page.items.iter().map(RunView::from).collect(),
+        next_cursor: page.next.as_ref().map(|t| encode_cursor(&fingerprint, t)),
         last_sync_at: conn.last_sync_at,
-        history_recorded: false,
-        note: Some(
-            "per-run history is not recorded yet; last_sync_at is the last finished run".into(),
-        ),
+        history_recorded: true,
     })
 }
 

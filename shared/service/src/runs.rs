@@ -1,10 +1,17 @@
 //! Run summaries: what one poll, test sync, push batch or sweep did, for logs, the CLI and
-//! the report API.
+//! the report API. Finished polls, test syncs and sweeps are kept as the connection's run
+//! history ([`save`], read by `GET /v1/connections/{c}/runs`) for [`RUN_HISTORY_DAYS`].
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use crmsync_store::{ConnectionId, RunRecord, TenantId};
 use serde::Serialize;
+
+use crate::app::App;
+
+/// How long a finished run stays in the history (from when it finished).
+pub const RUN_HISTORY_DAYS: i64 = 30;
 
 /// Counts for one Salesforce object in one run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -26,6 +33,17 @@ pub enum RunKind {
     Sweep,
 }
 
+impl RunKind {
+    /// The serialized name (`poll`, `test_sync`, `sweep`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunKind::Poll => "poll",
+            RunKind::TestSync => "test_sync",
+            RunKind::Sweep => "sweep",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
@@ -41,6 +59,21 @@ pub enum RunStatus {
     /// The sync config is not ready (e.g. a required app field is unmapped).
     NotReady,
     Failed,
+}
+
+impl RunStatus {
+    /// The serialized name (`completed`, `capped`, `busy`, `not_connected`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Completed => "completed",
+            RunStatus::Capped => "capped",
+            RunStatus::Busy => "busy",
+            RunStatus::NotConnected => "not_connected",
+            RunStatus::QuotaPaused => "quota_paused",
+            RunStatus::NotReady => "not_ready",
+            RunStatus::Failed => "failed",
+        }
+    }
 }
 
 /// One run's outcome.
@@ -115,5 +148,91 @@ impl RunSummary {
             t.errors += s.errors;
         }
         t
+    }
+}
+
+/// Adds a finished run to its connection's history, kept [`RUN_HISTORY_DAYS`] after it
+/// finished. `Busy` runs (another worker held the lease: nothing happened) are not kept.
+/// Never fails: the history is a report, so a write that fails is logged and the run goes
+/// on as if it had been recorded.
+pub async fn save(app: &App, run: &RunSummary) {
+    if run.status == RunStatus::Busy {
+        return;
+    }
+    let result = match record_of(run) {
+        Ok(record) => app.stores.runs.record(&record).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = result {
+        tracing::warn!(
+            tenant = run.tenant,
+            connection = run.connection,
+            kind = run.kind.as_str(),
+            status = run.status.as_str(),
+            error = %e,
+            "run history not recorded"
+        );
+    }
+}
+
+/// The stored form of a finished run.
+fn record_of(run: &RunSummary) -> crmsync_store::StoreResult<RunRecord> {
+    let summary =
+        serde_json::to_value(run).map_err(|e| crmsync_store::StoreError::InvalidInput {
+            field: "summary".into(),
+            message: e.to_string(),
+        })?;
+    Ok(RunRecord {
+        tenant: TenantId::new(run.tenant.as_str())?,
+        connection: ConnectionId::new(run.connection.as_str())?,
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        kind: run.kind.as_str().to_string(),
+        status: run.status.as_str().to_string(),
+        started_at: run.started_at,
+        finished_at: run.finished_at,
+        summary,
+        summary_truncated: false,
+        expires_at: run
+            .finished_at
+            .checked_add_signed(chrono::Duration::days(RUN_HISTORY_DAYS)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_match_the_serialized_form() {
+        for kind in [RunKind::Poll, RunKind::TestSync, RunKind::Sweep] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
+        for status in [
+            RunStatus::Completed,
+            RunStatus::Capped,
+            RunStatus::Busy,
+            RunStatus::NotConnected,
+            RunStatus::QuotaPaused,
+            RunStatus::NotReady,
+            RunStatus::Failed,
+        ] {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+    }
+
+    #[test]
+    fn records_expire_thirty_days_after_the_run_finished() {
+        let start = Utc::now();
+        let mut run = RunSummary::new("acme", "prod", RunKind::Sweep, start);
+        run.finished_at = start + chrono::Duration::minutes(3);
+        run.stats("Lead").unlinked = 2;
+        let r = record_of(&run).unwrap();
+        assert_eq!((r.kind.as_str(), r.status.as_str()), ("sweep", "completed"));
+        assert_eq!(
+            r.expires_at,
+            Some(run.finished_at + chrono::Duration::days(30))
+        );
+        assert_eq!(r.summary["objects"]["Lead"]["unlinked"], 2);
+        assert_eq!(r.summary, serde_json::to_value(&run).unwrap());
     }
 }

@@ -36,6 +36,7 @@ pub async fn sweep_connection(
     if !guard::is_connected(&connection) {
         run.status = RunStatus::NotConnected;
         run.finished_at = app.now();
+        crate::runs::save(app, &run).await;
         return Ok(run);
     }
     let lease_name = crate::leases::lease_name(crate::leases::LeaseKind::Sweep, tenant, id);
@@ -67,6 +68,7 @@ pub async fn sweep_connection(
     }
     result?;
     run.finished_at = app.now();
+    crate::runs::save(app, &run).await;
     Ok(run)
 }
 

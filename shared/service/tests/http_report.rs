@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use chrono::{Duration, Utc};
 use crmsync_core::SyncConfig;
 use crmsync_service::http::{report_router, set_operator_key};
+use crmsync_service::runs::{self, RunKind, RunStatus, RunSummary};
 use crmsync_store::{ChangeKind, NewChange, QueueKind, ReportEntry, ReportStatus};
 use http_common::*;
 use serde_json::{Value, json};
@@ -681,5 +682,139 @@ async fn unknown_routes_and_methods_answer_json() {
     assert_eq!(
         (r.status, r.json["status"].as_str()),
         (StatusCode::OK, Some("ok"))
+    );
+}
+
+/// A finished run of `tenant/production`, `minutes_ago` minutes back.
+fn finished_run(tenant: &str, minutes_ago: i64, status: RunStatus, fetched: u64) -> RunSummary {
+    let start = Utc::now() - Duration::minutes(minutes_ago);
+    let mut run = RunSummary::new(tenant, "production", RunKind::Poll, start);
+    run.status = status;
+    run.finished_at = start + Duration::seconds(20);
+    run.stats("Lead").fetched = fetched;
+    run.stats("Lead").created = fetched / 2;
+    run.api_calls = 3;
+    run
+}
+
+#[tokio::test]
+async fn run_history_pages_newest_first_and_stays_with_its_tenant() {
+    let app = app().await;
+    let acme = tenant(&app, "acme").await;
+    let globex = tenant(&app, "globex").await;
+    connection(&app, "acme", "production").await;
+    connection(&app, "globex", "production").await;
+    let statuses = [
+        RunStatus::Completed,
+        RunStatus::Capped,
+        RunStatus::NotReady,
+        RunStatus::QuotaPaused,
+        RunStatus::Completed,
+    ];
+    for (i, status) in statuses.into_iter().enumerate() {
+        let i = i as i64;
+        runs::save(
+            &app,
+            &finished_run("acme", 50 - i * 10, status, 10 + i as u64),
+        )
+        .await;
+    }
+    // Another worker held the lease: not history.
+    runs::save(&app, &finished_run("acme", 1, RunStatus::Busy, 0)).await;
+    runs::save(&app, &finished_run("globex", 5, RunStatus::Completed, 99)).await;
+    let router = report_router(app);
+    let key = Some(acme.api_key.as_str());
+
+    let mut seen = Vec::new();
+    let mut uri = "/v1/connections/production/runs?limit=2".to_string();
+    for _ in 0..5 {
+        let page = call(&router, "GET", &uri, key, None).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        assert_eq!(page.json["history_recorded"], true);
+        assert!(page.json["last_sync_at"].is_string(), "{}", page.text);
+        let runs = page.json["runs"].as_array().unwrap();
+        assert!(runs.len() <= 2, "{}", page.text);
+        for r in runs {
+            assert_eq!(r["kind"], "poll");
+            assert_eq!(r["summary"]["tenant"], "acme");
+            assert_eq!(r["summary"]["status"], r["status"]);
+            assert_eq!(r["summary"]["api_calls"], 3);
+            assert_eq!(r["summary_truncated"], false);
+            seen.push((
+                r["status"].as_str().unwrap().to_string(),
+                r["summary"]["objects"]["Lead"]["fetched"].as_u64().unwrap(),
+            ));
+        }
+        match page.json["next_cursor"].as_str() {
+            Some(cursor) => {
+                // Another tenant cannot continue this listing, even for a connection
+                // of the same name.
+                let theirs = call(
+                    &router,
+                    "GET",
+                    &format!("/v1/connections/production/runs?cursor={cursor}"),
+                    Some(&globex.api_key),
+                    None,
+                )
+                .await;
+                assert_eq!(theirs.status, StatusCode::BAD_REQUEST, "{}", theirs.text);
+                assert_eq!(theirs.error_field(), "cursor");
+                uri = format!("/v1/connections/production/runs?limit=2&cursor={cursor}");
+            }
+            None => break,
+        }
+    }
+    let expected: Vec<(String, u64)> = [
+        ("completed", 14),
+        ("quota_paused", 13),
+        ("not_ready", 12),
+        ("capped", 11),
+        ("completed", 10),
+    ]
+    .iter()
+    .map(|(s, n)| (s.to_string(), *n))
+    .collect();
+    assert_eq!(seen, expected, "newest first, each once, no busy run");
+
+    let theirs = call(
+        &router,
+        "GET",
+        "/v1/connections/production/runs",
+        Some(&globex.api_key),
+        None,
+    )
+    .await;
+    assert_eq!(theirs.status, StatusCode::OK, "{}", theirs.text);
+    let runs = theirs.json["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 1, "{}", theirs.text);
+    assert_eq!(runs[0]["summary"]["tenant"], "globex");
+    assert_eq!(runs[0]["summary"]["objects"]["Lead"]["fetched"], 99);
+
+    for (uri, field) in [
+        ("/v1/connections/production/runs?limit=0", "limit"),
+        ("/v1/connections/production/runs?limit=1001", "limit"),
+        ("/v1/connections/production/runs?limit=two", "limit"),
+        (
+            "/v1/connections/production/runs?cursor=not-a-cursor",
+            "cursor",
+        ),
+    ] {
+        let r = call(&router, "GET", uri, key, None).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{uri}: {}", r.text);
+        assert_eq!(r.error_field(), field, "{uri}: {}", r.text);
+    }
+    let r = call(
+        &router,
+        "GET",
+        "/v1/connections/production/runs?status=error",
+        key,
+        None,
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::BAD_REQUEST,
+        "unknown params: {}",
+        r.text
     );
 }

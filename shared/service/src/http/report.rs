@@ -117,6 +117,7 @@ async fn disconnect(
     ))
 }
 
+/// The run history, newest first; `cursor` and `limit` page it like the report listing.
 async fn runs(
     State(s): State<HttpState>,
     auth: TenantAuth,
@@ -124,8 +125,11 @@ async fn runs(
     RawQuery(q): RawQuery,
 ) -> Reply<reports::RunList> {
     let c = connection(&seg)?;
-    no_params(q.as_deref())?;
-    Ok(Json(reports::list_runs(&s.app, &auth.tenant, &c).await?))
+    let p = Params::parse(q.as_deref(), &["cursor", "limit"], false)?;
+    let cursor = p.get("cursor").filter(|c| !c.is_empty());
+    Ok(Json(
+        reports::list_runs(&s.app, &auth.tenant, &c, cursor, p.number("limit")?).await?,
+    ))
 }
 
 fn report_status(raw: &str) -> Result<ReportStatus, ApiError> {
