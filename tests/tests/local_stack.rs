@@ -67,8 +67,8 @@ async fn demo_org_full_sync_push_and_sweep_on_the_local_stack(backend: Backend) 
     let totals = sync.total.total();
     assert_eq!(totals.errors, 0, "{:#?}", sync.total);
     // Every record with the preset's required app fields is created once (re-reads of the
-    // overlap window count as fetched/unchanged, not created). The demo's leads have no
-    // phone, which the preset requires for contacts: they are skipped, not failed.
+    // overlap window count as fetched/unchanged, not created). Every tenth demo lead has no
+    // phone, which the preset requires for contacts: those are skipped with that reason.
     for object in ["Account", "Contact", "Opportunity", "User"] {
         let in_org = sf
             .record_count(sf_emulator::demo::ORG_ALIAS, object)
@@ -76,15 +76,24 @@ async fn demo_org_full_sync_push_and_sweep_on_the_local_stack(backend: Backend) 
         let stats = sync.total.objects.get(object).cloned().unwrap_or_default();
         assert_eq!(stats.created, in_org, "{object}: {:#?}", sync.total);
     }
+    let leads_in_org = sf
+        .record_count(sf_emulator::demo::ORG_ALIAS, "Lead")
+        .unwrap() as u64;
+    let without_phone = leads_in_org.div_ceil(10);
     let leads = sync.total.objects.get("Lead").cloned().unwrap_or_default();
-    assert_eq!(leads.created, 0, "{:#?}", sync.total);
-    assert!(
-        leads.skipped
-            >= sf
-                .record_count(sf_emulator::demo::ORG_ALIAS, "Lead")
-                .unwrap() as u64,
+    assert_eq!(
+        leads.created,
+        leads_in_org - without_phone,
         "{:#?}",
         sync.total
+    );
+    assert_eq!(
+        sync.total
+            .skip_reasons
+            .get("Lead: required app field `phone` is blank"),
+        Some(&without_phone),
+        "{:#?}",
+        sync.total.skip_reasons
     );
     let feed = all_changes(&stack, &tenant).await;
     assert_eq!(feed.len() as u64, totals.created);

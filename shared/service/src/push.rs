@@ -324,24 +324,24 @@ async fn push_wave(
                     .await?,
                 );
             }
-            OutboundDecision::Rejected { errors, .. } => {
+            OutboundDecision::Rejected { errors, plan } => {
                 let code = errors.first().map(|e| e.code.as_str().to_string());
                 let reason = errors
                     .iter()
                     .map(ToString::to_string)
                     .collect::<Vec<_>>()
                     .join("; ");
+                // Reported under the Salesforce object the write was for.
                 out.outcomes.push(
-                    report(
+                    report_msg(
                         app,
-                        &conn.tenant,
-                        &conn.id,
+                        conn,
                         &msg,
                         ReportStatus::Error,
                         code.as_deref(),
                         Some(&reason),
                         None,
-                        &[],
+                        &plan,
                     )
                     .await?,
                 );
