@@ -3,6 +3,7 @@
 //! history ([`save`], read by `GET /v1/connections/{c}/runs`) for [`RUN_HISTORY_DAYS`].
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 use crmsync_store::{ConnectionId, RunRecord, TenantId};
@@ -175,6 +176,25 @@ pub async fn save(app: &App, run: &RunSummary) {
     }
 }
 
+/// A run id that sorts by creation: wall-clock nanoseconds, kept strictly increasing
+/// within the process, then a random tail that keeps different workers' ids apart. The
+/// history lists runs that started in the same millisecond newest id first, so in the
+/// order they were recorded.
+fn new_run_id() -> String {
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    let next = |last: u64| now.max(last.saturating_add(1));
+    let last = LAST
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| {
+            Some(next(last))
+        })
+        .unwrap_or_else(|last| last);
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("{:016x}-{}", next(last), &random[..12])
+}
+
 /// The stored form of a finished run.
 fn record_of(run: &RunSummary) -> crmsync_store::StoreResult<RunRecord> {
     let summary =
@@ -185,7 +205,7 @@ fn record_of(run: &RunSummary) -> crmsync_store::StoreResult<RunRecord> {
     Ok(RunRecord {
         tenant: TenantId::new(run.tenant.as_str())?,
         connection: ConnectionId::new(run.connection.as_str())?,
-        id: uuid::Uuid::new_v4().simple().to_string(),
+        id: new_run_id(),
         kind: run.kind.as_str().to_string(),
         status: run.status.as_str().to_string(),
         started_at: run.started_at,
@@ -218,6 +238,16 @@ mod tests {
         ] {
             assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
         }
+    }
+
+    #[test]
+    fn run_ids_sort_in_creation_order() {
+        let ids: Vec<String> = (0..1000).map(|_| new_run_id()).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted, ids);
+        assert!(ids.iter().all(|id| id.len() == 29 && !id.contains('#')));
     }
 
     #[test]

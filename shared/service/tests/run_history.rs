@@ -53,13 +53,12 @@ async fn poll_test_sync_and_sweep_runs_are_recorded_as_they_finish() {
         assert_eq!(run.status, RunStatus::NotConnected);
     }
 
-    let mut got = history(&app, "acme").await;
+    let got = history(&app, "acme").await;
     assert_eq!(got.len(), 3, "{got:#?}");
-    // Same start millisecond or not, each run is there once with its summary.
-    got.sort_by_key(|r| r.kind.clone());
+    // Newest first, also when runs start in the same millisecond.
     let kinds: Vec<&str> = got.iter().map(|r| r.kind.as_str()).collect();
-    assert_eq!(kinds, ["poll", "sweep", "test_sync"]);
-    for (record, run) in got.iter().zip([&polled, &swept, &tested]) {
+    assert_eq!(kinds, ["sweep", "test_sync", "poll"]);
+    for (record, run) in got.iter().zip([&swept, &tested, &polled]) {
         assert_eq!(record.status, "not_connected");
         assert_eq!(record.summary, serde_json::to_value(run).unwrap());
         // The store keeps whole milliseconds.
