@@ -41,11 +41,15 @@ async fn report_api_answers_and_isolates_tenants(backend: Backend) {
         "Lead",
         json!({"LastName": "Bravo", "Company": "Bravo Co", "Phone": "+1 555 2001"}),
     );
+    let mut polls = Vec::new();
     for tenant in [&s.tenant, &b] {
-        crmsync_service::poll::poll_connection(&s.app, tenant, &s.conn("prod"))
-            .await
-            .unwrap();
+        polls.push(
+            crmsync_service::poll::poll_connection(&s.app, tenant, &s.conn("prod"))
+                .await
+                .unwrap(),
+        );
     }
+    let (a_poll, b_poll) = (&polls[0], &polls[1]);
     let a_ok = app_event(
         "create",
         "contact",
@@ -113,10 +117,41 @@ async fn report_api_answers_and_isolates_tenants(backend: Backend) {
     let (status, _) = api.get("/v1/connections/nope", &a_key).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
-    // Runs.
+    // Runs: both polls are in the history, newest first, with their status and counts.
     let runs = ok("runs", api.get("/v1/connections/prod/runs", &a_key).await);
     assert_eq!(runs["connection"], json!("prod"));
     assert!(runs["last_sync_at"].is_string(), "{runs}");
+    assert_eq!(runs["history_recorded"], json!(true), "{runs}");
+    let listed = runs["runs"].as_array().expect("a list");
+    assert_eq!(listed.len(), 2, "two polls: {runs}");
+    assert_run_is(&listed[0], a_poll);
+    assert!(
+        a_poll.objects["Lead"].fetched >= 1 && a_poll.objects["Lead"].created >= 1,
+        "the second poll brought the new lead: {a_poll:?}"
+    );
+    assert_eq!(listed[1]["kind"], json!("poll"));
+    assert!(
+        listed[1]["started_at"].as_str() < listed[0]["started_at"].as_str(),
+        "{runs}"
+    );
+    let first = ok(
+        "runs",
+        api.get("/v1/connections/prod/runs?limit=1", &a_key).await,
+    );
+    assert_eq!(first["runs"].as_array().unwrap().len(), 1, "{first}");
+    let a_cursor = first["next_cursor"]
+        .as_str()
+        .expect("a next page")
+        .to_string();
+    let rest = ok(
+        "runs",
+        api.get(
+            &format!("/v1/connections/prod/runs?limit=1&cursor={a_cursor}"),
+            &a_key,
+        )
+        .await,
+    );
+    assert_eq!(rest["runs"][0], listed[1], "{rest}");
 
     // Reports: successes and errors with reasons, one entry in detail, re-push.
     let page = ok(
@@ -250,6 +285,14 @@ async fn report_api_answers_and_isolates_tenants(backend: Backend) {
     assert!(
         run["objects"]["Lead"]["fetched"].as_u64().unwrap() >= 1,
         "{run}"
+    );
+    // ...and it is the newest run in the history now.
+    let runs = ok("runs", api.get("/v1/connections/prod/runs", &a_key).await);
+    assert_eq!(runs["runs"].as_array().unwrap().len(), 3, "{runs}");
+    assert_eq!(runs["runs"][0]["kind"], json!("test_sync"), "{runs}");
+    assert_eq!(
+        runs["runs"][0]["summary"]["objects"], run["objects"],
+        "{runs}"
     );
 
     // Quota.
@@ -387,7 +430,44 @@ async fn report_api_answers_and_isolates_tenants(backend: Backend) {
         b_list["connections"][0]["org_id"],
         json!(s.sf.org_id(SANDBOX_ORG).unwrap())
     );
+    // B's run history holds B's polls only (not A's polls, not A's test sync), and A's
+    // cursor does not page it.
+    let b_runs = ok("runs", api.get("/v1/connections/prod/runs", b_key).await);
+    let listed = b_runs["runs"].as_array().expect("a list");
+    assert_eq!(listed.len(), 2, "B's two polls: {b_runs}");
+    assert_run_is(&listed[0], b_poll);
+    assert!(
+        listed
+            .iter()
+            .all(|r| r["kind"] == json!("poll") && r["summary"]["tenant"] == json!("globex")),
+        "B reads A's runs: {b_runs}"
+    );
+    let (status, body) = api
+        .get(
+            &format!("/v1/connections/prod/runs?limit=1&cursor={a_cursor}"),
+            b_key,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "B paged A's runs: {body}");
     let b_quota = ok("quota", api.get("/v1/connections/prod/quota", b_key).await);
     assert_eq!(b_quota["org_max"], json!(9_000), "B's org: {b_quota}");
     assert_eq!(quota["org_max"], json!(15_000), "A's org: {quota}");
+}
+
+/// A run of the history answers with the status and counts `run` finished with.
+fn assert_run_is(listed: &Value, run: &crmsync_service::runs::RunSummary) {
+    assert_eq!(listed["kind"], json!(run.kind.as_str()), "{listed}");
+    assert_eq!(listed["status"], json!(run.status.as_str()), "{listed}");
+    assert_eq!(listed["summary"]["tenant"], json!(run.tenant), "{listed}");
+    assert_eq!(
+        listed["summary"]["objects"],
+        serde_json::to_value(&run.objects).unwrap(),
+        "{listed}"
+    );
+    assert_eq!(
+        listed["summary"]["api_calls"],
+        json!(run.api_calls),
+        "{listed}"
+    );
+    assert_eq!(listed["summary_truncated"], json!(false), "{listed}");
 }
