@@ -118,6 +118,8 @@ impl App {
         );
         oauth_config.scopes = vec![
             "api".into(),
+            // The identity URL (connected user, org) needs `id`.
+            "id".into(),
             "refresh_token".into(),
             "offline_access".into(),
         ];

@@ -153,11 +153,15 @@ impl RunSummary {
 }
 
 /// Adds a finished run to its connection's history, kept [`RUN_HISTORY_DAYS`] after it
-/// finished. `Busy` runs (another worker held the lease: nothing happened) are not kept.
+/// finished. Runs where nothing happened are not kept: `Busy` (another worker held the
+/// lease) and quota-paused minute polls (one a minute while a budget is spent; the quota
+/// endpoint shows that state).
 /// Never fails: the history is a report, so a write that fails is logged and the run goes
 /// on as if it had been recorded.
 pub async fn save(app: &App, run: &RunSummary) {
-    if run.status == RunStatus::Busy {
+    let nothing_happened = run.status == RunStatus::Busy
+        || (run.kind == RunKind::Poll && run.status == RunStatus::QuotaPaused);
+    if nothing_happened {
         return;
     }
     let result = match record_of(run) {
