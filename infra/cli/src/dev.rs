@@ -73,6 +73,15 @@ pub struct DevArgs {
     /// The connection id the connect link uses.
     #[arg(long, default_value = "production")]
     pub connection: String,
+    /// Turn on the operator API (`/admin/*`) with this key (at least 16 characters; only
+    /// its hash is kept). Without it, `/admin/*` answers 401.
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "CRMSYNC_DEV_OPERATOR_KEY",
+        hide_env_values = true
+    )]
+    pub operator_key: Option<crmsync_store::Secret>,
 }
 
 /// `90`, `90s`, `2m`, `1h`, `500ms`.
@@ -157,6 +166,10 @@ pub async fn run(args: &DevArgs) -> CliResult<()> {
         Some(c) => c.webhook_secret.clone(),
         None => tenants::webhook_secret(&app, &tenant_id).await?,
     };
+
+    if let Some(key) = &args.operator_key {
+        crmsync_service::http::set_operator_key(&app, key.expose()).await?;
+    }
 
     let dev = DevState {
         app: app.clone(),

@@ -78,6 +78,7 @@ async fn dev_serves_connect_poll_ingest_reports_and_stops_on_ctrl_c() {
             "--sweep-every",
             "1h",
         ])
+        .env("CRMSYNC_DEV_OPERATOR_KEY", "dev-operator-key-0123456789")
         .env("RUST_LOG", "warn")
         .env_remove("CRMSYNC_SF_CLIENT_ID")
         .stdout(Stdio::piped())
@@ -165,6 +166,23 @@ async fn dev_serves_connect_poll_ingest_reports_and_stops_on_ctrl_c() {
     })
     .await;
     assert!(report.to_string().contains("dev-ev-1"), "{report}");
+
+    // The operator API is on with the given key, and only with it.
+    let create = |key: &'static str| {
+        http.post(format!("{}/admin/tenants", banner.api))
+            .header("authorization", format!("Bearer {key}"))
+            .json(&serde_json::json!({"tenant_id": "second", "name": "Second Co"}))
+            .send()
+    };
+    assert_eq!(
+        create("not-the-operator-key-000").await.unwrap().status(),
+        401
+    );
+    let created = create("dev-operator-key-0123456789").await.unwrap();
+    assert_eq!(created.status(), 201);
+    let issued: serde_json::Value = created.json().await.unwrap();
+    assert_eq!(issued["tenant_id"], "second");
+    assert!(issued["api_key"].as_str().is_some_and(|k| !k.is_empty()));
 
     // Ctrl-C stops it cleanly.
     let pid = child.id().expect("running").to_string();

@@ -108,7 +108,8 @@ impl Default for Settings {
             poll_queue_url: String::new(),
             secret_prefix: "crmsync/".into(),
             kms_key_id: None,
-            sf_app_secret_id: "crmsync/app/salesforce".into(),
+            // Outside the `crmsync/` token prefix, as the README advises.
+            sf_app_secret_id: "crmsync-app/salesforce".into(),
             sf_login_url: "https://login.salesforce.com".into(),
             sf_sandbox_login_url: "https://test.salesforce.com".into(),
             sf_api_version: "62.0".into(),
