@@ -130,7 +130,9 @@ pub async fn poll_connection(
     if let Err(e) = app.stores.leases.release(&lease).await {
         tracing::warn!(error = %e, "poll lease release failed; it will expire");
     }
-    result?;
+    if let Err(e) = result {
+        return Err(failed(app, run, e).await);
+    }
     if matches!(run.status, RunStatus::Completed | RunStatus::Capped) {
         app.stores
             .connections
@@ -356,7 +358,9 @@ pub async fn test_sync(
     }
     .await;
     run.api_calls = guard::book_calls(app, &connection, &client, calls_before).await;
-    result?;
+    if let Err(e) = result {
+        return Err(failed(app, run, e).await);
+    }
     Ok(finish(app, run).await)
 }
 
@@ -597,6 +601,14 @@ fn ready(config: &SyncConfig, run: &mut RunSummary) -> bool {
 }
 
 /// Stamps the finish time, logs the run and adds it to the run history.
+/// Records a run that ended in an error (the history shows it; the caller gets the error).
+pub(crate) async fn failed(app: &App, mut run: RunSummary, error: ServiceError) -> ServiceError {
+    run.status = RunStatus::Failed;
+    run.messages.push(error.to_string());
+    finish(app, run).await;
+    error
+}
+
 async fn finish(app: &App, mut run: RunSummary) -> RunSummary {
     run.finished_at = app.now();
     tracing::info!(

@@ -51,22 +51,33 @@ pub async fn sweep_connection(
         run.finished_at = app.now();
         return Ok(run);
     };
-    let config = config_service::load_or_init(app, tenant, id).await?.config;
-    let client = app.salesforce.client(&connection)?;
-    let calls_before = client.requests_sent();
     let result = async {
-        for object in swept_objects(&config) {
-            sweep_object(app, &connection, &client, &config, &object, &mut run).await?;
+        let config = config_service::load_or_init(app, tenant, id).await?.config;
+        let client = app.salesforce.client(&connection)?;
+        let calls_before = client.requests_sent();
+        let swept = async {
+            for object in swept_objects(&config) {
+                sweep_object(app, &connection, &client, &config, &object, &mut run).await?;
+            }
+            Ok::<(), ServiceError>(())
         }
-        Ok::<(), ServiceError>(())
+        .await;
+        run.api_calls = guard::book_calls(app, &connection, &client, calls_before).await;
+        swept
     }
     .await;
-    run.api_calls = guard::book_calls(app, &connection, &client, calls_before).await;
+    // Released on every path, so a failed sweep does not block the next one until expiry.
     let _ = app.stores.leases.release(&lease).await;
     if let Err(ServiceError::Salesforce(e)) = &result {
         guard::note_salesforce_error(app, &connection, e).await;
     }
-    result?;
+    if let Err(e) = result {
+        run.status = RunStatus::Failed;
+        run.messages.push(e.to_string());
+        run.finished_at = app.now();
+        crate::runs::save(app, &run).await;
+        return Err(e);
+    }
     run.finished_at = app.now();
     crate::runs::save(app, &run).await;
     Ok(run)

@@ -134,3 +134,24 @@ async fn a_failing_history_write_never_fails_the_run() {
     let run = sweep::sweep_connection(&app, &t, &c).await.unwrap();
     assert_eq!(run.status, RunStatus::NotConnected);
 }
+
+/// A run that ends in an error is in the history as `failed`, with the error's message.
+#[tokio::test]
+async fn a_run_that_fails_is_recorded_as_failed() {
+    let app = app().await;
+    // Connected, but its tokens are not in the vault: the run cannot reach Salesforce.
+    connection(&app, "acme", "production").await;
+    let (t, c) = (tid("acme"), cid("production"));
+    let err = poll::poll_connection(&app, &t, &c)
+        .await
+        .expect_err("no token, no poll");
+    let got = history(&app, "acme").await;
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!(got[0].kind, "poll");
+    assert_eq!(got[0].status, "failed", "{got:#?}");
+    assert!(
+        got[0].summary.to_string().contains(&err.to_string()),
+        "{:#}",
+        got[0].summary
+    );
+}
