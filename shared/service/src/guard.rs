@@ -2,11 +2,15 @@
 //! its API budget allow the work. Also books the calls a run made against the budget.
 
 use crmsync_salesforce::SfClient;
-use crmsync_store::{Connection, ConnectionId, ConnectionStatus, TenantId};
+use std::time::Duration;
+
+use crmsync_store::{Connection, ConnectionId, ConnectionStatus, Lease, TenantId};
 
 use crate::app::App;
 use crate::error::ServiceError;
+use crate::leases::{LeaseKind, lease_name};
 use crate::quota::{self, QuotaStatus};
+use crate::runs::RunStatus;
 
 /// The connection, if it exists.
 pub async fn connection(
@@ -23,6 +27,41 @@ pub async fn connection(
 
 pub fn is_connected(connection: &Connection) -> bool {
     connection.status == ConnectionStatus::Connected
+}
+
+/// How a poll or sweep of one connection may start.
+pub enum RunStart {
+    /// Not Connected, or another worker holds the lease: the run ends with this status.
+    Skip(RunStatus),
+    /// Go; release the lease when done.
+    Ready {
+        connection: Box<Connection>,
+        lease: Lease,
+    },
+}
+
+/// The first steps of a poll or sweep: the connection must be Connected, and this worker
+/// must hold the connection's `kind` lease (one poller, one sweeper per connection).
+pub async fn begin_run(
+    app: &App,
+    tenant: &TenantId,
+    id: &ConnectionId,
+    kind: LeaseKind,
+    ttl: Duration,
+) -> Result<RunStart, ServiceError> {
+    let connection = connection(app, tenant, id).await?;
+    if !is_connected(&connection) {
+        return Ok(RunStart::Skip(RunStatus::NotConnected));
+    }
+    let owner = uuid::Uuid::new_v4().to_string();
+    let name = lease_name(kind, tenant, id);
+    Ok(match app.stores.leases.acquire(&name, &owner, ttl).await? {
+        Some(lease) => RunStart::Ready {
+            connection: Box::new(connection),
+            lease,
+        },
+        None => RunStart::Skip(RunStatus::Busy),
+    })
 }
 
 /// Today's budget for a connection, assuming `planned` more calls.

@@ -25,7 +25,8 @@ use serde::Deserialize;
 use crate::app::App;
 use crate::config_service;
 use crate::error::ServiceError;
-use crate::guard;
+use crate::guard::{self, RunStart};
+use crate::leases::LeaseKind;
 use crate::messages::PollMessage;
 use crate::runs::{RunKind, RunStatus, RunSummary};
 
@@ -110,21 +111,13 @@ pub async fn poll_connection(
     id: &ConnectionId,
 ) -> Result<RunSummary, ServiceError> {
     let mut run = RunSummary::new(tenant.as_str(), id.as_str(), RunKind::Poll, app.now());
-    let connection = guard::connection(app, tenant, id).await?;
-    if !guard::is_connected(&connection) {
-        run.status = RunStatus::NotConnected;
-        return Ok(finish(app, run).await);
-    }
-    let lease_name = crate::leases::lease_name(crate::leases::LeaseKind::Poll, tenant, id);
-    let owner = uuid::Uuid::new_v4().to_string();
-    let Some(lease) = app
-        .stores
-        .leases
-        .acquire(&lease_name, &owner, POLL_LEASE_TTL)
-        .await?
-    else {
-        run.status = RunStatus::Busy;
-        return Ok(finish(app, run).await);
+    let start = guard::begin_run(app, tenant, id, LeaseKind::Poll, POLL_LEASE_TTL).await?;
+    let (connection, lease) = match start {
+        RunStart::Ready { connection, lease } => (*connection, lease),
+        RunStart::Skip(status) => {
+            run.status = status;
+            return Ok(finish(app, run).await);
+        }
     };
     let result = poll_under_lease(app, &connection, &mut run).await;
     if let Err(e) = app.stores.leases.release(&lease).await {

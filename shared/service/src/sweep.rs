@@ -15,7 +15,8 @@ use futures::StreamExt;
 use crate::app::App;
 use crate::config_service;
 use crate::error::ServiceError;
-use crate::guard;
+use crate::guard::{self, RunStart};
+use crate::leases::LeaseKind;
 use crate::links::{LINKABLE_OBJECTS, app_object_of};
 use crate::runs::{RunKind, RunStatus, RunSummary};
 
@@ -32,24 +33,15 @@ pub async fn sweep_connection(
     id: &ConnectionId,
 ) -> Result<RunSummary, ServiceError> {
     let mut run = RunSummary::new(tenant.as_str(), id.as_str(), RunKind::Sweep, app.now());
-    let connection = guard::connection(app, tenant, id).await?;
-    if !guard::is_connected(&connection) {
-        run.status = RunStatus::NotConnected;
-        run.finished_at = app.now();
-        crate::runs::save(app, &run).await;
-        return Ok(run);
-    }
-    let lease_name = crate::leases::lease_name(crate::leases::LeaseKind::Sweep, tenant, id);
-    let owner = uuid::Uuid::new_v4().to_string();
-    let Some(lease) = app
-        .stores
-        .leases
-        .acquire(&lease_name, &owner, SWEEP_LEASE_TTL)
-        .await?
-    else {
-        run.status = RunStatus::Busy;
-        run.finished_at = app.now();
-        return Ok(run);
+    let start = guard::begin_run(app, tenant, id, LeaseKind::Sweep, SWEEP_LEASE_TTL).await?;
+    let (connection, lease) = match start {
+        RunStart::Ready { connection, lease } => (*connection, lease),
+        RunStart::Skip(status) => {
+            run.status = status;
+            run.finished_at = app.now();
+            crate::runs::save(app, &run).await;
+            return Ok(run);
+        }
     };
     let result = async {
         let config = config_service::load_or_init(app, tenant, id).await?.config;

@@ -678,11 +678,15 @@ async fn unknown_routes_and_methods_answer_json() {
     .await;
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{}", r.text);
     assert_eq!(r.error_code(), "method_not_allowed");
-    let r = call(&router, "GET", "/health", None, None).await;
-    assert_eq!(
-        (r.status, r.json["status"].as_str()),
-        (StatusCode::OK, Some("ok"))
-    );
+    // `/v1/health` is the one API Gateway routes to the report function.
+    for path in ["/health", "/v1/health"] {
+        let r = call(&router, "GET", path, None, None).await;
+        assert_eq!(
+            (r.status, r.json["status"].as_str()),
+            (StatusCode::OK, Some("ok")),
+            "{path}"
+        );
+    }
 }
 
 /// A finished run of `tenant/production`, `minutes_ago` minutes back.
@@ -708,7 +712,7 @@ async fn run_history_pages_newest_first_and_stays_with_its_tenant() {
         RunStatus::Completed,
         RunStatus::Capped,
         RunStatus::NotReady,
-        RunStatus::QuotaPaused,
+        RunStatus::Failed,
         RunStatus::Completed,
     ];
     for (i, status) in statuses.into_iter().enumerate() {
@@ -719,8 +723,9 @@ async fn run_history_pages_newest_first_and_stays_with_its_tenant() {
         )
         .await;
     }
-    // Another worker held the lease: not history.
+    // Another worker held the lease, or the budget is spent: nothing happened, not history.
     runs::save(&app, &finished_run("acme", 1, RunStatus::Busy, 0)).await;
+    runs::save(&app, &finished_run("acme", 2, RunStatus::QuotaPaused, 0)).await;
     runs::save(&app, &finished_run("globex", 5, RunStatus::Completed, 99)).await;
     let router = report_router(app);
     let key = Some(acme.api_key.as_str());
@@ -766,7 +771,7 @@ async fn run_history_pages_newest_first_and_stays_with_its_tenant() {
     }
     let expected: Vec<(String, u64)> = [
         ("completed", 14),
-        ("quota_paused", 13),
+        ("failed", 13),
         ("not_ready", 12),
         ("capped", 11),
         ("completed", 10),
@@ -774,7 +779,7 @@ async fn run_history_pages_newest_first_and_stays_with_its_tenant() {
     .iter()
     .map(|(s, n)| (s.to_string(), *n))
     .collect();
-    assert_eq!(seen, expected, "newest first, each once, no busy run");
+    assert_eq!(seen, expected, "newest first, each once, no busy or quota-paused poll");
 
     let theirs = call(
         &router,

@@ -3,35 +3,12 @@
 use crate::error::{StoreError, StoreResult};
 use crate::model::{Page, PageRequest, PageToken};
 
+/// One page of `items` (ascending key order), continuing after the token's key.
 pub(super) fn page_of<T: Clone>(
     items: impl Iterator<Item = (String, T)>,
     page: &PageRequest,
 ) -> StoreResult<Page<T>> {
-    let after = match &page.token {
-        Some(t) => Some(decode_token(t)?),
-        None => None,
-    };
-    let limit = page.effective_limit();
-    let mut out = Vec::new();
-    let mut last_key = None;
-    let mut more = false;
-    for (k, v) in items {
-        if after.as_ref().is_some_and(|a| k.as_str() <= a.as_str()) {
-            continue;
-        }
-        if out.len() == limit {
-            more = true;
-            break;
-        }
-        last_key = Some(k);
-        out.push(v);
-    }
-    let next = if more {
-        last_key.map(|k| PageToken(encode_token(&k)))
-    } else {
-        None
-    };
-    Ok(Page { items: out, next })
+    page_past(items, page, |key, token| key <= token)
 }
 
 /// [`page_of`] for items in descending key order: continues below the token's key.
@@ -39,7 +16,17 @@ pub(super) fn page_of_desc<T: Clone>(
     items: impl Iterator<Item = (String, T)>,
     page: &PageRequest,
 ) -> StoreResult<Page<T>> {
-    let before = match &page.token {
+    page_past(items, page, |key, token| key >= token)
+}
+
+/// Skips items the token says were already served (`served(key, token_key)`), then takes
+/// one page; the token of the next page is the last key served.
+fn page_past<T: Clone>(
+    items: impl Iterator<Item = (String, T)>,
+    page: &PageRequest,
+    served: impl Fn(&str, &str) -> bool,
+) -> StoreResult<Page<T>> {
+    let token = match &page.token {
         Some(t) => Some(decode_token(t)?),
         None => None,
     };
@@ -48,7 +35,7 @@ pub(super) fn page_of_desc<T: Clone>(
     let mut last_key = None;
     let mut more = false;
     for (k, v) in items {
-        if before.as_ref().is_some_and(|b| k.as_str() >= b.as_str()) {
+        if token.as_ref().is_some_and(|t| served(&k, t)) {
             continue;
         }
         if out.len() == limit {
