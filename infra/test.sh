@@ -24,4 +24,5 @@ echo "== moto server"
 source infra/scripts/moto.sh
 
 echo "== cargo test"
-cargo test --workspace --all-targets
+# --no-fail-fast: one run reports every failing suite, not just the first.
+cargo test --workspace --all-targets --no-fail-fast
