@@ -97,6 +97,19 @@ fn check_id(p: &mut Vec<EventProblem>, path: &str, v: &str) {
     }
 }
 
+/// An id crmsync keys its state by (event id, app record id): also no `#` (the store's key
+/// separator) and no control characters.
+fn check_key_id(p: &mut Vec<EventProblem>, path: &str, v: &str) {
+    let before = p.len();
+    check_id(p, path, v);
+    if p.len() == before && (v.contains('#') || v.chars().any(char::is_control)) {
+        p.push(EventProblem {
+            path: path.into(),
+            message: "must not contain '#' or control characters".into(),
+        });
+    }
+}
+
 fn check_fields(p: &mut Vec<EventProblem>, base: &str, fields: &FieldMap) {
     if fields.len() > MAX_FIELDS {
         p.push(EventProblem {
@@ -134,8 +147,8 @@ impl AppEvent {
     /// Every problem, each naming its field.
     pub fn validate(&self) -> Result<(), EventError> {
         let mut p = Vec::new();
-        check_id(&mut p, "event_id", &self.event_id);
-        check_id(&mut p, "app_id", &self.app_id);
+        check_key_id(&mut p, "event_id", &self.event_id);
+        check_key_id(&mut p, "app_id", &self.app_id);
         if DateTime::parse_from_rfc3339(&self.occurred_at).is_err() {
             p.push(EventProblem {
                 path: "occurred_at".into(),
@@ -189,7 +202,7 @@ impl AppEvent {
         }
         for (i, c) in self.associated_contacts.iter().enumerate() {
             if let Some(id) = &c.app_id {
-                check_id(&mut p, &format!("associated_contacts[{i}].app_id"), id);
+                check_key_id(&mut p, &format!("associated_contacts[{i}].app_id"), id);
             }
             check_fields(
                 &mut p,
@@ -269,6 +282,24 @@ mod tests {
                 "sale_items[0].quantity"
             ]
         );
+    }
+
+    #[test]
+    fn key_ids_refuse_the_key_separator_and_control_characters() {
+        let mut v = base();
+        v["event_id"] = json!("ev#1");
+        v["app_id"] = json!("c\u{7}");
+        v["associated_contacts"][0]["app_id"] = json!("c#2");
+        v["sale_items"][0]["name"] = json!("Widget #3"); // names may hold '#'
+        let Err(EventError::Invalid(p)) = AppEvent::parse(v.to_string().as_bytes()) else {
+            panic!("expected Invalid")
+        };
+        let paths: Vec<_> = p.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            vec!["event_id", "app_id", "associated_contacts[0].app_id"]
+        );
+        assert!(p[0].message.contains('#'), "{}", p[0].message);
     }
 
     #[test]

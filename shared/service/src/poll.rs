@@ -568,6 +568,8 @@ fn external_app_id(
         .find(|(k, _)| k.eq_ignore_ascii_case(field))
         .and_then(|(_, v)| v.as_str())
         .filter(|s| !s.trim().is_empty())
+        // A value the store cannot key by (e.g. it holds '#') falls back to `sf-<Id>`.
+        .filter(|s| crmsync_store::validate_key_part("app_id", s).is_ok())
         .map(str::to_string)
 }
 
