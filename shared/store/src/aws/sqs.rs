@@ -1,4 +1,4 @@
-//! SQS queues: batches of at most 10, FIFO group and deduplication ids.
+//! SQS queues: batches of at most 10 messages and 256 KiB, FIFO group and deduplication ids.
 
 use async_trait::async_trait;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, SendMessageBatchRequestEntry};
@@ -11,6 +11,44 @@ use crate::ports::Queues;
 const SERVICE: &str = "sqs";
 /// SQS's maximum batch size.
 pub const MAX_BATCH: usize = 10;
+/// The most message-body bytes one `SendMessageBatch` call may carry (256 KiB); SQS
+/// refuses a larger call whole with `BatchRequestTooLong`.
+pub const MAX_BATCH_BYTES: usize = 262_144;
+/// The largest single message body we send (256 KiB, SQS's classic per-message limit).
+pub const MAX_MESSAGE_BYTES: usize = 262_144;
+
+/// Checks every message against [`MAX_MESSAGE_BYTES`] and splits `messages` into
+/// consecutive chunks of at most [`MAX_BATCH`] messages and [`MAX_BATCH_BYTES`] body
+/// bytes, in order. Shared with the embedded adapter so both refuse the same input.
+pub(crate) fn plan_batches(
+    messages: &[OutboundMessage],
+) -> StoreResult<Vec<std::ops::Range<usize>>> {
+    for (i, m) in messages.iter().enumerate() {
+        if m.body.len() > MAX_MESSAGE_BYTES {
+            return Err(StoreError::invalid(
+                format!("messages[{i}].body"),
+                format!(
+                    "is {} bytes, more than the {MAX_MESSAGE_BYTES}-byte message size limit",
+                    m.body.len()
+                ),
+            ));
+        }
+    }
+    let mut chunks = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, m) in messages.iter().enumerate() {
+        let len = m.body.len();
+        if i > start && (i - start == MAX_BATCH || bytes + len > MAX_BATCH_BYTES) {
+            chunks.push(start..i);
+            (start, bytes) = (i, 0);
+        }
+        bytes += len;
+    }
+    if start < messages.len() {
+        chunks.push(start..messages.len());
+    }
+    Ok(chunks)
+}
 
 #[derive(Debug, Clone)]
 pub struct SqsQueues {
@@ -52,7 +90,9 @@ impl Queues for SqsQueues {
                 ));
             }
         }
-        for (chunk_no, chunk) in messages.chunks(MAX_BATCH).enumerate() {
+        for range in plan_batches(messages)? {
+            let first_index = range.start;
+            let chunk = &messages[range];
             let entries = chunk
                 .iter()
                 .enumerate()
@@ -65,7 +105,7 @@ impl Queues for SqsQueues {
                         .build()
                         .map_err(|e| {
                             StoreError::invalid(
-                                format!("messages[{}]", chunk_no * MAX_BATCH + i),
+                                format!("messages[{}]", first_index + i),
                                 e.to_string(),
                             )
                         })
@@ -146,5 +186,43 @@ impl Queues for SqsQueues {
             .await
             .map_err(|e| classify(SERVICE, "DeleteMessage", e))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(len: usize) -> OutboundMessage {
+        OutboundMessage {
+            body: "x".repeat(len),
+            group_id: None,
+            dedup_id: None,
+        }
+    }
+
+    #[test]
+    fn batches_close_on_count_or_bytes() {
+        assert!(plan_batches(&[]).unwrap().is_empty());
+        let small: Vec<_> = (0..23).map(|_| msg(10)).collect();
+        assert_eq!(plan_batches(&small).unwrap(), [0..10, 10..20, 20..23]);
+        // 60 KB each: four fit in 256 KiB, the fifth would not.
+        let big: Vec<_> = (0..10).map(|_| msg(60_000)).collect();
+        assert_eq!(plan_batches(&big).unwrap(), [0..4, 4..8, 8..10]);
+        // Exactly at the limit stays in one batch.
+        let exact = [msg(MAX_BATCH_BYTES - 1), msg(1), msg(1)];
+        assert_eq!(plan_batches(&exact).unwrap(), [0..2, 2..3]);
+        // A message of the maximum size travels alone.
+        let max = [msg(1), msg(MAX_MESSAGE_BYTES), msg(1)];
+        assert_eq!(plan_batches(&max).unwrap(), [0..1, 1..2, 2..3]);
+    }
+
+    #[test]
+    fn oversized_message_is_refused_naming_the_limit() {
+        let err = plan_batches(&[msg(1), msg(MAX_MESSAGE_BYTES + 1)]).unwrap_err();
+        assert!(matches!(err, StoreError::InvalidInput { .. }), "{err}");
+        let text = err.to_string();
+        assert!(text.contains("messages[1].body"), "{text}");
+        assert!(text.contains("262144"), "{text}");
     }
 }

@@ -7,6 +7,7 @@ use chrono::Duration;
 
 use super::EmbeddedStore;
 use super::state::StoredMessage;
+use crate::aws::sqs::plan_batches;
 use crate::error::{StoreError, StoreResult};
 use crate::model::{OutboundMessage, QueueKind, ReceivedMessage};
 use crate::ports::Queues;
@@ -41,6 +42,9 @@ impl Queues for EmbeddedStore {
         for (i, m) in messages.iter().enumerate() {
             check_message(queue, m, i)?;
         }
+        // The same per-message size limit as SQS; the batching itself does not matter
+        // here (the whole call is one write), so the plan is only checked.
+        plan_batches(messages)?;
         self.write(|s, now| {
             let q = s.queues.entry(queue).or_default();
             q.dedup.retain(|_, until| *until > now);

@@ -66,6 +66,8 @@ macro_rules! all_contract_tests {
             quota_counters_add_up,
             vault_rotation_is_compare_and_swap,
             queues_batch_dedupe_and_order,
+            queues_batch_split_by_total_size,
+            queues_refuse_oversized_message,
             bad_input_names_the_field,
         );
     };
@@ -1161,6 +1163,65 @@ pub async fn queues_batch_dedupe_and_order(h: &Harness) {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("messages[0].group_id"), "{err}");
+}
+
+/// Ten 200 KB messages in one call (2 MB): more than a `SendMessageBatch` call may carry
+/// (256 KiB classically, 1 MiB since AWS raised the limit and in moto), so the adapter
+/// must split by size, not only by count.
+pub async fn queues_batch_split_by_total_size(h: &Harness) {
+    let q = &h.stores.queues;
+    let body = |i: usize| format!("{i:02}{}", "x".repeat(200_000 - 2));
+    let push: Vec<OutboundMessage> = (0..10)
+        .map(|i| OutboundMessage {
+            body: body(i),
+            group_id: Some("record-big".into()),
+            dedup_id: Some(format!("big-{i}")),
+        })
+        .collect();
+    q.send_batch(QueueKind::Push, &push).await.unwrap();
+    let got = drain(h, QueueKind::Push, 10).await;
+    let bodies: Vec<&str> = got.iter().map(|m| m.body.as_str()).collect();
+    let expected: Vec<String> = (0..10).map(body).collect();
+    assert_eq!(bodies, expected, "all 10, in FIFO order");
+
+    let poll: Vec<OutboundMessage> = (0..10)
+        .map(|i| OutboundMessage {
+            body: body(i),
+            group_id: None,
+            dedup_id: None,
+        })
+        .collect();
+    q.send_batch(QueueKind::Poll, &poll).await.unwrap();
+    let got: BTreeSet<String> = drain(h, QueueKind::Poll, 10)
+        .await
+        .into_iter()
+        .map(|m| m.body)
+        .collect();
+    assert_eq!(got, expected.into_iter().collect::<BTreeSet<_>>());
+}
+
+/// A single message over the 256 KiB limit is refused up front, naming the limit, and
+/// nothing of the call is sent.
+pub async fn queues_refuse_oversized_message(h: &Harness) {
+    let q = &h.stores.queues;
+    let messages = [
+        OutboundMessage {
+            body: "small".into(),
+            group_id: Some("g".into()),
+            dedup_id: Some("small".into()),
+        },
+        OutboundMessage {
+            body: "x".repeat(300_000),
+            group_id: Some("g".into()),
+            dedup_id: Some("huge".into()),
+        },
+    ];
+    let err = q.send_batch(QueueKind::Push, &messages).await.unwrap_err();
+    assert!(matches!(err, StoreError::InvalidInput { .. }), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("messages[1].body"), "{text}");
+    assert!(text.contains("262144"), "{text}");
+    assert!(q.receive(QueueKind::Push, 10).await.unwrap().is_empty());
 }
 
 pub async fn bad_input_names_the_field(h: &Harness) {
