@@ -96,12 +96,26 @@ async fn revoked_refresh_token_parks_work_until_reconnect(backend: Backend) {
     }
 
     // More work while disconnected is parked too; polls stop.
+    // The record's update, a second later, must not overtake its create on replay.
     let late = person(&s, "parked", 2);
-    ids.push(late["event_id"].as_str().unwrap().to_string());
-    s.send_events("prod", vec![late]).await;
+    let mut late_update = late.clone();
+    late_update["event_id"] = json!(format!("{}-update", late["event_id"].as_str().unwrap()));
+    late_update["kind"] = json!("update");
+    late_update["occurred_at"] = json!((s.now() + chrono::Duration::seconds(1)).to_rfc3339());
+    late_update["fields"]["phone"] = json!("+1 555 0777");
+    for e in [&late, &late_update] {
+        ids.push(e["event_id"].as_str().unwrap().to_string());
+    }
+    s.send_events("prod", vec![late, late_update]).await;
     let drained = s.drain_push().await;
-    assert_eq!(drained.outcomes.len(), 1, "{drained:#?}");
-    assert_eq!(drained.outcomes[0].status, ReportStatus::Parked);
+    assert_eq!(drained.outcomes.len(), 2, "{drained:#?}");
+    assert!(
+        drained
+            .outcomes
+            .iter()
+            .all(|o| o.status == ReportStatus::Parked),
+        "{drained:#?}"
+    );
     let run = poll::poll_connection(&s.app, &s.tenant, &s.conn("prod"))
         .await
         .expect("a poll of a disconnected connection is a no-op");
@@ -114,7 +128,7 @@ async fn revoked_refresh_token_parks_work_until_reconnect(backend: Backend) {
     // The admin reconnects: parked work is replayed and written, once each.
     let back = s.connect("prod", Environment::Production).await;
     assert!(back.reconnected);
-    assert_eq!(back.replayed_parked_events, 3, "{back:#?}");
+    assert_eq!(back.replayed_parked_events, 4, "{back:#?}");
     assert_eq!(
         s.connection("prod").await.status,
         ConnectionStatus::Connected
@@ -133,6 +147,13 @@ async fn revoked_refresh_token_parks_work_until_reconnect(backend: Backend) {
             1
         );
     }
+    let updated = s
+        .soql(
+            PROD_ORG,
+            "SELECT Phone FROM Lead WHERE LastName = 'parked2'",
+        )
+        .await;
+    assert_eq!(updated[0]["Phone"], "+1 555 0777", "replayed in order");
     // Nothing is left to replay.
     assert_eq!(
         crmsync_service::parked::replay(&s.app, &s.tenant, &s.conn("prod"))

@@ -20,14 +20,16 @@ pub const REQUEUED: &str = "REQUEUED";
 /// queue send failed) is sent again.
 const REQUEUE_GRACE_MINUTES: i64 = 10;
 
-/// Enqueues every parked event of a connection again; returns how many.
+/// Enqueues every parked event of a connection again, oldest first (so a record's events
+/// keep their order on the FIFO queue); returns how many.
 pub async fn replay(
     app: &App,
     tenant: &TenantId,
     connection: &ConnectionId,
 ) -> Result<usize, ServiceError> {
+    let requeue_before = app.now() - chrono::Duration::minutes(REQUEUE_GRACE_MINUTES);
+    let mut parked = Vec::new();
     let mut page = PageRequest::first(100);
-    let mut replayed = 0;
     loop {
         let batch = app
             .stores
@@ -42,12 +44,30 @@ pub async fn replay(
                 page: page.clone(),
             })
             .await?;
+        parked.extend(batch.items.into_iter().filter(|entry| {
+            !(entry.code.as_deref() == Some(REQUEUED) && entry.updated_at > requeue_before)
+        }));
+        match batch.next {
+            Some(token) => page = PageRequest::next(100, token),
+            None => break,
+        }
+    }
+    // Oldest first: when parked, then when it happened in the app, then by id.
+    let occurred = |e: &crmsync_store::ReportEntry| {
+        e.payload
+            .as_ref()
+            .and_then(|p| p.pointer("/event/occurred_at"))
+            .and_then(|v| v.as_str())
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+    };
+    parked.sort_by(|a, b| {
+        (a.created_at, occurred(a), &a.event_id).cmp(&(b.created_at, occurred(b), &b.event_id))
+    });
+
+    let mut replayed = 0;
+    for chunk in parked.chunks(10) {
         let mut messages = Vec::new();
-        let requeue_before = app.now() - chrono::Duration::minutes(REQUEUE_GRACE_MINUTES);
-        for entry in &batch.items {
-            if entry.code.as_deref() == Some(REQUEUED) && entry.updated_at > requeue_before {
-                continue;
-            }
+        for entry in chunk {
             let Some(payload) = &entry.payload else {
                 continue;
             };
@@ -74,10 +94,6 @@ pub async fn replay(
                 .send_batch(QueueKind::Push, &messages)
                 .await?;
             replayed += messages.len();
-        }
-        match batch.next {
-            Some(token) => page = PageRequest::next(100, token),
-            None => break,
         }
     }
     Ok(replayed)
