@@ -779,7 +779,10 @@ async fn run_history_pages_newest_first_and_stays_with_its_tenant() {
     .iter()
     .map(|(s, n)| (s.to_string(), *n))
     .collect();
-    assert_eq!(seen, expected, "newest first, each once, no busy or quota-paused poll");
+    assert_eq!(
+        seen, expected,
+        "newest first, each once, no busy or quota-paused poll"
+    );
 
     let theirs = call(
         &router,
@@ -822,4 +825,87 @@ async fn run_history_pages_newest_first_and_stays_with_its_tenant() {
         "unknown params: {}",
         r.text
     );
+}
+
+/// Every /v1 route refuses an unknown query parameter by name, before doing anything:
+/// a typo never silently changes what a request means (or disconnects, or rotates).
+#[tokio::test]
+async fn every_route_refuses_unknown_query_parameters() {
+    let app = app().await;
+    let acme = tenant(&app, "acme").await;
+    connection(&app, "acme", "production").await;
+    app.stores
+        .reports
+        .write(&entry(
+            "acme",
+            "production",
+            "ev-1",
+            ReportStatus::Error,
+            1,
+            None,
+        ))
+        .await
+        .unwrap();
+    let router = report_router(app.clone());
+    let key = Some(acme.api_key.as_str());
+
+    let r = call(
+        &router,
+        "GET",
+        "/v1/connections/production/quota?bogus=1",
+        key,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(r.error_field(), "bogus", "{}", r.text);
+    assert!(r.text.contains("unknown query parameter"), "{}", r.text);
+
+    let routes: [(&str, &str, Option<Value>); 13] = [
+        ("GET", "/v1/connections", None),
+        ("GET", "/v1/connections/production", None),
+        (
+            "POST",
+            "/v1/connections/production/connect",
+            Some(json!({})),
+        ),
+        ("POST", "/v1/connections/production/disconnect", None),
+        ("GET", "/v1/connections/production/reports/ev-1", None),
+        (
+            "POST",
+            "/v1/connections/production/reports/ev-1/repush",
+            None,
+        ),
+        ("GET", "/v1/connections/production/config", None),
+        (
+            "PUT",
+            "/v1/connections/production/config",
+            Some(json!({"expected_version": 0, "config": {}})),
+        ),
+        ("GET", "/v1/connections/production/config/status", None),
+        (
+            "POST",
+            "/v1/connections/production/test-sync",
+            Some(json!({})),
+        ),
+        ("GET", "/v1/connections/production/quota", None),
+        ("POST", "/v1/credentials/rotate", None),
+        ("GET", "/v1/changes", None),
+    ];
+    for (method, path, body) in routes {
+        let uri = format!("{path}?bogus=1");
+        let r = call(&router, method, &uri, key, body).await;
+        assert_eq!(
+            r.status,
+            StatusCode::BAD_REQUEST,
+            "{method} {uri}: {}",
+            r.text
+        );
+        assert_eq!(r.error_field(), "bogus", "{method} {uri}: {}", r.text);
+    }
+
+    // Nothing happened: the key still works and the connection is still connected.
+    let r = call(&router, "GET", "/v1/connections/production", key, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json["status"], "Connected", "{}", r.text);
 }

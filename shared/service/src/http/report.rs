@@ -95,9 +95,11 @@ async fn start_connect(
     State(s): State<HttpState>,
     auth: TenantAuth,
     seg: Segments,
+    RawQuery(q): RawQuery,
     JsonBody(body): JsonBody<ConnectBody>,
 ) -> Reply<ConnectReply> {
     let c = connection(&seg)?;
+    no_params(q.as_deref())?;
     let env = connect::parse_environment(body.env.as_deref())?;
     let url = connect::start(&s.app, &auth.tenant, &c, env, body.return_to).await?;
     Ok(Json(ConnectReply {
@@ -109,8 +111,10 @@ async fn disconnect(
     State(s): State<HttpState>,
     auth: TenantAuth,
     seg: Segments,
+    RawQuery(q): RawQuery,
 ) -> Reply<reports::ConnectionDetails> {
     let c = connection(&seg)?;
+    no_params(q.as_deref())?;
     connect::disconnect(&s.app, &auth.tenant, &c).await?;
     Ok(Json(
         reports::get_connection(&s.app, &auth.tenant, &c).await?,
@@ -179,8 +183,10 @@ async fn get_report(
     State(s): State<HttpState>,
     auth: TenantAuth,
     seg: Segments,
+    RawQuery(q): RawQuery,
 ) -> Reply<reports::ReportDetail> {
     let c = connection(&seg)?;
+    no_params(q.as_deref())?;
     Ok(Json(
         reports::get_report(&s.app, &auth.tenant, &c, seg.get("event_id")?).await?,
     ))
@@ -190,8 +196,10 @@ async fn repush(
     State(s): State<HttpState>,
     auth: TenantAuth,
     seg: Segments,
+    RawQuery(q): RawQuery,
 ) -> Result<impl IntoResponse, ApiError> {
     let c = connection(&seg)?;
+    no_params(q.as_deref())?;
     let done = reports::repush(&s.app, &auth.tenant, &c, seg.get("event_id")?).await?;
     Ok((StatusCode::ACCEPTED, Json(done)))
 }
@@ -200,8 +208,10 @@ async fn get_config(
     State(s): State<HttpState>,
     auth: TenantAuth,
     seg: Segments,
+    RawQuery(q): RawQuery,
 ) -> Reply<crate::config_service::VersionedConfig> {
     let c = connection(&seg)?;
+    no_params(q.as_deref())?;
     Ok(Json(reports::get_config(&s.app, &auth.tenant, &c).await?))
 }
 
@@ -216,9 +226,11 @@ async fn put_config(
     State(s): State<HttpState>,
     auth: TenantAuth,
     seg: Segments,
+    RawQuery(q): RawQuery,
     JsonBody(body): JsonBody<PutConfigBody>,
 ) -> Reply<crate::config_service::VersionedConfig> {
     let c = connection(&seg)?;
+    no_params(q.as_deref())?;
     // Every problem, each with its path, rather than the first one only.
     reports::check_config(&body.config).map_err(ApiError::invalid_config)?;
     Ok(Json(
@@ -237,8 +249,10 @@ async fn config_status(
     State(s): State<HttpState>,
     auth: TenantAuth,
     seg: Segments,
+    RawQuery(q): RawQuery,
 ) -> Reply<reports::ConfigStatus> {
     let c = connection(&seg)?;
+    no_params(q.as_deref())?;
     Ok(Json(
         reports::config_status(&s.app, &auth.tenant, &c).await?,
     ))
@@ -248,9 +262,11 @@ async fn test_sync(
     State(s): State<HttpState>,
     auth: TenantAuth,
     seg: Segments,
+    RawQuery(q): RawQuery,
     JsonBody(segment): JsonBody<crate::poll::TestSegment>,
 ) -> Reply<crate::runs::RunSummary> {
     let c = connection(&seg)?;
+    no_params(q.as_deref())?;
     Ok(Json(
         reports::test_sync(&s.app, &auth.tenant, &c, segment).await?,
     ))
@@ -260,8 +276,10 @@ async fn quota(
     State(s): State<HttpState>,
     auth: TenantAuth,
     seg: Segments,
+    RawQuery(q): RawQuery,
 ) -> Reply<reports::QuotaView> {
     let c = connection(&seg)?;
+    no_params(q.as_deref())?;
     Ok(Json(reports::quota_usage(&s.app, &auth.tenant, &c).await?))
 }
 
@@ -297,7 +315,12 @@ async fn changes(
     ))
 }
 
-async fn rotate(State(s): State<HttpState>, auth: TenantAuth) -> Reply<tenants::IssuedCredentials> {
+async fn rotate(
+    State(s): State<HttpState>,
+    auth: TenantAuth,
+    RawQuery(q): RawQuery,
+) -> Reply<tenants::IssuedCredentials> {
+    no_params(q.as_deref())?;
     Ok(Json(
         tenants::rotate_credentials(&s.app, &auth.tenant).await?,
     ))
