@@ -24,7 +24,8 @@ pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
 /// Checks a signature header against the body; `now` is unix seconds.
 pub fn verify(secret: &str, header: &str, body: &[u8], now: i64) -> Result<(), ServiceError> {
     let (timestamp, signature) = parse_header(header)?;
-    if (now - timestamp).abs() > TOLERANCE_SECS {
+    // abs_diff: the timestamp is the caller's, and `now - i64::MIN` would overflow.
+    if now.abs_diff(timestamp) > TOLERANCE_SECS.unsigned_abs() {
         return Err(ServiceError::Unauthorized(
             "signature timestamp is outside the 5 minute tolerance".into(),
         ));
@@ -84,5 +85,25 @@ mod tests {
         assert!(verify("s3cret", &header, b"{\"a\":1}", 1_700_000_301).is_err());
         assert!(verify("s3cret", "garbage", b"", 0).is_err());
         assert!(verify("s3cret", "t=1,v1=zz", b"", 1).is_err());
+    }
+
+    #[test]
+    fn extreme_timestamps_are_refused_without_overflow() {
+        for t in [i64::MIN, i64::MIN + 1, i64::MAX, -1] {
+            let header = sign("s3cret", t, b"{}");
+            for now in [1_700_000_000, 0, i64::MAX, i64::MIN] {
+                if (i128::from(now) - i128::from(t)).abs() <= 600 {
+                    continue; // within the window: not what this test is about
+                }
+                let err = verify("s3cret", &header, b"{}", now).unwrap_err();
+                assert!(
+                    err.to_string().contains("tolerance"),
+                    "t={t} now={now}: {err}"
+                );
+            }
+        }
+        // The edge of the window still verifies.
+        let header = sign("s3cret", 1_700_000_000, b"{}");
+        verify("s3cret", &header, b"{}", 1_700_000_000 - TOLERANCE_SECS).unwrap();
     }
 }

@@ -64,7 +64,8 @@ pub fn verify_connect_link(
     sig: &str,
     now: i64,
 ) -> Result<(), ServiceError> {
-    if (now - link.issued_at).abs() > CONNECT_LINK_TTL_SECS {
+    // abs_diff: `issued_at` comes from the URL, and `now - i64::MIN` would overflow.
+    if now.abs_diff(link.issued_at) > CONNECT_LINK_TTL_SECS.unsigned_abs() {
         return Err(ServiceError::Unauthorized(
             "the connect link has expired; open it again from the app".into(),
         ));
@@ -158,5 +159,26 @@ mod tests {
         assert_eq!(q["env"], "production");
         assert_eq!(q["return_to"], "https://app.example/settings?x=1|2");
         assert_eq!(q["sig"], sign_connect_link("whsec_x", &link()));
+    }
+
+    #[test]
+    fn extreme_issue_times_are_refused_without_overflow() {
+        for issued_at in [i64::MIN, i64::MIN + 1, i64::MAX] {
+            let link = ConnectLink {
+                issued_at,
+                ..link()
+            };
+            let sig = sign_connect_link("whsec_x", &link);
+            for now in [1_700_000_000, 0, i64::MAX, i64::MIN] {
+                if (i128::from(now) - i128::from(issued_at)).abs() <= 600 {
+                    continue; // within the window: not what this test is about
+                }
+                let err = verify_connect_link("whsec_x", &link, &sig, now).unwrap_err();
+                assert!(
+                    err.to_string().contains("expired"),
+                    "issued_at={issued_at} now={now}: {err}"
+                );
+            }
+        }
     }
 }
