@@ -14,6 +14,7 @@ e2e!(
     demo_set_then_sale_closes_the_same_opportunity,
     field_rules_hold_both_ways,
     validation_failure_is_reported_and_repush_succeeds_after_fix,
+    a_batch_that_cannot_run_is_reported_not_cycled_to_the_dead_letter_queue,
 );
 
 async fn connected(backend: Backend) -> Stack {
@@ -506,4 +507,38 @@ async fn demo_set_then_sale_closes_the_same_opportunity(backend: Backend) {
         1,
         "the associated contact is under the same Account"
     );
+}
+
+/// A failure no retry can fix (here the config enables an object the org does not have,
+/// so its describe answers NOT_FOUND) is reported per event, with the reason and the
+/// payload kept for re-push, instead of being redelivered into the dead-letter queue.
+async fn a_batch_that_cannot_run_is_reported_not_cycled_to_the_dead_letter_queue(backend: Backend) {
+    let s = connected(backend).await;
+    s.edit_config("prod", |c| {
+        let mut missing = c.objects["Account"].clone();
+        missing.fields.clear();
+        c.objects.insert("Missing__c".into(), missing);
+    })
+    .await;
+    let event = app_event(
+        "create",
+        "contact",
+        "app-unlucky",
+        s.now(),
+        json!({"last_name": "Unlucky", "phone": "+1 555 0701", "email": "un@lucky.example"}),
+    );
+    let id = event["event_id"].as_str().unwrap().to_string();
+    s.send_events("prod", vec![event]).await;
+    let drained = s.drain_push().await;
+    assert!(drained.retried.is_empty(), "not redelivered: {drained:#?}");
+    let r = s.report("prod", &id).await.expect("reported");
+    assert_eq!(r.status, ReportStatus::Error, "{r:#?}");
+    assert!(
+        r.reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("Missing__c"),
+        "{r:#?}"
+    );
+    assert!(r.payload.is_some(), "kept for re-push");
 }

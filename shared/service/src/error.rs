@@ -49,7 +49,9 @@ impl ServiceError {
         match self {
             Self::Salesforce(e) => e.is_retryable(),
             Self::Store(e) => e.is_retryable(),
-            Self::QuotaPaused(_) | Self::Internal(_) => true,
+            Self::QuotaPaused(_) => true,
+            // Internal failures (a stored config that does not parse...) repeat on retry.
+            Self::Internal(_) => false,
             _ => false,
         }
     }

@@ -128,12 +128,24 @@ pub async fn note_salesforce_error(
     };
     let message = Some(error.to_string());
     let status = status.unwrap_or(connection.status);
-    if let Err(e) = app
+    // Conditional on the status this run started from: a disconnect (or a reconnect) that
+    // happened meanwhile must not be overwritten by a stale worker.
+    match app
         .stores
         .connections
-        .update_status(&connection.tenant, &connection.id, None, status, message)
+        .update_status(
+            &connection.tenant,
+            &connection.id,
+            Some(connection.status),
+            status,
+            message,
+        )
         .await
     {
-        tracing::warn!(error = %e, "could not record the connection's last error");
+        Ok(_) => {}
+        Err(crmsync_store::StoreError::Conflict(_)) => {
+            tracing::info!("connection status changed during the run; error not recorded on it");
+        }
+        Err(e) => tracing::warn!(error = %e, "could not record the connection's last error"),
     }
 }

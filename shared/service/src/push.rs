@@ -84,27 +84,81 @@ pub async fn push_batch(app: &App, messages: Vec<InboundMessage>) -> BatchOutcom
         }
     }
     for ((tenant, connection), batch) in groups {
-        let messages: Vec<(String, String)> = batch
-            .iter()
-            .map(|(id, m)| (id.clone(), m.event.event_id.clone()))
-            .collect();
+        let messages = batch.clone();
         let reported_before = out.outcomes.len();
-        if let Err(e) = push_connection(app, &tenant, &connection, batch, &mut out).await {
-            tracing::warn!(tenant, connection, error = %e, retryable = e.is_retryable(), "push group failed; retrying its unfinished messages");
-            // Events reported before the failure are done; everything else is redelivered
-            // (redelivery is safe: links and report entries make it idempotent).
-            let reported: Vec<String> = out.outcomes[reported_before..]
-                .iter()
-                .map(|o| o.event_id.clone())
-                .collect();
-            for (message_id, event_id) in messages {
-                if !out.retry.contains(&message_id) && !reported.contains(&event_id) {
-                    out.retry.push(message_id);
-                }
-            }
+        let Err(e) = push_connection(app, &tenant, &connection, batch, &mut out).await else {
+            continue;
+        };
+        // Events reported before the failure are done.
+        let reported: Vec<String> = out.outcomes[reported_before..]
+            .iter()
+            .map(|o| o.event_id.clone())
+            .collect();
+        let unfinished = messages.into_iter().filter(|(message_id, m)| {
+            !out.retry.contains(message_id) && !reported.contains(&m.event.event_id)
+        });
+        let unfinished: Vec<(String, PushMessage)> = unfinished.collect();
+        let redeliver = e.is_retryable() || matches!(e, ServiceError::ReconnectNeeded(_));
+        tracing::warn!(tenant, connection, error = %e, redeliver, "push group failed");
+        if redeliver {
+            // Redelivery is safe: links and report entries make it idempotent; a
+            // reconnect-needed redelivery parks the events.
+            out.retry
+                .extend(unfinished.into_iter().map(|(message_id, _)| message_id));
+        } else {
+            // Retrying cannot help: report each event (re-push once the cause is fixed)
+            // rather than cycling it into the dead-letter queue unseen.
+            report_group_failure(app, &tenant, &connection, unfinished, &e, &mut out).await;
         }
     }
     out
+}
+
+/// Reports every unfinished event of a group that failed for good; an event whose report
+/// cannot be written is redelivered instead, so nothing is dropped.
+async fn report_group_failure(
+    app: &App,
+    tenant: &str,
+    connection: &str,
+    unfinished: Vec<(String, PushMessage)>,
+    error: &ServiceError,
+    out: &mut BatchOutcome,
+) {
+    let ids = TenantId::new(tenant)
+        .ok()
+        .zip(ConnectionId::new(connection).ok());
+    // Salesforce's reason is the tenant's to see; store and internal details are not.
+    let reason = match error {
+        ServiceError::Salesforce(_) | ServiceError::InvalidConfig(_) => {
+            format!("the push could not run: {error}")
+        }
+        _ => "the push could not run (internal error); re-push once it is fixed".to_string(),
+    };
+    for (message_id, msg) in unfinished {
+        let written = match &ids {
+            Some((t, c)) => {
+                report(
+                    app,
+                    t,
+                    c,
+                    &msg,
+                    ReportStatus::Error,
+                    Some(error.code()),
+                    Some(&reason),
+                    None,
+                    &[],
+                )
+                .await
+            }
+            None => Err(ServiceError::Internal(
+                "invalid tenant or connection".into(),
+            )),
+        };
+        match written {
+            Ok(o) => out.outcomes.push(o),
+            Err(_) => out.retry.push(message_id),
+        }
+    }
 }
 
 async fn push_connection(
@@ -380,16 +434,31 @@ async fn run_plan(
     let mut ids: Vec<Option<String>> = Vec::with_capacity(planned.plan.steps.len());
     for step in &planned.plan.steps {
         let mut fields = to_map(&step.fields);
+        let mut missing_parent = None;
         for (field, &i) in &step.references {
             match ids.get(i).cloned().flatten() {
                 Some(id) => {
                     fields.insert(field.clone(), Value::String(id));
                 }
-                None => {
-                    ids.push(None);
-                    continue;
-                }
+                None => missing_parent = Some(field.clone()),
             }
+        }
+        if let Some(field) = missing_parent {
+            // Never write a child without its parent: report the event instead.
+            return report_msg(
+                app,
+                conn,
+                &planned.msg,
+                ReportStatus::Error,
+                Some("MISSING_PARENT"),
+                Some(&format!(
+                    "{} ({}): no Id came back for its {field}",
+                    step.key, step.object
+                )),
+                ids.iter().flatten().next().cloned(),
+                &planned.plan,
+            )
+            .await;
         }
         let target = match resolve(client, config, step, &ids).await? {
             Resolved::Create => None,
@@ -761,7 +830,16 @@ async fn describes(
 ) -> Result<BTreeMap<String, CoreDescribe>, ServiceError> {
     let mut out = BTreeMap::new();
     for (object, _) in config.enabled_objects() {
-        let d = client.describe(object).await?;
+        let d = client.describe(object).await.map_err(|e| {
+            if e.is_retryable() || e.is_auth() || e.is_rate_limited() {
+                ServiceError::from(e)
+            } else {
+                // Permanent: the config names an object this org cannot describe.
+                ServiceError::InvalidConfig(format!(
+                    "enabled object {object} cannot be described in this org: {e}"
+                ))
+            }
+        })?;
         out.insert(object.to_string(), crate::describe::to_core(&d)?);
     }
     Ok(out)

@@ -21,7 +21,9 @@ use url::Url;
 
 use crate::error::ServiceError;
 
-const REFRESH_LEASE_TTL: Duration = Duration::from_secs(30);
+/// Longer than one token request may take (the HTTP client times out after 60 s), so a
+/// slow refresh cannot lose its lease to a second refresher spending the same token.
+const REFRESH_LEASE_TTL: Duration = Duration::from_secs(120);
 const REFRESH_WAIT_STEP: Duration = Duration::from_millis(100);
 const REFRESH_WAIT_STEPS: u32 = 50;
 
@@ -245,10 +247,12 @@ impl VaultTokenProvider {
                 let _ = self
                     .stores
                     .connections
+                    // Only a Connected connection turns ReconnectNeeded (never a
+                    // Disconnected one).
                     .update_status(
                         &self.tenant,
                         &self.connection,
-                        None,
+                        Some(ConnectionStatus::Connected),
                         ConnectionStatus::ReconnectNeeded,
                         Some(format!("token refresh refused: {e}")),
                     )
