@@ -229,7 +229,7 @@ pub async fn list_runs(
         .runs
         .list(tenant, id, &PageRequest { limit, token })
         .await
-        .map_err(store_err)?;
+        .map_err(listing_err)?;
     Ok(RunList {
         connection: id.as_str().to_string(),
         runs: page.items.iter().map(RunView::from).collect(),
@@ -322,13 +322,25 @@ fn encode_cursor(fingerprint: &str, token: &PageToken) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
 }
 
+fn bad_cursor() -> ServiceError {
+    ServiceError::bad_request(
+        "cursor",
+        "not a cursor of this listing (filters must stay the same)",
+    )
+}
+
+/// [`store_err`] for a listing that took a caller's cursor: the store refusing the page
+/// token inside it (a forged cursor whose key lies outside this listing) is the
+/// cursor's fault, a 400 naming `cursor`.
+fn listing_err(e: StoreError) -> ServiceError {
+    match e {
+        StoreError::InvalidInput { field, .. } if field == "page token" => bad_cursor(),
+        other => store_err(other),
+    }
+}
+
 fn decode_cursor(fingerprint: &str, cursor: &str) -> Result<PageToken, ServiceError> {
-    let bad = || {
-        ServiceError::bad_request(
-            "cursor",
-            "not a cursor of this listing (filters must stay the same)",
-        )
-    };
+    let bad = bad_cursor;
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(cursor)
         .map_err(|_| bad())?;
@@ -378,7 +390,7 @@ pub async fn list_reports(
             page: PageRequest { limit, token },
         })
         .await
-        .map_err(store_err)?;
+        .map_err(listing_err)?;
     Ok(ReportPage {
         entries: page.items.iter().map(ReportView::from).collect(),
         next_cursor: page.next.as_ref().map(|t| encode_cursor(&fingerprint, t)),
@@ -912,6 +924,33 @@ mod tests {
         assert!(decode_cursor(&query_fingerprint(&t, &c, &f), &cursor).is_err());
         let err = decode_cursor(&fp, "not base64!").unwrap_err();
         assert!(err.to_string().contains("cursor"), "{err}");
+    }
+
+    #[test]
+    fn a_page_token_the_store_refuses_is_a_bad_cursor() {
+        let refused = StoreError::InvalidInput {
+            field: "page token".into(),
+            message: "not a token of this listing".into(),
+        };
+        match listing_err(refused) {
+            ServiceError::BadRequest { field, .. } => assert_eq!(field, "cursor"),
+            other => panic!("{other:?}"),
+        }
+        let other = StoreError::InvalidInput {
+            field: "object".into(),
+            message: "bad".into(),
+        };
+        match listing_err(other) {
+            ServiceError::BadRequest { field, .. } => assert_eq!(field, "object"),
+            other => panic!("{other:?}"),
+        }
+        let failed = StoreError::Rejected {
+            service: "dynamodb",
+            operation: "Query",
+            code: "ValidationException".into(),
+            message: "x".into(),
+        };
+        assert_eq!(listing_err(failed).http_status(), 500);
     }
 
     #[test]

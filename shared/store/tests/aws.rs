@@ -39,6 +39,7 @@ async fn harness() -> contract::Harness {
 }
 
 all_contract_tests!(harness);
+contract_tests!(harness; foreign_page_tokens_are_refused);
 
 #[tokio::test]
 async fn missing_table_is_a_permanent_error() {

@@ -787,6 +787,110 @@ fn run(h: &Harness, tenant: &str, conn: &str, id: &str, secs: i64) -> RunRecord 
     }
 }
 
+/// A page token continues only the listing that issued it: one from tenant t1's run
+/// history (or report listing) used on tenant t2's, or on another connection's, is
+/// refused as bad input, never passed on as a start key the table rejects (a 500).
+/// Registered for the DynamoDB adapter only: the embedded adapter's tokens are plain
+/// sort keys, and a foreign one there just yields an empty or shorter page.
+pub async fn foreign_page_tokens_are_refused(h: &Harness) {
+    let s = &h.stores.runs;
+    for i in 0..3 {
+        s.record(&run(h, "t1", "c1", &format!("a{i}"), i))
+            .await
+            .unwrap();
+        s.record(&run(h, "t2", "c1", &format!("b{i}"), i))
+            .await
+            .unwrap();
+    }
+    let first = s
+        .list(&tid("t1"), &cid("c1"), &PageRequest::first(1))
+        .await
+        .unwrap();
+    let token = first.next.expect("more than one page");
+    // The token still works where it came from.
+    let second = s
+        .list(&tid("t1"), &cid("c1"), &PageRequest::next(1, token.clone()))
+        .await
+        .unwrap();
+    assert_eq!(second.items[0].tenant, tid("t1"));
+    for (t, c) in [("t2", "c1"), ("t1", "c2")] {
+        let err = s
+            .list(&tid(t), &cid(c), &PageRequest::next(1, token.clone()))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::InvalidInput { field, .. } if field == "page token"),
+            "{t}/{c}: {err}"
+        );
+    }
+
+    let r = &h.stores.reports;
+    for i in 0..3 {
+        r.write(&report(
+            h,
+            &format!("e{i}"),
+            "Contact",
+            ReportStatus::Error,
+            i,
+        ))
+        .await
+        .unwrap();
+    }
+    let q = ReportQuery {
+        tenant: tid("t1"),
+        connection: cid("c1"),
+        status: ReportStatus::Error,
+        object: None,
+        from: None,
+        to: None,
+        page: PageRequest::first(1),
+    };
+    let token = r.list(&q).await.unwrap().next.expect("more than one page");
+    for other in [
+        ReportQuery {
+            tenant: tid("t2"),
+            ..q.clone()
+        },
+        ReportQuery {
+            status: ReportStatus::Success,
+            ..q.clone()
+        },
+    ] {
+        let err = r
+            .list(&ReportQuery {
+                page: PageRequest::next(1, token.clone()),
+                ..other
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::InvalidInput { .. }), "{err}");
+    }
+    // The run token is no report token, and the other way round.
+    let err = r
+        .list(&ReportQuery {
+            page: PageRequest::next(1, first_run_token(h).await),
+            ..q.clone()
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::InvalidInput { .. }), "{err}");
+    let err = s
+        .list(&tid("t1"), &cid("c1"), &PageRequest::next(1, token))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::InvalidInput { .. }), "{err}");
+}
+
+async fn first_run_token(h: &Harness) -> PageToken {
+    h.stores
+        .runs
+        .list(&tid("t1"), &cid("c1"), &PageRequest::first(1))
+        .await
+        .unwrap()
+        .next
+        .expect("more than one page")
+}
+
 async fn list_all_runs(h: &Harness, tenant: &str, conn: &str, limit: u32) -> Vec<String> {
     let (t, c) = (tid(tenant), cid(conn));
     let mut page = PageRequest::first(limit);

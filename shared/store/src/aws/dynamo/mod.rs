@@ -14,6 +14,7 @@ mod sync;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -171,9 +172,202 @@ fn decode_page(token: Option<&PageToken>) -> StoreResult<Option<Item>> {
     Ok(Some(map.into_iter().map(|(k, v)| (k, s(v))).collect()))
 }
 
+/// Checks a caller's start key against the query it continues: exactly the key
+/// attributes of the table (and of the index), the query's partition key value, and a
+/// sort key that meets the query's sort key condition. DynamoDB refuses any other
+/// `ExclusiveStartKey` with a ValidationException (a 500 for a forged or replayed
+/// cursor); this makes it a named [`StoreError::InvalidInput`] instead.
+fn check_start_key(query: &QueryFluentBuilder, start: &Item) -> StoreResult<()> {
+    let empty = HashMap::new();
+    let fits = start_key_fits(
+        query.get_index_name().as_deref(),
+        query
+            .get_key_condition_expression()
+            .as_deref()
+            .unwrap_or(""),
+        query
+            .get_expression_attribute_values()
+            .as_ref()
+            .unwrap_or(&empty),
+        query.get_expression_attribute_names().as_ref(),
+        start,
+    );
+    if fits {
+        Ok(())
+    } else {
+        Err(StoreError::invalid(
+            "page token",
+            "not a token of this listing",
+        ))
+    }
+}
+
+/// [`check_start_key`] on the query's parts. Understands the key conditions this
+/// adapter writes (`pk = :v`, optionally `AND` one of `begins_with(sk, :v)`,
+/// `sk BETWEEN :a AND :b`, `sk <op> :v`); a sort condition of another shape is left to
+/// DynamoDB, the partition key is always checked.
+fn start_key_fits(
+    index: Option<&str>,
+    key_condition: &str,
+    values: &HashMap<String, AttributeValue>,
+    names: Option<&HashMap<String, String>>,
+    start: &Item,
+) -> bool {
+    let (part_attr, sort_attr) = if index == Some(keys::GSI1) {
+        (keys::GSI1PK, keys::GSI1SK)
+    } else if index.is_none() {
+        (keys::PK, keys::SK)
+    } else {
+        return false;
+    };
+    let mut required = vec![keys::PK, keys::SK];
+    if index.is_some() {
+        required.extend([keys::GSI1PK, keys::GSI1SK]);
+    }
+    let key_str = |name: &str| match start.get(name) {
+        Some(AttributeValue::S(v)) => Some(v.as_str()),
+        _ => None,
+    };
+    if start.len() != required.len() || required.iter().any(|k| key_str(k).is_none()) {
+        return false;
+    }
+    let attr = |raw: &str| {
+        let raw = raw.trim();
+        names
+            .and_then(|n| n.get(raw))
+            .map_or(raw, String::as_str)
+            .to_string()
+    };
+    let value = |raw: &str| match values.get(raw.trim()) {
+        Some(AttributeValue::S(v)) => Some(v.as_str()),
+        _ => None,
+    };
+    let (part_clause, sort_clause) = match key_condition.split_once(" AND ") {
+        Some((p, rest)) => (p, Some(rest.trim())),
+        None => (key_condition, None),
+    };
+    let Some((lhs, rhs)) = part_clause.split_once('=') else {
+        return false;
+    };
+    if attr(lhs) != part_attr || value(rhs).is_none() || key_str(part_attr) != value(rhs) {
+        return false;
+    }
+    let Some(sort_clause) = sort_clause else {
+        return true;
+    };
+    let sort = key_str(sort_attr).unwrap_or_default();
+    if let Some(args) = sort_clause
+        .strip_prefix("begins_with(")
+        .and_then(|a| a.strip_suffix(')'))
+    {
+        return match args.split_once(',') {
+            Some((a, v)) if attr(a) == sort_attr => value(v).is_some_and(|p| sort.starts_with(p)),
+            _ => true,
+        };
+    }
+    if let Some((a, range)) = sort_clause.split_once(" BETWEEN ") {
+        return match range.split_once(" AND ") {
+            Some((lo, hi)) if attr(a) == sort_attr => match (value(lo), value(hi)) {
+                (Some(lo), Some(hi)) => lo <= sort && sort <= hi,
+                _ => false,
+            },
+            _ => true,
+        };
+    }
+    for op in ["<=", ">=", "<", ">", "="] {
+        if let Some((a, v)) = sort_clause.split_once(op) {
+            if attr(a) != sort_attr {
+                return true;
+            }
+            let Some(v) = value(v) else { return false };
+            return match op {
+                "<=" => sort <= v,
+                ">=" => sort >= v,
+                "<" => sort < v,
+                ">" => sort > v,
+                _ => sort == v,
+            };
+        }
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key(pairs: &[(&str, &str)]) -> Item {
+        pairs.iter().map(|(k, v)| (k.to_string(), s(*v))).collect()
+    }
+
+    fn vals(pairs: &[(&str, &str)]) -> HashMap<String, AttributeValue> {
+        pairs.iter().map(|(k, v)| (k.to_string(), s(*v))).collect()
+    }
+
+    #[test]
+    fn start_keys_must_fit_the_query() {
+        let runs = "pk = :pk AND begins_with(sk, :prefix)";
+        let v = vals(&[(":pk", "TENANT#a"), (":prefix", "RUN#c#"), (":now", "1")]);
+        let fits = |k: &Item| start_key_fits(None, runs, &v, None, k);
+        assert!(fits(&key(&[("pk", "TENANT#a"), ("sk", "RUN#c#1#r")])));
+        // Another tenant's partition, another connection's runs, missing or extra keys.
+        assert!(!fits(&key(&[("pk", "TENANT#b"), ("sk", "RUN#c#1#r")])));
+        assert!(!fits(&key(&[("pk", "TENANT#a"), ("sk", "RUN#d#1#r")])));
+        assert!(!fits(&key(&[("pk", "TENANT#a")])));
+        assert!(!fits(&key(&[
+            ("pk", "TENANT#a"),
+            ("sk", "RUN#c#1#r"),
+            ("gsi1pk", "x"),
+            ("gsi1sk", "y"),
+        ])));
+
+        let reports = "gsi1pk = :g AND gsi1sk BETWEEN :from AND :to";
+        let v = vals(&[
+            (":g", "REPORTS#a#c#error"),
+            (":from", "000"),
+            (":to", "500"),
+        ]);
+        let fits = |k: &Item| start_key_fits(Some(keys::GSI1), reports, &v, None, k);
+        let report = |g: &str, gs: &str| {
+            key(&[
+                ("pk", "TENANT#a"),
+                ("sk", "REPORT#c#e"),
+                ("gsi1pk", g),
+                ("gsi1sk", gs),
+            ])
+        };
+        assert!(fits(&report("REPORTS#a#c#error", "123#e")));
+        assert!(!fits(&report("REPORTS#b#c#error", "123#e")));
+        assert!(!fits(&report("REPORTS#a#c#success", "123#e")));
+        assert!(!fits(&report("REPORTS#a#c#error", "600#e")));
+        assert!(!fits(&key(&[("pk", "TENANT#a"), ("sk", "REPORT#c#e")])));
+
+        let all = "gsi1pk = :g";
+        let v = vals(&[(":g", "CONNS")]);
+        let conn = |g: &str| {
+            key(&[
+                ("pk", "TENANT#a"),
+                ("sk", "CONN#c"),
+                ("gsi1pk", g),
+                ("gsi1sk", "TENANT#a#CONN#c"),
+            ])
+        };
+        assert!(start_key_fits(
+            Some(keys::GSI1),
+            all,
+            &v,
+            None,
+            &conn("CONNS")
+        ));
+        assert!(!start_key_fits(
+            Some(keys::GSI1),
+            all,
+            &v,
+            None,
+            &conn("LINK")
+        ));
+        assert!(!start_key_fits(None, all, &v, None, &conn("CONNS")));
+    }
 
     #[test]
     fn page_tokens_round_trip_and_reject_garbage() {

@@ -3,7 +3,7 @@
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 
-use super::{DynamoStore, Item, SERVICE};
+use super::{DynamoStore, Item, SERVICE, check_start_key};
 use crate::aws::errors::classify;
 use crate::error::{StoreError, StoreResult};
 
@@ -16,6 +16,9 @@ impl DynamoStore {
         limit: usize,
         start: Option<Item>,
     ) -> StoreResult<(Vec<Item>, Option<Item>)> {
+        if let Some(key) = &start {
+            check_start_key(&query, key)?;
+        }
         let mut out = Vec::new();
         let mut start = start;
         loop {
