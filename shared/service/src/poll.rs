@@ -338,10 +338,13 @@ pub async fn test_sync(
                 conditions.push(Condition::eq(field, literal(field, value)?));
             }
             let filter = (!conditions.is_empty()).then(|| Condition::and(conditions));
-            let soql = select(&client, &config, object, filter, limit).await?;
+            let soql = select(&client, &config, object, filter, limit)
+                .await
+                .map_err(|e| as_filter_error(e, &segment))?;
             let mut pages = client.query(soql);
             while let Some(page) = pages.next().await {
-                for record in page?.records {
+                let page = page.map_err(|e| as_filter_error(e.into(), &segment))?;
+                for record in page.records {
                     apply_record(app, &connection, &config, object, &record.fields, &mut run)
                         .await?;
                 }
@@ -596,6 +599,17 @@ fn ready(config: &SyncConfig, run: &mut RunSummary) -> bool {
 }
 
 /// Stamps the finish time, logs the run and adds it to the run history.
+/// A query the segment's filter made invalid (unknown field, wrong literal type) is the
+/// caller's mistake: 400 naming `filter`, not a Salesforce failure.
+fn as_filter_error(error: ServiceError, segment: &TestSegment) -> ServiceError {
+    match error {
+        ServiceError::Salesforce(e) if !segment.filter.is_empty() && e.is_query_error() => {
+            ServiceError::bad_request("filter", e.to_string())
+        }
+        other => other,
+    }
+}
+
 /// Records a run that ended in an error (the history shows it; the caller gets the error).
 pub(crate) async fn failed(app: &App, mut run: RunSummary, error: ServiceError) -> ServiceError {
     run.status = RunStatus::Failed;

@@ -153,6 +153,17 @@ async fn config_status_and_lookup_read_describe_and_records() {
     .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
     assert_eq!(r.error_field(), "colour");
+    // A filter on a field the object does not have is the caller's mistake: 400.
+    let r = call(
+        &router,
+        "POST",
+        "/v1/connections/production/test-sync",
+        key,
+        Some(json!({"objects": ["Lead"], "filter": {"NoSuchField__c": "x"}})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(r.error_field(), "filter", "{}", r.text);
     let run = call(
         &router,
         "POST",
