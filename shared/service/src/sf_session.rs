@@ -283,16 +283,19 @@ impl TokenProvider for VaultTokenProvider {
     }
 }
 
+/// The token provider speaks `SfError`; store details (secret names, ARNs) are logged
+/// here and never carried into errors that reach tenants.
 fn store_to_sf(e: crmsync_store::StoreError) -> SfError {
+    tracing::warn!(error = %e, "token vault access failed");
     if e.is_retryable() {
         SfError::Retryable {
             status: None,
             code: "STATE_STORE".into(),
-            message: e.to_string(),
+            message: "the token store is unavailable; retry later".into(),
         }
     } else {
         SfError::Config {
-            message: format!("state store: {e}"),
+            message: "the connection's tokens could not be read or written".into(),
         }
     }
 }
