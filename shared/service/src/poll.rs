@@ -155,11 +155,13 @@ async fn poll_under_lease(
         return Ok(());
     }
     // The budget has room again: events parked while it was spent go back to the push queue.
-    let replayed = crate::parked::replay(app, &connection.tenant, &connection.id).await?;
-    if replayed > 0 {
-        run.messages.push(format!(
+    // A replay that fails is tried again next minute; it never stops the poll itself.
+    match crate::parked::replay(app, &connection.tenant, &connection.id).await {
+        Ok(0) => {}
+        Ok(replayed) => run.messages.push(format!(
             "{replayed} parked event(s) sent back to the push queue"
-        ));
+        )),
+        Err(e) => tracing::warn!(error = %e, "replaying parked events failed; next poll retries"),
     }
     let client = app.salesforce.client(connection)?;
     let calls_before = client.requests_sent();
