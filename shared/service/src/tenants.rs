@@ -116,11 +116,27 @@ pub async fn authenticate(app: &App, api_key: &str) -> Result<Tenant, ServiceErr
             "missing or malformed API key".into(),
         ));
     }
-    app.stores
+    let hash = hash_key(api_key);
+    let unknown = || ServiceError::Unauthorized("unknown API key".into());
+    let found = app
+        .stores
         .tenants
-        .find_by_api_key_hash(&hash_key(api_key))
+        .find_by_api_key_hash(&hash)
         .await?
-        .ok_or_else(|| ServiceError::Unauthorized("unknown API key".into()))
+        .ok_or_else(unknown)?;
+    // The key index is eventually consistent: confirm against the tenant item (a strongly
+    // consistent read), so a rotated-out key stops working at once.
+    let current = app
+        .stores
+        .tenants
+        .get(&found.id)
+        .await?
+        .ok_or_else(unknown)?;
+    if current.api_key_hash == hash {
+        Ok(current)
+    } else {
+        Err(unknown())
+    }
 }
 
 /// The tenant's webhook signing secret.
