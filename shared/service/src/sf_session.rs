@@ -24,6 +24,7 @@ use crate::error::ServiceError;
 /// Longer than one token request may take (the HTTP client times out after 60 s), so a
 /// slow refresh cannot lose its lease to a second refresher spending the same token.
 const REFRESH_LEASE_TTL: Duration = Duration::from_secs(120);
+const ROTATE_ATTEMPTS: u32 = 3;
 const REFRESH_WAIT_STEP: Duration = Duration::from_millis(100);
 const REFRESH_WAIT_STEPS: u32 = 50;
 
@@ -205,6 +206,43 @@ impl VaultTokenProvider {
         result
     }
 
+    /// Stores a rotated refresh token: a few tries with backoff; if the version moved
+    /// (it should not, under the lease), a plain put. Failing all that, the connection
+    /// will need a reconnect once the access token expires, so say so loudly.
+    async fn persist_rotated(&self, expected: &crmsync_store::TokenVersion, token: &StoredToken) {
+        let mut delay = Duration::from_millis(200);
+        for attempt in 1..=ROTATE_ATTEMPTS {
+            let result = match self
+                .stores
+                .vault
+                .rotate(&self.tenant, &self.connection, expected, token)
+                .await
+            {
+                Err(crmsync_store::StoreError::Conflict(_)) => self
+                    .stores
+                    .vault
+                    .put(&self.tenant, &self.connection, token)
+                    .await
+                    .map(|_| ()),
+                other => other.map(|_| ()),
+            };
+            match result {
+                Ok(()) => return,
+                Err(e) if attempt < ROTATE_ATTEMPTS => {
+                    tracing::warn!(error = %e, attempt, "storing the rotated refresh token failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay *= 4;
+                }
+                Err(e) => tracing::error!(
+                    error = %e,
+                    tenant = self.tenant.as_str(),
+                    connection = self.connection.as_str(),
+                    "the rotated refresh token could not be stored; the connection will need a reconnect when its access token expires"
+                ),
+            }
+        }
+    }
+
     async fn refresh_now(&self) -> Result<AccessToken, SfError> {
         let stored = self
             .stores
@@ -231,11 +269,13 @@ impl VaultTokenProvider {
                         issued_at: set.issued_at.unwrap_or_else(chrono::Utc::now),
                         metadata: stored.token.metadata.clone(),
                     };
-                    self.stores
-                        .vault
-                        .rotate(&self.tenant, &self.connection, &stored.version, &token)
-                        .await
-                        .map_err(store_to_sf)?;
+                    // Salesforce has already spent the old refresh token: keep the access
+                    // token usable whatever happens, and try hard to persist the new one.
+                    self.cache.lock().expect("token cache").insert(
+                        key(&self.tenant, &self.connection),
+                        set.access_token.clone(),
+                    );
+                    self.persist_rotated(&stored.version, &token).await;
                 }
                 self.cache.lock().expect("token cache").insert(
                     key(&self.tenant, &self.connection),
