@@ -66,17 +66,26 @@ pub async fn create_tenant(
     }
     let api_key = new_api_key();
     let webhook_secret = new_webhook_secret();
-    let secret_ref = store_webhook_secret(app, &id, &webhook_secret).await?;
+    // The tenant first, conditionally: of two concurrent creates only the winner goes on to
+    // store its webhook secret, so the loser cannot overwrite the winner's.
     app.stores
         .tenants
-        .put(&Tenant {
+        .create(&Tenant {
             id: id.clone(),
             name: name.trim().to_string(),
             api_key_hash: hash_key(&api_key),
-            webhook_secret_ref: secret_ref,
+            webhook_secret_ref: app.stores.vault.secret_name(&id, &webhook_connection()),
             created_at: app.now(),
         })
-        .await?;
+        .await
+        .map_err(|e| match e {
+            crmsync_store::StoreError::Conflict(_) => {
+                ServiceError::Conflict(format!("tenant {tenant_id} already exists"))
+            }
+            other => other.into(),
+        })?;
+    // If this fails the tenant exists without a secret; rotating its credentials repairs it.
+    store_webhook_secret(app, &id, &webhook_secret).await?;
     Ok(IssuedCredentials {
         tenant_id: tenant_id.to_string(),
         api_key,

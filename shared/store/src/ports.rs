@@ -47,6 +47,8 @@ pub trait TenantStore: Send + Sync {
     async fn find_by_api_key_hash(&self, api_key_hash: &str) -> StoreResult<Option<Tenant>>;
     /// Creates or replaces the tenant.
     async fn put(&self, tenant: &Tenant) -> StoreResult<()>;
+    /// Creates the tenant; `Conflict` if the id is taken (two concurrent creates: one wins).
+    async fn create(&self, tenant: &Tenant) -> StoreResult<()>;
     /// Replaces the API key hash; the old key stops resolving. `NotFound` if absent.
     async fn rotate_api_key(&self, id: &TenantId, new_hash: &str) -> StoreResult<Tenant>;
 }

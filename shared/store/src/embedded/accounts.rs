@@ -134,6 +134,20 @@ impl TenantStore for EmbeddedStore {
         .await
     }
 
+    async fn create(&self, tenant: &Tenant) -> StoreResult<()> {
+        check_parts(&[("api_key_hash", &tenant.api_key_hash)])?;
+        let mut t = tenant.clone();
+        t.created_at = millis(t.created_at);
+        self.write(|s, _| {
+            if s.tenants.contains_key(t.id.as_str()) {
+                return Err(StoreError::Conflict(format!("tenant {} exists", t.id)));
+            }
+            s.tenants.insert(t.id.to_string(), t);
+            Ok(())
+        })
+        .await
+    }
+
     async fn rotate_api_key(&self, id: &TenantId, new_hash: &str) -> StoreResult<Tenant> {
         check_parts(&[("api_key_hash", new_hash)])?;
         self.write(|s, _| {

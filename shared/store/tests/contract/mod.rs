@@ -51,6 +51,7 @@ macro_rules! all_contract_tests {
         $crate::contract_tests!($make;
             connections_crud_status_and_paging,
             tenants_lookup_and_rotation,
+            tenant_created_twice_at_once_has_one_winner,
             config_versions_are_optimistic,
             cursor_only_moves_forward,
             link_race_has_exactly_one_winner,
@@ -265,6 +266,34 @@ pub async fn tenants_lookup_and_rotation(h: &Harness) {
         s.rotate_api_key(&tid("ghost"), "x").await,
         Err(StoreError::NotFound(_))
     ));
+}
+
+pub async fn tenant_created_twice_at_once_has_one_winner(h: &Harness) {
+    let s = &h.stores.tenants;
+    let tenant = |hash: &str| Tenant {
+        id: tid("race"),
+        name: "Race".into(),
+        api_key_hash: hash.into(),
+        webhook_secret_ref: "crmsync/race/webhook".into(),
+        created_at: h.clock.now(),
+    };
+    let (a, b) = (tenant("hash-a"), tenant("hash-b"));
+    let (ra, rb) = tokio::join!(s.create(&a), s.create(&b));
+    let winners = [&ra, &rb].iter().filter(|r| r.is_ok()).count();
+    assert_eq!(winners, 1, "{ra:?} {rb:?}");
+    let loser = if ra.is_ok() { rb } else { ra };
+    assert!(matches!(loser, Err(StoreError::Conflict(_))), "{loser:?}");
+    let stored = s.get(&tid("race")).await.unwrap().unwrap();
+    let winner_hash = if stored.api_key_hash == "hash-a" {
+        "hash-a"
+    } else {
+        "hash-b"
+    };
+    assert_eq!(
+        stored,
+        tenant(winner_hash),
+        "the winner's credentials stand"
+    );
 }
 
 pub async fn config_versions_are_optimistic(h: &Harness) {

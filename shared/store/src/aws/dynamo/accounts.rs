@@ -161,6 +161,27 @@ impl TenantStore for DynamoStore {
         self.put_item(with_data(it, &t)?, "PutItem").await
     }
 
+    async fn create(&self, tenant: &Tenant) -> StoreResult<()> {
+        check_parts(&[("api_key_hash", &tenant.api_key_hash)])?;
+        let mut t = tenant.clone();
+        t.created_at = millis(t.created_at);
+        let mut it = item(&tenant_pk(&t.id), TENANT_SK);
+        it.insert(GSI1PK.into(), s(api_key_gsi(&t.api_key_hash)));
+        it.insert(GSI1SK.into(), s(tenant_pk(&t.id)));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(with_data(it, &t)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(|e| match classify(SERVICE, "PutItem", e) {
+                StoreError::Conflict(_) => StoreError::Conflict(format!("tenant {} exists", t.id)),
+                other => other,
+            })?;
+        Ok(())
+    }
+
     async fn rotate_api_key(&self, id: &TenantId, new_hash: &str) -> StoreResult<Tenant> {
         check_parts(&[("api_key_hash", new_hash)])?;
         let res = self
