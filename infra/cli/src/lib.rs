@@ -3,7 +3,7 @@
 //! The `crmsync` command line (`demo`, `dev`, `tenant`) and the local stack it runs on.
 //!
 //! [`stack::LocalStack`] wires the same service layer the Lambdas use (`crmsync-service`)
-//! to embedded stores (in memory, or written through to a JSON file) or to the AWS adapters
+//! to embedded stores (in memory, or saved behind to a JSON file) or to the AWS adapters
 //! at an endpoint (moto, bootstrapping the table and queues from `template.yaml`), and to
 //! the in-process Salesforce emulator (`sf-emulator`) or a real org. A [`stack::ClockMode::Manual`]
 //! clock lets the demo and tests move time; [`stack::LocalStack::advance`] moves the stores'

@@ -51,7 +51,7 @@ pub enum SalesforceTarget {
 pub enum StateBackend {
     /// Embedded, in memory only.
     Memory,
-    /// Embedded, written through to this JSON file.
+    /// Embedded, saved behind to this JSON file.
     File(PathBuf),
     /// DynamoDB, Secrets Manager and SQS at `endpoint` (moto, LocalStack); the table and
     /// queues named `name` are created if missing.

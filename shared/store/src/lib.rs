@@ -7,7 +7,7 @@
 //! - AWS: one DynamoDB table (single-table design below), Secrets Manager for refresh
 //!   tokens, SQS for the push (FIFO) and poll queues. Build the SDK clients once with
 //!   [`AwsClients::from_env`] and hand them to [`Stores::aws`].
-//! - Embedded: in memory, optionally written through to a JSON file (atomic rename) so
+//! - Embedded: in memory, optionally saved behind to a JSON file (atomic rename) so
 //!   `crmsync dev` survives a restart: [`Stores::embedded`].
 //!
 //! The service layer gets a [`Stores`] bundle (`Arc<dyn Port>` per port) and never

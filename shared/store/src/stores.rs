@@ -32,7 +32,7 @@ impl std::fmt::Debug for Stores {
 }
 
 impl Stores {
-    /// In-memory stores; with a path, written through to that JSON file and reloaded
+    /// In-memory stores; with a path, saved behind to that JSON file and reloaded
     /// from it on the next open.
     pub async fn embedded(path: Option<std::path::PathBuf>) -> crate::StoreResult<Self> {
         Self::embedded_with_clock(path, Arc::new(crate::clock::SystemClock)).await

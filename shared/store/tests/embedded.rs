@@ -18,7 +18,7 @@ async fn harness() -> contract::Harness {
     }
 }
 
-/// A harness that also writes through to a temp file, so the whole suite exercises
+/// A harness that also saves to a temp file, so the whole suite exercises
 /// persistence too.
 async fn persistent_harness() -> contract::Harness {
     let clock = Arc::new(ManualClock::starting_now());
@@ -199,8 +199,42 @@ async fn corrupt_state_file_is_reported_not_overwritten() {
     std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
 }
 
+/// Waits (bounded) until the state file holds `needle`.
+async fn file_eventually_contains(path: &std::path::Path, needle: &str) -> bool {
+    for _ in 0..100 {
+        if std::fs::read_to_string(path).is_ok_and(|text| text.contains(needle)) {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
+}
+
 #[tokio::test]
-async fn failed_write_through_rolls_back_memory() {
+async fn writes_are_saved_behind_while_the_store_lives() {
+    let path = temp_path();
+    let clock = Arc::new(ManualClock::starting_now());
+    let h = contract::Harness {
+        stores: Stores::embedded_with_clock(Some(path.clone()), clock.clone())
+            .await
+            .unwrap(),
+        clock,
+        temp_dir: None,
+    };
+    h.stores
+        .connections
+        .put(&contract::connection(&h, "t1", "saved-behind"))
+        .await
+        .unwrap();
+    assert!(
+        file_eventually_contains(&path, "saved-behind").await,
+        "the background saver writes the file without the store being dropped"
+    );
+    std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+}
+
+#[tokio::test]
+async fn a_failed_save_is_retried_until_the_file_can_be_written() {
     let path = temp_path();
     let dir = path.parent().unwrap().to_path_buf();
     let clock = Arc::new(ManualClock::starting_now());
@@ -213,19 +247,20 @@ async fn failed_write_through_rolls_back_memory() {
     };
     // Make the state directory unusable: a plain file where the directory was.
     std::fs::write(&dir, b"not a directory").unwrap();
-    let err = h
-        .stores
+    h.stores
         .connections
-        .put(&contract::connection(&h, "t1", "c1"))
+        .put(&contract::connection(&h, "t1", "retried"))
         .await
-        .unwrap_err();
-    assert!(matches!(err, StoreError::Io { .. }), "{err}");
-    assert!(err.is_retryable());
-    let t = TenantId::new("t1").unwrap();
-    let c = ConnectionId::new("c1").unwrap();
-    assert!(
-        h.stores.connections.get(&t, &c).await.unwrap().is_none(),
-        "memory must not run ahead of the file"
-    );
+        .unwrap();
+    tokio::time::sleep(embedded_flush_delay() * 3).await;
+    assert!(!path.exists());
+    // The directory comes back: the next retry saves the state.
     std::fs::remove_file(&dir).unwrap();
+    assert!(file_eventually_contains(&path, "retried").await);
+    drop(h);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn embedded_flush_delay() -> std::time::Duration {
+    crmsync_store::embedded::FLUSH_DELAY
 }
