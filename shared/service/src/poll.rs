@@ -56,13 +56,15 @@ pub struct TestSegment {
     pub limit: Option<u32>,
 }
 
-/// The scheduler pass: one poll message per connection that is due.
+/// The scheduler pass: one poll message per connection that is due, sent page by page
+/// (a pass cut short by its timeout has still scheduled the connections it reached).
 pub async fn schedule_due(app: &App) -> Result<usize, ServiceError> {
     let now = app.now();
     let mut page = PageRequest::first(200);
-    let mut messages = Vec::new();
+    let mut scheduled = 0;
     loop {
         let batch = app.stores.connections.list_all(&page).await?;
+        let mut messages = Vec::new();
         for connection in &batch.items {
             if !guard::is_connected(connection) {
                 continue;
@@ -90,18 +92,19 @@ pub async fn schedule_due(app: &App) -> Result<usize, ServiceError> {
                 });
             }
         }
+        if !messages.is_empty() {
+            app.stores
+                .queues
+                .send_batch(QueueKind::Poll, &messages)
+                .await?;
+            scheduled += messages.len();
+        }
         match batch.next {
             Some(token) => page = PageRequest::next(200, token),
             None => break,
         }
     }
-    if !messages.is_empty() {
-        app.stores
-            .queues
-            .send_batch(QueueKind::Poll, &messages)
-            .await?;
-    }
-    Ok(messages.len())
+    Ok(scheduled)
 }
 
 /// Syncs one connection from Salesforce (the poll worker).
