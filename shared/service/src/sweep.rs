@@ -23,6 +23,9 @@ use crate::runs::{RunKind, RunStatus, RunSummary};
 const SWEEP_LEASE_TTL: Duration = Duration::from_secs(10 * 60);
 /// Ids per existence query in a reconcile (keeps the URI well under 16 KB).
 const RECONCILE_CHUNK: usize = 200;
+/// Connections swept at the same time by one pass.
+const SWEEP_CONCURRENCY: usize = 8;
+
 /// A first sweep looks this far back.
 const FIRST_SWEEP_LOOKBACK_DAYS: i64 = 14;
 
@@ -81,11 +84,26 @@ pub async fn sweep_all(app: &App) -> Result<Vec<RunSummary>, ServiceError> {
     let mut runs = Vec::new();
     loop {
         let batch = app.stores.connections.list_all(&page).await?;
-        for c in batch.items.iter().filter(|c| guard::is_connected(c)) {
-            match sweep_connection(app, &c.tenant, &c.id).await {
-                Ok(run) => runs.push(run),
-                Err(e) => {
-                    tracing::warn!(tenant = c.tenant.as_str(), connection = c.id.as_str(), error = %e, "sweep failed")
+        // Connections are independent and the work is I/O: several at a time, so one slow
+        // org does not hold up the rest of the pass.
+        let connected: Vec<Connection> = batch
+            .items
+            .into_iter()
+            .filter(guard::is_connected)
+            .collect();
+        for chunk in connected.chunks(SWEEP_CONCURRENCY) {
+            let results = futures::future::join_all(
+                chunk
+                    .iter()
+                    .map(|c| sweep_connection(app, &c.tenant, &c.id)),
+            )
+            .await;
+            for (c, result) in chunk.iter().zip(results) {
+                match result {
+                    Ok(run) => runs.push(run),
+                    Err(e) => {
+                        tracing::warn!(tenant = c.tenant.as_str(), connection = c.id.as_str(), error = %e, "sweep failed")
+                    }
                 }
             }
         }
