@@ -152,31 +152,21 @@ impl TenantStore for DynamoStore {
     }
 
     async fn put(&self, tenant: &Tenant) -> StoreResult<()> {
-        check_parts(&[("api_key_hash", &tenant.api_key_hash)])?;
-        let mut t = tenant.clone();
-        t.created_at = millis(t.created_at);
-        let mut it = item(&tenant_pk(&t.id), TENANT_SK);
-        it.insert(GSI1PK.into(), s(api_key_gsi(&t.api_key_hash)));
-        it.insert(GSI1SK.into(), s(tenant_pk(&t.id)));
-        self.put_item(with_data(it, &t)?, "PutItem").await
+        self.put_item(tenant_item(tenant)?, "PutItem").await
     }
 
     async fn create(&self, tenant: &Tenant) -> StoreResult<()> {
-        check_parts(&[("api_key_hash", &tenant.api_key_hash)])?;
-        let mut t = tenant.clone();
-        t.created_at = millis(t.created_at);
-        let mut it = item(&tenant_pk(&t.id), TENANT_SK);
-        it.insert(GSI1PK.into(), s(api_key_gsi(&t.api_key_hash)));
-        it.insert(GSI1SK.into(), s(tenant_pk(&t.id)));
         self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(with_data(it, &t)?))
+            .set_item(Some(tenant_item(tenant)?))
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await
             .map_err(|e| match classify(SERVICE, "PutItem", e) {
-                StoreError::Conflict(_) => StoreError::Conflict(format!("tenant {} exists", t.id)),
+                StoreError::Conflict(_) => {
+                    StoreError::Conflict(format!("tenant {} exists", tenant.id))
+                }
                 other => other,
             })?;
         Ok(())
@@ -204,4 +194,15 @@ impl TenantStore for DynamoStore {
             Err(e) => Err(e),
         }
     }
+}
+
+/// The tenant item, indexed by its API key hash (gsi1) for authentication.
+fn tenant_item(tenant: &Tenant) -> StoreResult<Item> {
+    check_parts(&[("api_key_hash", &tenant.api_key_hash)])?;
+    let mut t = tenant.clone();
+    t.created_at = millis(t.created_at);
+    let mut it = item(&tenant_pk(&t.id), TENANT_SK);
+    it.insert(GSI1PK.into(), s(api_key_gsi(&t.api_key_hash)));
+    it.insert(GSI1SK.into(), s(tenant_pk(&t.id)));
+    with_data(it, &t)
 }
