@@ -258,6 +258,12 @@ impl VaultTokenProvider {
         let refresh = RefreshToken::new(stored.token.refresh_token.expose());
         match self.oauth.refresh(&self.login_url, &refresh).await {
             Ok(set) => {
+                // Cached first: if Salesforce rotated (and so spent) the old refresh token,
+                // the access token stays usable whatever happens to the vault write below.
+                self.cache.lock().expect("token cache").insert(
+                    key(&self.tenant, &self.connection),
+                    set.access_token.clone(),
+                );
                 if let Some(rotated) = set
                     .refresh_token
                     .as_ref()
@@ -269,18 +275,8 @@ impl VaultTokenProvider {
                         issued_at: set.issued_at.unwrap_or_else(chrono::Utc::now),
                         metadata: stored.token.metadata.clone(),
                     };
-                    // Salesforce has already spent the old refresh token: keep the access
-                    // token usable whatever happens, and try hard to persist the new one.
-                    self.cache.lock().expect("token cache").insert(
-                        key(&self.tenant, &self.connection),
-                        set.access_token.clone(),
-                    );
                     self.persist_rotated(&stored.version, &token).await;
                 }
-                self.cache.lock().expect("token cache").insert(
-                    key(&self.tenant, &self.connection),
-                    set.access_token.clone(),
-                );
                 Ok(set.access_token)
             }
             Err(e) if e.is_reconnect_needed() => {
