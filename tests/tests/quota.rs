@@ -4,12 +4,17 @@
 //! budget frees up the next day, normal operation resumes and the parked work is written.
 
 use crmsync_e2e::*;
-use crmsync_service::poll;
 use crmsync_service::runs::RunStatus;
+use crmsync_service::{poll, reports};
 use crmsync_store::{ConnectionStatus, Environment, ReportStatus};
 use serde_json::json;
+use sf_emulator::{AppQuotaSpec, LimitHeaderForm};
 
-e2e!(spent_budget_pauses_then_resumes);
+e2e!(
+    spent_budget_pauses_then_resumes,
+    quota_reads_every_header_form,
+    app_quota_binds_before_the_org_share
+);
 
 async fn spent_budget_pauses_then_resumes(backend: Backend) {
     let s = Stack::start(backend).await;
@@ -89,4 +94,66 @@ async fn spent_budget_pauses_then_resumes(backend: Backend) {
             .await,
         1
     );
+}
+
+/// Each documented `Sforce-Limit-Info` form reaches the quota view: the org's usage is known
+/// and crmsync's allowance is its share (the guard would switch itself off otherwise).
+async fn quota_reads_every_header_form(backend: Backend) {
+    let s = Stack::start(backend).await;
+    s.connect("prod", Environment::Production).await;
+    for form in [LimitHeaderForm::UsageOnly, LimitHeaderForm::WithBursts] {
+        s.sf.set_limit_header(PROD_ORG, form).unwrap();
+        s.advance(chrono::Duration::minutes(1));
+        let run = s.poll("prod").await;
+        assert_eq!(run.status, RunStatus::Completed, "{run:#?}");
+        let view = reports::quota_usage(&s.app, &s.tenant, &s.conn("prod"))
+            .await
+            .unwrap();
+        let org = s.sf.api_usage(PROD_ORG).unwrap();
+        assert_eq!(view.org_max, Some(org.max), "{form:?}: {view:#?}");
+        assert_eq!(view.org_used, Some(org.used), "{form:?}: {view:#?}");
+        assert_eq!(view.crmsync_allowance, org.max / 2, "{form:?}: {view:#?}");
+        assert_eq!((view.app_used, view.app_max), (None, None), "{form:?}");
+    }
+}
+
+/// An org admin gave crmsync's connected app 40 calls a day, far below half of the org's
+/// 15,000: polls pause before the app's quota is spent, and the view shows the app quota.
+async fn app_quota_binds_before_the_org_share(backend: Backend) {
+    let s = Stack::start(backend).await;
+    s.sf.set_app_quota(
+        PROD_ORG,
+        Some(AppQuotaSpec {
+            app_name: "crmsync".into(),
+            max: 40,
+        }),
+    )
+    .unwrap();
+    s.connect("prod", Environment::Production).await;
+    let mut paused = false;
+    for i in 0..40 {
+        s.advance(chrono::Duration::minutes(1));
+        let run = poll::poll_connection(&s.app, &s.tenant, &s.conn("prod"))
+            .await
+            .unwrap_or_else(|e| panic!("poll {i} failed instead of pausing: {e}"));
+        if run.status == RunStatus::QuotaPaused {
+            paused = true;
+            break;
+        }
+        assert_eq!(run.status, RunStatus::Completed, "{run:#?}");
+    }
+    assert!(paused, "the app quota never paused the connection");
+    let org = s.sf.api_usage(PROD_ORG).unwrap();
+    assert_eq!(org.app_max, Some(40));
+    assert!(
+        org.app_used.unwrap() < 40,
+        "crmsync must pause before the app's quota: {org:?}"
+    );
+    assert!(org.used < org.max / 2, "{org:?}");
+    let view = reports::quota_usage(&s.app, &s.tenant, &s.conn("prod"))
+        .await
+        .unwrap();
+    assert_eq!(view.app_max, Some(40), "{view:#?}");
+    assert_eq!(view.app_used, org.app_used, "{view:#?}");
+    assert_eq!(view.crmsync_allowance, 40, "{view:#?}");
 }

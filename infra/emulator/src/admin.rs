@@ -38,6 +38,9 @@ impl std::fmt::Debug for MintedTokens {
 pub struct ApiUsage {
     pub used: u64,
     pub max: u64,
+    /// Calls against the connected app's quota, when the org sets one.
+    pub app_used: Option<u64>,
+    pub app_max: Option<u64>,
     /// Calls per endpoint (e.g. `query`, `sobject.create`, `collections.update`, `oauth.token`).
     pub counters: BTreeMap<String, u64>,
 }
@@ -172,12 +175,39 @@ impl AdminHandle {
         })
     }
 
+    /// Sets (or, with `None`, removes) the connected app's quota in this org.
+    pub fn set_app_quota(
+        &self,
+        alias: &str,
+        quota: Option<crate::spec::AppQuotaSpec>,
+    ) -> Result<(), EmulatorError> {
+        self.with_org(alias, |st, i| {
+            st.orgs[i].settings.app_quota = quota;
+            Ok(())
+        })
+    }
+
+    /// Chooses the form of `Sforce-Limit-Info` the org sends.
+    pub fn set_limit_header(
+        &self,
+        alias: &str,
+        form: crate::spec::LimitHeaderForm,
+    ) -> Result<(), EmulatorError> {
+        self.with_org(alias, |st, i| {
+            st.orgs[i].settings.limit_header = form;
+            Ok(())
+        })
+    }
+
     pub fn api_usage(&self, alias: &str) -> Result<ApiUsage, EmulatorError> {
         self.with_org(alias, |st, i| {
             let o = &st.orgs[i];
+            let quota = o.settings.app_quota.as_ref();
             Ok(ApiUsage {
                 used: o.meter.used(st.clock.now()),
                 max: o.settings.daily_api_limit,
+                app_used: quota.map(|_| o.app_meter.used(st.clock.now())),
+                app_max: quota.map(|q| q.max),
                 counters: o.counters.clone(),
             })
         })
@@ -198,6 +228,7 @@ impl AdminHandle {
             st.orgs[i].counters.clear();
             let now = st.clock.now();
             st.orgs[i].meter.set(now, 0);
+            st.orgs[i].app_meter.set(now, 0);
             Ok(())
         })
     }

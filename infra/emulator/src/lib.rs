@@ -76,7 +76,9 @@ use std::time::Duration;
 pub use admin::AdminHandle;
 pub use error::EmulatorError;
 pub use faults::FaultSpec;
-pub use spec::{DuplicateRule, OrgSpec, SeedFile, UserSpec, ValidationRule};
+pub use spec::{
+    AppQuotaSpec, DuplicateRule, LimitHeaderForm, OrgSpec, SeedFile, UserSpec, ValidationRule,
+};
 
 /// Demo org constants (fixed; documented in `--help`).
 pub mod demo {

@@ -51,8 +51,10 @@ ADMIN API (no auth; JSON bodies)
   POST   /__admin/orgs/{alias}/revoke-tokens            invalidate all tokens of the org
   POST   /__admin/orgs/{alias}/limit/exhaust            next data call -> 403 REQUEST_LIMIT_EXCEEDED
   PUT    /__admin/orgs/{alias}/settings  {\"dailyApiLimit\":N,\"apiUsed\":N,\"rotateRefreshTokens\":b,
-                                          \"autoApprove\":b,\"changeIdLimit\":N}
-  GET    /__admin/orgs/{alias}/usage                    {used,max,counters{endpoint:n}}
+                                          \"autoApprove\":b,\"changeIdLimit\":N,
+                                          \"limitHeader\":\"usageOnly\"|\"withBursts\",
+                                          \"appQuota\":{\"appName\":s,\"max\":N}}
+  GET    /__admin/orgs/{alias}/usage                    {used,max,appUsed,appMax,counters{endpoint:n}}
   DELETE /__admin/orgs/{alias}/usage                    reset counters and usage
   POST   /__admin/orgs/{alias}/users     {\"username\",\"password\",\"email\",\"firstName\",\"lastName\"}
   POST   /__admin/orgs/{alias}/tokens    {\"username\"}  mint access+refresh tokens

@@ -110,6 +110,12 @@ pub struct OrgSpec {
     pub is_sandbox: bool,
     #[serde(default = "default_limit")]
     pub daily_api_limit: u64,
+    /// Which documented form of `Sforce-Limit-Info` the org sends.
+    #[serde(default)]
+    pub limit_header: LimitHeaderForm,
+    /// A quota the org's admin set on the connected app (`per-app-api-usage`).
+    #[serde(default)]
+    pub app_quota: Option<AppQuotaSpec>,
     #[serde(default)]
     pub rotate_refresh_tokens: bool,
     /// `authorize` redirects straight back with a code (no login page).
@@ -137,6 +143,26 @@ pub struct OrgSpec {
     pub demo_data: bool,
 }
 
+/// The forms of `Sforce-Limit-Info` the developer guide documents. Entries are separated by
+/// `; `, and a per-app quota, when set, is appended in either form.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum LimitHeaderForm {
+    /// `api-usage=18/5000`
+    UsageOnly,
+    /// `api-usage=10018/100000; api-bursts=0/750` (the current guide's example).
+    #[default]
+    WithBursts,
+}
+
+/// A per-app API quota: `per-app-api-usage=17/250(appName=sample-connected-app)`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppQuotaSpec {
+    pub app_name: String,
+    pub max: u64,
+}
+
 fn default_org_name() -> String {
     "Emulated Org".into()
 }
@@ -159,6 +185,8 @@ impl OrgSpec {
             name: format!("{alias} org"),
             is_sandbox: false,
             daily_api_limit: default_limit(),
+            limit_header: LimitHeaderForm::default(),
+            app_quota: None,
             rotate_refresh_tokens: false,
             auto_approve: true,
             client_id: default_client_id(),
@@ -221,6 +249,17 @@ impl OrgSpec {
     }
     pub fn daily_api_limit(mut self, n: u64) -> Self {
         self.daily_api_limit = n;
+        self
+    }
+    pub fn limit_header(mut self, form: LimitHeaderForm) -> Self {
+        self.limit_header = form;
+        self
+    }
+    pub fn app_quota(mut self, app_name: &str, max: u64) -> Self {
+        self.app_quota = Some(AppQuotaSpec {
+            app_name: app_name.to_string(),
+            max,
+        });
         self
     }
     pub fn rotate_refresh_tokens(mut self, yes: bool) -> Self {
@@ -310,6 +349,8 @@ impl std::fmt::Debug for OrgSpec {
             .field("name", &self.name)
             .field("is_sandbox", &self.is_sandbox)
             .field("daily_api_limit", &self.daily_api_limit)
+            .field("limit_header", &self.limit_header)
+            .field("app_quota", &self.app_quota)
             .field("rotate_refresh_tokens", &self.rotate_refresh_tokens)
             .field("auto_approve", &self.auto_approve)
             .field("client_id", &self.client_id)

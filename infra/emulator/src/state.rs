@@ -15,6 +15,8 @@ use std::collections::{BTreeMap, HashMap};
 #[derive(Clone)]
 pub struct OrgSettings {
     pub daily_api_limit: u64,
+    pub limit_header: crate::spec::LimitHeaderForm,
+    pub app_quota: Option<crate::spec::AppQuotaSpec>,
     pub rotate_refresh_tokens: bool,
     pub auto_approve: bool,
     pub client_id: String,
@@ -36,6 +38,8 @@ pub struct Org {
     pub faults: FaultSpec,
     pub counters: BTreeMap<String, u64>,
     pub meter: crate::meter::ApiMeter,
+    /// Calls by the connected app, against its per-app quota when one is set.
+    pub app_meter: crate::meter::ApiMeter,
     pub validation_rules: Vec<ValidationRule>,
     pub duplicate_rules: Vec<DuplicateRule>,
     pub admin_user_id: String,
@@ -209,6 +213,8 @@ impl State {
             is_sandbox: spec.is_sandbox,
             settings: OrgSettings {
                 daily_api_limit: spec.daily_api_limit,
+                limit_header: spec.limit_header,
+                app_quota: spec.app_quota.clone(),
                 rotate_refresh_tokens: spec.rotate_refresh_tokens,
                 auto_approve: spec.auto_approve,
                 client_id: spec.client_id.clone(),
@@ -221,6 +227,7 @@ impl State {
             faults: FaultSpec::default(),
             counters: BTreeMap::new(),
             meter: Default::default(),
+            app_meter: Default::default(),
             validation_rules: spec.validation_rules.clone(),
             duplicate_rules: spec.duplicate_rules.clone(),
             admin_user_id: String::new(),

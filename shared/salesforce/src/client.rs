@@ -13,9 +13,21 @@ use crate::describe::ObjectDescribe;
 use crate::error::SfError;
 use crate::token::TokenProvider;
 
-/// API usage from `Sforce-Limit-Info: api-usage=USED/MAX`.
+/// API usage from `Sforce-Limit-Info`, e.g. `api-usage=10018/100000; api-bursts=1/750` or
+/// `api-usage=25/5000; per-app-api-usage=17/250(appName=sample-connected-app)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ApiUsage {
+    /// Calls the whole org used in the rolling 24 h window (may exceed `max` during a burst).
+    pub used: u64,
+    /// The org's daily limit.
+    pub max: u64,
+    /// The connected app's own quota in this org, when the admin set one.
+    pub per_app: Option<AppQuotaUsage>,
+}
+
+/// `per-app-api-usage=USED/MAX(appName=…)`: calls by this connected app against its quota.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AppQuotaUsage {
     pub used: u64,
     pub max: u64,
 }
@@ -30,20 +42,38 @@ impl ApiUsage {
         }
     }
 
-    /// Parses the header value, e.g. `api-usage=25/15000` (other entries are ignored).
+    /// Parses the header value. Entries are separated by `;` (a `,` is tolerated too);
+    /// unknown entries such as `api-bursts` are skipped. `None` without an `api-usage` entry.
     pub fn parse_header(value: &str) -> Option<ApiUsage> {
-        value.split(',').find_map(|part| {
-            let (key, rest) = part.trim().split_once('=')?;
-            if key.trim() != "api-usage" {
-                return None;
+        let mut org = None;
+        let mut per_app = None;
+        for entry in value.split([';', ',']) {
+            let Some((key, rest)) = entry.trim().split_once('=') else {
+                continue;
+            };
+            match key.trim() {
+                "api-usage" => org = org.or(used_of_max(rest)),
+                "per-app-api-usage" => {
+                    // `17/250(appName=…)`: the app's name follows the counts.
+                    let counts = rest.split_once('(').map_or(rest, |(c, _)| c);
+                    per_app = per_app.or(used_of_max(counts));
+                }
+                _ => {}
             }
-            let (used, max) = rest.trim().split_once('/')?;
-            Some(ApiUsage {
-                used: used.trim().parse().ok()?,
-                max: max.trim().parse().ok()?,
-            })
+        }
+        let (used, max) = org?;
+        Some(ApiUsage {
+            used,
+            max,
+            per_app: per_app.map(|(used, max)| AppQuotaUsage { used, max }),
         })
     }
+}
+
+/// `USED/MAX` as two numbers.
+fn used_of_max(text: &str) -> Option<(u64, u64)> {
+    let (used, max) = text.trim().split_once('/')?;
+    Some((used.trim().parse().ok()?, max.trim().parse().ok()?))
 }
 
 /// Called after every response that carried `Sforce-Limit-Info`.
@@ -160,19 +190,63 @@ impl SfClient {
 mod tests {
     use super::*;
 
+    fn usage(used: u64, max: u64) -> ApiUsage {
+        ApiUsage {
+            used,
+            max,
+            per_app: None,
+        }
+    }
+
     #[test]
-    fn parses_limit_info() {
+    fn parses_the_bare_form() {
         assert_eq!(
             ApiUsage::parse_header("api-usage=25/15000"),
+            Some(usage(25, 15000))
+        );
+    }
+
+    #[test]
+    fn parses_the_developer_guides_form_with_bursts() {
+        assert_eq!(
+            ApiUsage::parse_header("api-usage=10018/100000; api-bursts=1/750"),
+            Some(usage(10018, 100000))
+        );
+        // During a burst the org may run past its limit.
+        assert_eq!(
+            ApiUsage::parse_header("api-usage=110018/100000; api-bursts=1/750"),
+            Some(usage(110018, 100000))
+        );
+    }
+
+    #[test]
+    fn parses_a_per_app_quota() {
+        assert_eq!(
+            ApiUsage::parse_header(
+                "api-usage=25/5000; per-app-api-usage=17/250(appName=sample-connected-app)"
+            ),
             Some(ApiUsage {
                 used: 25,
-                max: 15000
+                max: 5000,
+                per_app: Some(AppQuotaUsage { used: 17, max: 250 }),
             })
         );
+        // Order and separator do not matter.
         assert_eq!(
             ApiUsage::parse_header("per-app-api-usage=1/10(appName=x), api-usage=7/100"),
-            Some(ApiUsage { used: 7, max: 100 })
+            Some(ApiUsage {
+                used: 7,
+                max: 100,
+                per_app: Some(AppQuotaUsage { used: 1, max: 10 }),
+            })
         );
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_usage() {
         assert_eq!(ApiUsage::parse_header("garbage"), None);
+        assert_eq!(ApiUsage::parse_header("api-bursts=1/750"), None);
+        assert_eq!(ApiUsage::parse_header("api-usage=x/100"), None);
+        assert_eq!(ApiUsage::parse_header(""), None);
     }
 }

@@ -44,7 +44,7 @@ pub mod soql;
 mod token;
 
 pub use changes::{DeletedRecord, DeletedRecords, UpdatedRecords};
-pub use client::{ApiUsage, SfClient, SfClientBuilder, UsageHook};
+pub use client::{ApiUsage, AppQuotaUsage, SfClient, SfClientBuilder, UsageHook};
 pub use collections::{
     COLLECTION_CHUNK, CollectionError, RecordError, RecordOutcome, SObjectRecord,
 };

@@ -353,3 +353,34 @@ async fn limit_info_is_tracked_and_hooked() {
     })
     .await;
 }
+
+/// The org reports a per-app quota after the org's usage and bursts; the client reads both.
+#[tokio::test]
+async fn per_app_quota_is_read_from_the_full_header() {
+    bounded(async {
+        let h = Harness::start().await;
+        h.emu
+            .admin()
+            .set_app_quota(
+                ORG,
+                Some(sf_emulator::AppQuotaSpec {
+                    app_name: "sample-connected-app".into(),
+                    max: 250,
+                }),
+            )
+            .unwrap();
+        let (provider, _) = h.provider();
+        let client = crmsync_salesforce::SfClient::builder(h.http.clone(), h.config(), provider)
+            .build()
+            .unwrap();
+        client.describe("Contact").await.unwrap();
+        let usage = client.last_api_usage().expect("Sforce-Limit-Info parsed");
+        let org = h.emu.admin().api_usage(ORG).unwrap();
+        assert_eq!((usage.used, usage.max), (org.used, org.max));
+        let app = usage.per_app.expect("per-app quota parsed");
+        assert_eq!(Some(app.used), org.app_used);
+        assert_eq!(app.max, 250);
+        h.stop().await;
+    })
+    .await;
+}

@@ -4,7 +4,9 @@
 use crmsync_salesforce::SfClient;
 use std::time::Duration;
 
-use crmsync_store::{Connection, ConnectionId, ConnectionStatus, Lease, TenantId};
+use crmsync_store::{
+    AppQuota, Connection, ConnectionId, ConnectionStatus, Lease, LimitReading, TenantId,
+};
 
 use crate::app::App;
 use crate::error::ServiceError;
@@ -75,10 +77,8 @@ pub async fn quota(
         .quotas
         .usage(&connection.tenant, &connection.id, app.now().date_naive())
         .await?;
-    let (org_used, org_max) = usage.limit.map(|l| (l.used, l.max)).unwrap_or((0, 0));
     Ok(quota::check(
-        org_used,
-        org_max,
+        usage.limit.as_ref(),
         usage.calls,
         app.settings.quota_share,
         planned,
@@ -107,12 +107,24 @@ pub async fn book_calls(
         && let Err(e) = app
             .stores
             .quotas
-            .record_limit(&connection.tenant, &connection.id, usage.used, usage.max)
+            .record_limit(&connection.tenant, &connection.id, limit_reading(usage))
             .await
     {
         tracing::warn!(error = %e, "could not record the org's API usage");
     }
     calls
+}
+
+/// The store's form of a `Sforce-Limit-Info` reading.
+fn limit_reading(usage: crmsync_salesforce::ApiUsage) -> LimitReading {
+    LimitReading {
+        used: usage.used,
+        max: usage.max,
+        app: usage.per_app.map(|a| AppQuota {
+            used: a.used,
+            max: a.max,
+        }),
+    }
 }
 
 /// Marks the connection after a Salesforce error that a human must fix.

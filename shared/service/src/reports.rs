@@ -697,6 +697,9 @@ pub struct QuotaView {
     /// Last `Sforce-Limit-Info` seen (absent before the first call).
     pub org_used: Option<u64>,
     pub org_max: Option<u64>,
+    /// The connected app's own quota in the org (`per-app-api-usage`), when the org sets one.
+    pub app_used: Option<u64>,
+    pub app_max: Option<u64>,
     pub limit_seen_at: Option<DateTime<Utc>>,
     pub paused: bool,
 }
@@ -714,8 +717,12 @@ pub async fn quota_usage(
         .usage(tenant, id, today)
         .await
         .map_err(store_err)?;
-    let (org_used, org_max) = usage.limit.map(|l| (l.used, l.max)).unwrap_or((0, 0));
-    let status = quota::check(org_used, org_max, usage.calls, app.settings.quota_share, 0);
+    let status = quota::check(
+        usage.limit.as_ref(),
+        usage.calls,
+        app.settings.quota_share,
+        0,
+    );
     Ok(QuotaView {
         connection: id.as_str().to_string(),
         day: usage.day,
@@ -725,6 +732,8 @@ pub async fn quota_usage(
         crmsync_remaining: status.crmsync_allowance.saturating_sub(usage.calls),
         org_used: usage.limit.map(|l| l.used),
         org_max: usage.limit.map(|l| l.max),
+        app_used: status.app_used,
+        app_max: status.app_max,
         limit_seen_at: usage.limit.map(|l| l.seen_at),
         paused: status.paused,
     })

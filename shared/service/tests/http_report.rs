@@ -626,7 +626,15 @@ async fn quota_runs_and_connection_details_read_the_store() {
         .unwrap();
     app.stores
         .quotas
-        .record_limit(&tid("acme"), &cid("production"), 1_000, 15_000)
+        .record_limit(
+            &tid("acme"),
+            &cid("production"),
+            crmsync_store::LimitReading {
+                used: 1_000,
+                max: 15_000,
+                app: None,
+            },
+        )
         .await
         .unwrap();
     let router = report_router(app);

@@ -247,13 +247,12 @@ pub trait QuotaStore: Send + Sync {
         day: NaiveDate,
         calls: u64,
     ) -> StoreResult<u64>;
-    /// Stores the last seen `Sforce-Limit-Info` (used/max), stamped with the clock.
+    /// Stores the last seen `Sforce-Limit-Info`, stamped with the clock.
     async fn record_limit(
         &self,
         tenant: &TenantId,
         connection: &ConnectionId,
-        used: u64,
-        max: u64,
+        reading: LimitReading,
     ) -> StoreResult<()>;
     async fn usage(
         &self,

@@ -169,6 +169,9 @@ struct Settings {
     rotate_refresh_tokens: Option<bool>,
     auto_approve: Option<bool>,
     change_id_limit: Option<usize>,
+    limit_header: Option<crate::spec::LimitHeaderForm>,
+    /// `{"appName": "…", "max": N}` sets a per-app quota; `null` leaves it as it is.
+    app_quota: Option<crate::spec::AppQuotaSpec>,
 }
 
 async fn settings(
@@ -192,6 +195,12 @@ async fn settings(
         }
         if let Some(n) = x.change_id_limit {
             h.set_change_id_limit(&alias, n)?;
+        }
+        if let Some(form) = x.limit_header {
+            h.set_limit_header(&alias, form)?;
+        }
+        if let Some(quota) = x.app_quota {
+            h.set_app_quota(&alias, Some(quota))?;
         }
         Ok(())
     })();

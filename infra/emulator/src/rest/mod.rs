@@ -11,6 +11,7 @@ pub mod sobjects;
 
 use crate::error::ApiError;
 use crate::server::Shared;
+use crate::spec::LimitHeaderForm;
 use crate::state::State;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State as AxState};
@@ -210,11 +211,22 @@ pub async fn data_api(
                 "REQUEST_LIMIT_EXCEEDED",
                 "TotalRequests Limit exceeded.",
             );
-            return with_limit_header(e.into_response(), used, o.settings.daily_api_limit);
+            return with_limit_header(e.into_response(), &limit_info(o, now));
+        }
+        if let Some(quota) = &o.settings.app_quota
+            && o.app_meter.used(now) >= quota.max
+        {
+            let e = ApiError::new(
+                StatusCode::FORBIDDEN,
+                "REQUEST_LIMIT_EXCEEDED",
+                "TotalRequests Limit exceeded.",
+            );
+            return with_limit_header(e.into_response(), &limit_info(o, now));
         }
         let faults = o.faults.clone();
         let st_ref: &mut State = &mut st;
         st_ref.orgs[org].meter.add(now, 1);
+        st_ref.orgs[org].app_meter.add(now, 1);
         st_ref.orgs[org].count(&endpoint);
         let injected = {
             let rng = &mut st_ref.rng;
@@ -264,11 +276,7 @@ pub async fn data_api(
             Injected::None => route(&mut ctx),
         }
     };
-    let now = st.clock.now();
-    let (used, max) = (
-        st.orgs[org].meter.used(now),
-        st.orgs[org].settings.daily_api_limit,
-    );
+    let header = limit_info(&st.orgs[org], st.clock.now());
     drop(st);
     let resp = match result {
         Ok(Reply {
@@ -278,11 +286,33 @@ pub async fn data_api(
         Ok(Reply { status, body: None }) => status.into_response(),
         Err(e) => e.into_response(),
     };
-    with_limit_header(resp, used, max)
+    with_limit_header(resp, &header)
 }
 
-fn with_limit_header(mut resp: Response, used: u64, max: u64) -> Response {
-    if let Ok(v) = HeaderValue::from_str(&format!("api-usage={used}/{max}")) {
+/// The org's `Sforce-Limit-Info` value in the form its settings choose, entries separated
+/// by `; ` as Salesforce sends them.
+fn limit_info(org: &crate::state::Org, now: chrono::DateTime<chrono::Utc>) -> String {
+    let mut entries = vec![format!(
+        "api-usage={}/{}",
+        org.meter.used(now),
+        org.settings.daily_api_limit
+    )];
+    if org.settings.limit_header == LimitHeaderForm::WithBursts {
+        entries.push("api-bursts=0/750".to_string());
+    }
+    if let Some(quota) = &org.settings.app_quota {
+        entries.push(format!(
+            "per-app-api-usage={}/{}(appName={})",
+            org.app_meter.used(now),
+            quota.max,
+            quota.app_name
+        ));
+    }
+    entries.join("; ")
+}
+
+fn with_limit_header(mut resp: Response, value: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(value) {
         resp.headers_mut().insert("sforce-limit-info", v);
     }
     resp

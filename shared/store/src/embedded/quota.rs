@@ -33,19 +33,11 @@ impl QuotaStore for EmbeddedStore {
         &self,
         tenant: &TenantId,
         connection: &ConnectionId,
-        used: u64,
-        max: u64,
+        reading: LimitReading,
     ) -> StoreResult<()> {
         let k = key(&[tenant.as_str(), connection.as_str()]);
         self.write(|s, now| {
-            s.quota_limits.insert(
-                k,
-                LimitInfo {
-                    used,
-                    max,
-                    seen_at: millis(now),
-                },
-            );
+            s.quota_limits.insert(k, reading.stamped(millis(now)));
             Ok(())
         })
         .await

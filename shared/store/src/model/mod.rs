@@ -19,7 +19,7 @@ pub use ephemeral::{Lease, OAuthState};
 pub use link::{Link, LinkCreate};
 pub use page::{Page, PageRequest, PageToken};
 pub use queue::{OutboundMessage, QueueKind, ReceivedMessage};
-pub use quota::{LimitInfo, QuotaUsage};
+pub use quota::{AppQuota, LimitInfo, LimitReading, QuotaUsage};
 pub use report::{ReportEntry, ReportQuery, ReportStatus};
 pub use run::{MAX_RUN_SUMMARY_BYTES, RunRecord};
 pub use sync::{CursorPosition, ObjectCursor, SyncConfigVersion};

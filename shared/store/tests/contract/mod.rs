@@ -1138,16 +1138,40 @@ pub async fn quota_counters_add_up(h: &Harness) {
     let totals = join_all((0..4).map(|_| s.add_calls(&t, &c, day, 7))).await;
     assert!(totals.iter().all(Result::is_ok));
     assert_eq!(s.add_calls(&t, &c, next, 1).await.unwrap(), 1);
-    s.record_limit(&t, &c, 1200, 15000).await.unwrap();
+    let app = AppQuota { used: 17, max: 250 };
+    s.record_limit(
+        &t,
+        &c,
+        LimitReading {
+            used: 1200,
+            max: 15000,
+            app: Some(app),
+        },
+    )
+    .await
+    .unwrap();
     let u = s.usage(&t, &c, day).await.unwrap();
     assert_eq!(u.calls, 33);
     let limit = u.limit.unwrap();
-    assert_eq!((limit.used, limit.max), (1200, 15000));
+    assert_eq!((limit.used, limit.max, limit.app), (1200, 15000, Some(app)));
     assert_eq!(
         limit.seen_at.timestamp_millis(),
         h.clock.now().timestamp_millis()
     );
     assert_eq!(s.usage(&t, &cid("c2"), day).await.unwrap().calls, 0);
+    // A later reading without a per-app quota clears it (the admin removed the quota).
+    s.record_limit(
+        &t,
+        &c,
+        LimitReading {
+            used: 1300,
+            max: 15000,
+            app: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.usage(&t, &c, day).await.unwrap().limit.unwrap().app, None);
 }
 
 fn token(refresh: &str) -> StoredToken {

@@ -45,14 +45,9 @@ impl QuotaStore for DynamoStore {
         &self,
         tenant: &TenantId,
         connection: &ConnectionId,
-        used: u64,
-        max: u64,
+        reading: LimitReading,
     ) -> StoreResult<()> {
-        let info = LimitInfo {
-            used,
-            max,
-            seen_at: self.now(),
-        };
+        let info = reading.stamped(self.now());
         let it = with_data(item(&tenant_pk(tenant), &quota_limit_sk(connection)), &info)?;
         self.put_item(it, "PutItem").await
     }
