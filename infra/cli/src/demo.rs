@@ -24,6 +24,7 @@ use crate::stack::{
     self, ClockMode, LocalStack, PushTotals, SalesforceTarget, StackOptions, StateBackend,
     SyncTotals,
 };
+use crate::sweep_probe;
 
 /// `crmsync demo` options.
 #[derive(Debug, Clone, clap::Args)]
@@ -331,22 +332,43 @@ pub async fn run_demo_on(
             a.delete_record(org, &victim.object, &victim.id)?;
             Some(victim)
         }
-        None => None,
+        None => {
+            // A real org: delete only the demo's own probe, then wait for the delete log.
+            let probe = sweep_probe::push_probe(
+                app,
+                &args.tenant,
+                &webhook_secret,
+                &args.connection,
+                &run_tag,
+            )
+            .await?;
+            let connection = app
+                .stores
+                .connections
+                .get(&tenant_id, &connection_id)
+                .await?
+                .ok_or_else(|| CliError::step("deletion sweep", "the connection is gone"))?;
+            sweep_probe::delete_and_wait(app, &connection, &probe, progress).await?;
+            Some(probe)
+        }
     };
     stack.advance(SWEEP_ADVANCE);
     let sweep = stack.sweep(&args.tenant, &args.connection).await?;
-    progress.done(&match &deleted {
-        Some(d) => format!(
+    progress.done(&match (&deleted, &admin) {
+        (Some(d), Some(_)) => format!(
             "deleted {} {} in Salesforce, moved time {} min; {} unlinked",
             d.object,
             d.id,
             SWEEP_ADVANCE.as_secs() / 60,
             sweep.total().unlinked
         ),
-        None => format!(
-            "nothing deleted in a real org; {} unlinked",
+        (Some(d), None) => format!(
+            "deleted the demo's own probe {} {} in Salesforce; {} unlinked",
+            d.object,
+            d.id,
             sweep.total().unlinked
         ),
+        (None, _) => format!("nothing deleted; {} unlinked", sweep.total().unlinked),
     });
 
     progress.step(7, STEPS, "summary");

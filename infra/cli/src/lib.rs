@@ -27,6 +27,7 @@ pub mod events;
 pub mod output;
 pub mod report;
 pub mod stack;
+pub mod sweep_probe;
 pub mod tenant;
 
 pub use error::{CliError, CliResult};

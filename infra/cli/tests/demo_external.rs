@@ -67,7 +67,8 @@ async fn demo_against_another_org_waits_for_the_person_to_authorize() {
     assert!(landed.status().is_success(), "{:?}", landed.status());
     assert!(landed.url().as_str().starts_with(&redirect));
 
-    let out = tokio::time::timeout(Duration::from_secs(90), child.wait_with_output())
+    // The demo waits up to two minutes of real time for the delete log's minute grain.
+    let out = tokio::time::timeout(Duration::from_secs(240), child.wait_with_output())
         .await
         .expect("demo finished in time")
         .unwrap();
@@ -76,9 +77,29 @@ async fn demo_against_another_org_waits_for_the_person_to_authorize() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON summary");
     assert_eq!(v["connection_status"], "Connected");
     assert_eq!(v["emulated"], false);
+    // The sweep ran for real: the demo deleted only its own probe record, waited for the
+    // delete log to cover it, and getDeleted found it.
+    let probe = &v["deleted"];
+    // An app contact is written as a Lead until a demo is set (seed 003).
+    let object = probe["object"].as_str().expect("probe object");
+    let probe_id = probe["id"].as_str().expect("probe id");
+    let admin = emu.admin();
+    let org = sf_emulator::demo::ORG_ALIAS;
+    let probe_now = admin.get_record(org, object, probe_id).unwrap();
     assert!(
-        v["deleted"].is_null(),
-        "nothing is deleted in an org the demo does not own"
+        probe_now.is_none_or(|r| r.get("IsDeleted") == Some(&serde_json::json!(true))),
+        "the probe is deleted"
+    );
+    assert!(admin.api_count(org, "getDeleted").unwrap() > 0);
+    assert_eq!(
+        v["sweep"]["objects"][object]["unlinked"], 1,
+        "the sweep unlinked the probe: {:#}",
+        v["sweep"]
+    );
+    assert_eq!(
+        admin.api_count(org, "sobject.delete").unwrap(),
+        1,
+        "the demo deletes nothing but its probe"
     );
     assert!(
         v["full_sync"]["total"]["objects"]["Contact"]["fetched"]
