@@ -218,7 +218,8 @@ fn corpus_has_at_least_40_fixtures_each_naming_its_source() {
         let doc = f.source.starts_with("https://");
         assert!(
             github || doc,
-            "{rel}: source {:?} is neither repo@commit:path nor a URL",
+            "{}: source {:?} is neither repo@commit:path nor a URL",
+            f.name,
             f.source
         );
         assert!(
