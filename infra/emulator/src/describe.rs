@@ -10,6 +10,9 @@ fn urls(o: &ObjectDef, version: &str) -> Value {
         "sobject": base,
         "describe": format!("{base}/describe"),
         "rowTemplate": format!("{base}/{{ID}}"),
+        "uiDetailTemplate": "/{ID}",
+        "uiEditTemplate": "/{ID}/e",
+        "uiNewRecord": format!("/{}/e", o.key_prefix),
     })
 }
 
@@ -38,6 +41,20 @@ pub fn summary(o: &ObjectDef, version: &str) -> Value {
         "feedEnabled": false,
         "deprecatedAndHidden": false,
         "urls": urls(o, version),
+    })
+}
+
+/// The record type every object has, even without custom record types.
+fn master_record_type(o: &ObjectDef, version: &str) -> Value {
+    json!({
+        "active": true,
+        "available": true,
+        "defaultRecordTypeMapping": true,
+        "developerName": "Master",
+        "master": true,
+        "name": "Master",
+        "recordTypeId": "012000000000000AAA",
+        "urls": {"layout": format!("/services/data/{version}/sobjects/{}/describe/layouts/012000000000000AAA", o.name)},
     })
 }
 
@@ -125,6 +142,9 @@ pub fn describe(o: &ObjectDef, version: &str) -> Value {
     let mut v = summary(o, version);
     v["fields"] = Value::Array(o.fields.iter().map(field).collect());
     v["childRelationships"] = json!([]);
-    v["recordTypeInfos"] = json!([]);
+    v["listviewable"] = json!(null);
+    v["lookupLayoutable"] = json!(null);
+    v["searchLayoutable"] = json!(!o.queryable_only);
+    v["recordTypeInfos"] = json!([master_record_type(o, version)]);
     v
 }

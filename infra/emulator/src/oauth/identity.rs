@@ -132,6 +132,7 @@ pub async fn identity(
         "last_name": s("LastName"),
         "timezone": s("TimeZoneSidKey"),
         "photos": {"picture": null, "thumbnail": null},
+        "status": {"created_date": null, "body": null},
         "active": s("IsActive"),
         "user_type": "STANDARD",
         "language": "en_US",

@@ -150,7 +150,12 @@ pub fn update(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         batch.records.len(),
         |ctx, i| {
             let rec = &batch.records[i];
-            let id = rec.get("Id").and_then(Value::as_str).map(str::to_string);
+            // Field names are case-insensitive: the guide's own examples send `id`.
+            let id = rec
+                .as_object()
+                .and_then(|m| m.iter().find(|(k, _)| k.eq_ignore_ascii_case("id")))
+                .and_then(|(_, v)| v.as_str())
+                .map(str::to_string);
             let r = (|| {
                 let t = type_of(rec)?;
                 let id = id.clone().ok_or_else(|| {

@@ -125,7 +125,12 @@ pub fn composite(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         } else {
             refs.insert(reference.clone(), resp_body.clone());
         }
-        out.push(json!({"body": resp_body, "httpHeaders": {}, "httpStatusCode": status.as_u16(), "referenceId": reference}));
+        // Like Salesforce, a subrequest that created a record carries its Location.
+        let headers = match (status.as_u16(), resp_body.get("id").and_then(Value::as_str)) {
+            (201, Some(id)) => json!({"Location": location(sub, id)}),
+            _ => json!({}),
+        };
+        out.push(json!({"body": resp_body, "httpHeaders": headers, "httpStatusCode": status.as_u16(), "referenceId": reference}));
     }
     if failed && all_or_none {
         if let Some(s) = snapshot {
@@ -141,6 +146,13 @@ pub fn composite(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         }
     }
     Ok(Reply::ok(json!({"compositeResponse": out})))
+}
+
+/// `{subrequest url}/{id}` without a query string, e.g. `/services/data/v62.0/sobjects/Account/001…`.
+fn location(sub: &Value, id: &str) -> String {
+    let url = sub.get("url").and_then(Value::as_str).unwrap_or("");
+    let path = url.split('?').next().unwrap_or("").trim_end_matches('/');
+    format!("{path}/{id}")
 }
 
 fn run_sub(ctx: &mut Ctx<'_>, sub: &Value, refs: &Map<String, Value>) -> Result<Reply, ApiError> {
