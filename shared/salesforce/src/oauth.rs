@@ -340,10 +340,26 @@ impl OAuthClient {
                 if status >= 500 {
                     return Err(classify(status, response.body()));
                 }
-                Ok(response)
+                Ok(with_bearer_token_type(response))
             })
         }
     }
+}
+
+/// Older orgs (and restforce's recorded answers) omit `token_type`; Salesforce's tokens are
+/// always bearer tokens, and `oauth2` refuses a token response without the field.
+fn with_bearer_token_type(response: HttpResponse) -> HttpResponse {
+    let (parts, body) = response.into_parts();
+    let body = match serde_json::from_slice::<serde_json::Value>(&body) {
+        Ok(serde_json::Value::Object(mut fields))
+            if fields.contains_key("access_token") && !fields.contains_key("token_type") =>
+        {
+            fields.insert("token_type".into(), "Bearer".into());
+            serde_json::to_vec(&fields).unwrap_or(body)
+        }
+        _ => body,
+    };
+    HttpResponse::from_parts(parts, body)
 }
 
 fn token_set(response: SfTokenResponse) -> Result<TokenSet, SfError> {
