@@ -42,6 +42,9 @@ pub struct ApiUsage {
     pub counters: BTreeMap<String, u64>,
 }
 
+/// One stored record as [`AdminHandle::records`] lists it: `(Id, fields, deleted)`.
+pub type RecordRow = (String, Map<String, Value>, bool);
+
 #[derive(Clone)]
 pub struct AdminHandle {
     shared: Arc<Mutex<State>>,
@@ -399,11 +402,7 @@ impl AdminHandle {
 
     /// Every record of an object, deleted ones included, in Id (creation) order:
     /// `(Id, fields, deleted)`.
-    pub fn records(
-        &self,
-        alias: &str,
-        object: &str,
-    ) -> Result<Vec<(String, Map<String, Value>, bool)>, EmulatorError> {
+    pub fn records(&self, alias: &str, object: &str) -> Result<Vec<RecordRow>, EmulatorError> {
         self.with_org(alias, |st, i| {
             let name = st.orgs[i]
                 .object(object)

@@ -78,7 +78,11 @@ impl FaultyStores {
             StoreFault::FailBefore => Err(injected(port, operation, "failed before the write")),
             StoreFault::FailAfterCommit => {
                 inner.await?;
-                Err(injected(port, operation, "committed, then reported a failure"))
+                Err(injected(
+                    port,
+                    operation,
+                    "committed, then reported a failure",
+                ))
             }
             StoreFault::Hang => std::future::pending().await,
         }

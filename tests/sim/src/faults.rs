@@ -30,10 +30,7 @@ pub struct FaultSet {
 }
 
 fn all_kinds() -> impl Iterator<Item = &'static str> {
-    SF_KINDS
-        .into_iter()
-        .chain(STORE_KINDS)
-        .chain(WORKER_KINDS)
+    SF_KINDS.into_iter().chain(STORE_KINDS).chain(WORKER_KINDS)
 }
 
 impl FaultSet {
@@ -130,10 +127,15 @@ pub enum SfFault {
 pub enum Fault {
     Salesforce(SfFault),
     /// The store call number `at_call` of the run fails; before its write or after it.
-    Store { at_call: u32, after_commit: bool },
+    Store {
+        at_call: u32,
+        after_commit: bool,
+    },
     /// The worker is killed at store call number `at_call` (the future is dropped there,
     /// as a Lambda timeout does); its messages come back after the visibility timeout.
-    WorkerKilled { at_call: u32 },
+    WorkerKilled {
+        at_call: u32,
+    },
     /// The worker finishes but its acknowledgements are lost: every message comes back.
     Redelivery,
 }
@@ -154,8 +156,7 @@ impl Fault {
                 ..
             } => "store_fail_before_commit",
             Fault::Store {
-                after_commit: true,
-                ..
+                after_commit: true, ..
             } => "store_commit_then_fail",
             Fault::WorkerKilled { .. } => "worker_killed",
             Fault::Redelivery => "message_redelivered",

@@ -164,10 +164,7 @@ fn no_duplicates(c: &mut Checker<'_>) {
 
 /// 2 and 6: every accepted event ends with a success, an error with its reason, or parked
 /// (and nothing is still parked once the cause is gone).
-fn outcomes(
-    c: &mut Checker<'_>,
-    reports: &BTreeMap<String, Option<crmsync_store::ReportEntry>>,
-) {
+fn outcomes(c: &mut Checker<'_>, reports: &BTreeMap<String, Option<crmsync_store::ReportEntry>>) {
     for e in &c.world.model.events {
         match reports.get(&e.event_id).cloned().flatten() {
             None => c.fail(
@@ -187,10 +184,7 @@ fn outcomes(
             ),
             Some(r) if r.status == ReportStatus::Error => {
                 if r.reason.as_deref().is_none_or(|s| s.trim().is_empty()) {
-                    c.fail(
-                        2,
-                        format!("event {} failed without a reason", e.event_id),
-                    );
+                    c.fail(2, format!("event {} failed without a reason", e.event_id));
                 }
                 if r.code.as_deref() == Some("REQUEST_LIMIT_EXCEEDED")
                     || r.reason
@@ -220,10 +214,7 @@ fn succeeded(
 
 /// 2 and 4: Salesforce's final state equals the model's: the latest value the app sent
 /// (when that event succeeded), each demo cycle's Opportunity, each sale's line items.
-fn app_state(
-    c: &mut Checker<'_>,
-    reports: &BTreeMap<String, Option<crmsync_store::ReportEntry>>,
-) {
+fn app_state(c: &mut Checker<'_>, reports: &BTreeMap<String, Option<crmsync_store::ReportEntry>>) {
     let opportunities = c.live("Opportunity");
     let items = c.live("OpportunityLineItem");
     for r in c.world.model.records.clone() {
@@ -270,7 +261,8 @@ fn app_state(
                     let others: Vec<String> = opportunities
                         .iter()
                         .filter(|(_, f)| {
-                            text(f, "Name").is_some_and(|n| n.starts_with(&format!("Opp-{}-", r.id)))
+                            text(f, "Name")
+                                .is_some_and(|n| n.starts_with(&format!("Opp-{}-", r.id)))
                         })
                         .map(|(id, f)| {
                             format!(

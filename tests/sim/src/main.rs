@@ -73,6 +73,7 @@ fn main() -> ExitCode {
         records: args.records,
         profile: args.profile,
         faults: args.faults.clone(),
+        emails: None,
     };
     if let Some(seed) = args.seed {
         let report = run_seed(&config(seed));
@@ -80,7 +81,10 @@ fn main() -> ExitCode {
             for line in &report.trace {
                 println!("{line}");
             }
-            println!("seed {seed}: every invariant holds (trace {})", report.trace_hash);
+            println!(
+                "seed {seed}: every invariant holds (trace {})",
+                report.trace_hash
+            );
             return ExitCode::SUCCESS;
         }
         println!("{}", report.failure_text());

@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 use sf_emulator::FaultSpec;
 use sha2::{Digest, Sha256};
 
-use crate::faults::{Fault, FaultSet, FaultCounts, Killable, SfFault, StorePlan};
+use crate::faults::{Fault, FaultCounts, FaultSet, Killable, SfFault, StorePlan};
 use crate::invariants::{self, Violation};
 use crate::model::{AppRecord, Model, SentEvent, SfCreated, SfEdit};
 use crate::scenario::{self, Profile, Step};
@@ -42,6 +42,8 @@ pub struct SimConfig {
     pub records: usize,
     pub profile: Profile,
     pub faults: FaultSet,
+    /// Whether app records carry an email (`None`: the profile decides, at random).
+    pub emails: Option<bool>,
 }
 
 impl SimConfig {
@@ -52,6 +54,7 @@ impl SimConfig {
             records: 4,
             profile: Profile::TODAY,
             faults: FaultSet::all(),
+            emails: None,
         }
     }
 
@@ -115,6 +118,9 @@ pub fn run_script(config: &SimConfig, steps: Vec<Step>) -> RunReport {
 fn run_on_runtime(config: &SimConfig, script: Option<Vec<Step>>) -> RunReport {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        // Paused tokio time: the Salesforce client's retry backoffs cost no wall-clock time
+        // (the store and emulator clocks are manual anyway). CRMSYNC_SIM_REAL_TIME=1 opts out.
+        .start_paused(std::env::var_os("CRMSYNC_SIM_REAL_TIME").is_none())
         .build()
         .expect("a current-thread runtime");
     runtime.block_on(async {
@@ -191,8 +197,9 @@ impl World {
         let mut rng = StdRng::seed_from_u64(config.seed);
         let records = (0..config.records.max(1))
             .map(|i| {
-                let with_email =
-                    !config.profile.records_without_email || rand::Rng::random_bool(&mut rng, 0.6);
+                let with_email = config.emails.unwrap_or_else(|| {
+                    !config.profile.records_without_email || rand::Rng::random_bool(&mut rng, 0.6)
+                });
                 AppRecord::new(i, with_email)
             })
             .collect();
@@ -365,13 +372,20 @@ impl World {
     // ---- Salesforce users ----
 
     /// Live records of `object` whose `field` equals `value`, in creation order.
-    pub fn sf_find(&self, object: &str, field: &str, value: &str) -> Vec<(String, Map<String, Value>)> {
+    pub fn sf_find(
+        &self,
+        object: &str,
+        field: &str,
+        value: &str,
+    ) -> Vec<(String, Map<String, Value>)> {
         self.stack
             .sf
             .records(PROD_ORG, object)
             .expect("emulator read")
             .into_iter()
-            .filter(|(_, f, deleted)| !deleted && f.get(field).and_then(Value::as_str) == Some(value))
+            .filter(|(_, f, deleted)| {
+                !deleted && f.get(field).and_then(Value::as_str) == Some(value)
+            })
             .map(|(id, f, _)| (id, f))
             .collect()
     }
@@ -387,7 +401,17 @@ impl World {
         None
     }
 
-    fn edit(&mut self, object: &str, id: &str, field: &str, app_field: &str, value: Value, owner: Option<String>, late_by: Option<u32>) {
+    #[allow(clippy::too_many_arguments)]
+    fn edit(
+        &mut self,
+        object: &str,
+        id: &str,
+        field: &str,
+        app_field: &str,
+        value: Value,
+        owner: Option<String>,
+        late_by: Option<u32>,
+    ) {
         let mut fields = Map::new();
         fields.insert(field.into(), value.clone());
         match late_by {
@@ -404,8 +428,12 @@ impl World {
                 .update_record(PROD_ORG, object, id, fields)
                 .expect("salesforce edit"),
         }
-        let late = late_by.map(|s| format!(" (late by {s}s)")).unwrap_or_default();
-        self.log(format!("salesforce user: {object} {id} {field}={value}{late}"));
+        let late = late_by
+            .map(|s| format!(" (late by {s}s)"))
+            .unwrap_or_default();
+        self.log(format!(
+            "salesforce user: {object} {id} {field}={value}{late}"
+        ));
         self.model.sf_edits.push(SfEdit {
             step: self.step_no,
             object: object.into(),
@@ -419,7 +447,9 @@ impl World {
 
     fn sf_edit_person(&mut self, app: usize, title: String, late_by: Option<u32>) {
         let Some((object, id)) = self.person_record(app) else {
-            self.log(format!("salesforce user: no person record for a{app} to edit"));
+            self.log(format!(
+                "salesforce user: no person record for a{app} to edit"
+            ));
             return;
         };
         let owner = Some(self.model.records[app].id.clone());
@@ -433,7 +463,15 @@ impl World {
             return;
         };
         let owner = Some(self.model.records[app].id.clone());
-        self.edit("Account", &id, "Website", "website", json!(website), owner, None);
+        self.edit(
+            "Account",
+            &id,
+            "Website",
+            "website",
+            json!(website),
+            owner,
+            None,
+        );
     }
 
     fn sf_edit_deal(&mut self, app: usize, lead_source: String) {
@@ -446,18 +484,28 @@ impl World {
             .records(PROD_ORG, "Opportunity")
             .expect("emulator read")
             .into_iter()
-            .filter(|(_, f, deleted)| {
+            .rev()
+            .find(|(_, f, deleted)| {
                 !deleted
                     && f.get("Name")
                         .and_then(Value::as_str)
                         .is_some_and(|n| n.starts_with(&prefix))
-            })
-            .last();
+            });
         let Some((id, _, _)) = latest else {
-            self.log(format!("salesforce user: no Opportunity for a{app} to edit"));
+            self.log(format!(
+                "salesforce user: no Opportunity for a{app} to edit"
+            ));
             return;
         };
-        self.edit("Opportunity", &id, "LeadSource", "lead_source", json!(lead_source), owner, None);
+        self.edit(
+            "Opportunity",
+            &id,
+            "LeadSource",
+            "lead_source",
+            json!(lead_source),
+            owner,
+            None,
+        );
     }
 
     fn sf_create_contact(&mut self, n: usize) {
@@ -493,15 +541,24 @@ impl World {
         let id = self
             .stack
             .sf
-            .insert_record(PROD_ORG, "Lead", fields.as_object().cloned().unwrap_or_default())
+            .insert_record(
+                PROD_ORG,
+                "Lead",
+                fields.as_object().cloned().unwrap_or_default(),
+            )
             .expect("salesforce create");
-        self.log(format!("salesforce user: created Lead {id} for a{app} with phone {}", r.phone));
+        self.log(format!(
+            "salesforce user: created Lead {id} for a{app} with phone {}",
+            r.phone
+        ));
         self.model.records[app].preexisting_lead = true;
     }
 
     fn sf_delete(&mut self, app: usize) {
         let Some((object, id)) = self.person_record(app) else {
-            self.log(format!("salesforce user: no person record for a{app} to delete"));
+            self.log(format!(
+                "salesforce user: no person record for a{app} to delete"
+            ));
             return;
         };
         self.stack
@@ -510,13 +567,20 @@ impl World {
             .expect("salesforce delete");
         let app_id = self.model.records[app].id.clone();
         self.model.records[app].deleted_in_sf = true;
-        self.model.sf_deleted.push((object.into(), id.clone(), app_id));
+        self.model
+            .sf_deleted
+            .push((object.into(), id.clone(), app_id));
         self.log(format!("salesforce user: deleted {object} {id}"));
     }
 
     fn sf_undelete(&mut self, app: usize) {
         let app_id = self.model.records[app].id.clone();
-        let Some(i) = self.model.sf_deleted.iter().rposition(|(_, _, a)| *a == app_id) else {
+        let Some(i) = self
+            .model
+            .sf_deleted
+            .iter()
+            .rposition(|(_, _, a)| *a == app_id)
+        else {
             self.log(format!("salesforce user: nothing of a{app} to undelete"));
             return;
         };
@@ -608,7 +672,12 @@ impl World {
             if ack {
                 for m in &received {
                     if !outcome.retry.contains(&m.message_id)
-                        && app.stores.queues.ack(QueueKind::Push, &m.receipt).await.is_ok()
+                        && app
+                            .stores
+                            .queues
+                            .ack(QueueKind::Push, &m.receipt)
+                            .await
+                            .is_ok()
                     {
                         acked += 1;
                     }
@@ -766,13 +835,15 @@ impl World {
                 "not quiescent after {SETTLE_ROUNDS} settling rounds: the push queue still delivers, or events stay parked: {parked:?}"
             ));
         }
-        // Final pulls: everything committed in Salesforce is read.
+        // Final pulls: everything committed in Salesforce is read. A killed worker's lease
+        // expires first (poll: 5 minutes, sweep: 10).
+        self.stack.advance(Duration::minutes(6));
         for _ in 0..2 {
-            self.stack.advance(Duration::seconds(61));
             self.poll(None).await;
+            self.stack.advance(Duration::seconds(61));
         }
         if self.profile.deletes_and_sweeps {
-            self.stack.advance(Duration::seconds(61));
+            self.stack.advance(Duration::minutes(11));
             self.sweep(None).await;
         }
         self.feed = self.stack.changes_after(0).await;

@@ -103,12 +103,7 @@ pub enum Step {
 }
 
 /// Draws the next step.
-pub fn next_step(
-    rng: &mut StdRng,
-    model: &Model,
-    profile: &Profile,
-    faults: &FaultSet,
-) -> Step {
+pub fn next_step(rng: &mut StdRng, model: &Model, profile: &Profile, faults: &FaultSet) -> Step {
     let n = model.records.len();
     let app = rng.random_range(0..n);
     let record = &model.records[app];
@@ -141,9 +136,7 @@ pub fn next_step(
                 _ => Step::SfEditPerson {
                     app,
                     title: format!("Title-{}", rng.random_range(0..1000u32)),
-                    late_by_secs: rng
-                        .random_bool(0.3)
-                        .then(|| rng.random_range(1..=290u32)),
+                    late_by_secs: rng.random_bool(0.3).then(|| rng.random_range(1..=290u32)),
                 },
             }
         }
@@ -216,9 +209,7 @@ fn maybe_fault(rng: &mut StdRng, on: &FaultSet, target: FaultTarget) -> Option<F
             per_mille,
         }),
         Fault::Salesforce(SfFault::LockRow { per_mille }),
-        Fault::Salesforce(SfFault::ExpiredSession {
-            requests: rng.random_range(1..=2),
-        }),
+        Fault::Salesforce(SfFault::ExpiredSession { requests: 1 }),
         Fault::Salesforce(SfFault::CommitLost { per_mille }),
         Fault::Salesforce(SfFault::ApiLimitExhausted),
         Fault::Salesforce(SfFault::TokensRevoked),
