@@ -79,6 +79,8 @@ pub struct RunReport {
     pub violations: Vec<Violation>,
     pub faults: FaultCounts,
     pub trace_hash: String,
+    /// A scripted (pinned) scenario rather than a random seed.
+    pub scripted: bool,
 }
 
 impl RunReport {
@@ -92,7 +94,11 @@ impl RunReport {
             "seed {} violated {} invariant check(s); replay: {}\n",
             self.config.seed,
             self.violations.len(),
-            self.config.replay_command()
+            if self.scripted {
+                "a scripted scenario (rerun its test)".to_string()
+            } else {
+                self.config.replay_command()
+            }
         );
         for v in &self.violations {
             out.push_str(&format!("  VIOLATION {v}\n"));
@@ -123,6 +129,7 @@ fn run_on_runtime(config: &SimConfig, script: Option<Vec<Step>>) -> RunReport {
         .start_paused(std::env::var_os("CRMSYNC_SIM_REAL_TIME").is_none())
         .build()
         .expect("a current-thread runtime");
+    let scripted = script.is_some();
     runtime.block_on(async {
         let mut world = World::start(config).await;
         match script {
@@ -156,6 +163,7 @@ fn run_on_runtime(config: &SimConfig, script: Option<Vec<Step>>) -> RunReport {
             trace: world.trace,
             violations,
             faults: world.faults,
+            scripted,
         }
     })
 }
