@@ -45,6 +45,9 @@ pub struct ApiUsage {
     pub counters: BTreeMap<String, u64>,
 }
 
+/// One stored record as [`AdminHandle::records`] lists it: `(Id, fields, deleted)`.
+pub type RecordRow = (String, Map<String, Value>, bool);
+
 #[derive(Clone)]
 pub struct AdminHandle {
     shared: Arc<Mutex<State>>,
@@ -358,6 +361,28 @@ impl AdminHandle {
         })
     }
 
+    /// Restores a deleted record (and only it, no cascade), as the Recycle Bin does; its
+    /// `SystemModstamp` moves to now.
+    pub fn undelete_record(
+        &self,
+        alias: &str,
+        object: &str,
+        id: &str,
+    ) -> Result<(), EmulatorError> {
+        self.with_org(alias, |st, i| {
+            let def = writes::object_def(st, i, object)?;
+            let now = crate::clock::sf_datetime(st.clock.now());
+            let r = st.orgs[i].store.get_mut(&def.name, id).ok_or_else(|| {
+                crate::error::ApiError::not_found(format!("no {object} {id} to undelete"))
+            })?;
+            r.deleted = false;
+            r.deleted_at = None;
+            r.fields.insert("IsDeleted".into(), Value::Bool(false));
+            r.fields.insert("SystemModstamp".into(), Value::String(now));
+            Ok(())
+        })
+    }
+
     /// Writes a record "late": it becomes visible now but carries an older
     /// `SystemModstamp`/`LastModifiedDate` (`stamp`). With `id` it updates, else it creates.
     pub fn commit_late(
@@ -403,6 +428,22 @@ impl AdminHandle {
                 .map(|o| o.name.clone())
                 .unwrap_or_default();
             Ok(st.orgs[i].store.get(&name, id).map(|r| r.fields.clone()))
+        })
+    }
+
+    /// Every record of an object, deleted ones included, in Id (creation) order:
+    /// `(Id, fields, deleted)`.
+    pub fn records(&self, alias: &str, object: &str) -> Result<Vec<RecordRow>, EmulatorError> {
+        self.with_org(alias, |st, i| {
+            let name = st.orgs[i]
+                .object(object)
+                .map(|o| o.name.clone())
+                .unwrap_or_default();
+            Ok(st.orgs[i]
+                .store
+                .records(&name)
+                .map(|r| (r.id.clone(), r.fields.clone(), r.deleted))
+                .collect())
         })
     }
 

@@ -1,4 +1,5 @@
-//! Per-org fault injection: latency, 5xx and `UNABLE_TO_LOCK_ROW` at a rate, forced 401.
+//! Per-org fault injection: latency, 5xx and `UNABLE_TO_LOCK_ROW` at a rate, forced 401,
+//! a 401 for the next N requests (an expired session), and "commit, then lose the response".
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +17,12 @@ pub struct FaultSpec {
     pub lock_row_rate: f64,
     /// Every data request answers 401 `INVALID_SESSION_ID`.
     pub force_401: bool,
+    /// The next N data requests answer 401 `INVALID_SESSION_ID` (counts down): an access
+    /// token that expired early; a refresh then works again.
+    pub unauthorized_next: u32,
+    /// Share of write requests that commit and then answer 500, as if the response was lost
+    /// (timeout, reset, or a 500 after the commit).
+    pub commit_lost_rate: f64,
 }
 
 impl FaultSpec {
@@ -39,4 +46,35 @@ impl FaultSpec {
         self.force_401 = yes;
         self
     }
+    pub fn unauthorized_next(mut self, n: u32) -> Self {
+        self.unauthorized_next = n;
+        self
+    }
+    pub fn commit_lost(mut self, rate: f64) -> Self {
+        self.commit_lost_rate = rate;
+        self
+    }
+
+    /// Spends one of `unauthorized_next`; true when this request must answer 401.
+    pub fn take_unauthorized(&mut self) -> bool {
+        if self.unauthorized_next > 0 {
+            self.unauthorized_next -= 1;
+            return true;
+        }
+        false
+    }
+
+    /// Whether this write commits and then loses its response.
+    pub fn loses_commit(&self, rng: &mut impl rand::Rng) -> bool {
+        self.commit_lost_rate > 0.0 && rng.random_bool(self.commit_lost_rate.clamp(0.0, 1.0))
+    }
+}
+
+/// The answer a write whose response was lost gets, after it committed.
+pub fn lost_response() -> crate::error::ApiError {
+    crate::error::ApiError::new(
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        "UNKNOWN_EXCEPTION",
+        "An unexpected error occurred (the response was lost after the write committed)",
+    )
 }

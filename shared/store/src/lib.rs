@@ -66,6 +66,7 @@ pub mod bootstrap;
 pub mod clock;
 pub mod embedded;
 pub mod error;
+pub mod faulty;
 pub mod ids;
 pub mod model;
 pub mod ports;

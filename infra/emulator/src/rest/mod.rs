@@ -154,6 +154,8 @@ enum Injected {
     None,
     Server(u16),
     Lock,
+    /// The write commits; its response is lost (answered 500).
+    CommitLost,
 }
 
 pub async fn data_api(
@@ -184,11 +186,12 @@ pub async fn data_api(
         .collect();
     // Phase 1: authenticate and read the fault settings (no await under the lock).
     let (org, user_id, latency, force_401) = {
-        let st = shared.lock().unwrap_or_else(|e| e.into_inner());
+        let mut st = shared.lock().unwrap_or_else(|e| e.into_inner());
         match authenticate(&st, &headers) {
             Ok((org, user)) => {
-                let f = &st.orgs[org].faults;
-                (org, user, f.latency_ms, f.force_401)
+                let f = &mut st.orgs[org].faults;
+                let unauthorized = f.take_unauthorized();
+                (org, user, f.latency_ms, f.force_401 || unauthorized)
             }
             Err(e) => return e.into_response(),
         }
@@ -237,6 +240,8 @@ pub async fn data_api(
                 && rng.random_bool(faults.lock_row_rate.clamp(0.0, 1.0))
             {
                 Injected::Lock
+            } else if is_write(&method) && faults.loses_commit(rng) {
+                Injected::CommitLost
             } else {
                 Injected::None
             }
@@ -274,6 +279,7 @@ pub async fn data_api(
                 "unable to obtain exclusive access to this record or 1 records",
             )),
             Injected::None => route(&mut ctx),
+            Injected::CommitLost => route(&mut ctx).and(Err(crate::faults::lost_response())),
         }
     };
     let header = limit_info(&st.orgs[org], st.clock.now());

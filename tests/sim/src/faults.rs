@@ -1,0 +1,275 @@
+//! Fault kinds, the categories that switch them on, and the store fault plan.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::task::{Context, Poll};
+
+use crmsync_store::faulty::{StoreFault, StoreFaultPlan};
+
+/// Every fault kind, by the name it is counted and switched under.
+pub const SF_KINDS: [&str; 7] = [
+    "sf_5xx",
+    "sf_503",
+    "sf_unable_to_lock_row",
+    "sf_expired_session",
+    "sf_commit_then_lose_response",
+    "sf_api_limit_exhausted",
+    "sf_tokens_revoked",
+];
+pub const STORE_KINDS: [&str; 2] = ["store_fail_before_commit", "store_commit_then_fail"];
+pub const WORKER_KINDS: [&str; 2] = ["worker_killed", "message_redelivered"];
+
+/// The fault kinds a run may inject. Parsed from a comma list of categories (`none`, `sf`,
+/// `store`, `workers`, `all`), kind names, and `-kind` / `-category` to remove some, e.g.
+/// `all,-sf_api_limit_exhausted`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FaultSet {
+    kinds: BTreeSet<&'static str>,
+}
+
+fn all_kinds() -> impl Iterator<Item = &'static str> {
+    SF_KINDS.into_iter().chain(STORE_KINDS).chain(WORKER_KINDS)
+}
+
+impl FaultSet {
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    pub fn all() -> Self {
+        Self {
+            kinds: all_kinds().collect(),
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut out = Self::none();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (remove, name) = match part.strip_prefix('-') {
+                Some(rest) => (true, rest),
+                None => (false, part),
+            };
+            let kinds: Vec<&'static str> = match name {
+                "none" => Vec::new(),
+                "all" => all_kinds().collect(),
+                "sf" | "salesforce" => SF_KINDS.to_vec(),
+                "store" => STORE_KINDS.to_vec(),
+                "workers" => WORKER_KINDS.to_vec(),
+                kind => match all_kinds().find(|k| *k == kind) {
+                    Some(k) => vec![k],
+                    None => {
+                        return Err(format!(
+                            "unknown fault {kind:?}: none, sf, store, workers, all, or one of {:?}",
+                            all_kinds().collect::<Vec<_>>()
+                        ));
+                    }
+                },
+            };
+            for k in kinds {
+                if remove {
+                    out.kinds.remove(k);
+                } else {
+                    out.kinds.insert(k);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn allows(&self, kind: &str) -> bool {
+        self.kinds.contains(kind)
+    }
+
+    pub fn any(&self) -> bool {
+        !self.kinds.is_empty()
+    }
+
+    /// The canonical spelling, accepted by [`FaultSet::parse`].
+    pub fn name(&self) -> String {
+        if self.kinds.is_empty() {
+            return "none".into();
+        }
+        let all = Self::all();
+        if *self == all {
+            return "all".into();
+        }
+        let missing: Vec<&str> = all.kinds.difference(&self.kinds).copied().collect();
+        if missing.len() < self.kinds.len() {
+            let mut parts = vec!["all".to_string()];
+            parts.extend(missing.iter().map(|k| format!("-{k}")));
+            return parts.join(",");
+        }
+        self.kinds.iter().copied().collect::<Vec<_>>().join(",")
+    }
+}
+
+/// A Salesforce fault, set on the org for one worker run and cleared after it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SfFault {
+    /// A share (per mille) of data requests answer 500 or 503.
+    ServerError { status: u16, per_mille: u16 },
+    /// A share of writes answer `UNABLE_TO_LOCK_ROW`.
+    LockRow { per_mille: u16 },
+    /// The next `requests` data requests answer 401 (the session expired early).
+    ExpiredSession { requests: u32 },
+    /// A share of writes commit, then lose their response (500).
+    CommitLost { per_mille: u16 },
+    /// The org's daily API limit is spent (reset by a later step or at quiescence).
+    ApiLimitExhausted,
+    /// Every token of the org is revoked; the admin reconnects at quiescence.
+    TokensRevoked,
+}
+
+/// A fault attached to one worker run (push drain, poll or sweep).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    Salesforce(SfFault),
+    /// The store call number `at_call` of the run fails; before its write or after it.
+    Store {
+        at_call: u32,
+        after_commit: bool,
+    },
+    /// The worker is killed at store call number `at_call` (the future is dropped there,
+    /// as a Lambda timeout does); its messages come back after the visibility timeout.
+    WorkerKilled {
+        at_call: u32,
+    },
+    /// The worker finishes but its acknowledgements are lost: every message comes back.
+    Redelivery,
+}
+
+impl Fault {
+    /// The name faults are counted under.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Fault::Salesforce(SfFault::ServerError { status: 503, .. }) => "sf_503",
+            Fault::Salesforce(SfFault::ServerError { .. }) => "sf_5xx",
+            Fault::Salesforce(SfFault::LockRow { .. }) => "sf_unable_to_lock_row",
+            Fault::Salesforce(SfFault::ExpiredSession { .. }) => "sf_expired_session",
+            Fault::Salesforce(SfFault::CommitLost { .. }) => "sf_commit_then_lose_response",
+            Fault::Salesforce(SfFault::ApiLimitExhausted) => "sf_api_limit_exhausted",
+            Fault::Salesforce(SfFault::TokensRevoked) => "sf_tokens_revoked",
+            Fault::Store {
+                after_commit: false,
+                ..
+            } => "store_fail_before_commit",
+            Fault::Store {
+                after_commit: true, ..
+            } => "store_commit_then_fail",
+            Fault::WorkerKilled { .. } => "worker_killed",
+            Fault::Redelivery => "message_redelivered",
+        }
+    }
+}
+
+/// Faults injected, per kind.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FaultCounts(pub BTreeMap<&'static str, u64>);
+
+impl FaultCounts {
+    pub fn add(&mut self, kind: &'static str) {
+        *self.0.entry(kind).or_default() += 1;
+    }
+    pub fn merge(&mut self, other: &FaultCounts) {
+        for (k, v) in &other.0 {
+            *self.0.entry(k).or_default() += v;
+        }
+    }
+    pub fn total(&self) -> u64 {
+        self.0.values().sum()
+    }
+}
+
+#[derive(Debug, Default)]
+struct PlanState {
+    calls: u32,
+    armed: Option<(u32, StoreFault)>,
+    fired: bool,
+    killed: bool,
+}
+
+/// The store fault plan: at most one armed fault, at the n-th store call of a worker run.
+#[derive(Debug, Default)]
+pub struct StorePlan {
+    state: Mutex<PlanState>,
+}
+
+impl StorePlan {
+    fn lock(&self) -> std::sync::MutexGuard<'_, PlanState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Arms `fault` at store call number `at_call` (0-based) from now on.
+    pub fn arm(&self, at_call: u32, fault: StoreFault) {
+        *self.lock() = PlanState {
+            armed: Some((at_call, fault)),
+            ..PlanState::default()
+        };
+    }
+
+    /// Disarms; returns whether the armed fault fired.
+    pub fn disarm(&self) -> bool {
+        let mut st = self.lock();
+        let fired = st.fired;
+        *st = PlanState::default();
+        fired
+    }
+
+    pub fn killed(&self) -> bool {
+        self.lock().killed
+    }
+}
+
+impl StoreFaultPlan for StorePlan {
+    fn decide(&self, _port: &'static str, _operation: &'static str, write: bool) -> StoreFault {
+        let mut st = self.lock();
+        let n = st.calls;
+        st.calls += 1;
+        match st.armed {
+            Some((at, fault)) if at == n => {
+                // A read cannot commit: after-commit on a read is a plain failure.
+                let fault = match fault {
+                    StoreFault::FailAfterCommit if !write => StoreFault::FailBefore,
+                    f => f,
+                };
+                st.fired = true;
+                st.armed = None;
+                if fault == StoreFault::Hang {
+                    st.killed = true;
+                }
+                fault
+            }
+            _ => StoreFault::Proceed,
+        }
+    }
+}
+
+/// Runs a worker future until it finishes (`Some`) or the plan kills it (`None`; the future
+/// is dropped at its pending await point, as a Lambda timeout does).
+pub struct Killable<'p, F: Future> {
+    inner: Pin<Box<F>>,
+    plan: &'p StorePlan,
+}
+
+impl<'p, F: Future> Killable<'p, F> {
+    pub fn new(inner: F, plan: &'p StorePlan) -> Self {
+        Self {
+            inner: Box::pin(inner),
+            plan,
+        }
+    }
+}
+
+impl<F: Future> Future for Killable<'_, F> {
+    type Output = Option<F::Output>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.inner.as_mut().poll(cx) {
+            Poll::Ready(v) => Poll::Ready(Some(v)),
+            Poll::Pending if self.plan.killed() => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! The model: what the app sent and what Salesforce users did, i.e. what the invariants
+//! compare the real system's final state with.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+/// One app contact. Its last name, company and phone identify its Salesforce records
+/// (the app never changes them), so the checker can count duplicates without trusting links.
+#[derive(Debug, Clone)]
+pub struct AppRecord {
+    pub id: String,
+    pub last_name: String,
+    pub company: String,
+    /// The same number as `app_phone`, as Salesforce users format it.
+    pub phone: String,
+    /// The phone as the app writes it.
+    pub app_phone: String,
+    /// A Salesforce user created a Lead for this person first, with `phone` (another
+    /// format of the same number).
+    pub preexisting_lead: bool,
+    pub email: Option<String>,
+    pub first_name: String,
+    /// A create event was accepted.
+    pub created: bool,
+    /// Demo cycles started (each demo set names its Opportunity `Opp-<id>-<cycle>`).
+    pub cycles: u32,
+    /// The latest cycle is open (demo set, no sale yet).
+    pub open_cycle: bool,
+    pub sales: u32,
+    /// A Salesforce user deleted its person record: the app sends nothing more for it.
+    pub deleted_in_sf: bool,
+}
+
+impl AppRecord {
+    pub fn new(index: usize, with_email: bool) -> Self {
+        let id = format!("a{index}");
+        Self {
+            last_name: format!("Last-{id}"),
+            company: format!("Co-{id}"),
+            app_phone: format!("+1 555 010 01{index:02}"),
+            phone: format!("(555) 010-01{index:02}"),
+            preexisting_lead: false,
+            email: with_email.then(|| format!("{id}@sim.example")),
+            first_name: format!("First-{id}-0"),
+            created: false,
+            cycles: 0,
+            open_cycle: false,
+            sales: 0,
+            deleted_in_sf: false,
+            id,
+        }
+    }
+
+    pub fn opportunity_name(&self, cycle: u32) -> String {
+        format!("Opp-{}-{cycle}", self.id)
+    }
+}
+
+/// One event the app sent and ingest accepted.
+#[derive(Debug, Clone)]
+pub struct SentEvent {
+    pub step: usize,
+    pub event_id: String,
+    pub app_id: String,
+    pub kind: &'static str,
+    /// App fields the event carries.
+    pub fields: BTreeMap<String, Value>,
+    /// For demo sets and sales: the cycle whose Opportunity the event writes.
+    pub cycle: Option<u32>,
+    /// For sales: the line items' descriptions.
+    pub items: Vec<String>,
+}
+
+/// A change a Salesforce user committed to one field.
+#[derive(Debug, Clone)]
+pub struct SfEdit {
+    pub step: usize,
+    pub object: String,
+    pub sf_id: String,
+    pub sf_field: String,
+    pub app_field: String,
+    pub value: Value,
+    /// The app record whose push created the Salesforce record (`None`: a Salesforce user did).
+    pub owner: Option<String>,
+}
+
+/// A record a Salesforce user created.
+#[derive(Debug, Clone)]
+pub struct SfCreated {
+    pub step: usize,
+    pub object: String,
+    pub sf_id: String,
+    pub last_name: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Model {
+    pub records: Vec<AppRecord>,
+    pub events: Vec<SentEvent>,
+    pub sf_edits: Vec<SfEdit>,
+    pub sf_created: Vec<SfCreated>,
+    /// `(object, sf_id, app_id)` deleted by a Salesforce user and not undeleted.
+    pub sf_deleted: Vec<(String, String, String)>,
+    /// Push deliveries per event id (for the bounded-retry check).
+    pub deliveries: BTreeMap<String, u32>,
+    /// Undeleted records `(object, sf_id)`.
+    pub sf_undeleted: Vec<(String, String)>,
+}
+
+impl Model {
+    pub fn record(&self, app_id: &str) -> Option<&AppRecord> {
+        self.records.iter().find(|r| r.id == app_id)
+    }
+
+    pub fn is_app_contact(&self, app_id: &str) -> bool {
+        self.records.iter().any(|r| r.id == app_id)
+    }
+}

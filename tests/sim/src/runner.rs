@@ -1,0 +1,892 @@
+//! Runs one seed (or one scripted scenario) against the real service code: a whole stack
+//! in-process on a single-threaded runtime, a manual clock, one seeded RNG.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use crmsync_e2e::{Backend, PROD_ORG, Stack, inbound};
+use crmsync_service::push::{self, BatchOutcome};
+use crmsync_service::{App, AppCredentials, poll, sweep};
+use crmsync_store::faulty::{StoreFault, with_faults};
+use crmsync_store::{
+    ChangeEntry, ConnectionStatus, Environment, PageRequest, QueueKind, ReportQuery, ReportStatus,
+};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde_json::{Map, Value, json};
+use sf_emulator::FaultSpec;
+use sha2::{Digest, Sha256};
+
+use crate::faults::{Fault, FaultCounts, FaultSet, Killable, SfFault, StorePlan};
+use crate::invariants::{self, Violation};
+use crate::model::{AppRecord, Model, SentEvent, SfCreated, SfEdit};
+use crate::scenario::{self, Profile, Step};
+
+/// The connection every scenario uses.
+pub const CONN: &str = "prod";
+/// Every run starts at this instant (store and emulator clocks).
+const START: &str = "2031-03-03T09:00:00Z";
+/// Settling rounds at quiescence before a run counts as stuck.
+const SETTLE_ROUNDS: usize = 12;
+/// Push worker invocations per settling round.
+const DRAINS_PER_ROUND: usize = 30;
+
+/// How a run is set up.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub seed: u64,
+    /// Random steps before quiescence.
+    pub steps: usize,
+    /// App contacts in the scenario.
+    pub records: usize,
+    pub profile: Profile,
+    pub faults: FaultSet,
+    /// Whether app records carry an email (`None`: the profile decides, at random).
+    pub emails: Option<bool>,
+}
+
+impl SimConfig {
+    pub fn new(seed: u64) -> Self {
+        Self {
+            seed,
+            steps: 40,
+            records: 4,
+            profile: Profile::TODAY,
+            faults: FaultSet::all(),
+            emails: None,
+        }
+    }
+
+    /// The one-line command that replays this run.
+    pub fn replay_command(&self) -> String {
+        format!(
+            "cargo run -p crmsync-sim -- --seed {} --steps {} --records {} --profile {} --faults {}",
+            self.seed,
+            self.steps,
+            self.records,
+            self.profile.name(),
+            self.faults.name()
+        )
+    }
+}
+
+/// What one run did and found.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub config: SimConfig,
+    pub trace: Vec<String>,
+    pub violations: Vec<Violation>,
+    pub faults: FaultCounts,
+    pub trace_hash: String,
+    /// A scripted (pinned) scenario rather than a random seed.
+    pub scripted: bool,
+}
+
+impl RunReport {
+    pub fn passed(&self) -> bool {
+        self.violations.is_empty()
+    }
+
+    /// The replay command, the violations and the trace, for a failing seed.
+    pub fn failure_text(&self) -> String {
+        let mut out = format!(
+            "seed {} violated {} invariant check(s); replay: {}\n",
+            self.config.seed,
+            self.violations.len(),
+            if self.scripted {
+                "a scripted scenario (rerun its test)".to_string()
+            } else {
+                self.config.replay_command()
+            }
+        );
+        for v in &self.violations {
+            out.push_str(&format!("  VIOLATION {v}\n"));
+        }
+        out.push_str("trace:\n");
+        for line in &self.trace {
+            out.push_str(&format!("  {line}\n"));
+        }
+        out
+    }
+}
+
+/// Runs a random scenario for `config.seed`.
+pub fn run_seed(config: &SimConfig) -> RunReport {
+    run_on_runtime(config, None)
+}
+
+/// Runs a fixed list of steps (pinned scenarios), then settles and checks as a seed does.
+pub fn run_script(config: &SimConfig, steps: Vec<Step>) -> RunReport {
+    run_on_runtime(config, Some(steps))
+}
+
+fn run_on_runtime(config: &SimConfig, script: Option<Vec<Step>>) -> RunReport {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        // Paused tokio time: the Salesforce client's retry backoffs cost no wall-clock time
+        // (the store and emulator clocks are manual anyway). CRMSYNC_SIM_REAL_TIME=1 opts out.
+        .start_paused(std::env::var_os("CRMSYNC_SIM_REAL_TIME").is_none())
+        .build()
+        .expect("a current-thread runtime");
+    let scripted = script.is_some();
+    runtime.block_on(async {
+        let mut world = World::start(config).await;
+        match script {
+            Some(steps) => {
+                for step in steps {
+                    world.run_step(step).await;
+                }
+            }
+            None => {
+                for _ in 0..config.steps {
+                    let step = scenario::next_step(
+                        &mut world.rng,
+                        &world.model,
+                        &config.profile,
+                        &config.faults,
+                    );
+                    world.run_step(step).await;
+                }
+            }
+        }
+        world.settle().await;
+        let violations = invariants::check(&world).await;
+        let mut hasher = Sha256::new();
+        for line in &world.trace {
+            hasher.update(line.as_bytes());
+            hasher.update(b"\n");
+        }
+        RunReport {
+            config: config.clone(),
+            trace_hash: hex::encode(hasher.finalize()),
+            trace: world.trace,
+            violations,
+            faults: world.faults,
+            scripted,
+        }
+    })
+}
+
+/// The running system plus the model of what should have happened.
+pub struct World {
+    pub stack: Stack,
+    /// The service's view of the stores: behind the fault plan.
+    pub app: Arc<App>,
+    pub plan: Arc<StorePlan>,
+    pub rng: StdRng,
+    pub model: Model,
+    pub trace: Vec<String>,
+    pub faults: FaultCounts,
+    pub profile: Profile,
+    /// The change feed as the app read it at the end.
+    pub feed: Vec<ChangeEntry>,
+    /// Problems found while settling (stuck work).
+    pub settle_problems: Vec<String>,
+    step_no: usize,
+}
+
+impl World {
+    async fn start(config: &SimConfig) -> World {
+        let stack = Stack::start(Backend::Embedded).await;
+        let start: DateTime<Utc> = START.parse().expect("start time");
+        stack.clock.set(start);
+        stack.sf.freeze_clock(start);
+        stack.connect(CONN, Environment::Production).await;
+        let plan = Arc::new(StorePlan::default());
+        let stores = with_faults(stack.app.stores.clone(), plan.clone());
+        let credentials = AppCredentials {
+            client_id: sf_emulator::demo::CLIENT_ID.into(),
+            client_secret: Some(sf_emulator::demo::CLIENT_SECRET.into()),
+        };
+        let app = Arc::new(
+            App::new(stack.app.settings.clone(), stores, credentials).expect("faulty app wires"),
+        );
+        let mut rng = StdRng::seed_from_u64(config.seed);
+        let records = (0..config.records.max(1))
+            .map(|i| {
+                let with_email = config.emails.unwrap_or_else(|| {
+                    !config.profile.records_without_email || rand::Rng::random_bool(&mut rng, 0.6)
+                });
+                AppRecord::new(i, with_email)
+            })
+            .collect();
+        let mut world = World {
+            stack,
+            app,
+            plan,
+            rng,
+            model: Model {
+                records,
+                ..Model::default()
+            },
+            trace: Vec::new(),
+            faults: FaultCounts::default(),
+            profile: config.profile,
+            feed: Vec::new(),
+            settle_problems: Vec::new(),
+            step_no: 0,
+        };
+        // The first poll sets the cursors on the empty org.
+        world.poll(None).await;
+        world
+    }
+
+    fn log(&mut self, line: String) {
+        self.trace.push(format!("#{:03} {line}", self.step_no));
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.stack.now()
+    }
+
+    /// Runs one step and records it in the trace.
+    pub async fn run_step(&mut self, step: Step) {
+        self.step_no += 1;
+        match step {
+            Step::AppCreate { app } => self.app_create(app).await,
+            Step::AppUpdate { app } => self.app_update(app).await,
+            Step::AppDemoSet { app } => self.app_demo_set(app).await,
+            Step::AppSale { app, items } => self.app_sale(app, items).await,
+            Step::SfEditPerson {
+                app,
+                title,
+                late_by_secs,
+            } => self.sf_edit_person(app, title, late_by_secs),
+            Step::SfEditAccount { app, website } => self.sf_edit_account(app, website),
+            Step::SfEditDeal { app, lead_source } => self.sf_edit_deal(app, lead_source),
+            Step::SfCreateContact { n } => self.sf_create_contact(n),
+            Step::SfPreexistingLead { app } => self.sf_preexisting_lead(app),
+            Step::SfDelete { app } => self.sf_delete(app),
+            Step::SfUndelete { app } => self.sf_undelete(app),
+            Step::SfApiLimitReset => {
+                self.stack.sf.set_api_used(PROD_ORG, 0).expect("org");
+                self.log("salesforce: API allowance reset".into());
+            }
+            Step::Advance { secs } => {
+                self.stack.advance(Duration::seconds(i64::from(secs)));
+                self.log(format!("advance {secs}s"));
+            }
+            Step::DrainPush { fault } => {
+                self.drain(fault).await;
+            }
+            Step::Poll { fault } => self.poll(fault).await,
+            Step::Sweep { fault } => self.sweep(fault).await,
+        }
+    }
+
+    // ---- the app ----
+
+    fn person_fields(&self, app: usize) -> Map<String, Value> {
+        let r = &self.model.records[app];
+        let mut f = Map::new();
+        f.insert("first_name".into(), json!(r.first_name));
+        f.insert("last_name".into(), json!(r.last_name));
+        f.insert("phone".into(), json!(r.app_phone));
+        f.insert("company_name".into(), json!(r.company));
+        if let Some(email) = &r.email {
+            f.insert("email".into(), json!(email));
+        }
+        f
+    }
+
+    async fn send(
+        &mut self,
+        app: usize,
+        kind: &'static str,
+        fields: Map<String, Value>,
+        cycle: Option<u32>,
+        items: Vec<String>,
+    ) {
+        let event_id = format!("e{}", self.step_no);
+        let app_id = self.model.records[app].id.clone();
+        let mut event = json!({
+            "event_id": event_id,
+            "kind": kind,
+            "app_object": "contact",
+            "app_id": app_id,
+            "occurred_at": self.now().to_rfc3339(),
+            "fields": fields,
+        });
+        if !items.is_empty() {
+            event["sale_items"] = items
+                .iter()
+                .map(|name| json!({"name": name, "quantity": 1, "unit_price": 100}))
+                .collect();
+        }
+        self.stack.send_events(CONN, vec![event]).await;
+        self.log(format!(
+            "app {kind} {app_id} {event_id} {}",
+            Value::Object(fields.clone())
+        ));
+        self.model.events.push(SentEvent {
+            step: self.step_no,
+            event_id,
+            app_id,
+            kind,
+            fields: fields.into_iter().collect(),
+            cycle,
+            items,
+        });
+    }
+
+    async fn app_create(&mut self, app: usize) {
+        let mut fields = self.person_fields(app);
+        fields.insert("phase".into(), json!("ColdCallCold"));
+        self.model.records[app].created = true;
+        self.send(app, "create", fields, None, Vec::new()).await;
+    }
+
+    async fn app_update(&mut self, app: usize) {
+        let r = &mut self.model.records[app];
+        r.first_name = format!("First-{}-{}", r.id, self.step_no);
+        let mut fields = Map::new();
+        fields.insert("first_name".into(), json!(r.first_name));
+        self.send(app, "update", fields, None, Vec::new()).await;
+    }
+
+    async fn app_demo_set(&mut self, app: usize) {
+        let r = &mut self.model.records[app];
+        r.cycles += 1;
+        r.open_cycle = true;
+        let cycle = r.cycles;
+        let name = r.opportunity_name(cycle);
+        let mut fields = self.person_fields(app);
+        fields.insert("phase".into(), json!("HeldPhase"));
+        fields.insert("previous_phase".into(), json!("ColdCallDM"));
+        fields.insert("demo_at".into(), json!("2031-03-20T15:00:00Z"));
+        fields.insert("name".into(), json!(name));
+        self.send(app, "demo_set", fields, Some(cycle), Vec::new())
+            .await;
+    }
+
+    async fn app_sale(&mut self, app: usize, items: usize) {
+        let mut fields = self.person_fields(app);
+        let r = &mut self.model.records[app];
+        if !r.open_cycle {
+            r.cycles += 1;
+            fields.insert("name".into(), json!(r.opportunity_name(r.cycles)));
+        }
+        r.open_cycle = false;
+        r.sales += 1;
+        let cycle = r.cycles;
+        let items: Vec<String> = (0..items)
+            .map(|j| format!("It-{}-{}-{j}", r.id, self.step_no))
+            .collect();
+        fields.insert("amount".into(), json!(100 * items.len().max(1)));
+        self.send(app, "sale", fields, Some(cycle), items).await;
+    }
+
+    // ---- Salesforce users ----
+
+    /// Live records of `object` whose `field` equals `value`, in creation order.
+    pub fn sf_find(
+        &self,
+        object: &str,
+        field: &str,
+        value: &str,
+    ) -> Vec<(String, Map<String, Value>)> {
+        self.stack
+            .sf
+            .records(PROD_ORG, object)
+            .expect("emulator read")
+            .into_iter()
+            .filter(|(_, f, deleted)| {
+                !deleted && f.get(field).and_then(Value::as_str) == Some(value)
+            })
+            .map(|(id, f, _)| (id, f))
+            .collect()
+    }
+
+    /// The app contact's person record: its Contact once it has one, else its Lead.
+    pub fn person_record(&self, app: usize) -> Option<(&'static str, String)> {
+        let last = &self.model.records[app].last_name;
+        for object in ["Contact", "Lead"] {
+            if let Some((id, _)) = self.sf_find(object, "LastName", last).into_iter().next() {
+                return Some((object, id));
+            }
+        }
+        None
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn edit(
+        &mut self,
+        object: &str,
+        id: &str,
+        field: &str,
+        app_field: &str,
+        value: Value,
+        owner: Option<String>,
+        late_by: Option<u32>,
+    ) {
+        let mut fields = Map::new();
+        fields.insert(field.into(), value.clone());
+        match late_by {
+            Some(secs) => {
+                let stamp = self.now() - Duration::seconds(i64::from(secs));
+                self.stack
+                    .sf
+                    .commit_late(PROD_ORG, object, Some(id), fields, stamp)
+                    .expect("late commit");
+            }
+            None => self
+                .stack
+                .sf
+                .update_record(PROD_ORG, object, id, fields)
+                .expect("salesforce edit"),
+        }
+        let late = late_by
+            .map(|s| format!(" (late by {s}s)"))
+            .unwrap_or_default();
+        self.log(format!(
+            "salesforce user: {object} {id} {field}={value}{late}"
+        ));
+        self.model.sf_edits.push(SfEdit {
+            step: self.step_no,
+            object: object.into(),
+            sf_id: id.into(),
+            sf_field: field.into(),
+            app_field: app_field.into(),
+            value,
+            owner,
+        });
+    }
+
+    fn sf_edit_person(&mut self, app: usize, title: String, late_by: Option<u32>) {
+        let Some((object, id)) = self.person_record(app) else {
+            self.log(format!(
+                "salesforce user: no person record for a{app} to edit"
+            ));
+            return;
+        };
+        let owner = Some(self.model.records[app].id.clone());
+        self.edit(object, &id, "Title", "title", json!(title), owner, late_by);
+    }
+
+    fn sf_edit_account(&mut self, app: usize, website: String) {
+        let company = self.model.records[app].company.clone();
+        let Some((id, _)) = self.sf_find("Account", "Name", &company).into_iter().next() else {
+            self.log(format!("salesforce user: no Account for a{app} to edit"));
+            return;
+        };
+        let owner = Some(self.model.records[app].id.clone());
+        self.edit(
+            "Account",
+            &id,
+            "Website",
+            "website",
+            json!(website),
+            owner,
+            None,
+        );
+    }
+
+    fn sf_edit_deal(&mut self, app: usize, lead_source: String) {
+        let r = &self.model.records[app];
+        let prefix = format!("Opp-{}-", r.id);
+        let owner = Some(r.id.clone());
+        let latest = self
+            .stack
+            .sf
+            .records(PROD_ORG, "Opportunity")
+            .expect("emulator read")
+            .into_iter()
+            .rev()
+            .find(|(_, f, deleted)| {
+                !deleted
+                    && f.get("Name")
+                        .and_then(Value::as_str)
+                        .is_some_and(|n| n.starts_with(&prefix))
+            });
+        let Some((id, _, _)) = latest else {
+            self.log(format!(
+                "salesforce user: no Opportunity for a{app} to edit"
+            ));
+            return;
+        };
+        self.edit(
+            "Opportunity",
+            &id,
+            "LeadSource",
+            "lead_source",
+            json!(lead_source),
+            owner,
+            None,
+        );
+    }
+
+    fn sf_create_contact(&mut self, n: usize) {
+        let last_name = format!("Sf-{n}-{}", self.step_no);
+        let id = self
+            .stack
+            .sf
+            .insert_record(
+                PROD_ORG,
+                "Contact",
+                json!({"LastName": last_name, "FirstName": "Sally", "Phone": format!("+1 555 020 {n:04}")})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+            )
+            .expect("salesforce create");
+        self.log(format!("salesforce user: created Contact {id} {last_name}"));
+        self.model.sf_created.push(SfCreated {
+            step: self.step_no,
+            object: "Contact".into(),
+            sf_id: id,
+            last_name,
+        });
+    }
+
+    fn sf_preexisting_lead(&mut self, app: usize) {
+        let r = &self.model.records[app];
+        if r.preexisting_lead || r.created {
+            self.log(format!("salesforce user: a{app} already has its Lead"));
+            return;
+        }
+        let fields = json!({"LastName": r.last_name, "Company": r.company, "Phone": r.phone});
+        let id = self
+            .stack
+            .sf
+            .insert_record(
+                PROD_ORG,
+                "Lead",
+                fields.as_object().cloned().unwrap_or_default(),
+            )
+            .expect("salesforce create");
+        self.log(format!(
+            "salesforce user: created Lead {id} for a{app} with phone {}",
+            r.phone
+        ));
+        self.model.records[app].preexisting_lead = true;
+    }
+
+    fn sf_delete(&mut self, app: usize) {
+        let Some((object, id)) = self.person_record(app) else {
+            self.log(format!(
+                "salesforce user: no person record for a{app} to delete"
+            ));
+            return;
+        };
+        self.stack
+            .sf
+            .delete_record(PROD_ORG, object, &id)
+            .expect("salesforce delete");
+        let app_id = self.model.records[app].id.clone();
+        self.model.records[app].deleted_in_sf = true;
+        self.model
+            .sf_deleted
+            .push((object.into(), id.clone(), app_id));
+        self.log(format!("salesforce user: deleted {object} {id}"));
+    }
+
+    fn sf_undelete(&mut self, app: usize) {
+        let app_id = self.model.records[app].id.clone();
+        let Some(i) = self
+            .model
+            .sf_deleted
+            .iter()
+            .rposition(|(_, _, a)| *a == app_id)
+        else {
+            self.log(format!("salesforce user: nothing of a{app} to undelete"));
+            return;
+        };
+        let (object, id, _) = self.model.sf_deleted.remove(i);
+        self.stack
+            .sf
+            .undelete_record(PROD_ORG, &object, &id)
+            .expect("salesforce undelete");
+        self.log(format!("salesforce user: undeleted {object} {id}"));
+        self.model.sf_undeleted.push((object, id));
+    }
+
+    // ---- workers and faults ----
+
+    fn arm(&mut self, fault: &Option<Fault>) {
+        let Some(fault) = fault else {
+            return;
+        };
+        let sf = &self.stack.sf;
+        match fault {
+            Fault::Salesforce(f) => {
+                let spec = match f {
+                    SfFault::ServerError { status, per_mille } => {
+                        FaultSpec::none().errors(*status, f64::from(*per_mille) / 1000.0)
+                    }
+                    SfFault::LockRow { per_mille } => {
+                        FaultSpec::none().lock_rows(f64::from(*per_mille) / 1000.0)
+                    }
+                    SfFault::ExpiredSession { requests } => {
+                        FaultSpec::none().unauthorized_next(*requests)
+                    }
+                    SfFault::CommitLost { per_mille } => {
+                        FaultSpec::none().commit_lost(f64::from(*per_mille) / 1000.0)
+                    }
+                    SfFault::ApiLimitExhausted => {
+                        sf.exhaust_api_limit(PROD_ORG).expect("org");
+                        FaultSpec::none()
+                    }
+                    SfFault::TokensRevoked => {
+                        sf.revoke_tokens(PROD_ORG).expect("org");
+                        FaultSpec::none()
+                    }
+                };
+                sf.set_faults(PROD_ORG, spec).expect("org");
+                self.faults.add(fault.kind());
+            }
+            Fault::Store {
+                at_call,
+                after_commit,
+            } => {
+                let f = if *after_commit {
+                    StoreFault::FailAfterCommit
+                } else {
+                    StoreFault::FailBefore
+                };
+                self.plan.arm(*at_call, f);
+            }
+            Fault::WorkerKilled { at_call } => self.plan.arm(*at_call, StoreFault::Hang),
+            Fault::Redelivery => self.faults.add(fault.kind()),
+        }
+    }
+
+    /// Clears per-run faults; counts a store fault or kill only if it fired.
+    fn disarm(&mut self, fault: &Option<Fault>) -> bool {
+        self.stack.sf.clear_faults(PROD_ORG).expect("org");
+        let fired = self.plan.disarm();
+        if fired && let Some(f) = fault {
+            self.faults.add(f.kind());
+        }
+        fired
+    }
+
+    fn fault_text(fault: &Option<Fault>) -> String {
+        match fault {
+            Some(f) => format!(" [fault {f:?}]"),
+            None => String::new(),
+        }
+    }
+
+    /// One push worker invocation; returns how many messages it received.
+    pub async fn drain(&mut self, fault: Option<Fault>) -> usize {
+        self.arm(&fault);
+        let ack = fault != Some(Fault::Redelivery);
+        let app = self.app.clone();
+        let work = async move {
+            let received = app.stores.queues.receive(QueueKind::Push, 10).await?;
+            let outcome = push::push_batch(&app, inbound(&received)).await;
+            let mut acked = 0;
+            if ack {
+                for m in &received {
+                    if !outcome.retry.contains(&m.message_id)
+                        && app
+                            .stores
+                            .queues
+                            .ack(QueueKind::Push, &m.receipt)
+                            .await
+                            .is_ok()
+                    {
+                        acked += 1;
+                    }
+                }
+            }
+            Ok::<_, crmsync_store::StoreError>((received, outcome, acked))
+        };
+        let result = Killable::new(work, &self.plan).await;
+        let killed = self.plan.killed();
+        let fired = self.disarm(&fault);
+        let text = Self::fault_text(&fault);
+        match result {
+            None => {
+                self.log(format!("push worker killed{text}"));
+                // What it had received comes back after the visibility timeout.
+                1
+            }
+            Some(Err(e)) => {
+                let _ = e;
+                self.log(format!("push worker: receive failed{text}"));
+                1
+            }
+            Some(Ok((received, outcome, acked))) => {
+                for m in &received {
+                    if let Some(ev) = push::event_of(&m.body) {
+                        *self.model.deliveries.entry(ev.event_id).or_default() += 1;
+                    }
+                }
+                let n = received.len();
+                if n > 0 || fired {
+                    let ids: Vec<String> = received
+                        .iter()
+                        .filter_map(|m| push::event_of(&m.body).map(|e| e.event_id))
+                        .collect();
+                    self.log(format!(
+                        "push worker: received {ids:?} -> {} acked={acked}{}{text}",
+                        outcomes_text(&outcome),
+                        if killed { " (killed)" } else { "" }
+                    ));
+                }
+                n
+            }
+        }
+    }
+
+    pub async fn poll(&mut self, fault: Option<Fault>) {
+        self.arm(&fault);
+        let app = self.app.clone();
+        let (tenant, conn) = (self.stack.tenant.clone(), self.stack.conn(CONN));
+        let result = Killable::new(
+            async move { poll::poll_connection(&app, &tenant, &conn).await },
+            &self.plan,
+        )
+        .await;
+        self.disarm(&fault);
+        let text = Self::fault_text(&fault);
+        let line = match result {
+            None => format!("poll killed{text}"),
+            Some(Err(e)) => format!("poll failed: {}{text}", error_kind(&e)),
+            Some(Ok(run)) => format!(
+                "poll {:?}: fetched {} created {} updated {}{text}",
+                run.status,
+                run.total().fetched,
+                run.total().created,
+                run.total().updated
+            ),
+        };
+        self.log(line);
+    }
+
+    pub async fn sweep(&mut self, fault: Option<Fault>) {
+        self.arm(&fault);
+        let app = self.app.clone();
+        let (tenant, conn) = (self.stack.tenant.clone(), self.stack.conn(CONN));
+        let result = Killable::new(
+            async move { sweep::sweep_connection(&app, &tenant, &conn).await },
+            &self.plan,
+        )
+        .await;
+        self.disarm(&fault);
+        let text = Self::fault_text(&fault);
+        let line = match result {
+            None => format!("sweep killed{text}"),
+            Some(Err(e)) => format!("sweep failed: {}{text}", error_kind(&e)),
+            Some(Ok(run)) => format!("sweep {:?}{text}", run.status),
+        };
+        self.log(line);
+    }
+
+    /// Parked report entries of the connection.
+    pub async fn parked(&self) -> Vec<crmsync_store::ReportEntry> {
+        let page = self
+            .stack
+            .app
+            .stores
+            .reports
+            .list(&ReportQuery {
+                tenant: self.stack.tenant.clone(),
+                connection: self.stack.conn(CONN),
+                status: ReportStatus::Parked,
+                object: None,
+                from: None,
+                to: None,
+                page: PageRequest::first(100),
+            })
+            .await
+            .expect("report list");
+        page.items
+    }
+
+    /// Quiescence: faults off, the API allowance back, a reconnect if needed, then workers
+    /// until nothing is queued or parked.
+    async fn settle(&mut self) {
+        self.step_no += 1;
+        self.log("settle: faults off".into());
+        self.stack.sf.clear_faults(PROD_ORG).expect("org");
+        self.plan.disarm();
+        self.stack.sf.set_api_used(PROD_ORG, 0).expect("org");
+        let mut settled = false;
+        for round in 0..SETTLE_ROUNDS {
+            let status = self.stack.connection(CONN).await.status;
+            if status != ConnectionStatus::Connected {
+                self.stack.connect(CONN, Environment::Production).await;
+                self.log(format!("settle: reconnected (was {status:?})"));
+            }
+            let wait = if round < 3 {
+                Duration::seconds(31)
+            } else {
+                Duration::minutes(11)
+            };
+            self.stack.advance(wait);
+            let mut received = 0;
+            for _ in 0..DRAINS_PER_ROUND {
+                let n = self.drain(None).await;
+                received += n;
+                if n == 0 {
+                    break;
+                }
+            }
+            self.poll(None).await;
+            let parked = self.parked().await.len();
+            if received == 0 && parked == 0 {
+                settled = true;
+                break;
+            }
+        }
+        if !settled {
+            let parked: Vec<String> = self
+                .parked()
+                .await
+                .iter()
+                .map(|p| format!("{} ({})", p.event_id, p.code.clone().unwrap_or_default()))
+                .collect();
+            self.settle_problems.push(format!(
+                "not quiescent after {SETTLE_ROUNDS} settling rounds: the push queue still delivers, or events stay parked: {parked:?}"
+            ));
+        }
+        // Final pulls: everything committed in Salesforce is read. A killed worker's lease
+        // expires first (poll: 5 minutes, sweep: 10).
+        self.stack.advance(Duration::minutes(6));
+        for _ in 0..2 {
+            self.poll(None).await;
+            self.stack.advance(Duration::seconds(61));
+        }
+        if self.profile.deletes_and_sweeps {
+            self.stack.advance(Duration::minutes(11));
+            self.sweep(None).await;
+        }
+        self.feed = self.stack.changes_after(0).await;
+        self.log(format!("settled: {} change-feed entries", self.feed.len()));
+    }
+}
+
+fn outcomes_text(outcome: &BatchOutcome) -> String {
+    let mut parts: Vec<String> = outcome
+        .outcomes
+        .iter()
+        .map(|o| match &o.code {
+            Some(code) => format!("{}:{:?}({code})", o.event_id, o.status),
+            None => format!("{}:{:?}", o.event_id, o.status),
+        })
+        .collect();
+    if !outcome.retry.is_empty() {
+        parts.push(format!("retry {:?}", outcome.retry));
+    }
+    if outcome.duplicates > 0 {
+        parts.push(format!("duplicates {}", outcome.duplicates));
+    }
+    format!("[{}]", parts.join(", "))
+}
+
+fn error_kind(e: &crmsync_service::ServiceError) -> String {
+    // The error's code only: messages may carry ids that differ between runs.
+    e.code().to_string()
+}
+
+/// Per-kind totals over many runs, for `--seeds`.
+pub fn sum_faults(reports: &[RunReport]) -> BTreeMap<&'static str, u64> {
+    let mut total = FaultCounts::default();
+    for r in reports {
+        total.merge(&r.faults);
+    }
+    total.0
+}

@@ -1,0 +1,235 @@
+//! Scenario steps, the behaviours a profile turns on, and the random step generator.
+
+use rand::Rng;
+use rand::rngs::StdRng;
+
+use crate::faults::{Fault, FaultSet, SfFault};
+use crate::model::Model;
+
+/// Which behaviours the generator uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Profile {
+    /// Demo sets and sales (Contact, Account, Opportunity, line items).
+    pub demo_and_sale: bool,
+    /// Salesforce users edit Accounts and Opportunities linked under a contact's push.
+    pub account_and_deal_edits: bool,
+    /// Salesforce users delete (and undelete) person records; sweeps run.
+    pub deletes_and_sweeps: bool,
+    /// Some app records have no email (matched by phone only).
+    pub records_without_email: bool,
+    /// Salesforce holds a person's phone formatted differently from the app.
+    pub phone_variants: bool,
+}
+
+impl Profile {
+    /// What holds on today's code: creates and updates of Leads, Salesforce edits with ties
+    /// and late commits, polls.
+    pub const TODAY: Profile = Profile {
+        demo_and_sale: false,
+        account_and_deal_edits: false,
+        deletes_and_sweeps: false,
+        records_without_email: false,
+        phone_variants: false,
+    };
+    /// Everything the simulation can do.
+    pub const FULL: Profile = Profile {
+        demo_and_sale: true,
+        account_and_deal_edits: true,
+        deletes_and_sweeps: true,
+        records_without_email: true,
+        phone_variants: true,
+    };
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "today" => Ok(Self::TODAY),
+            "full" => Ok(Self::FULL),
+            other => Err(format!("unknown profile {other:?} (today, full)")),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        if *self == Self::TODAY {
+            "today"
+        } else if *self == Self::FULL {
+            "full"
+        } else {
+            "custom"
+        }
+    }
+}
+
+/// One step of a scenario. Targets are app record indexes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// The app creates a contact (a Lead while it is in a cold-call phase).
+    AppCreate { app: usize },
+    /// The app changes a contact's first name.
+    AppUpdate { app: usize },
+    /// A demo set moving the contact to the held phase: Contact, Account, a new Opportunity.
+    AppDemoSet { app: usize },
+    /// A sale with `items` line items; closes the open cycle's Opportunity.
+    AppSale { app: usize, items: usize },
+    /// A Salesforce user sets the Title of the app contact's person record, optionally
+    /// committed late (visible now, stamped `late_by_secs` ago).
+    SfEditPerson {
+        app: usize,
+        title: String,
+        late_by_secs: Option<u32>,
+    },
+    /// A Salesforce user sets the Website of the Account of the app contact.
+    SfEditAccount { app: usize, website: String },
+    /// A Salesforce user sets the LeadSource of the app contact's latest Opportunity.
+    SfEditDeal { app: usize, lead_source: String },
+    /// A Salesforce user creates a Contact of their own.
+    SfCreateContact { n: usize },
+    /// A Salesforce user creates a Lead for the app contact before the app does, with the
+    /// phone formatted differently (the app's create should match it, not duplicate it).
+    SfPreexistingLead { app: usize },
+    /// A Salesforce user deletes the app contact's person record.
+    SfDelete { app: usize },
+    /// A Salesforce user restores the deleted person record of the app contact.
+    SfUndelete { app: usize },
+    /// The Salesforce org's API allowance frees up again (a new day).
+    SfApiLimitReset,
+    /// Time passes (0: the next writes tie on SystemModstamp).
+    Advance { secs: u32 },
+    /// One push worker invocation: receive up to 10 messages, push them, acknowledge.
+    DrainPush { fault: Option<Fault> },
+    /// One poll of the connection.
+    Poll { fault: Option<Fault> },
+    /// One deletion sweep of the connection.
+    Sweep { fault: Option<Fault> },
+}
+
+/// Draws the next step.
+pub fn next_step(rng: &mut StdRng, model: &Model, profile: &Profile, faults: &FaultSet) -> Step {
+    let n = model.records.len();
+    let app = rng.random_range(0..n);
+    let record = &model.records[app];
+    let roll = rng.random_range(0..100u32);
+    match roll {
+        0..=34 => app_step(rng, model, profile, app),
+        35..=49 => {
+            if !record.created || record.deleted_in_sf {
+                return Step::AppCreate {
+                    app: first_uncreated(model).unwrap_or(app),
+                };
+            }
+            let kind = rng.random_range(0..100u32);
+            match kind {
+                0..=9 if profile.deletes_and_sweeps => Step::SfDelete { app },
+                10..=17 if profile.deletes_and_sweeps => Step::SfUndelete { app },
+                18..=29 if profile.account_and_deal_edits => Step::SfEditAccount {
+                    app,
+                    website: format!("https://w{}.example", rng.random_range(0..1000u32)),
+                },
+                30..=39 if profile.account_and_deal_edits => Step::SfEditDeal {
+                    app,
+                    lead_source: ["Web", "Phone Inquiry", "Partner Referral"]
+                        [rng.random_range(0..3usize)]
+                    .into(),
+                },
+                40..=49 => Step::SfCreateContact {
+                    n: rng.random_range(0..1000),
+                },
+                _ => Step::SfEditPerson {
+                    app,
+                    title: format!("Title-{}", rng.random_range(0..1000u32)),
+                    late_by_secs: rng.random_bool(0.3).then(|| rng.random_range(1..=290u32)),
+                },
+            }
+        }
+        50..=64 => Step::DrainPush {
+            fault: maybe_fault(rng, faults, FaultTarget::Push),
+        },
+        65..=76 => Step::Poll {
+            fault: maybe_fault(rng, faults, FaultTarget::Poll),
+        },
+        77..=80 if profile.deletes_and_sweeps => Step::Sweep {
+            fault: maybe_fault(rng, faults, FaultTarget::Poll),
+        },
+        81..=82 if faults.allows("sf_api_limit_exhausted") => Step::SfApiLimitReset,
+        _ => Step::Advance {
+            secs: [0, 0, 1, 5, 31, 61, 400][rng.random_range(0..7usize)],
+        },
+    }
+}
+
+fn first_uncreated(model: &Model) -> Option<usize> {
+    model.records.iter().position(|r| !r.created)
+}
+
+fn app_step(rng: &mut StdRng, model: &Model, profile: &Profile, app: usize) -> Step {
+    let record = &model.records[app];
+    if !record.created {
+        if profile.phone_variants && rng.random_bool(0.2) {
+            return Step::SfPreexistingLead { app };
+        }
+        return Step::AppCreate { app };
+    }
+    if record.deleted_in_sf {
+        return match first_uncreated(model) {
+            Some(app) => Step::AppCreate { app },
+            None => Step::Advance { secs: 1 },
+        };
+    }
+    let roll = rng.random_range(0..100u32);
+    match roll {
+        0..=19 if profile.demo_and_sale => Step::AppDemoSet { app },
+        20..=34 if profile.demo_and_sale && (record.open_cycle || record.cycles == 0) => {
+            Step::AppSale {
+                app,
+                items: rng.random_range(0..=3),
+            }
+        }
+        _ => Step::AppUpdate { app },
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum FaultTarget {
+    Push,
+    Poll,
+}
+
+fn maybe_fault(rng: &mut StdRng, on: &FaultSet, target: FaultTarget) -> Option<Fault> {
+    if !on.any() || !rng.random_bool(0.35) {
+        return None;
+    }
+    let per_mille = rng.random_range(100..=600u16);
+    let at_call = rng.random_range(0..40u32);
+    let mut choices = vec![
+        Fault::Salesforce(SfFault::ServerError {
+            status: 500,
+            per_mille,
+        }),
+        Fault::Salesforce(SfFault::ServerError {
+            status: 503,
+            per_mille,
+        }),
+        Fault::Salesforce(SfFault::LockRow { per_mille }),
+        Fault::Salesforce(SfFault::ExpiredSession { requests: 1 }),
+        Fault::Salesforce(SfFault::CommitLost { per_mille }),
+        Fault::Salesforce(SfFault::ApiLimitExhausted),
+        Fault::Salesforce(SfFault::TokensRevoked),
+        Fault::Store {
+            at_call,
+            after_commit: false,
+        },
+        Fault::Store {
+            at_call,
+            after_commit: true,
+        },
+        Fault::WorkerKilled { at_call },
+    ];
+    if target == FaultTarget::Push {
+        choices.push(Fault::Redelivery);
+    }
+    choices.retain(|f| on.allows(f.kind()));
+    if choices.is_empty() {
+        return None;
+    }
+    let i = rng.random_range(0..choices.len());
+    Some(choices.swap_remove(i))
+}
