@@ -44,6 +44,49 @@ pub fn summary(o: &ObjectDef, version: &str) -> Value {
     })
 }
 
+/// Every reference field of the org that points at `parent`, as Salesforce lists them.
+fn child_relationships<'a>(
+    parent: &str,
+    schema: impl IntoIterator<Item = &'a ObjectDef>,
+) -> Vec<Value> {
+    let mut out = Vec::new();
+    for child in schema {
+        for f in child.fields.iter().filter(|f| {
+            f.reference_to
+                .iter()
+                .any(|to| to.eq_ignore_ascii_case(parent))
+        }) {
+            // A required reference is a master-detail here: deleting the parent cascades.
+            let cascade = !f.nillable && f.createable && !f.updateable;
+            out.push(json!({
+                "cascadeDelete": cascade,
+                "childSObject": child.name,
+                "deprecatedAndHidden": false,
+                "field": f.name,
+                "relationshipName": plural_relationship(&child.name),
+            }));
+        }
+    }
+    out
+}
+
+/// `Contact` → `Contacts`, `Opportunity` → `Opportunities`, `Site__c` → `Sites__r`.
+fn plural_relationship(object: &str) -> String {
+    let (base, custom) = match object.strip_suffix("__c") {
+        Some(b) => (b, true),
+        None => (object, false),
+    };
+    let plural = match base.strip_suffix('y') {
+        Some(stem) if !stem.ends_with(['a', 'e', 'o', 'u']) => format!("{stem}ies"),
+        _ => format!("{base}s"),
+    };
+    if custom {
+        format!("{plural}__r")
+    } else {
+        plural
+    }
+}
+
 /// The record type every object has, even without custom record types.
 fn master_record_type(o: &ObjectDef, version: &str) -> Value {
     json!({
@@ -135,13 +178,23 @@ pub fn field(f: &FieldDef) -> Value {
         "cascadeDelete": false,
         "deprecatedAndHidden": false,
         "inlineHelpText": null,
+        "calculatedFormula": null,
+        "controllerName": null,
+        "defaultValueFormula": null,
+        "namePointing": false,
+        "relationshipOrder": null,
+        "writeRequiresMasterRead": false,
     })
 }
 
-pub fn describe(o: &ObjectDef, version: &str) -> Value {
+pub fn describe<'a>(
+    o: &ObjectDef,
+    schema: impl IntoIterator<Item = &'a ObjectDef>,
+    version: &str,
+) -> Value {
     let mut v = summary(o, version);
     v["fields"] = Value::Array(o.fields.iter().map(field).collect());
-    v["childRelationships"] = json!([]);
+    v["childRelationships"] = Value::Array(child_relationships(&o.name, schema));
     v["listviewable"] = json!(null);
     v["lookupLayoutable"] = json!(null);
     v["searchLayoutable"] = json!(!o.queryable_only);

@@ -354,7 +354,12 @@ pub fn route(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         ))),
         ("GET", ["sobjects", t, "describe"]) => {
             let o = crate::writes::object_def(ctx.st, ctx.org, t)?;
-            Ok(Reply::ok(crate::describe::describe(&o, &ctx.version)))
+            let schema = ctx.st.orgs[ctx.org].schema.values();
+            Ok(Reply::ok(crate::describe::describe(
+                &o,
+                schema,
+                &ctx.version,
+            )))
         }
         ("GET", ["sobjects", t, "updated"]) => changes::updated(ctx, t),
         ("GET", ["sobjects", t, "deleted"]) => changes::deleted(ctx, t),
