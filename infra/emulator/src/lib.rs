@@ -57,6 +57,7 @@ pub mod faults;
 pub mod ids;
 pub mod meter;
 pub mod oauth;
+pub mod pricing;
 pub mod rest;
 pub mod schema;
 pub mod seed;
@@ -76,7 +77,7 @@ use std::time::Duration;
 pub use admin::AdminHandle;
 pub use error::EmulatorError;
 pub use faults::FaultSpec;
-pub use spec::{DuplicateRule, OrgSpec, SeedFile, UserSpec, ValidationRule};
+pub use spec::{DuplicateRule, OrgSpec, ProductSpec, SeedFile, UserSpec, ValidationRule};
 
 /// Demo org constants (fixed; documented in `--help`).
 pub mod demo {
