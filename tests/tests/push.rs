@@ -223,7 +223,7 @@ async fn sale_connects_account_and_contact_and_closes_won(backend: Backend) {
         json!({"first_name": "Nia", "last_name": "Newman", "phone": "+1 555 0510",
                "company_name": "Brand New Bakery", "city": "Chicago", "amount": 900}),
     );
-    sale["sale_items"] = json!([{"name": "Oven", "quantity": 1, "unit_price": 900}]);
+    sale["sale_items"] = json!([{"name": "Widget Pro", "quantity": 1, "unit_price": 900}]);
     let event_id = sale["event_id"].as_str().unwrap().to_string();
     s.send_events("prod", vec![sale]).await;
     s.drain_push().await;

@@ -447,6 +447,16 @@ impl AdminHandle {
         })
     }
 
+    /// The org's standard price book (every org has one).
+    pub fn standard_price_book(&self, alias: &str) -> Result<String, EmulatorError> {
+        self.with_org(alias, |st, i| {
+            crate::pricing::standard_price_book(&st.orgs[i]).ok_or_else(|| EmulatorError::Seed {
+                path: alias.to_string(),
+                message: "no standard price book".into(),
+            })
+        })
+    }
+
     /// Live (non-deleted) records of an object.
     pub fn record_count(&self, alias: &str, object: &str) -> Result<usize, EmulatorError> {
         self.with_org(alias, |st, i| {

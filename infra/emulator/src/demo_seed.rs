@@ -195,6 +195,14 @@ pub fn generate(st: &mut State, org: usize) -> Result<(), EmulatorError> {
         let opts = when(&mut rng);
         create(st, org, "Lead", &fields, &opts).map_err(err)?;
     }
+    // Line items are priced like real ones: an active entry of the standard price book.
+    let entries: Vec<(String, f64)> = st.orgs[org]
+        .store
+        .records("PricebookEntry")
+        .filter(|e| !e.deleted && e.get("IsActive") == &Value::Bool(true))
+        .map(|e| (e.id.clone(), e.get("UnitPrice").as_f64().unwrap_or(99.0)))
+        .collect();
+    let book = crate::pricing::standard_price_book(&st.orgs[org]);
     for i in 0..OPPORTUNITIES {
         let (acct, acct_name) = accounts[rng.random_range(0..accounts.len())].clone();
         let close = (now + Duration::days(rng.random_range(-60..120))).date_naive();
@@ -210,9 +218,22 @@ pub fn generate(st: &mut State, org: usize) -> Result<(), EmulatorError> {
         let opts = when(&mut rng);
         let opp = create(st, org, "Opportunity", &fields, &opts).map_err(err)?;
         if i % 3 == 0 {
-            let line = obj(
+            let mut line = obj(
                 json!({"OpportunityId": opp, "Quantity": rng.random_range(1..20), "UnitPrice": 99.0}),
             );
+            if let Some((entry, price)) = entries.get(i % entries.len().max(1)) {
+                line.insert("PricebookEntryId".into(), json!(entry));
+                line.insert("UnitPrice".into(), json!(price));
+                crate::writes::update(
+                    st,
+                    org,
+                    "Opportunity",
+                    &opp,
+                    &obj(json!({"Pricebook2Id": book})),
+                    &opts,
+                )
+                .map_err(err)?;
+            }
             create(st, org, "OpportunityLineItem", &line, &opts).map_err(err)?;
             let task = obj(json!({"Subject": "Follow up", "WhatId": opp, "OwnerId": users[0]}));
             create(st, org, "Task", &task, &opts).map_err(err)?;

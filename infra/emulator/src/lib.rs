@@ -57,6 +57,7 @@ pub mod faults;
 pub mod ids;
 pub mod meter;
 pub mod oauth;
+pub mod pricing;
 pub mod rest;
 pub mod schema;
 pub mod seed;
@@ -77,7 +78,8 @@ pub use admin::AdminHandle;
 pub use error::EmulatorError;
 pub use faults::FaultSpec;
 pub use spec::{
-    AppQuotaSpec, DuplicateRule, LimitHeaderForm, OrgSpec, SeedFile, UserSpec, ValidationRule,
+    AppQuotaSpec, DuplicateRule, LimitHeaderForm, OrgSpec, ProductSpec, SeedFile, UserSpec,
+    ValidationRule,
 };
 
 /// Demo org constants (fixed; documented in `--help`).

@@ -474,6 +474,54 @@ pub fn standard_objects() -> BTreeMap<String, ObjectDef> {
             FieldDef::new("IsClosed", Boolean).readonly().defaulted(),
             FieldDef::new("IsWon", Boolean).readonly().defaulted(),
             FieldDef::new("Description", Textarea),
+            // Set by the first line item when blank (see `pricing`).
+            FieldDef::new("Pricebook2Id", Reference).reference("Pricebook2", "Pricebook2"),
+        ],
+    ));
+    add(obj(
+        "Product2",
+        "01t",
+        false,
+        vec![
+            FieldDef::new("Name", String).required(),
+            FieldDef::new("ProductCode", String),
+            FieldDef::new("IsActive", Boolean).defaulted(),
+            FieldDef::new("Family", Picklist)
+                .picklist(&["Hardware", "Software", "Services"], false),
+            FieldDef::new("Description", Textarea),
+        ],
+    ));
+    add(obj(
+        "Pricebook2",
+        "01s",
+        false,
+        vec![
+            FieldDef::new("Name", String).required(),
+            FieldDef::new("IsActive", Boolean).defaulted(),
+            // One standard price book per org, made by Salesforce, never by the API.
+            FieldDef::new("IsStandard", Boolean).readonly().defaulted(),
+            FieldDef::new("Description", Textarea),
+        ],
+    ));
+    add(obj(
+        "PricebookEntry",
+        "01u",
+        false,
+        vec![
+            FieldDef::new("Pricebook2Id", Reference)
+                .reference("Pricebook2", "Pricebook2")
+                .required()
+                .create_only(),
+            FieldDef::new("Product2Id", Reference)
+                .reference("Product2", "Product2")
+                .required()
+                .create_only(),
+            FieldDef::new("UnitPrice", Currency).required(),
+            FieldDef::new("IsActive", Boolean).defaulted(),
+            FieldDef::new("UseStandardPrice", Boolean).defaulted(),
+            // Mirrors of the product's fields.
+            FieldDef::new("Name", String).readonly(),
+            FieldDef::new("ProductCode", String).readonly(),
         ],
     ));
     add(obj(
@@ -484,7 +532,16 @@ pub fn standard_objects() -> BTreeMap<String, ObjectDef> {
             FieldDef::new("OpportunityId", Reference)
                 .reference("Opportunity", "Opportunity")
                 .required(),
+            // Either one is enough on create; `pricing` fills in the other.
+            FieldDef::new("PricebookEntryId", Reference)
+                .reference("PricebookEntry", "PricebookEntry")
+                .create_only(),
+            FieldDef::new("Product2Id", Reference)
+                .reference("Product2", "Product2")
+                .create_only(),
             FieldDef::new("Name", String).readonly(),
+            FieldDef::new("ProductCode", String).readonly(),
+            FieldDef::new("ListPrice", Currency).readonly(),
             FieldDef::new("Quantity", Double).required(),
             FieldDef::new("UnitPrice", Currency),
             FieldDef::new("TotalPrice", Currency),

@@ -76,6 +76,7 @@ pub fn populate(st: &mut State, org: usize, spec: &OrgSpec) -> Result<(), Emulat
         &admin_opts(),
     )
     .map_err(EmulatorError::from)?;
+    seed_catalog(st, org, &spec.products)?;
     if spec.demo_data {
         crate::demo_seed::generate(st, org)?;
     }
@@ -89,4 +90,42 @@ pub fn populate(st: &mut State, org: usize, spec: &OrgSpec) -> Result<(), Emulat
         }
     }
     Ok(())
+}
+
+/// Every org has a standard price book; seeded products get an entry in it.
+fn seed_catalog(
+    st: &mut State,
+    org: usize,
+    products: &[crate::spec::ProductSpec],
+) -> Result<(), EmulatorError> {
+    let book =
+        json!({"Name": crate::pricing::STANDARD_PRICE_BOOK, "IsActive": true, "IsStandard": true});
+    let book =
+        create(st, org, "Pricebook2", &to_map(book), &admin_opts()).map_err(EmulatorError::from)?;
+    for (i, p) in products.iter().enumerate() {
+        let err = |e: crate::error::ApiError| EmulatorError::Seed {
+            path: format!("products[{i}]"),
+            message: format!("{}: {}", e.code, e.message),
+        };
+        let product = json!({"Name": p.name, "ProductCode": p.product_code, "Family": p.family, "IsActive": p.active});
+        let product =
+            create(st, org, "Product2", &to_map(product), &WriteOpts::default()).map_err(err)?;
+        let entry = json!({
+            "Pricebook2Id": book, "Product2Id": product, "UnitPrice": p.unit_price,
+            "IsActive": p.active, "UseStandardPrice": false,
+        });
+        create(
+            st,
+            org,
+            "PricebookEntry",
+            &to_map(entry),
+            &WriteOpts::default(),
+        )
+        .map_err(err)?;
+    }
+    Ok(())
+}
+
+fn to_map(v: Value) -> Map<String, Value> {
+    v.as_object().cloned().unwrap_or_default()
 }

@@ -27,6 +27,41 @@ use crate::schema::{FieldDef, ObjectDef};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// A product with its entry in the org's standard price book.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductSpec {
+    pub name: String,
+    #[serde(default)]
+    pub product_code: Option<String>,
+    #[serde(default)]
+    pub family: Option<String>,
+    pub unit_price: f64,
+    /// Whether the standard price book entry is active.
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+impl ProductSpec {
+    pub fn new(name: &str, code: &str, unit_price: f64) -> Self {
+        Self {
+            name: name.to_string(),
+            product_code: Some(code.to_string()),
+            family: None,
+            unit_price,
+            active: true,
+        }
+    }
+    pub fn family(mut self, family: &str) -> Self {
+        self.family = Some(family.to_string());
+        self
+    }
+    pub fn inactive(mut self) -> Self {
+        self.active = false;
+        self
+    }
+}
+
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserSpec {
@@ -141,6 +176,9 @@ pub struct OrgSpec {
     /// Generate the deterministic demo data set (users, accounts, contacts, leads, deals).
     #[serde(default)]
     pub demo_data: bool,
+    /// Products priced in the standard price book (every org has one).
+    #[serde(default)]
+    pub products: Vec<ProductSpec>,
 }
 
 /// The forms of `Sforce-Limit-Info` the developer guide documents. Entries are separated by
@@ -200,6 +238,7 @@ impl OrgSpec {
             duplicate_rules: Vec::new(),
             records: BTreeMap::new(),
             demo_data: false,
+            products: Vec::new(),
         }
     }
 
@@ -236,6 +275,7 @@ impl OrgSpec {
             name: "Standard_Lead_Duplicate_Rule".into(),
             fields: vec!["Email".into()],
         });
+        o.products = demo_catalog();
         o
     }
 
@@ -295,6 +335,10 @@ impl OrgSpec {
         self.custom_objects.push(o);
         self
     }
+    pub fn product(mut self, p: ProductSpec) -> Self {
+        self.products.push(p);
+        self
+    }
     pub fn custom_field(mut self, object: &str, f: FieldDef) -> Self {
         self.custom_fields
             .entry(object.to_string())
@@ -302,6 +346,20 @@ impl OrgSpec {
             .push(f);
         self
     }
+}
+
+/// The demo org's products: what `crmsync demo`'s sale and the end-to-end sales sell, and
+/// one retired product whose entry is inactive.
+pub fn demo_catalog() -> Vec<ProductSpec> {
+    vec![
+        ProductSpec::new("Compiler licence", "CC-LIC", 1000.0).family("Software"),
+        ProductSpec::new("Onboarding", "SVC-ONB", 1200.0).family("Services"),
+        ProductSpec::new("Widget Pro", "HW-WPRO", 1500.0).family("Hardware"),
+        ProductSpec::new("Annual plan", "SW-ANNUAL", 3000.0).family("Software"),
+        ProductSpec::new("Punch card reader", "HW-PUNCH", 250.0)
+            .family("Hardware")
+            .inactive(),
+    ]
 }
 
 /// The seed-file root: `{"orgs": [OrgSpec, ...]}`.

@@ -2,6 +2,7 @@
 
 use crate::clock::sf_datetime;
 use crate::error::ApiError;
+use crate::pricing;
 use crate::schema::{FieldType, ObjectDef};
 use crate::state::State;
 use crate::store::Record;
@@ -179,6 +180,15 @@ pub fn create(
     apply_input(&def, input, &mut rec, true, opts.admin)?;
     let user = acting_user(st, org, opts);
     defaults(&def, &mut rec, &user);
+    // Admin inserts (seeds, tests) may skip the price book rule; real writes may not.
+    let book_for_opportunity = match def.name.as_str() {
+        "OpportunityLineItem" if !opts.admin => pricing::price_line_item(&st.orgs[org], &mut rec)?,
+        "PricebookEntry" => {
+            pricing::mirror_product(&st.orgs[org], &mut rec);
+            None
+        }
+        _ => None,
+    };
     derive(&def, &mut rec);
     if !opts.admin {
         check_owner(st, org, &def, input)?;
@@ -206,6 +216,10 @@ pub fn create(
         }
     }
     rec.insert("IsDeleted".into(), Value::Bool(false));
+    let opportunity = rec
+        .get("OpportunityId")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     st.orgs[org].store.insert(
         &def.name,
         Record {
@@ -215,6 +229,16 @@ pub fn create(
             deleted_at: None,
         },
     );
+    if let (Some(book), Some(opp)) = (book_for_opportunity, opportunity)
+        && let Some(r) = st.orgs[org].store.get_mut("Opportunity", &opp)
+    {
+        let stamp = sf_datetime(opts.stamp.unwrap_or(now));
+        r.fields.insert("Pricebook2Id".into(), Value::String(book));
+        r.fields
+            .insert("LastModifiedDate".into(), Value::String(stamp.clone()));
+        r.fields
+            .insert("SystemModstamp".into(), Value::String(stamp));
+    }
     Ok(id)
 }
 

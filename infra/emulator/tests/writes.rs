@@ -16,6 +16,7 @@ fn spec() -> OrgSpec {
     ext.external_id = true;
     ext.unique = true;
     OrgSpec::new("w")
+        .product(sf_emulator::ProductSpec::new("Thing", "T-1", 10.0))
         .custom_field("Contact", ext)
         .validation_rule(ValidationRule {
             object: "Opportunity".into(),
@@ -486,12 +487,15 @@ async fn deleting_an_account_cascades_to_contacts_and_opportunities() {
     let (_, o) = api
         .post("sobjects/Opportunity", json!({"Name": "Deal", "StageName": "Prospecting", "CloseDate": "2026-12-01", "AccountId": acct}))
         .await;
+    let (_, entries) = api.query("SELECT Id FROM PricebookEntry").await;
     let (_, l) = api
         .post(
             "sobjects/OpportunityLineItem",
-            json!({"OpportunityId": o["id"], "Quantity": 2, "UnitPrice": 10}),
+            json!({"OpportunityId": o["id"], "Quantity": 2, "UnitPrice": 10,
+                   "PricebookEntryId": entries["records"][0]["Id"]}),
         )
         .await;
+    assert!(l["id"].is_string(), "{l}");
     let (_, other) = api
         .post("sobjects/Contact", json!({"LastName": "Unrelated"}))
         .await;

@@ -3,22 +3,22 @@
 //! Per event: the core plans the writes (rules, triggers, owner and stage maps, pre-flight
 //! validation); matching lookups run here; single-record plans are written together with
 //! sObject Collections (≤200 a call, per-record outcomes, so one bad record does not hold up
-//! the batch); multi-step plans (a sale: Account → Contact → Opportunity → line items) run
-//! step by step. Every step's record is linked as soon as it is written, so a redelivery
-//! updates instead of creating twice. One report entry per event.
+//! the batch); multi-step plans (a sale: Account → Contact → Opportunity → line items) are
+//! priced ([`sale`]) and written all or nothing in one composite request ([`atomic`]), then
+//! linked, so a redelivery updates instead of creating twice. One report entry per event.
+
+mod atomic;
+mod sale;
+mod steps;
+
+use steps::Resolved;
 
 use std::collections::BTreeMap;
 
 use crmsync_core::config::SyncConfig;
 use crmsync_core::describe::ObjectDescribe as CoreDescribe;
 use crmsync_core::event::AppEvent;
-use crmsync_core::matching::{
-    AccountCandidate, ContactCandidate, KeyResult, Lookup, MatchOutcome, contact_lookups,
-    match_account, match_by_keys, match_contact,
-};
-use crmsync_core::outbound::{
-    Matcher, OutboundContext, OutboundDecision, Ref, WriteOp, WritePlan, WriteStep,
-};
+use crmsync_core::outbound::{OutboundContext, OutboundDecision, WriteOp, WritePlan};
 use crmsync_salesforce::soql::{Condition, SoqlBuilder};
 use crmsync_salesforce::{SObjectRecord, SfClient, SfError};
 use crmsync_store::{
@@ -270,6 +270,7 @@ async fn push_events(
 ) -> Result<(), ServiceError> {
     let describes = describes(client, config).await?;
     let owners = owner_directory(client).await?;
+    let mut pricer = sale::Pricer::default();
     // Waves hold at most one event per record, so a record's second event is planned only
     // after its first is written and linked (no double create), in queue order.
     let mut held_back: Vec<String> = Vec::new();
@@ -288,7 +289,12 @@ async fn push_events(
             .iter()
             .map(|(id, m)| (id.clone(), m.group_id()))
             .collect();
-        push_wave(app, conn, client, config, &describes, &owners, ready, out).await?;
+        let ctx = WaveContext {
+            describes: &describes,
+            owners: &owners,
+            pricer: &mut pricer,
+        };
+        push_wave(app, conn, client, config, ctx, ready, out).await?;
         for (message_id, group) in groups {
             if out.retry[retry_before..].contains(&message_id) {
                 held_back.push(group);
@@ -313,17 +319,27 @@ fn waves(pending: Vec<(String, PushMessage)>) -> Vec<Vec<(String, PushMessage)>>
     waves
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What every wave of a batch shares.
+struct WaveContext<'a> {
+    describes: &'a BTreeMap<String, CoreDescribe>,
+    owners: &'a BTreeMap<String, String>,
+    pricer: &'a mut sale::Pricer,
+}
+
 async fn push_wave(
     app: &App,
     conn: &Connection,
     client: &SfClient,
     config: &SyncConfig,
-    describes: &BTreeMap<String, CoreDescribe>,
-    owners: &BTreeMap<String, String>,
+    wave_ctx: WaveContext<'_>,
     wave: Vec<(String, PushMessage)>,
     out: &mut BatchOutcome,
 ) -> Result<(), ServiceError> {
+    let WaveContext {
+        describes,
+        owners,
+        pricer,
+    } = wave_ctx;
     let mut single: Vec<Planned> = Vec::new();
     for (message_id, msg) in wave {
         // The same event twice in one batch: the earlier wave already reported it.
@@ -400,7 +416,24 @@ async fn push_wave(
                     .await?,
                 );
             }
-            OutboundDecision::Write { plan } => {
+            OutboundDecision::Write { mut plan } => {
+                // A sale is priced before its first write; an unpriceable one writes nothing.
+                if let Err(reason) = pricer.price(client, config, &msg.event, &mut plan).await? {
+                    out.outcomes.push(
+                        report_msg(
+                            app,
+                            conn,
+                            &msg,
+                            ReportStatus::Error,
+                            Some(sale::UNPRICED),
+                            Some(&reason),
+                            None,
+                            &plan,
+                        )
+                        .await?,
+                    );
+                    continue;
+                }
                 let planned = Planned {
                     message_id,
                     msg,
@@ -409,7 +442,7 @@ async fn push_wave(
                 if is_single_direct(&planned.plan) {
                     single.push(planned);
                 } else {
-                    let o = run_plan(app, conn, client, config, &planned).await?;
+                    let o = atomic::run_atomic(app, conn, client, config, &planned).await?;
                     out.outcomes.push(o);
                 }
             }
@@ -421,237 +454,6 @@ async fn push_wave(
 /// One step that needs no other step's result: it can share a collections call.
 fn is_single_direct(plan: &WritePlan) -> bool {
     plan.steps.len() == 1 && plan.steps[0].references.is_empty()
-}
-
-/// Runs a multi-step plan in order, linking each written record at once.
-async fn run_plan(
-    app: &App,
-    conn: &Connection,
-    client: &SfClient,
-    config: &SyncConfig,
-    planned: &Planned,
-) -> Result<EventOutcome, ServiceError> {
-    let mut ids: Vec<Option<String>> = Vec::with_capacity(planned.plan.steps.len());
-    for step in &planned.plan.steps {
-        let mut fields = to_map(&step.fields);
-        let mut missing_parent = None;
-        for (field, &i) in &step.references {
-            match ids.get(i).cloned().flatten() {
-                Some(id) => {
-                    fields.insert(field.clone(), Value::String(id));
-                }
-                None => missing_parent = Some(field.clone()),
-            }
-        }
-        if let Some(field) = missing_parent {
-            // Never write a child without its parent: report the event instead.
-            return report_msg(
-                app,
-                conn,
-                &planned.msg,
-                ReportStatus::Error,
-                Some("MISSING_PARENT"),
-                Some(&format!(
-                    "{} ({}): no Id came back for its {field}",
-                    step.key, step.object
-                )),
-                ids.iter().flatten().next().cloned(),
-                &planned.plan,
-            )
-            .await;
-        }
-        let target = match resolve(client, config, step, &ids).await? {
-            Resolved::Create => None,
-            Resolved::Existing(id) => Some(id),
-            Resolved::Refused(reason) => {
-                return report_msg(
-                    app,
-                    conn,
-                    &planned.msg,
-                    ReportStatus::Error,
-                    Some("NO_MATCH"),
-                    Some(&format!("{}: {reason}", step.key)),
-                    None,
-                    &planned.plan,
-                )
-                .await;
-            }
-        };
-        let written = match (&step.op, target) {
-            (
-                WriteOp::Upsert {
-                    external_id_field,
-                    external_id,
-                },
-                _,
-            ) => client
-                .upsert(&step.object, external_id_field, external_id, &fields)
-                .await
-                .map(|o| o.id),
-            (_, Some(id)) => {
-                if fields.is_empty() {
-                    Ok(Some(id))
-                } else {
-                    client
-                        .update(&step.object, &id, &fields)
-                        .await
-                        .map(|_| Some(id))
-                }
-            }
-            (_, None) => client.create(&step.object, &fields).await.map(Some),
-        };
-        match written {
-            Ok(id) => {
-                if let (Some(id), Some(link)) = (&id, &step.link) {
-                    write_link(app, conn, &step.object, id, link).await?;
-                }
-                ids.push(id);
-            }
-            Err(e) if e.is_retryable() || e.is_auth() || e.is_rate_limited() => {
-                return Err(e.into());
-            }
-            Err(e) => {
-                let code = e.code().map(str::to_string);
-                return report_msg(
-                    app,
-                    conn,
-                    &planned.msg,
-                    ReportStatus::Error,
-                    code.as_deref(),
-                    Some(&format!("{} ({}): {e}", step.key, step.object)),
-                    ids.iter().flatten().next().cloned(),
-                    &planned.plan,
-                )
-                .await;
-            }
-        }
-    }
-    let first = ids.iter().flatten().next().cloned();
-    report_msg(
-        app,
-        conn,
-        &planned.msg,
-        ReportStatus::Success,
-        None,
-        None,
-        first,
-        &planned.plan,
-    )
-    .await
-}
-
-enum Resolved {
-    Create,
-    Existing(String),
-    Refused(String),
-}
-
-/// Where a step writes: a known record, a match, or a new one.
-async fn resolve(
-    client: &SfClient,
-    config: &SyncConfig,
-    step: &WriteStep,
-    ids: &[Option<String>],
-) -> Result<Resolved, ServiceError> {
-    let outcome = match &step.op {
-        WriteOp::Create | WriteOp::Upsert { .. } => return Ok(Resolved::Create),
-        WriteOp::Update { id } => return Ok(Resolved::Existing(id.clone())),
-        WriteOp::MatchThenWrite { matcher, create } => {
-            let outcome = match matcher {
-                Matcher::Account { query, lookups } => {
-                    let city = &config.matching.account_city_field;
-                    let mut candidates: Vec<AccountCandidate> = Vec::new();
-                    for lookup in lookups {
-                        for r in run_lookup(client, lookup).await? {
-                            if let Some(c) = AccountCandidate::from_record(&r, city)
-                                && !candidates.iter().any(|x| x.id == c.id)
-                            {
-                                candidates.push(c);
-                            }
-                        }
-                    }
-                    match_account(query, &candidates)
-                }
-                Matcher::Contact { query, account } => {
-                    let account_id = match account {
-                        Some(Ref::Id(id)) => Some(id.clone()),
-                        Some(Ref::Step(i)) => ids.get(*i).cloned().flatten(),
-                        None => None,
-                    };
-                    match account_id {
-                        None => MatchOutcome::Create {
-                            step: crmsync_core::matching::MatchStep::PhoneNone,
-                        },
-                        Some(account_id) => {
-                            let mut candidates = Vec::new();
-                            for lookup in contact_lookups(query, &account_id) {
-                                for r in run_lookup(client, &lookup).await? {
-                                    if let Some(c) = ContactCandidate::from_record(&r) {
-                                        candidates.push(c);
-                                    }
-                                }
-                            }
-                            match_contact(query, &account_id, &candidates)
-                        }
-                    }
-                }
-                Matcher::Keys { keys } => {
-                    let mut results = Vec::new();
-                    for (step, lookup) in keys {
-                        let found = run_lookup(client, lookup).await?;
-                        results.push(KeyResult {
-                            step: *step,
-                            ids: found
-                                .iter()
-                                .filter_map(|r| {
-                                    r.get("Id").and_then(Value::as_str).map(str::to_string)
-                                })
-                                .collect(),
-                        });
-                    }
-                    match_by_keys(&results)
-                }
-            };
-            (outcome, *create)
-        }
-    };
-    Ok(match outcome {
-        (MatchOutcome::Matched { id, .. }, _) => Resolved::Existing(id),
-        (MatchOutcome::Create { .. }, true) => Resolved::Create,
-        (MatchOutcome::Create { step }, false) => Resolved::Refused(format!(
-            "no matching {} ({step:?}) and creating is turned off",
-            step_object(step)
-        )),
-    })
-}
-
-fn step_object(_step: crmsync_core::matching::MatchStep) -> &'static str {
-    "record"
-}
-
-/// Runs a core lookup as an allow-listed, escaped SOQL query (at most 50 candidates).
-async fn run_lookup(
-    client: &SfClient,
-    lookup: &Lookup,
-) -> Result<Vec<Map<String, Value>>, ServiceError> {
-    let describe = client.describe(&lookup.object).await?;
-    let conditions: Vec<Condition> = lookup
-        .conditions
-        .iter()
-        .map(|(f, v)| Condition::eq(f, v.as_str()))
-        .collect();
-    let soql = SoqlBuilder::new(&describe)
-        .select(lookup.fields.iter())
-        .filter(Condition::and(conditions))
-        .limit(50)
-        .build()
-        .map_err(SfError::from)?;
-    let mut records = Vec::new();
-    let mut pages = client.query(soql);
-    while let Some(page) = pages.next().await {
-        records.extend(page?.records.into_iter().map(|r| r.fields));
-    }
-    Ok(records)
 }
 
 /// Writes single-step plans together: matches first, then one collections call per object
@@ -674,7 +476,7 @@ async fn write_singles(
             upserts.push(i);
             continue;
         }
-        match resolve(client, config, step, &[]).await? {
+        match steps::resolve(client, config, step, &[]).await? {
             Resolved::Create => batches
                 .entry((step.object.clone(), false))
                 .or_default()
@@ -720,7 +522,7 @@ async fn write_singles(
         }
     }
     for i in upserts {
-        let o = run_plan(app, conn, client, config, &planned[i]).await?;
+        let o = steps::run_plan(app, conn, client, config, &planned[i]).await?;
         out.outcomes.push(o);
     }
     for ((_object, is_update), items) in batches {

@@ -560,6 +560,10 @@ pub struct OpportunityConfig {
     /// App field with the demo's date/time (becomes CloseDate).
     #[serde(default = "d_demo_time")]
     pub demo_time_field: String,
+    /// The price book a sale's line items are priced from: a `Pricebook2` name or Id.
+    /// Unset: the org's standard price book.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_book: Option<String>,
 }
 
 fn d_demo_stage() -> String {
@@ -580,6 +584,7 @@ impl Default for OpportunityConfig {
             demo_stage: d_demo_stage(),
             sale_stage: d_sale_stage(),
             demo_time_field: d_demo_time(),
+            price_book: None,
         }
     }
 }

@@ -210,6 +210,20 @@ impl SyncConfig {
                 p.add(path, "must not be empty");
             }
         }
+        if let Some(book) = &self.opportunity.price_book {
+            let path = "opportunity.price_book";
+            if book.trim().is_empty() {
+                p.add(
+                    path,
+                    "must not be empty (leave it out for the standard price book)",
+                );
+            } else if book.chars().count() > 255 || book.chars().any(char::is_control) {
+                p.add(
+                    path,
+                    "must be a price book name (at most 255 characters) or Id",
+                );
+            }
+        }
         p.0
     }
 
@@ -373,6 +387,19 @@ mod tests {
         assert_eq!(SyncConfig::from_json(&json).unwrap(), cfg);
         assert_eq!(cfg.poll_cap, 1000);
         assert_eq!(cfg.frequency, SyncFrequency::EveryMinute);
+    }
+
+    #[test]
+    fn a_named_price_book_must_be_a_name_or_id() {
+        let mut cfg = SyncConfig::standard();
+        cfg.opportunity.price_book = Some("Partner Prices".into());
+        assert_eq!(cfg.validate(), Ok(()));
+        for bad in ["  ", "line\nbreak"] {
+            cfg.opportunity.price_book = Some(bad.into());
+            let err = cfg.validate().unwrap_err();
+            let paths: Vec<String> = err.problems().into_iter().map(|p| p.path).collect();
+            assert_eq!(paths, vec!["opportunity.price_book"], "{bad:?}");
+        }
     }
 
     #[test]

@@ -1,0 +1,249 @@
+//! Step-by-step writes: where each step's record comes from (a known id, a match, a new
+//! record), and the sequential runner for plans too large for one composite request.
+
+use crmsync_core::config::SyncConfig;
+use crmsync_core::matching::{
+    AccountCandidate, ContactCandidate, KeyResult, Lookup, MatchOutcome, contact_lookups,
+    match_account, match_by_keys, match_contact,
+};
+use crmsync_core::outbound::{Matcher, Ref, WriteOp, WriteStep};
+use crmsync_salesforce::soql::{Condition, SoqlBuilder};
+use crmsync_salesforce::{SfClient, SfError};
+use crmsync_store::{Connection, ReportStatus};
+use futures::StreamExt;
+use serde_json::{Map, Value};
+
+use super::{EventOutcome, Planned, report_msg, to_map, write_link};
+use crate::app::App;
+use crate::error::ServiceError;
+
+/// Runs a multi-step plan in order, linking each written record at once.
+pub(super) async fn run_plan(
+    app: &App,
+    conn: &Connection,
+    client: &SfClient,
+    config: &SyncConfig,
+    planned: &Planned,
+) -> Result<EventOutcome, ServiceError> {
+    let mut ids: Vec<Option<String>> = Vec::with_capacity(planned.plan.steps.len());
+    for step in &planned.plan.steps {
+        let mut fields = to_map(&step.fields);
+        let mut missing_parent = None;
+        for (field, &i) in &step.references {
+            match ids.get(i).cloned().flatten() {
+                Some(id) => {
+                    fields.insert(field.clone(), Value::String(id));
+                }
+                None => missing_parent = Some(field.clone()),
+            }
+        }
+        if let Some(field) = missing_parent {
+            // Never write a child without its parent: report the event instead.
+            return report_msg(
+                app,
+                conn,
+                &planned.msg,
+                ReportStatus::Error,
+                Some("MISSING_PARENT"),
+                Some(&format!(
+                    "{} ({}): no Id came back for its {field}",
+                    step.key, step.object
+                )),
+                ids.iter().flatten().next().cloned(),
+                &planned.plan,
+            )
+            .await;
+        }
+        let target = match resolve(client, config, step, &ids).await? {
+            Resolved::Create => None,
+            Resolved::Existing(id) => Some(id),
+            Resolved::Refused(reason) => {
+                return report_msg(
+                    app,
+                    conn,
+                    &planned.msg,
+                    ReportStatus::Error,
+                    Some("NO_MATCH"),
+                    Some(&format!("{}: {reason}", step.key)),
+                    None,
+                    &planned.plan,
+                )
+                .await;
+            }
+        };
+        let written = match (&step.op, target) {
+            (
+                WriteOp::Upsert {
+                    external_id_field,
+                    external_id,
+                },
+                _,
+            ) => client
+                .upsert(&step.object, external_id_field, external_id, &fields)
+                .await
+                .map(|o| o.id),
+            (_, Some(id)) => {
+                if fields.is_empty() {
+                    Ok(Some(id))
+                } else {
+                    client
+                        .update(&step.object, &id, &fields)
+                        .await
+                        .map(|_| Some(id))
+                }
+            }
+            (_, None) => client.create(&step.object, &fields).await.map(Some),
+        };
+        match written {
+            Ok(id) => {
+                if let (Some(id), Some(link)) = (&id, &step.link) {
+                    write_link(app, conn, &step.object, id, link).await?;
+                }
+                ids.push(id);
+            }
+            Err(e) if e.is_retryable() || e.is_auth() || e.is_rate_limited() => {
+                return Err(e.into());
+            }
+            Err(e) => {
+                let code = e.code().map(str::to_string);
+                return report_msg(
+                    app,
+                    conn,
+                    &planned.msg,
+                    ReportStatus::Error,
+                    code.as_deref(),
+                    Some(&format!("{} ({}): {e}", step.key, step.object)),
+                    ids.iter().flatten().next().cloned(),
+                    &planned.plan,
+                )
+                .await;
+            }
+        }
+    }
+    let first = ids.iter().flatten().next().cloned();
+    report_msg(
+        app,
+        conn,
+        &planned.msg,
+        ReportStatus::Success,
+        None,
+        None,
+        first,
+        &planned.plan,
+    )
+    .await
+}
+
+pub(super) enum Resolved {
+    Create,
+    Existing(String),
+    Refused(String),
+}
+
+/// Where a step writes: a known record, a match, or a new one.
+pub(super) async fn resolve(
+    client: &SfClient,
+    config: &SyncConfig,
+    step: &WriteStep,
+    ids: &[Option<String>],
+) -> Result<Resolved, ServiceError> {
+    let outcome = match &step.op {
+        WriteOp::Create | WriteOp::Upsert { .. } => return Ok(Resolved::Create),
+        WriteOp::Update { id } => return Ok(Resolved::Existing(id.clone())),
+        WriteOp::MatchThenWrite { matcher, create } => {
+            let outcome = match matcher {
+                Matcher::Account { query, lookups } => {
+                    let city = &config.matching.account_city_field;
+                    let mut candidates: Vec<AccountCandidate> = Vec::new();
+                    for lookup in lookups {
+                        for r in run_lookup(client, lookup).await? {
+                            if let Some(c) = AccountCandidate::from_record(&r, city)
+                                && !candidates.iter().any(|x| x.id == c.id)
+                            {
+                                candidates.push(c);
+                            }
+                        }
+                    }
+                    match_account(query, &candidates)
+                }
+                Matcher::Contact { query, account } => {
+                    let account_id = match account {
+                        Some(Ref::Id(id)) => Some(id.clone()),
+                        Some(Ref::Step(i)) => ids.get(*i).cloned().flatten(),
+                        None => None,
+                    };
+                    match account_id {
+                        None => MatchOutcome::Create {
+                            step: crmsync_core::matching::MatchStep::PhoneNone,
+                        },
+                        Some(account_id) => {
+                            let mut candidates = Vec::new();
+                            for lookup in contact_lookups(query, &account_id) {
+                                for r in run_lookup(client, &lookup).await? {
+                                    if let Some(c) = ContactCandidate::from_record(&r) {
+                                        candidates.push(c);
+                                    }
+                                }
+                            }
+                            match_contact(query, &account_id, &candidates)
+                        }
+                    }
+                }
+                Matcher::Keys { keys } => {
+                    let mut results = Vec::new();
+                    for (step, lookup) in keys {
+                        let found = run_lookup(client, lookup).await?;
+                        results.push(KeyResult {
+                            step: *step,
+                            ids: found
+                                .iter()
+                                .filter_map(|r| {
+                                    r.get("Id").and_then(Value::as_str).map(str::to_string)
+                                })
+                                .collect(),
+                        });
+                    }
+                    match_by_keys(&results)
+                }
+            };
+            (outcome, *create)
+        }
+    };
+    Ok(match outcome {
+        (MatchOutcome::Matched { id, .. }, _) => Resolved::Existing(id),
+        (MatchOutcome::Create { .. }, true) => Resolved::Create,
+        (MatchOutcome::Create { step }, false) => Resolved::Refused(format!(
+            "no matching {} ({step:?}) and creating is turned off",
+            step_object(step)
+        )),
+    })
+}
+
+fn step_object(_step: crmsync_core::matching::MatchStep) -> &'static str {
+    "record"
+}
+
+/// Runs a core lookup as an allow-listed, escaped SOQL query (at most 50 candidates).
+async fn run_lookup(
+    client: &SfClient,
+    lookup: &Lookup,
+) -> Result<Vec<Map<String, Value>>, ServiceError> {
+    let describe = client.describe(&lookup.object).await?;
+    let conditions: Vec<Condition> = lookup
+        .conditions
+        .iter()
+        .map(|(f, v)| Condition::eq(f, v.as_str()))
+        .collect();
+    let soql = SoqlBuilder::new(&describe)
+        .select(lookup.fields.iter())
+        .filter(Condition::and(conditions))
+        .limit(50)
+        .build()
+        .map_err(SfError::from)?;
+    let mut records = Vec::new();
+    let mut pages = client.query(soql);
+    while let Some(page) = pages.next().await {
+        records.extend(page?.records.into_iter().map(|r| r.fields));
+    }
+    Ok(records)
+}
