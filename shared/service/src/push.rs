@@ -19,7 +19,7 @@ use crmsync_core::matching::{
 use crmsync_core::outbound::{
     Matcher, OutboundContext, OutboundDecision, Ref, WriteOp, WritePlan, WriteStep,
 };
-use crmsync_salesforce::soql::{Condition, SoqlBuilder};
+use crmsync_salesforce::soql::{Condition, Literal, SoqlBuilder};
 use crmsync_salesforce::{SObjectRecord, SfClient, SfError};
 use crmsync_store::{
     Connection, ConnectionId, ConnectionStatus, Link, ReportEntry, ReportStatus, TenantId,
@@ -325,10 +325,28 @@ async fn push_wave(
     out: &mut BatchOutcome,
 ) -> Result<(), ServiceError> {
     let mut single: Vec<Planned> = Vec::new();
-    for (message_id, msg) in wave {
+    for (message_id, mut msg) in wave {
         // The same event twice in one batch: the earlier wave already reported it.
         if already_done(app, &conn.tenant, &conn.id, &msg).await? {
             out.duplicates += 1;
+            continue;
+        }
+        // Links and the poll compare 18-character ids; the app may send 15.
+        if let Err(e) = msg.event.normalize_salesforce_ids(config) {
+            out.outcomes.push(
+                report(
+                    app,
+                    &conn.tenant,
+                    &conn.id,
+                    &msg,
+                    ReportStatus::Error,
+                    Some("INVALID_ID"),
+                    Some(&e.to_string()),
+                    None,
+                    &[],
+                )
+                .await?,
+            );
             continue;
         }
         let links = links_of(
@@ -635,11 +653,19 @@ async fn run_lookup(
     lookup: &Lookup,
 ) -> Result<Vec<Map<String, Value>>, ServiceError> {
     let describe = client.describe(&lookup.object).await?;
-    let conditions: Vec<Condition> = lookup
+    // Typed by describe: an id is sent as 18 characters, a number unquoted.
+    let conditions = lookup
         .conditions
         .iter()
-        .map(|(f, v)| Condition::eq(f, v.as_str()))
-        .collect();
+        .map(|(f, v)| {
+            let text = Value::String(v.clone());
+            let literal = describe
+                .field(f)
+                .and_then(|field| Literal::for_field(field, &text).ok())
+                .unwrap_or_else(|| Literal::String(v.clone()));
+            Condition::eq(f, literal)
+        })
+        .collect::<Vec<_>>();
     let soql = SoqlBuilder::new(&describe)
         .select(lookup.fields.iter())
         .filter(Condition::and(conditions))
@@ -802,7 +828,8 @@ async fn write_link(
         app_object: key.clone(),
         app_id: update.app_id.clone(),
         sf_object: sf_object.to_string(),
-        sf_id: sf_id.to_string(),
+        // Every link is keyed by the 18-character id the poll and the sweep see.
+        sf_id: crmsync_core::sfid::canonical(sf_id),
         hashes: update.hashes.clone(),
         created_at: now,
         updated_at: now,
