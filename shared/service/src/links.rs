@@ -51,19 +51,6 @@ pub async fn links_of(
     Ok(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_round_trip_the_app_object() {
-        let k = link_app_key("contact", "Lead");
-        assert_eq!(k, "contact.Lead");
-        assert_eq!(app_object_of(&k), "contact");
-        assert_eq!(app_object_of("company"), "company");
-    }
-}
-
 /// The link of a Salesforce record, by its id in either form. Links are keyed by the
 /// 18-character id; one written before ids were normalised may hold the 15-character form,
 /// so a miss retries with it rather than treating a linked record as new.
@@ -93,4 +80,17 @@ pub async fn link_by_sf_id(
         .links
         .get_by_sf_id(tenant, connection, id.short())
         .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip_the_app_object() {
+        let k = link_app_key("contact", "Lead");
+        assert_eq!(k, "contact.Lead");
+        assert_eq!(app_object_of(&k), "contact");
+        assert_eq!(app_object_of("company"), "company");
+    }
 }
