@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::config::SyncConfig;
 use crate::types::{AppObject, EventKind, FieldMap};
 
 /// Largest serialized size of one field value.
@@ -230,6 +231,58 @@ impl AppEvent {
     }
 }
 
+/// The event field Salesforce owner ids arrive in (activities).
+pub const SF_OWNER_ID_FIELD: &str = "sf_owner_id";
+
+impl AppEvent {
+    /// Rewrites every Salesforce id the event carries (the config's contact and lead id
+    /// fields, [`SF_OWNER_ID_FIELD`], sale items' product and price book entry ids) to its
+    /// 18-character form: links are keyed by it and the poll compares with it. An id that is
+    /// not a Salesforce id is a problem naming its field.
+    pub fn normalize_salesforce_ids(&mut self, config: &SyncConfig) -> Result<(), EventError> {
+        let mut p = Vec::new();
+        let lr = &config.lead_routing;
+        for field in [
+            lr.contact_id_field.as_str(),
+            lr.lead_id_field.as_str(),
+            SF_OWNER_ID_FIELD,
+        ] {
+            if let Some(Value::String(id)) = self.fields.get_mut(field) {
+                normalize_id(&mut p, &format!("fields.{field}"), id);
+            }
+        }
+        for (i, item) in self.sale_items.iter_mut().enumerate() {
+            for (name, id) in [
+                ("pricebook_entry_id", &mut item.pricebook_entry_id),
+                ("product_id", &mut item.product_id),
+            ] {
+                if let Some(id) = id {
+                    normalize_id(&mut p, &format!("sale_items[{i}].{name}"), id);
+                }
+            }
+        }
+        if p.is_empty() {
+            Ok(())
+        } else {
+            Err(EventError::Invalid(p))
+        }
+    }
+}
+
+/// Blank stays blank (the planner treats it as absent); anything else must be an id.
+fn normalize_id(p: &mut Vec<EventProblem>, path: &str, id: &mut String) {
+    if id.trim().is_empty() {
+        return;
+    }
+    match crate::sfid::to_18(id.trim()) {
+        Ok(id18) => *id = id18,
+        Err(e) => p.push(EventProblem {
+            path: path.into(),
+            message: format!("not a Salesforce id: {e}"),
+        }),
+    }
+}
+
 /// A field's value as a trimmed, non-empty string (numbers are rendered).
 pub fn text_of(fields: &FieldMap, field: &str) -> Option<String> {
     match fields.get(field)? {
@@ -300,6 +353,40 @@ mod tests {
             vec!["event_id", "app_id", "associated_contacts[0].app_id"]
         );
         assert!(p[0].message.contains('#'), "{}", p[0].message);
+    }
+
+    #[test]
+    fn salesforce_ids_become_18_characters_and_bad_ones_name_their_field() {
+        let config = SyncConfig::standard();
+        let mut v = base();
+        v["fields"]["sf_contact_id"] = json!("001A0000006Vm9r");
+        v["fields"]["sf_owner_id"] = json!(" 00558000001N0KeAAK ");
+        v["sale_items"][0]["product_id"] = json!("00558000001N0Ke");
+        let mut ev = AppEvent::parse(v.to_string().as_bytes()).unwrap();
+        ev.normalize_salesforce_ids(&config).unwrap();
+        assert_eq!(ev.text("sf_contact_id").unwrap(), "001A0000006Vm9rIAC");
+        assert_eq!(ev.text("sf_owner_id").unwrap(), "00558000001N0KeAAK");
+        assert_eq!(
+            ev.sale_items[0].product_id.as_deref(),
+            Some("00558000001N0KeAAK")
+        );
+
+        v["fields"]["sf_lead_id"] = json!("00Q-not-an-id");
+        v["sale_items"][0]["pricebook_entry_id"] = json!("01u");
+        let mut ev = AppEvent::parse(v.to_string().as_bytes()).unwrap();
+        let Err(EventError::Invalid(p)) = ev.normalize_salesforce_ids(&config) else {
+            panic!("expected Invalid")
+        };
+        let paths: Vec<_> = p.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["fields.sf_lead_id", "sale_items[0].pricebook_entry_id"]
+        );
+        assert!(
+            p[0].message.contains("not a Salesforce id"),
+            "{}",
+            p[0].message
+        );
     }
 
     #[test]

@@ -280,7 +280,13 @@ pub fn match_contact(
 ) -> MatchOutcome {
     let by_phone: Vec<&ContactCandidate> = candidates
         .iter()
-        .filter(|c| c.account_id.as_deref() == Some(account_id) && !account_id.is_empty())
+        // The app may hold the account's 15-character id; Salesforce returns 18.
+        .filter(|c| {
+            !account_id.is_empty()
+                && c.account_id
+                    .as_deref()
+                    .is_some_and(|a| crate::sfid::same_id(a, account_id))
+        })
         .filter(|c| opt_eq(&q.phone, &c.phone, same_phone))
         .collect();
     if by_phone.is_empty() {
@@ -545,6 +551,27 @@ mod tests {
         );
         assert_eq!(contact_lookups(&q, "A1")[0].conditions.len(), 2);
         assert!(contact_lookups(&q, "").is_empty());
+    }
+
+    #[test]
+    fn contact_cascade_treats_15_and_18_character_account_ids_as_one() {
+        let q = ContactQuery {
+            phone: Some("5551234".into()),
+            last_name: Some("Smith".into()),
+        };
+        let found = [con(
+            "003A0000006Vm9rAAA",
+            "001A0000006Vm9rIAC",
+            "5551234",
+            "Smith",
+        )];
+        assert_eq!(
+            match_contact(&q, "001A0000006Vm9r", &found),
+            MatchOutcome::Matched {
+                id: "003A0000006Vm9rAAA".into(),
+                step: MatchStep::PhoneLastName
+            }
+        );
     }
 
     #[test]

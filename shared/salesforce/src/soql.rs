@@ -5,11 +5,13 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 
-use crate::datetime::format_datetime;
-use crate::describe::{ObjectDescribe, relationship_field};
+use crate::describe::{FieldDescribe, ObjectDescribe, relationship_field};
 use crate::sobjects::is_api_name;
+
+mod literal;
+pub use literal::{Literal, LiteralError, LiteralType};
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SoqlError {
@@ -31,80 +33,6 @@ pub enum SoqlError {
     EmptySelect,
 }
 
-/// A typed SOQL value.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Literal {
-    String(String),
-    Int(i64),
-    Decimal(f64),
-    Bool(bool),
-    Date(NaiveDate),
-    DateTime(DateTime<Utc>),
-    Null,
-}
-
-impl From<&str> for Literal {
-    fn from(v: &str) -> Self {
-        Literal::String(v.to_string())
-    }
-}
-impl From<String> for Literal {
-    fn from(v: String) -> Self {
-        Literal::String(v)
-    }
-}
-impl From<i64> for Literal {
-    fn from(v: i64) -> Self {
-        Literal::Int(v)
-    }
-}
-impl From<bool> for Literal {
-    fn from(v: bool) -> Self {
-        Literal::Bool(v)
-    }
-}
-impl From<NaiveDate> for Literal {
-    fn from(v: NaiveDate) -> Self {
-        Literal::Date(v)
-    }
-}
-impl From<DateTime<Utc>> for Literal {
-    fn from(v: DateTime<Utc>) -> Self {
-        Literal::DateTime(v)
-    }
-}
-
-impl Literal {
-    fn render(&self, field: &str, out: &mut String) -> Result<(), SoqlError> {
-        match self {
-            Literal::String(s) => {
-                out.push('\'');
-                escape_into(s, false, out);
-                out.push('\'');
-            }
-            Literal::Int(n) => {
-                let _ = write!(out, "{n}");
-            }
-            Literal::Decimal(x) => {
-                if !x.is_finite() {
-                    return Err(SoqlError::InvalidLiteral {
-                        field: field.to_string(),
-                        reason: format!("{x} is not a finite number"),
-                    });
-                }
-                let _ = write!(out, "{x}");
-            }
-            Literal::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Literal::Date(d) => {
-                let _ = write!(out, "{}", d.format("%Y-%m-%d"));
-            }
-            Literal::DateTime(t) => out.push_str(&format_datetime(t)),
-            Literal::Null => out.push_str("null"),
-        }
-        Ok(())
-    }
-}
-
 /// Escapes a value for a single-quoted SOQL string literal. Inside LIKE patterns `%` and
 /// `_` are escaped too, so the value matches literally.
 pub fn escape_string(value: &str) -> String {
@@ -120,7 +48,7 @@ pub fn escape_like(value: &str) -> String {
     out
 }
 
-fn escape_into(value: &str, like: bool, out: &mut String) {
+pub(crate) fn escape_into(value: &str, like: bool, out: &mut String) {
     for c in value.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -364,7 +292,7 @@ impl<'a> SoqlBuilder<'a> {
     fn render_condition(&self, condition: &Condition, out: &mut String) -> Result<(), SoqlError> {
         match condition {
             Condition::Compare { field, op, value } => {
-                out.push_str(&self.resolve(field)?);
+                out.push_str(&self.resolve_typed(field, std::slice::from_ref(value))?);
                 out.push(' ');
                 out.push_str(op.as_str());
                 out.push(' ');
@@ -380,7 +308,7 @@ impl<'a> SoqlBuilder<'a> {
                         field: field.clone(),
                     });
                 }
-                out.push_str(&self.resolve(field)?);
+                out.push_str(&self.resolve_typed(field, values)?);
                 out.push_str(if *negated { " NOT IN (" } else { " IN (" });
                 for (i, value) in values.iter().enumerate() {
                     if i > 0 {
@@ -436,8 +364,28 @@ impl<'a> SoqlBuilder<'a> {
         Ok(())
     }
 
+    /// Like [`Self::resolve`], also refusing literals the field's type does not take (a
+    /// quoted date, a number for a picklist…), which Salesforce would refuse.
+    fn resolve_typed(&self, path: &str, values: &[Literal]) -> Result<String, SoqlError> {
+        let (canonical, field) = self.resolve_field(path)?;
+        if let Some(field) = field
+            && let Some(bad) = values.iter().find(|v| !v.fits(field))
+        {
+            return Err(SoqlError::InvalidLiteral {
+                field: canonical,
+                reason: format!("{bad:?} does not fit a {} field", field.field_type),
+            });
+        }
+        Ok(canonical)
+    }
+
     /// Checks a field or relationship path and returns it in describe's spelling.
     fn resolve(&self, path: &str) -> Result<String, SoqlError> {
+        self.resolve_field(path).map(|(canonical, _)| canonical)
+    }
+
+    /// The path in describe's spelling, with the field's describe when its object is known.
+    fn resolve_field(&self, path: &str) -> Result<(String, Option<&'a FieldDescribe>), SoqlError> {
         let segments: Vec<&str> = path.split('.').collect();
         if segments.iter().any(|s| !is_api_name(s)) {
             return Err(SoqlError::InvalidName {
@@ -472,7 +420,7 @@ impl<'a> SoqlBuilder<'a> {
                 None => canonical.push(relationship.to_string()),
             }
         }
-        match object {
+        let described = match object {
             Some(describe) => {
                 let field = describe
                     .field(last)
@@ -481,10 +429,14 @@ impl<'a> SoqlBuilder<'a> {
                         field: path.to_string(),
                     })?;
                 canonical.push(field.name.clone());
+                Some(field)
             }
-            None => canonical.push(last.to_string()),
-        }
-        Ok(canonical.join("."))
+            None => {
+                canonical.push(last.to_string());
+                None
+            }
+        };
+        Ok((canonical.join("."), described))
     }
 }
 
@@ -535,7 +487,7 @@ pub fn cursor_query(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::describe::FieldDescribe;
+    use chrono::NaiveDate;
 
     fn field(name: &str, ty: &str) -> FieldDescribe {
         serde_json::from_value(serde_json::json!({"name": name, "type": ty})).unwrap()
@@ -662,6 +614,35 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(matches!(err, SoqlError::EmptyInList { .. }));
+    }
+
+    #[test]
+    fn literals_that_do_not_fit_the_field_type_are_refused() {
+        let c = contact();
+        for condition in [
+            Condition::eq("Birthdate", "2000-01-02"),
+            Condition::gt("SystemModstamp", "2026-11-21T07:57:32Z"),
+            Condition::in_list("Birthdate", ["2000-01-02"]),
+            Condition::eq("LastName", 5),
+        ] {
+            let err = SoqlBuilder::new(&c)
+                .select(["Id"])
+                .filter(condition.clone())
+                .build()
+                .unwrap_err();
+            assert!(
+                matches!(err, SoqlError::InvalidLiteral { .. }),
+                "{condition:?}: {err:?}"
+            );
+        }
+        let birthdate = c.field("Birthdate").unwrap();
+        let literal = Literal::for_field(birthdate, &serde_json::json!("2000-01-02")).unwrap();
+        let q = SoqlBuilder::new(&c)
+            .select(["Id"])
+            .filter(Condition::eq("Birthdate", literal))
+            .build()
+            .unwrap();
+        assert!(q.ends_with("WHERE Birthdate = 2000-01-02"), "{q}");
     }
 
     #[test]

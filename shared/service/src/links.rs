@@ -51,6 +51,37 @@ pub async fn links_of(
     Ok(out)
 }
 
+/// The link of a Salesforce record, by its id in either form. Links are keyed by the
+/// 18-character id; one written before ids were normalised may hold the 15-character form,
+/// so a miss retries with it rather than treating a linked record as new.
+pub async fn link_by_sf_id(
+    app: &App,
+    tenant: &TenantId,
+    connection: &ConnectionId,
+    sf_id: &str,
+) -> Result<Option<crmsync_store::Link>, ServiceError> {
+    let Ok(id) = crmsync_core::sfid::SfId::parse(sf_id) else {
+        return Ok(app
+            .stores
+            .links
+            .get_by_sf_id(tenant, connection, sf_id)
+            .await?);
+    };
+    if let Some(link) = app
+        .stores
+        .links
+        .get_by_sf_id(tenant, connection, id.as_str())
+        .await?
+    {
+        return Ok(Some(link));
+    }
+    Ok(app
+        .stores
+        .links
+        .get_by_sf_id(tenant, connection, id.short())
+        .await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

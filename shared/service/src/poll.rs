@@ -339,8 +339,11 @@ pub async fn test_sync(
                     app.now() - chrono::Duration::hours(i64::from(hours.min(24 * 90)));
                 conditions.push(Condition::ge("SystemModstamp", since));
             }
-            for (field, value) in &segment.filter {
-                conditions.push(Condition::eq(field, literal(field, value)?));
+            if !segment.filter.is_empty() {
+                let describe = client.describe(object).await?;
+                for (field, value) in &segment.filter {
+                    conditions.push(filter_condition(&describe, field, value)?);
+                }
             }
             let filter = (!conditions.is_empty()).then(|| Condition::and(conditions));
             let soql = select(&client, &config, object, filter, limit)
@@ -365,26 +368,21 @@ pub async fn test_sync(
     Ok(finish(app, run).await)
 }
 
-fn literal(
+/// `field = value` with the value typed by the field's describe type (dates, numbers and
+/// booleans unquoted); a field describe does not know, or a value that is not of its
+/// type, is the caller's mistake and names `filter.<field>`.
+fn filter_condition(
+    describe: &crmsync_salesforce::describe::ObjectDescribe,
     field: &str,
     value: &serde_json::Value,
-) -> Result<crmsync_salesforce::soql::Literal, ServiceError> {
-    use crmsync_salesforce::soql::Literal;
-    Ok(match value {
-        serde_json::Value::String(s) => Literal::String(s.clone()),
-        serde_json::Value::Bool(b) => Literal::Bool(*b),
-        serde_json::Value::Null => Literal::Null,
-        serde_json::Value::Number(n) => match n.as_i64() {
-            Some(i) => Literal::Int(i),
-            None => Literal::Decimal(n.as_f64().unwrap_or(f64::NAN)),
-        },
-        _ => {
-            return Err(ServiceError::bad_request(
-                format!("filter.{field}"),
-                "must be a string, number, boolean or null",
-            ));
-        }
-    })
+) -> Result<Condition, ServiceError> {
+    let path = format!("filter.{field}");
+    let described = describe.field(field).ok_or_else(|| {
+        ServiceError::bad_request(&path, format!("{} has no field {field}", describe.name))
+    })?;
+    let literal = crmsync_salesforce::soql::Literal::for_field(described, value)
+        .map_err(|e| ServiceError::bad_request(&path, format!("{e} of {}", describe.name)))?;
+    Ok(Condition::eq(&described.name, literal))
 }
 
 /// Builds an allow-listed, escaped SELECT of the fields the config maps for `object`.
@@ -456,11 +454,7 @@ pub(crate) async fn apply_record(
         run.stats(object).errors += 1;
         return Ok(());
     };
-    let link = app
-        .stores
-        .links
-        .get_by_sf_id(&connection.tenant, &connection.id, sf_id)
-        .await?;
+    let link = crate::links::link_by_sf_id(app, &connection.tenant, &connection.id, sf_id).await?;
     let decision = match decide_inbound(
         config,
         object,

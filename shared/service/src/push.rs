@@ -341,10 +341,28 @@ async fn push_wave(
         pricer,
     } = wave_ctx;
     let mut single: Vec<Planned> = Vec::new();
-    for (message_id, msg) in wave {
+    for (message_id, mut msg) in wave {
         // The same event twice in one batch: the earlier wave already reported it.
         if already_done(app, &conn.tenant, &conn.id, &msg).await? {
             out.duplicates += 1;
+            continue;
+        }
+        // Links and the poll compare 18-character ids; the app may send 15.
+        if let Err(e) = msg.event.normalize_salesforce_ids(config) {
+            out.outcomes.push(
+                report(
+                    app,
+                    &conn.tenant,
+                    &conn.id,
+                    &msg,
+                    ReportStatus::Error,
+                    Some("INVALID_ID"),
+                    Some(&e.to_string()),
+                    None,
+                    &[],
+                )
+                .await?,
+            );
             continue;
         }
         let links = links_of(
@@ -604,7 +622,8 @@ async fn write_link(
         app_object: key.clone(),
         app_id: update.app_id.clone(),
         sf_object: sf_object.to_string(),
-        sf_id: sf_id.to_string(),
+        // Every link is keyed by the 18-character id the poll and the sweep see.
+        sf_id: crmsync_core::sfid::canonical(sf_id),
         hashes: update.hashes.clone(),
         created_at: now,
         updated_at: now,

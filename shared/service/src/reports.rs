@@ -764,34 +764,6 @@ fn is_api_name(s: &str) -> bool {
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// A typed SOQL literal for a field, from the text the caller sent.
-fn literal_for(field_type: &str, value: &str) -> Result<Literal, ServiceError> {
-    let bad = |what: &str| {
-        ServiceError::bad_request("value", format!("must be {what} for a {field_type} field"))
-    };
-    Ok(match field_type {
-        "int" | "long" => Literal::Int(value.trim().parse().map_err(|_| bad("a whole number"))?),
-        "double" | "currency" | "percent" => Literal::Decimal(
-            value
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|x| x.is_finite())
-                .ok_or_else(|| bad("a number"))?,
-        ),
-        "boolean" => Literal::Bool(value.trim().parse().map_err(|_| bad("true or false"))?),
-        "date" => Literal::Date(
-            NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
-                .map_err(|_| bad("a date YYYY-MM-DD"))?,
-        ),
-        "datetime" => Literal::DateTime(
-            crmsync_core::transform::parse_datetime(value)
-                .ok_or_else(|| bad("an ISO 8601 date-time"))?,
-        ),
-        _ => Literal::String(value.to_string()),
-    })
-}
-
 /// Finds one record by an index field (idLookup, external id or unique) and returns its
 /// mapped fields. The value is a typed, escaped literal; field names come from describe.
 pub async fn lookup(
@@ -842,7 +814,8 @@ pub async fn lookup(
             ),
         ));
     }
-    let literal = literal_for(&index.field_type, value)?;
+    let literal = Literal::for_field(index, &serde_json::Value::String(value.to_string()))
+        .map_err(|e| ServiceError::bad_request("value", e.to_string()))?;
     let mut notes = Vec::new();
     let mut selected = vec!["Id".to_string()];
     for m in obj.fields.iter().filter(|m| m.rule.inbound()) {
@@ -975,22 +948,5 @@ mod tests {
         raw["bogus"] = true.into();
         let problems = check_config(&raw).unwrap_err();
         assert_eq!(problems[0].path, "config.bogus", "{problems:?}");
-    }
-
-    #[test]
-    fn lookup_literals_are_typed_by_the_field() {
-        assert_eq!(literal_for("int", "42").unwrap(), Literal::Int(42));
-        assert!(
-            literal_for("int", "4x")
-                .unwrap_err()
-                .to_string()
-                .contains("value")
-        );
-        assert_eq!(
-            literal_for("string", "O'Brien").unwrap(),
-            Literal::String("O'Brien".into())
-        );
-        assert_eq!(literal_for("boolean", "true").unwrap(), Literal::Bool(true));
-        assert!(literal_for("double", "NaN").is_err());
     }
 }

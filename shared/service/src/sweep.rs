@@ -150,11 +150,9 @@ async fn sweep_object(
     let covered = match client.get_deleted(object, start, now).await {
         Ok(deleted) => {
             for record in &deleted.deleted_records {
-                if let Some(link) = app
-                    .stores
-                    .links
-                    .get_by_sf_id(&connection.tenant, &connection.id, &record.id)
-                    .await?
+                if let Some(link) =
+                    crate::links::link_by_sf_id(app, &connection.tenant, &connection.id, &record.id)
+                        .await?
                 {
                     unlink(
                         app,
@@ -212,12 +210,13 @@ async fn reconcile(
             while let Some(p) = pages.next().await {
                 for r in p?.records {
                     if let Some(id) = r.id() {
-                        alive.insert(id.to_string());
+                        alive.insert(crmsync_core::sfid::canonical(id));
                     }
                 }
             }
             for link in &batch.items {
-                if !alive.contains(&link.sf_id) {
+                // A link may hold the 15-character form; Salesforce returns 18.
+                if !alive.contains(&crmsync_core::sfid::canonical(&link.sf_id)) {
                     unlink(app, connection, config, link, None, run).await?;
                 }
             }

@@ -163,7 +163,19 @@ async fn config_status_and_lookup_read_describe_and_records() {
     )
     .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
-    assert_eq!(r.error_field(), "filter", "{}", r.text);
+    assert_eq!(r.error_field(), "filter.NoSuchField__c", "{}", r.text);
+    // So is a value that is not of the field's type; it names the field and the type.
+    let r = call(
+        &router,
+        "POST",
+        "/v1/connections/production/test-sync",
+        key,
+        Some(json!({"objects": ["Lead"], "filter": {"CreatedDate": "yesterday"}})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(r.error_field(), "filter.CreatedDate", "{}", r.text);
+    assert!(r.text.contains("date-time"), "{}", r.text);
     let run = call(
         &router,
         "POST",

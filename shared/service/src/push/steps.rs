@@ -7,7 +7,7 @@ use crmsync_core::matching::{
     match_account, match_by_keys, match_contact,
 };
 use crmsync_core::outbound::{Matcher, Ref, WriteOp, WriteStep};
-use crmsync_salesforce::soql::{Condition, SoqlBuilder};
+use crmsync_salesforce::soql::{Condition, Literal, SoqlBuilder};
 use crmsync_salesforce::{SfClient, SfError};
 use crmsync_store::{Connection, ReportStatus};
 use futures::StreamExt;
@@ -229,10 +229,18 @@ async fn run_lookup(
     lookup: &Lookup,
 ) -> Result<Vec<Map<String, Value>>, ServiceError> {
     let describe = client.describe(&lookup.object).await?;
+    // Typed by describe: an id is sent as 18 characters, a number unquoted.
     let conditions: Vec<Condition> = lookup
         .conditions
         .iter()
-        .map(|(f, v)| Condition::eq(f, v.as_str()))
+        .map(|(f, v)| {
+            let text = Value::String(v.clone());
+            let literal = describe
+                .field(f)
+                .and_then(|field| Literal::for_field(field, &text).ok())
+                .unwrap_or_else(|| Literal::String(v.clone()));
+            Condition::eq(f, literal)
+        })
         .collect();
     let soql = SoqlBuilder::new(&describe)
         .select(lookup.fields.iter())
