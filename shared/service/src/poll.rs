@@ -491,11 +491,10 @@ pub(crate) async fn apply_record(
         }
     };
     let app_object = decision.app_object.as_str().to_string();
-    let app_id = match &link {
-        Some(l) => l.app_id.clone(),
-        None => external_app_id(config, object, fields).unwrap_or_else(|| format!("sf-{sf_id}")),
-    };
-    let payload = serde_json::json!({
+    let (app_id, linked_to) = feed_app_record(link.as_ref(), &app_object, || {
+        external_app_id(config, object, fields).unwrap_or_else(|| format!("sf-{sf_id}"))
+    });
+    let mut payload = serde_json::json!({
         "action": if created && link.is_none() { "create" } else { "update" },
         "app_object": app_object,
         "app_id": app_id,
@@ -504,6 +503,9 @@ pub(crate) async fn apply_record(
         "notes": decision.notes,
         "source": "salesforce",
     });
+    if let Some(linked_to) = linked_to {
+        payload["linked_to"] = linked_to;
+    }
     app.stores
         .changes
         .append(
@@ -512,7 +514,7 @@ pub(crate) async fn apply_record(
                 connection: connection.id.clone(),
                 object: object.to_string(),
                 sf_id: sf_id.to_string(),
-                app_id: Some(app_id.clone()),
+                app_id: app_id.clone(),
                 kind: ChangeKind::Upsert,
                 payload,
             }],
@@ -533,6 +535,7 @@ pub(crate) async fn apply_record(
             run.stats(object).updated += 1;
         }
         None => {
+            let app_id = app_id.unwrap_or_default();
             let now = app.now();
             let new_link = Link {
                 tenant: connection.tenant.clone(),
@@ -562,6 +565,30 @@ pub(crate) async fn apply_record(
         }
     }
     Ok(())
+}
+
+/// The app record a feed entry names. A link made under another app record (a contact's
+/// Account or Opportunity, keyed `contact.Account`) holds the contact's id, which is not
+/// this object's app record: the entry then carries no app id and names that record in
+/// `linked_to`. Without a link, `new_id` makes one.
+fn feed_app_record(
+    link: Option<&Link>,
+    app_object: &str,
+    new_id: impl FnOnce() -> String,
+) -> (Option<String>, Option<serde_json::Value>) {
+    match link {
+        Some(l) if crate::links::app_object_of(&l.app_object) == app_object => {
+            (Some(l.app_id.clone()), None)
+        }
+        Some(l) => (
+            None,
+            Some(serde_json::json!({
+                "app_object": crate::links::app_object_of(&l.app_object),
+                "app_id": l.app_id,
+            })),
+        ),
+        None => (Some(new_id()), None),
+    }
 }
 
 /// The app id carried in the object's external-id field, when the config names one.

@@ -1,0 +1,77 @@
+//! Pinned regressions from issue 10 ("Defects it must find"): each scenario failed on
+//! the code before its fix.
+
+use crmsync_e2e::*;
+use crmsync_store::Environment;
+use serde_json::json;
+
+e2e!(poll_tags_records_linked_under_a_contact_with_their_own_app_record);
+
+async fn connected(backend: Backend) -> Stack {
+    let s = Stack::start(backend).await;
+    s.connect("prod", Environment::Production).await;
+    s
+}
+
+/// A contact's demo set creates its Account and Opportunity, linked under the contact.
+/// When Salesforce users edit those, the feed must not name the contact as the company or
+/// the deal.
+async fn poll_tags_records_linked_under_a_contact_with_their_own_app_record(backend: Backend) {
+    let s = connected(backend).await;
+    s.poll("prod").await;
+    let demo = app_event(
+        "demo_set",
+        "contact",
+        "app-tagged",
+        s.now(),
+        json!({"first_name": "Tia", "last_name": "Tag", "phone": "+1 555 2100",
+               "email": "tia@tag.example", "company_name": "Tag Co", "city": "Boise",
+               "phase": "HeldPhase", "previous_phase": "ColdCallWorkingNum",
+               "demo_at": "2026-12-10T10:00:00Z"}),
+    );
+    s.send_events("prod", vec![demo]).await;
+    s.drain_push().await;
+    let account = s
+        .soql(PROD_ORG, "SELECT Id FROM Account WHERE Name = 'Tag Co'")
+        .await;
+    assert_eq!(account.len(), 1, "{account:?}");
+    let account = account[0]["Id"].as_str().unwrap().to_string();
+    let opps = s
+        .soql(
+            PROD_ORG,
+            &format!("SELECT Id FROM Opportunity WHERE AccountId = '{account}'"),
+        )
+        .await;
+    assert_eq!(opps.len(), 1, "{opps:?}");
+    let opp = opps[0]["Id"].as_str().unwrap().to_string();
+
+    s.advance(chrono::Duration::minutes(1));
+    s.poll("prod").await;
+    let before = s.last_seq().await;
+    s.advance(chrono::Duration::minutes(1));
+    s.update(
+        PROD_ORG,
+        "Account",
+        &account,
+        json!({"Name": "Tag Co Renamed"}),
+    );
+    s.update(PROD_ORG, "Opportunity", &opp, json!({"LeadSource": "Web"}));
+    s.poll("prod").await;
+    let got = s.changes_after(before).await;
+    for sf_id in [&account, &opp] {
+        let entries = find_changes(&got, sf_id);
+        assert_eq!(entries.len(), 1, "{sf_id}: {got:#?}");
+        let e = entries[0];
+        let app_object = str_field(&e.payload, "app_object").expect("app_object");
+        assert_ne!(app_object, "contact", "{e:#?}");
+        // Not the contact's id under another app object: none (the app knows no such
+        // record yet), with the contact it hangs off named separately.
+        assert_eq!(e.app_id, None, "{e:#?}");
+        assert!(e.payload["app_id"].is_null(), "{e:#?}");
+        assert_eq!(
+            e.payload["linked_to"],
+            json!({"app_object": "contact", "app_id": "app-tagged"}),
+            "{e:#?}"
+        );
+    }
+}
