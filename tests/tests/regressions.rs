@@ -2,10 +2,14 @@
 //! the code before its fix.
 
 use crmsync_e2e::*;
+use crmsync_service::runs::RunStatus;
 use crmsync_store::Environment;
 use serde_json::json;
 
-e2e!(poll_tags_records_linked_under_a_contact_with_their_own_app_record);
+e2e!(
+    poll_tags_records_linked_under_a_contact_with_their_own_app_record,
+    a_late_commit_behind_a_dense_overlap_window_is_read,
+);
 
 async fn connected(backend: Backend) -> Stack {
     let s = Stack::start(backend).await;
@@ -74,4 +78,58 @@ async fn poll_tags_records_linked_under_a_contact_with_their_own_app_record(back
             "{e:#?}"
         );
     }
+}
+
+fn lead(i: usize) -> serde_json::Map<String, serde_json::Value> {
+    match json!({"FirstName": "Dense", "LastName": format!("Dense{i}"),
+                 "Company": format!("Dense Co {i}"), "Email": format!("dense{i}@dense.example"),
+                 "Phone": format!("+1 555 3{i:04}")})
+    {
+        serde_json::Value::Object(m) => m,
+        _ => unreachable!(),
+    }
+}
+
+/// More than cap + 200 records sit in the 5 minutes behind the cursor; a record committed
+/// late, stamped after all of them but before the cursor, must still be read.
+async fn a_late_commit_behind_a_dense_overlap_window_is_read(backend: Backend) {
+    let s = connected(backend).await;
+    s.poll("prod").await;
+    s.advance(chrono::Duration::minutes(1));
+    let dense_at = s.now();
+    for i in 0..1300 {
+        s.insert(PROD_ORG, "Lead", serde_json::Value::Object(lead(i)));
+    }
+    s.advance(chrono::Duration::minutes(1));
+    s.insert(PROD_ORG, "Lead", serde_json::Value::Object(lead(5000)));
+    // Catch up: the cursor passes all of them.
+    for _ in 0..4 {
+        let run = s.poll("prod").await;
+        if run.status == RunStatus::Completed {
+            break;
+        }
+        s.advance(chrono::Duration::seconds(10));
+    }
+    s.advance(chrono::Duration::minutes(1));
+    let before = s.last_seq().await;
+    // Visible only now, stamped between the dense burst and the cursor.
+    let late =
+        s.sf.commit_late(
+            PROD_ORG,
+            "Lead",
+            None,
+            lead(9999),
+            dense_at + chrono::Duration::seconds(30),
+        )
+        .unwrap();
+    let run = s.poll("prod").await;
+    assert_eq!(run.status, RunStatus::Completed, "{run:#?}");
+    let got = s.changes_after(before).await;
+    assert_eq!(
+        got.len(),
+        1,
+        "only the late commit is new: {} entries",
+        got.len()
+    );
+    assert_eq!(got[0].sf_id, late, "the late commit is not lost");
 }
