@@ -3,12 +3,13 @@
 
 use crmsync_e2e::*;
 use crmsync_service::runs::RunStatus;
-use crmsync_store::Environment;
+use crmsync_store::{ConnectionStatus, Environment};
 use serde_json::json;
 
 e2e!(
     poll_tags_records_linked_under_a_contact_with_their_own_app_record,
     a_late_commit_behind_a_dense_overlap_window_is_read,
+    invalid_client_on_refresh_keeps_connections_connected_and_retries,
 );
 
 async fn connected(backend: Backend) -> Stack {
@@ -132,4 +133,43 @@ async fn a_late_commit_behind_a_dense_overlap_window_is_read(backend: Backend) {
         got.len()
     );
     assert_eq!(got[0].sf_id, late, "the late commit is not lost");
+}
+
+/// While the app's client secret rotates, refreshes fail with `invalid_client`. That is the
+/// app's credential problem, not the connection's: it stays Connected and the work retries.
+async fn invalid_client_on_refresh_keeps_connections_connected_and_retries(backend: Backend) {
+    let s = connected(backend).await;
+    s.poll("prod").await;
+    // Sessions last two hours: the next call needs a refresh, which the org now refuses.
+    s.sf.set_client_secret(PROD_ORG, "rotated-elsewhere")
+        .unwrap();
+    s.advance(chrono::Duration::hours(3));
+    let err = crmsync_service::poll::poll_connection(&s.app, &s.tenant, &s.conn("prod"))
+        .await
+        .expect_err("the refresh is refused");
+    assert!(err.is_retryable(), "{err:?}");
+    assert_eq!(
+        s.connection("prod").await.status,
+        ConnectionStatus::Connected,
+        "the connection is not the problem"
+    );
+    let ev = app_event(
+        "create",
+        "contact",
+        "app-rotating",
+        s.now(),
+        json!({"last_name": "Rotating", "phone": "+1 555 2200",
+               "email": "rot@rotate.example", "company_name": "Rotate Co"}),
+    );
+    s.send_events("prod", vec![ev]).await;
+    let drained = s.drain_push().await;
+    assert_eq!(
+        drained.retried.len(),
+        1,
+        "redelivered, not reported: {drained:#?}"
+    );
+    assert_eq!(
+        s.connection("prod").await.status,
+        ConnectionStatus::Connected
+    );
 }
