@@ -3,13 +3,14 @@
 
 use crmsync_e2e::*;
 use crmsync_service::runs::RunStatus;
-use crmsync_store::{ConnectionStatus, Environment};
+use crmsync_store::{ConnectionStatus, Environment, ReportStatus};
 use serde_json::json;
 
 e2e!(
     poll_tags_records_linked_under_a_contact_with_their_own_app_record,
     a_late_commit_behind_a_dense_overlap_window_is_read,
     invalid_client_on_refresh_keeps_connections_connected_and_retries,
+    request_limit_exceeded_on_push_parks_the_event_until_the_limit_resets,
 );
 
 async fn connected(backend: Backend) -> Stack {
@@ -172,4 +173,36 @@ async fn invalid_client_on_refresh_keeps_connections_connected_and_retries(backe
         s.connection("prod").await.status,
         ConnectionStatus::Connected
     );
+}
+
+/// The org's API limit runs out (other integrations spent it) while crmsync's own budget
+/// still has room: `REQUEST_LIMIT_EXCEEDED` parks the event; the poll after the reset
+/// replays it.
+async fn request_limit_exceeded_on_push_parks_the_event_until_the_limit_resets(backend: Backend) {
+    let s = connected(backend).await;
+    s.poll("prod").await;
+    s.sf.exhaust_api_limit(PROD_ORG).unwrap();
+    let ev = app_event(
+        "create",
+        "contact",
+        "app-limited",
+        s.now(),
+        json!({"last_name": "Limited", "phone": "+1 555 2300",
+               "email": "lim@limit.example", "company_name": "Limit Co"}),
+    );
+    let id = ev["event_id"].as_str().unwrap().to_string();
+    s.send_events("prod", vec![ev]).await;
+    s.drain_push().await;
+    let r = s.report("prod", &id).await.expect("reported");
+    assert_eq!(r.status, ReportStatus::Parked, "{r:#?}");
+    assert_eq!(r.code.as_deref(), Some("REQUEST_LIMIT_EXCEEDED"), "{r:#?}");
+
+    s.advance(chrono::Duration::days(1));
+    s.sf.set_api_used(PROD_ORG, 0).unwrap();
+    let run = s.poll("prod").await;
+    assert_eq!(run.status, RunStatus::Completed, "{run:#?}");
+    let drained = s.drain_push().await;
+    let r = s.report("prod", &id).await.expect("reported");
+    assert_eq!(r.status, ReportStatus::Success, "{r:#?} {drained:#?}");
+    assert_eq!(s.count(PROD_ORG, "Lead", "LastName = 'Limited'").await, 1);
 }

@@ -12,6 +12,9 @@ use crate::leases::{LeaseKind, lease_name};
 use crate::quota::{self, QuotaStatus};
 use crate::runs::RunStatus;
 
+/// How long the org's last reported API usage is trusted.
+const ORG_USAGE_STALE_AFTER: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
+
 /// The connection, if it exists.
 pub async fn connection(
     app: &App,
@@ -75,7 +78,16 @@ pub async fn quota(
         .quotas
         .usage(&connection.tenant, &connection.id, app.now().date_naive())
         .await?;
-    let (org_used, org_max) = usage.limit.map(|l| (l.used, l.max)).unwrap_or((0, 0));
+    // The org's usage falls as its rolling 24 h window moves on, and only a call refreshes
+    // the reading: an old one must not pause the connection for good (e.g. after
+    // REQUEST_LIMIT_EXCEEDED). Its max stays valid.
+    let (org_used, org_max) = usage
+        .limit
+        .map(|l| {
+            let stale = app.now() - l.seen_at > ORG_USAGE_STALE_AFTER;
+            (if stale { 0 } else { l.used }, l.max)
+        })
+        .unwrap_or((0, 0));
     Ok(quota::check(
         org_used,
         org_max,
