@@ -11,6 +11,7 @@ e2e!(
     a_late_commit_behind_a_dense_overlap_window_is_read,
     invalid_client_on_refresh_keeps_connections_connected_and_retries,
     request_limit_exceeded_on_push_parks_the_event_until_the_limit_resets,
+    a_phone_in_another_format_finds_the_existing_record,
 );
 
 async fn connected(backend: Backend) -> Stack {
@@ -205,4 +206,34 @@ async fn request_limit_exceeded_on_push_parks_the_event_until_the_limit_resets(b
     let r = s.report("prod", &id).await.expect("reported");
     assert_eq!(r.status, ReportStatus::Success, "{r:#?} {drained:#?}");
     assert_eq!(s.count(PROD_ORG, "Lead", "LastName = 'Limited'").await, 1);
+}
+
+/// Salesforce holds `+1 555 010 0100`; the app sends `(555) 010-0100`. Matching by phone
+/// must find the record instead of creating a duplicate.
+async fn a_phone_in_another_format_finds_the_existing_record(backend: Backend) {
+    let s = connected(backend).await;
+    let lead = s.insert(
+        PROD_ORG,
+        "Lead",
+        json!({"LastName": "Dialer", "Company": "Dial Co", "Phone": "+1 555 010 0100"}),
+    );
+    let ev = app_event(
+        "create",
+        "contact",
+        "app-dialer",
+        s.now(),
+        json!({"first_name": "Dee", "last_name": "Dialer", "phone": "(555) 010-0100",
+               "company_name": "Dial Co", "phase": "ColdCallCold"}),
+    );
+    let id = ev["event_id"].as_str().unwrap().to_string();
+    s.send_events("prod", vec![ev]).await;
+    s.drain_push().await;
+    let r = s.report("prod", &id).await.expect("reported");
+    assert_eq!(r.status, ReportStatus::Success, "{r:#?}");
+    assert_eq!(
+        s.count(PROD_ORG, "Lead", "LastName = 'Dialer'").await,
+        1,
+        "matched, not duplicated: {r:#?}"
+    );
+    assert_eq!(r.sf_id.as_deref(), Some(lead.as_str()), "{r:#?}");
 }

@@ -666,7 +666,8 @@ async fn run_lookup(
     let conditions: Vec<Condition> = lookup
         .conditions
         .iter()
-        .map(|(f, v)| Condition::eq(f, v.as_str()))
+        // Phones: the IN list of stored formats (SOQL cannot normalise); compared normalised after.
+        .map(|(f, v)| Condition::in_list(f, crmsync_core::matching::lookup_values(f, v)))
         .collect();
     let soql = SoqlBuilder::new(&describe)
         .select(lookup.fields.iter())
