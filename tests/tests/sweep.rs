@@ -56,7 +56,21 @@ async fn deleted_in_salesforce_is_unlinked_by_the_sweep(backend: Backend) {
     let clear = entry.payload["clear_fields"]
         .as_array()
         .expect("CRM fields to clear");
-    assert!(clear.contains(&json!("email")), "{clear:?}");
+    // Seed 002: two-way and app-native values are app data and are kept; only what
+    // Salesforce alone fills (and the stored Salesforce id) is cleared.
+    let config = s.config("prod").await;
+    let want = crmsync_core::inbound::fields_cleared_on_delete(&config.config, "Contact");
+    assert_eq!(clear, &want.iter().map(|f| json!(f)).collect::<Vec<_>>());
+    for kept in ["email", "phone", "first_name", "last_name"] {
+        assert!(
+            !clear.contains(&json!(kept)),
+            "{kept} must be kept: {clear:?}"
+        );
+    }
+    assert!(
+        clear.contains(&json!(config.config.lead_routing.contact_id_field)),
+        "{clear:?}"
+    );
 
     assert!(
         links

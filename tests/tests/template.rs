@@ -18,6 +18,8 @@ use crmsync_store::aws::dynamo::keys;
 use serde_yaml_ng::Value;
 use template_support::cfn::{self, Template, at, ref_target, str_at, untag};
 use template_support::checks::{self, EnvReads};
+use template_support::iam::{self, TOKEN_SECRETS};
+use template_support::reach::{self, PortCall};
 use template_support::sources;
 
 fn repo_root() -> PathBuf {
@@ -335,6 +337,188 @@ fn every_api_route_reaches_its_function() {
     }
 }
 
+// ---- IAM: each function's policy grants what its code paths touch
+
+/// Plain secrets (outside the token vault) by the function that reads them, and the
+/// template parameter naming each. A new `read_secret_string` caller must be added here.
+const PLAIN_SECRETS: [(&str, &str); 2] = [
+    ("read_app_credentials", "SalesforceAppSecretArn"),
+    ("read_operator_key_hash", "OperatorKeySecretArn"),
+];
+
+fn read(rel: &str) -> String {
+    let path = repo_root().join(rel);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+/// For each function crate: the (action, resource) pairs its reachable code needs, with
+/// the service function that needs each (for the failure message).
+fn needed_grants() -> BTreeMap<String, BTreeMap<(String, String), String>> {
+    let items = reach::fn_items(&repo_root().join("shared/service/src")).unwrap();
+    let vault = reach::adapter_ops(&read("shared/store/src/aws/vault.rs"), "TokenVault");
+    let queues = reach::adapter_ops(&read("shared/store/src/aws/sqs.rs"), "Queues");
+    let table = reach::sdk_ops_under(&repo_root().join("shared/store/src/aws/dynamo")).unwrap();
+    assert!(
+        vault
+            .get("rotate")
+            .is_some_and(|ops| ops.contains("UpdateSecretVersionStage")),
+        "vault adapter scan broken: {vault:?}"
+    );
+    assert!(
+        table.contains("Query"),
+        "dynamo adapter scan broken: {table:?}"
+    );
+    // SendMessageBatch is authorised by sqs:SendMessage.
+    let send_actions: BTreeSet<String> = queues["send_batch"]
+        .iter()
+        .map(|op| format!("sqs:{}", op.trim_end_matches("Batch")))
+        .collect();
+    assert!(
+        !send_actions.is_empty(),
+        "sqs adapter scan broken: {queues:?}"
+    );
+    // App::from_clients skips the app credentials for ingest, which never calls Salesforce.
+    assert!(
+        read("shared/service/src/app.rs").contains("if function == \"ingest\""),
+        "app.rs no longer skips the app secret for ingest: update this test"
+    );
+
+    let mut out = BTreeMap::new();
+    for krate in function_crates() {
+        let main = read(&format!("functions/{krate}/src/main.rs"));
+        let mut needs = BTreeMap::new();
+        for i in reach::reachable(&items, &main) {
+            let item = &items[i];
+            for call in reach::port_calls(item) {
+                let mut need = |action: String, resource: &str| {
+                    needs
+                        .entry((action, resource.to_owned()))
+                        .or_insert_with(|| item.id());
+                };
+                match &call {
+                    PortCall::QueueSend(kind) => {
+                        for a in &send_actions {
+                            need(a.clone(), &format!("{kind}Queue"));
+                        }
+                    }
+                    PortCall::Vault(method) => {
+                        for op in vault.get(method).into_iter().flatten() {
+                            need(format!("secretsmanager:{op}"), TOKEN_SECRETS);
+                        }
+                    }
+                    PortCall::Table => {
+                        for op in &table {
+                            need(format!("dynamodb:{op}"), "StateTable");
+                        }
+                    }
+                    PortCall::PlainSecretRead(f) => {
+                        let (_, param) = PLAIN_SECRETS
+                            .iter()
+                            .find(|(name, _)| name == f)
+                            .unwrap_or_else(|| {
+                                panic!("{} reads a secret PLAIN_SECRETS does not name", item.id())
+                            });
+                        if !(krate == "ingest" && *f == "read_app_credentials") {
+                            need("secretsmanager:GetSecretValue".into(), param);
+                        }
+                    }
+                }
+            }
+        }
+        out.insert(krate, needs);
+    }
+    out
+}
+
+#[test]
+fn every_function_policy_grants_what_its_code_paths_touch() {
+    let needed = needed_grants();
+    // Guard against a scan that silently finds nothing.
+    let poll = &needed["poll"];
+    for (action, resource) in [
+        ("dynamodb:Query", "StateTable"),
+        ("sqs:SendMessage", "PollQueue"),
+        ("secretsmanager:GetSecretValue", TOKEN_SECRETS),
+        ("secretsmanager:GetSecretValue", "SalesforceAppSecretArn"),
+    ] {
+        assert!(
+            poll.contains_key(&(action.to_owned(), resource.to_owned())),
+            "the scan no longer finds poll's {action} on {resource}: {poll:#?}"
+        );
+    }
+    let t = template();
+    let functions = t.functions();
+    let mut problems = Vec::new();
+    for (krate, needs) in &needed {
+        let f = functions
+            .iter()
+            .find(|f| f.crate_name() == Some(krate.as_str()))
+            .unwrap_or_else(|| panic!("no function for {krate}"));
+        let granted = iam::grants(t.resource(&f.logical_id).unwrap());
+        for ((action, resource), by) in needs {
+            if !granted.contains(&(action.clone(), resource.clone())) {
+                problems.push(checks::Problem {
+                    function: f.logical_id.clone(),
+                    detail: format!("{action} on {resource} is needed by {by} but not granted"),
+                });
+            }
+        }
+    }
+    assert_no_problems("IAM grants missing for what the code does", &problems);
+}
+
+/// Every function that refreshes tokens logs the app-credentials alarm line; its log group
+/// needs the metric filter the alarm counts.
+#[test]
+fn functions_that_refresh_tokens_count_the_app_credentials_alarm() {
+    let items = reach::fn_items(&repo_root().join("shared/service/src")).unwrap();
+    let code = crmsync_service::sf_session::APP_CREDENTIALS_ALARM;
+    let t = template();
+    let filtered: BTreeSet<String> = t
+        .resources_of_type("AWS::Logs::MetricFilter")
+        .into_iter()
+        .filter(|(_, m)| {
+            str_at(m, &["Properties", "FilterPattern"]).is_some_and(|p| p.contains(code))
+        })
+        .filter_map(|(_, m)| at(m, &["Properties", "LogGroupName"]).and_then(ref_target))
+        .collect();
+    let alarmed = t
+        .resources_of_type("AWS::CloudWatch::Alarm")
+        .into_iter()
+        .any(|(_, a)| str_at(a, &["Properties", "MetricName"]) == Some("AppCredentialsRefused"));
+    assert!(alarmed, "no alarm on AppCredentialsRefused");
+    let mut refreshing = Vec::new();
+    for krate in function_crates() {
+        let reached = reach::reachable(&items, &read(&format!("functions/{krate}/src/main.rs")));
+        if !reached.iter().any(|&i| items[i].name == "refresh_now") {
+            continue;
+        }
+        refreshing.push(krate.clone());
+        let f = t
+            .functions()
+            .into_iter()
+            .find(|f| f.crate_name() == Some(krate.as_str()))
+            .unwrap();
+        let group = t
+            .resource(&f.logical_id)
+            .and_then(|r| at(r, &["Properties", "LoggingConfig", "LogGroup"]))
+            .and_then(ref_target)
+            .unwrap_or_else(|| panic!("{} has no log group", f.logical_id));
+        assert!(
+            filtered.contains(&group),
+            "{group} has no metric filter for {code}"
+        );
+    }
+    assert!(
+        refreshing.contains(&"push".to_owned()),
+        "scan broken: {refreshing:?}"
+    );
+    assert!(
+        !refreshing.contains(&"ingest".to_owned()),
+        "ingest never calls Salesforce"
+    );
+}
+
 // ---- the checkers themselves can fail
 
 const SMALL_TEMPLATE: &str = r#"
@@ -544,4 +728,38 @@ fn refs_resolve_in_short_and_long_form() {
     let want = [Some("X"), Some("Y"), Some("Z"), Some("W"), None];
     assert_eq!(got, want.map(|w| w.map(str::to_owned)));
     assert_eq!(str_at(&v, &["e"]), Some("x"), "str_at looks through !Sub");
+}
+
+#[test]
+fn iam_grants_read_sam_policy_templates_statements_and_conditions() {
+    let text = r#"
+Resources:
+  PollFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/poll
+      Policies:
+        - SQSSendMessagePolicy:
+            QueueName: !GetAtt PollQueue.QueueName
+        - !If
+          - HasKey
+          - AWSSecretsManagerGetSecretValuePolicy:
+              SecretArn: !Ref OperatorKeySecretArn
+          - !Ref AWS::NoValue
+        - Statement:
+            - Effect: Allow
+              Action: [secretsmanager:PutSecretValue]
+              Resource: !Sub arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:crmsync/${AWS::StackName}/*
+"#;
+    let t = Template::parse(text).unwrap();
+    let g = iam::grants(t.resource("PollFunction").unwrap());
+    let has = |a: &str, r: &str| g.contains(&(a.to_owned(), r.to_owned()));
+    assert!(has("sqs:SendMessage", "PollQueue"), "{g:?}");
+    assert!(!has("sqs:SendMessage", "PushQueue"), "{g:?}");
+    assert!(
+        has("secretsmanager:GetSecretValue", "OperatorKeySecretArn"),
+        "{g:?}"
+    );
+    assert!(has("secretsmanager:PutSecretValue", TOKEN_SECRETS), "{g:?}");
+    assert!(!has("secretsmanager:CreateSecret", TOKEN_SECRETS), "{g:?}");
 }

@@ -245,6 +245,15 @@ impl AdminHandle {
         })
     }
 
+    /// Replaces the connected app's client secret (a secret rotation): token requests with
+    /// the old secret get `invalid_client` until the client is given the new one.
+    pub fn set_client_secret(&self, alias: &str, secret: &str) -> Result<(), EmulatorError> {
+        self.with_org(alias, |st, i| {
+            st.orgs[i].settings.client_secret = secret.to_owned();
+            Ok(())
+        })
+    }
+
     pub fn set_auto_approve(&self, alias: &str, on: bool) -> Result<(), EmulatorError> {
         self.with_org(alias, |st, i| {
             st.orgs[i].settings.auto_approve = on;

@@ -77,9 +77,58 @@ pub enum MatchStep {
     Ambiguous,
 }
 
-/// Digits only, for phone comparison (`(555) 010-0100` = `555.010.0100`).
+/// Digits only, for phone comparison (`(555) 010-0100` = `555.010.0100`), without the
+/// North American country code (`+1 555 010 0100` = `(555) 010-0100`).
 pub fn normalize_phone(p: &str) -> String {
-    p.chars().filter(char::is_ascii_digit).collect()
+    let digits: String = p.chars().filter(char::is_ascii_digit).collect();
+    match digits.strip_prefix('1') {
+        Some(national) if national.len() == 10 => national.to_string(),
+        _ => digits,
+    }
+}
+
+/// Salesforce fields holding phone numbers, matched by [`phone_variants`].
+pub const PHONE_FIELDS: [&str; 3] = ["Phone", "MobilePhone", "HomePhone"];
+
+/// The common ways a number is stored, for a SOQL `IN` list (SOQL cannot normalise):
+/// the text as given, its digits, and for a 10-digit North American number the usual
+/// punctuations with and without `+1`. Candidates are then compared normalised.
+pub fn phone_variants(p: &str) -> Vec<String> {
+    let n = normalize_phone(p);
+    let mut out = vec![p.trim().to_string()];
+    if n.len() == 10 {
+        let (a, b, c) = (&n[..3], &n[3..6], &n[6..]);
+        for national in [
+            format!("{a}{b}{c}"),
+            format!("({a}) {b}-{c}"),
+            format!("({a}){b}-{c}"),
+            format!("{a}-{b}-{c}"),
+            format!("{a}.{b}.{c}"),
+            format!("{a} {b} {c}"),
+            format!("{a} {b}-{c}"),
+        ] {
+            for prefix in ["", "+1 ", "1 ", "+1", "1", "+1-", "1-", "+1."] {
+                out.push(format!("{prefix}{national}"));
+            }
+        }
+    } else if !n.is_empty() {
+        out.push(n.clone());
+        out.push(format!("+{n}"));
+    }
+    out.retain(|v| !v.is_empty());
+    let mut seen = std::collections::BTreeSet::new();
+    out.retain(|v| seen.insert(v.clone()));
+    out
+}
+
+/// The values a lookup condition on `field` matches: the phone variants for a phone
+/// field, else the value itself.
+pub fn lookup_values(field: &str, value: &str) -> Vec<String> {
+    if PHONE_FIELDS.contains(&field) {
+        phone_variants(value)
+    } else {
+        vec![value.to_string()]
+    }
 }
 
 fn same_phone(a: &str, b: &str) -> bool {

@@ -18,6 +18,10 @@ pub enum SfError {
         code: String,
         message: String,
     },
+    /// The connected app's own credentials were refused (`invalid_client`, for example while
+    /// its secret rotates). Not the connection's fault: retry, and alarm the operator.
+    #[error("Salesforce refused the connected app's credentials ({code}): {message}")]
+    AppCredentials { code: String, message: String },
     /// The org's API request limit is used up (`REQUEST_LIMIT_EXCEEDED`). Pause, don't retry now.
     #[error("Salesforce API request limit exceeded: {message}")]
     RateLimited { message: String },
@@ -68,7 +72,15 @@ pub enum SfError {
 impl SfError {
     /// Sending the same request again later may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, SfError::Retryable { .. })
+        matches!(
+            self,
+            SfError::Retryable { .. } | SfError::AppCredentials { .. }
+        )
+    }
+
+    /// The connected app's credentials (not a connection's grant) were refused.
+    pub fn is_app_credentials(&self) -> bool {
+        matches!(self, SfError::AppCredentials { .. })
     }
 
     /// Credentials are the problem (refresh or reconnect).
@@ -115,6 +127,7 @@ impl SfError {
     pub fn code(&self) -> Option<&str> {
         match self {
             SfError::Auth { code, .. }
+            | SfError::AppCredentials { code, .. }
             | SfError::Retryable { code, .. }
             | SfError::Permanent { code, .. } => Some(code),
             SfError::RateLimited { .. } => Some("REQUEST_LIMIT_EXCEEDED"),

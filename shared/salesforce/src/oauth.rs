@@ -404,11 +404,10 @@ where
                     code,
                     message,
                 },
-                "invalid_client" | "invalid_client_id" | "unauthorized_client" => SfError::Auth {
-                    reconnect_needed: true,
-                    code,
-                    message,
-                },
+                // The app's credentials, not the grant: no reconnect helps (secret rotation).
+                "invalid_client" | "invalid_client_id" | "unauthorized_client" => {
+                    SfError::AppCredentials { code, message }
+                }
                 "temporarily_unavailable" | "server_error" => SfError::Retryable {
                     status: None,
                     code,

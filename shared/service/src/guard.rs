@@ -5,7 +5,7 @@ use crmsync_salesforce::SfClient;
 use std::time::Duration;
 
 use crmsync_store::{
-    AppQuota, Connection, ConnectionId, ConnectionStatus, Lease, LimitReading, TenantId,
+    AppQuota, Connection, ConnectionId, ConnectionStatus, Lease, LimitInfo, LimitReading, TenantId,
 };
 
 use crate::app::App;
@@ -13,6 +13,9 @@ use crate::error::ServiceError;
 use crate::leases::{LeaseKind, lease_name};
 use crate::quota::{self, QuotaStatus};
 use crate::runs::RunStatus;
+
+/// How long the org's last reported API usage is trusted.
+const ORG_USAGE_STALE_AFTER: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
 
 /// The connection, if it exists.
 pub async fn connection(
@@ -77,8 +80,22 @@ pub async fn quota(
         .quotas
         .usage(&connection.tenant, &connection.id, app.now().date_naive())
         .await?;
+    // The org's usage falls as its rolling 24 h window moves on, and only a call refreshes
+    // the reading: an old one must not pause the connection for good (e.g. after
+    // REQUEST_LIMIT_EXCEEDED). Its max (and the app's quota max) stay valid.
+    let limit = usage.limit.map(|l| {
+        if app.now() - l.seen_at > ORG_USAGE_STALE_AFTER {
+            LimitInfo {
+                used: 0,
+                app: l.app.map(|a| AppQuota { used: 0, ..a }),
+                ..l
+            }
+        } else {
+            l
+        }
+    });
     Ok(quota::check(
-        usage.limit.as_ref(),
+        limit.as_ref(),
         usage.calls,
         app.settings.quota_share,
         planned,

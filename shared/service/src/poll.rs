@@ -32,8 +32,6 @@ use crate::runs::{RunKind, RunStatus, RunSummary};
 
 /// Late commits older than the cursor by at most this much are still picked up.
 pub const OVERLAP: Duration = Duration::from_secs(5 * 60);
-/// Re-read rows the overlap window may add to one query beyond the cap.
-const OVERLAP_ALLOWANCE: u32 = 200;
 const POLL_LEASE_TTL: Duration = Duration::from_secs(5 * 60);
 /// Test syncs look at small segments.
 const TEST_SYNC_DEFAULT_LIMIT: u32 = 200;
@@ -208,24 +206,20 @@ async fn pull_object(
         .get(&connection.tenant, &connection.id, object)
         .await?;
     let start = cursor.position.clone();
-    let soql = match &start {
-        // Overlap: re-read a window behind the cursor to catch late commits.
-        Some(pos) => {
-            let window = chrono::Duration::from_std(OVERLAP).expect("small duration");
-            select(
-                client,
-                config,
-                object,
-                Some(Condition::ge(
-                    "SystemModstamp",
-                    pos.system_modstamp - window,
-                )),
-                cap + OVERLAP_ALLOWANCE,
-            )
-            .await?
-        }
-        None => select(client, config, object, None, cap).await?,
-    };
+    if let Some(pos) = &start {
+        reread_overlap(app, connection, client, config, object, pos, run).await?;
+    }
+    // Then what lies beyond the cursor, in (SystemModstamp, Id) order, up to the cap.
+    let beyond = start.as_ref().map(|pos| {
+        Condition::or([
+            Condition::gt("SystemModstamp", pos.system_modstamp),
+            Condition::and([
+                Condition::eq("SystemModstamp", pos.system_modstamp),
+                Condition::gt("Id", pos.last_id.as_str()),
+            ]),
+        ])
+    });
+    let soql = select(client, config, object, beyond, Some(cap)).await?;
     let mut applied_beyond = 0u32;
     let mut last = start.clone();
     let mut pages = client.query(soql);
@@ -235,47 +229,15 @@ async fn pull_object(
                 run.stats(object).errors += 1;
                 continue;
             };
-            let beyond = start.as_ref().is_none_or(|s| &position > s);
-            if beyond && applied_beyond >= cap {
+            if applied_beyond >= cap {
                 break 'pages;
             }
             apply_record(app, connection, config, object, &record.fields, run).await?;
-            if beyond {
-                applied_beyond += 1;
-                last = Some(position);
-            }
+            applied_beyond += 1;
+            last = Some(position);
         }
     }
     drop(pages);
-    // A window dense with re-reads can hide the records beyond it: page on strictly.
-    if applied_beyond < cap
-        && let Some(pos) = &last
-    {
-        let strict = Condition::or([
-            Condition::gt("SystemModstamp", pos.system_modstamp),
-            Condition::and([
-                Condition::eq("SystemModstamp", pos.system_modstamp),
-                Condition::gt("Id", pos.last_id.as_str()),
-            ]),
-        ]);
-        if start.is_some() {
-            let soql = select(client, config, object, Some(strict), cap - applied_beyond).await?;
-            let mut pages = client.query(soql);
-            'strict: while let Some(page) = pages.next().await {
-                for record in page?.records {
-                    let Some(position) = position_of(&record) else {
-                        continue;
-                    };
-                    if applied_beyond >= cap {
-                        break 'strict;
-                    }
-                    apply_record(app, connection, config, object, &record.fields, run).await?;
-                    applied_beyond += 1;
-                    last = Some(position);
-                }
-            }
-        }
-    }
     if last != start
         && let Some(next) = &last
     {
@@ -291,6 +253,44 @@ async fn pull_object(
             .await?;
     }
     Ok(applied_beyond)
+}
+
+/// Re-reads the whole window behind the cursor to catch late commits (visible only after
+/// the cursor passed their SystemModstamp). Not limited: a cut-off window hides the late
+/// commits that sort after the cut. Bounded above by the cursor, so it never reads ahead;
+/// records already applied come back as no change.
+async fn reread_overlap(
+    app: &App,
+    connection: &Connection,
+    client: &SfClient,
+    config: &SyncConfig,
+    object: &str,
+    pos: &CursorPosition,
+    run: &mut RunSummary,
+) -> Result<(), ServiceError> {
+    let window = chrono::Duration::from_std(OVERLAP).expect("small duration");
+    let overlap = Condition::and([
+        Condition::ge("SystemModstamp", pos.system_modstamp - window),
+        Condition::or([
+            Condition::lt("SystemModstamp", pos.system_modstamp),
+            Condition::and([
+                Condition::eq("SystemModstamp", pos.system_modstamp),
+                Condition::le("Id", pos.last_id.as_str()),
+            ]),
+        ]),
+    ]);
+    let soql = select(client, config, object, Some(overlap), None).await?;
+    let mut pages = client.query(soql);
+    while let Some(page) = pages.next().await {
+        for record in page?.records {
+            if position_of(&record).is_none() {
+                run.stats(object).errors += 1;
+                continue;
+            }
+            apply_record(app, connection, config, object, &record.fields, run).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Syncs a small segment without moving cursors: to check mappings before a full sync.
@@ -346,7 +346,7 @@ pub async fn test_sync(
                 }
             }
             let filter = (!conditions.is_empty()).then(|| Condition::and(conditions));
-            let soql = select(&client, &config, object, filter, limit)
+            let soql = select(&client, &config, object, filter, Some(limit))
                 .await
                 .map_err(|e| as_filter_error(e, &segment))?;
             let mut pages = client.query(soql);
@@ -391,7 +391,7 @@ async fn select(
     config: &SyncConfig,
     object: &str,
     filter: Option<Condition>,
-    limit: u32,
+    limit: Option<u32>,
 ) -> Result<String, ServiceError> {
     let describe = client.describe(object).await?;
     let fields = fields_to_select(object, config);
@@ -408,12 +408,13 @@ async fn select(
     if let Some(f) = filter {
         builder = builder.filter(f);
     }
-    let soql = builder
+    builder = builder
         .order_by("SystemModstamp", Order::Asc)
-        .order_by("Id", Order::Asc)
-        .limit(limit)
-        .build()
-        .map_err(crmsync_salesforce::SfError::from)?;
+        .order_by("Id", Order::Asc);
+    if let Some(limit) = limit {
+        builder = builder.limit(limit);
+    }
+    let soql = builder.build().map_err(crmsync_salesforce::SfError::from)?;
     Ok(soql)
 }
 
@@ -485,11 +486,10 @@ pub(crate) async fn apply_record(
         }
     };
     let app_object = decision.app_object.as_str().to_string();
-    let app_id = match &link {
-        Some(l) => l.app_id.clone(),
-        None => external_app_id(config, object, fields).unwrap_or_else(|| format!("sf-{sf_id}")),
-    };
-    let payload = serde_json::json!({
+    let (app_id, linked_to) = feed_app_record(link.as_ref(), &app_object, || {
+        external_app_id(config, object, fields).unwrap_or_else(|| format!("sf-{sf_id}"))
+    });
+    let mut payload = serde_json::json!({
         "action": if created && link.is_none() { "create" } else { "update" },
         "app_object": app_object,
         "app_id": app_id,
@@ -498,6 +498,9 @@ pub(crate) async fn apply_record(
         "notes": decision.notes,
         "source": "salesforce",
     });
+    if let Some(linked_to) = linked_to {
+        payload["linked_to"] = linked_to;
+    }
     app.stores
         .changes
         .append(
@@ -506,7 +509,7 @@ pub(crate) async fn apply_record(
                 connection: connection.id.clone(),
                 object: object.to_string(),
                 sf_id: sf_id.to_string(),
-                app_id: Some(app_id.clone()),
+                app_id: app_id.clone(),
                 kind: ChangeKind::Upsert,
                 payload,
             }],
@@ -527,6 +530,7 @@ pub(crate) async fn apply_record(
             run.stats(object).updated += 1;
         }
         None => {
+            let app_id = app_id.unwrap_or_default();
             let now = app.now();
             let new_link = Link {
                 tenant: connection.tenant.clone(),
@@ -556,6 +560,30 @@ pub(crate) async fn apply_record(
         }
     }
     Ok(())
+}
+
+/// The app record a feed entry names. A link made under another app record (a contact's
+/// Account or Opportunity, keyed `contact.Account`) holds the contact's id, which is not
+/// this object's app record: the entry then carries no app id and names that record in
+/// `linked_to`. Without a link, `new_id` makes one.
+fn feed_app_record(
+    link: Option<&Link>,
+    app_object: &str,
+    new_id: impl FnOnce() -> String,
+) -> (Option<String>, Option<serde_json::Value>) {
+    match link {
+        Some(l) if crate::links::app_object_of(&l.app_object) == app_object => {
+            (Some(l.app_id.clone()), None)
+        }
+        Some(l) => (
+            None,
+            Some(serde_json::json!({
+                "app_object": crate::links::app_object_of(&l.app_object),
+                "app_id": l.app_id,
+            })),
+        ),
+        None => (Some(new_id()), None),
+    }
 }
 
 /// The app id carried in the object's external-id field, when the config names one.

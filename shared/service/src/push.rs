@@ -100,7 +100,10 @@ pub async fn push_batch(app: &App, messages: Vec<InboundMessage>) -> BatchOutcom
         let unfinished: Vec<(String, PushMessage)> = unfinished.collect();
         let redeliver = e.is_retryable() || matches!(e, ServiceError::ReconnectNeeded(_));
         tracing::warn!(tenant, connection, error = %e, redeliver, "push group failed");
-        if redeliver {
+        if matches!(&e, ServiceError::Salesforce(sf) if sf.is_rate_limited()) {
+            // The org's limit resets: park, and the poll replays once the budget has room.
+            park_group(app, &tenant, &connection, unfinished, &mut out).await;
+        } else if redeliver {
             // Redelivery is safe: links and report entries make it idempotent; a
             // reconnect-needed redelivery parks the events.
             out.retry
@@ -155,6 +158,31 @@ async fn report_group_failure(
             )),
         };
         match written {
+            Ok(o) => out.outcomes.push(o),
+            Err(_) => out.retry.push(message_id),
+        }
+    }
+}
+
+/// Parks every unfinished event of a group that hit `REQUEST_LIMIT_EXCEEDED`; an event
+/// that cannot be parked is redelivered instead.
+async fn park_group(
+    app: &App,
+    tenant: &str,
+    connection: &str,
+    unfinished: Vec<(String, PushMessage)>,
+    out: &mut BatchOutcome,
+) {
+    let conn = match (TenantId::new(tenant), ConnectionId::new(connection)) {
+        (Ok(t), Ok(c)) => guard::connection(app, &t, &c).await.ok(),
+        _ => None,
+    };
+    for (message_id, msg) in unfinished {
+        let parked = match &conn {
+            Some(conn) => park(app, conn, &msg, "REQUEST_LIMIT_EXCEEDED", "the org's daily API request limit is used up; the event is parked and replays when it resets").await,
+            None => Err(ServiceError::Internal("connection not found".into())),
+        };
+        match parked {
             Ok(o) => out.outcomes.push(o),
             Err(_) => out.retry.push(message_id),
         }

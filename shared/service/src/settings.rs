@@ -34,6 +34,8 @@ pub fn required_env(function: &str) -> &'static [&'static str] {
     match function {
         "oauth" => &[
             TABLE,
+            // Parked replay after a reconnect.
+            PUSH_QUEUE_URL,
             SECRET_PREFIX,
             KMS_KEY_ID,
             SALESFORCE[0],
@@ -46,6 +48,8 @@ pub fn required_env(function: &str) -> &'static [&'static str] {
         "poll" => &[
             TABLE,
             POLL_QUEUE_URL,
+            // Parked replay once the budget has room.
+            PUSH_QUEUE_URL,
             SECRET_PREFIX,
             KMS_KEY_ID,
             SALESFORCE[0],

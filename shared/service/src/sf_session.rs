@@ -23,6 +23,9 @@ use crate::error::ServiceError;
 
 /// Longer than one token request may take (the HTTP client times out after 60 s), so a
 /// slow refresh cannot lose its lease to a second refresher spending the same token.
+/// The stable `alarm` field of the log line emitted when Salesforce refuses the connected
+/// app's credentials (`invalid_client`); template.yaml's metric filter matches it.
+pub const APP_CREDENTIALS_ALARM: &str = "ALARM_APP_CREDENTIALS_REFUSED";
 const REFRESH_LEASE_TTL: Duration = Duration::from_secs(120);
 const ROTATE_ATTEMPTS: u32 = 3;
 const REFRESH_WAIT_STEP: Duration = Duration::from_millis(100);
@@ -293,6 +296,17 @@ impl VaultTokenProvider {
                         Some(format!("token refresh refused: {e}")),
                     )
                     .await;
+                Err(e)
+            }
+            Err(e) if e.is_app_credentials() => {
+                // One alarm per refused refresh; the template's metric filter counts them.
+                tracing::error!(
+                    alarm = APP_CREDENTIALS_ALARM,
+                    code = e.code().unwrap_or_default(),
+                    tenant = self.tenant.as_str(),
+                    connection = self.connection.as_str(),
+                    "Salesforce refused the connected app's credentials; connections stay Connected and work retries until the app secret is fixed"
+                );
                 Err(e)
             }
             Err(e) => Err(e),

@@ -239,16 +239,8 @@ async fn unlink(
     run: &mut RunSummary,
 ) -> Result<(), ServiceError> {
     let app_object = app_object_of(&link.app_object).to_string();
-    let crm_fields: Vec<String> = config
-        .object(&link.sf_object)
-        .map(|o| {
-            o.fields
-                .iter()
-                .filter(|m| m.rule.inbound())
-                .map(|m| m.app_field.clone())
-                .collect()
-        })
-        .unwrap_or_default();
+    // Seed 002: only Salesforce-sourced values are cleared; two-way and app-native data stays.
+    let crm_fields = crmsync_core::inbound::fields_cleared_on_delete(config, &link.sf_object);
     let payload = serde_json::json!({
         "action": "unlink",
         "app_object": app_object,

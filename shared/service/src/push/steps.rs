@@ -229,17 +229,25 @@ async fn run_lookup(
     lookup: &Lookup,
 ) -> Result<Vec<Map<String, Value>>, ServiceError> {
     let describe = client.describe(&lookup.object).await?;
-    // Typed by describe: an id is sent as 18 characters, a number unquoted.
+    // Typed by describe: an id is sent as 18 characters, a number unquoted. Phones: the IN
+    // list of stored formats (SOQL cannot normalise); candidates are compared normalised.
+    let typed = |f: &str, v: String| {
+        let text = Value::String(v.clone());
+        describe
+            .field(f)
+            .and_then(|field| Literal::for_field(field, &text).ok())
+            .unwrap_or(Literal::String(v))
+    };
     let conditions: Vec<Condition> = lookup
         .conditions
         .iter()
         .map(|(f, v)| {
-            let text = Value::String(v.clone());
-            let literal = describe
-                .field(f)
-                .and_then(|field| Literal::for_field(field, &text).ok())
-                .unwrap_or_else(|| Literal::String(v.clone()));
-            Condition::eq(f, literal)
+            let values = crmsync_core::matching::lookup_values(f, v);
+            if values.len() == 1 {
+                Condition::eq(f, typed(f, v.clone()))
+            } else {
+                Condition::in_list(f, values.into_iter().map(|x| typed(f, x)))
+            }
         })
         .collect();
     let soql = SoqlBuilder::new(&describe)
