@@ -544,7 +544,7 @@ async fn client_parses_simple_salesforce_token_without_issued_at() {
 }
 
 #[tokio::test]
-async fn client_maps_doc_invalid_client_to_reconnect_needed() {
+async fn client_maps_doc_invalid_client_to_an_app_credentials_problem() {
     bounded(async {
         let mock = MockServer::serve(&["oauth/doc_invalid_client.json"]).await;
         let err = oauth_client()
@@ -552,13 +552,15 @@ async fn client_maps_doc_invalid_client_to_reconnect_needed() {
             .await
             .expect_err("invalid_client");
         assert_eq!(err.code(), Some("invalid_client"));
-        assert!(err.is_reconnect_needed() && !err.is_retryable());
+        // The app's own credentials (e.g. a rotating client secret), not the org's consent:
+        // retry, raise an alarm, keep the connection.
+        assert!(!err.is_reconnect_needed() && err.is_retryable(), "{err:?}");
     })
     .await;
 }
 
 #[tokio::test]
-async fn client_maps_simple_salesforce_invalid_client_id_to_reconnect_needed() {
+async fn client_maps_simple_salesforce_invalid_client_id_to_an_app_credentials_problem() {
     bounded(async {
         let mock = MockServer::serve(&["oauth/simple_salesforce_invalid_client_id.json"]).await;
         let err = oauth_client()
@@ -566,7 +568,7 @@ async fn client_maps_simple_salesforce_invalid_client_id_to_reconnect_needed() {
             .await
             .expect_err("invalid_client_id");
         assert_eq!(err.code(), Some("invalid_client_id"));
-        assert!(err.is_reconnect_needed());
+        assert!(!err.is_reconnect_needed() && err.is_retryable(), "{err:?}");
     })
     .await;
 }

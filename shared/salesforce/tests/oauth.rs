@@ -188,7 +188,7 @@ async fn identity_names_user_and_org() {
 }
 
 #[tokio::test]
-async fn bad_client_secret_is_an_auth_error() {
+async fn bad_client_secret_is_the_apps_credentials_problem() {
     bounded(async {
         let h = Harness::start().await;
         let minted = h.emu.admin().mint_tokens(ORG, USER).unwrap();
@@ -204,7 +204,8 @@ async fn bad_client_secret_is_an_auth_error() {
             .refresh(&h.login, &RefreshToken::new(minted.refresh_token.clone()))
             .await
             .expect_err("wrong secret");
-        assert!(err.is_auth(), "{err:?}");
+        // The app's credentials, not the org's consent: no reconnect, retried, alarmed.
+        assert!(err.is_app_credentials() && !err.is_reconnect_needed(), "{err:?}");
         assert!(!format!("{err:?}").contains("wrong-secret"));
         h.stop().await;
     })
