@@ -73,6 +73,7 @@ pub fn problems(
 mod tests {
     use super::*;
     use crate::describe::RecordTypeInfo;
+    use crate::sfid::to_18;
 
     fn lead() -> ObjectDescribe {
         let rt = |id: &str, dev: &str, active: bool, master: bool| RecordTypeInfo {
@@ -87,7 +88,7 @@ mod tests {
         ObjectDescribe {
             name: "Lead".into(),
             record_type_infos: vec![
-                rt("0125g000000000AAAA", "Partner", true, false),
+                rt(&to_18("0125g000000000A").unwrap(), "Partner", true, false),
                 rt("0125g000000000BAAA", "Retired", false, false),
                 rt("012000000000000AAA", "Master", true, true),
             ],
@@ -97,8 +98,9 @@ mod tests {
 
     #[test]
     fn an_active_record_type_is_usable_in_either_id_form() {
-        assert_eq!(refusal(&lead(), "0125g000000000AAAA"), None);
-        assert_eq!(refusal(&lead(), "0125g000000000A"), None);
+        let long = lead().record_type_infos[0].record_type_id.clone();
+        assert_eq!(refusal(&lead(), &long), None);
+        assert_eq!(refusal(&lead(), &long[..15]), None);
     }
 
     #[test]
