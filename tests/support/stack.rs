@@ -33,6 +33,8 @@ const API_VERSION: &str = "62.0";
 pub struct StackOptions {
     /// Generate the emulator's demo data set in the production org (hundreds of records).
     pub demo_data: bool,
+    /// Record types the production org defines.
+    pub record_types: Vec<sf_emulator::RecordTypeSpec>,
 }
 
 /// What one drain of the push queue did.
@@ -72,6 +74,7 @@ impl Stack {
 
     pub async fn start_with(backend: Backend, options: StackOptions) -> Stack {
         let mut prod = OrgSpec::demo().demo_data(options.demo_data);
+        prod.record_types = options.record_types.clone();
         for (username, first, last) in [
             (Self::MAPPED_USER, "Ava", "Sales"),
             (Self::UNMAPPED_USER, "Omar", "Rep"),

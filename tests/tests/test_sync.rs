@@ -17,7 +17,14 @@ const MAPPED_APP_USER: &str = "app-user-ava";
 const DEFAULT_OWNER: &str = "app-user-sales-ops";
 
 async fn test_sync_brings_only_the_segment(backend: Backend) {
-    let s = Stack::start_with(backend, StackOptions { demo_data: true }).await;
+    let s = Stack::start_with(
+        backend,
+        StackOptions {
+            demo_data: true,
+            ..StackOptions::default()
+        },
+    )
+    .await;
     s.connect("prod", Environment::Production).await;
     s.edit_config("prod", |c| {
         c.owners

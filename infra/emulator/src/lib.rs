@@ -48,6 +48,7 @@
 //! (`{"id"?, "fields", "systemModstamp"}`); `POST /__admin/orgs/{alias}/{validation,duplicate}-rules`.
 //! `sf-emulator --help` prints the same list with examples.
 
+pub mod activity;
 pub mod admin;
 pub mod clock;
 pub mod demo_seed;
@@ -58,6 +59,7 @@ pub mod ids;
 pub mod meter;
 pub mod oauth;
 pub mod pricing;
+pub mod record_types;
 pub mod rest;
 pub mod schema;
 pub mod seed;
@@ -78,8 +80,8 @@ pub use admin::AdminHandle;
 pub use error::EmulatorError;
 pub use faults::FaultSpec;
 pub use spec::{
-    AppQuotaSpec, DuplicateRule, LimitHeaderForm, OrgSpec, ProductSpec, SeedFile, UserSpec,
-    ValidationRule,
+    AppQuotaSpec, DuplicateRule, LimitHeaderForm, OrgSpec, ProductSpec, RecordTypeSpec, SeedFile,
+    UserSpec, ValidationRule,
 };
 
 /// Demo org constants (fixed; documented in `--help`).

@@ -194,6 +194,12 @@ impl FieldDef {
     pub fn label(&self) -> String {
         self.label.clone().unwrap_or_else(|| humanize(&self.name))
     }
+    /// How Salesforce names a lookup in id errors: `Owner ID`, `Name ID` (Task.WhoId).
+    pub fn id_label(&self) -> String {
+        self.label
+            .clone()
+            .unwrap_or_else(|| format!("{} ID", humanize(&self.name)))
+    }
     /// Required on create: `createable && !nillable && !defaultedOnCreate`.
     pub fn required_on_create(&self) -> bool {
         self.createable && !self.nillable && !self.defaulted_on_create
@@ -566,44 +572,22 @@ pub fn standard_objects() -> BTreeMap<String, ObjectDef> {
             FieldDef::new("UserType", String).readonly(),
         ],
     ));
-    add(obj(
-        "Task",
-        "00T",
-        true,
+    add(obj("Task", "00T", true, task_fields()));
+    // Read-only through the data API (record types are set up as metadata, see `record_types`).
+    let mut rt = obj(
+        "RecordType",
+        "012",
+        false,
         vec![
-            FieldDef::new("Subject", String),
-            FieldDef::new("Status", Picklist)
-                .picklist(
-                    &[
-                        "Not Started",
-                        "In Progress",
-                        "Completed",
-                        "Waiting on someone else",
-                        "Deferred",
-                    ],
-                    true,
-                )
-                .defaulted(),
-            FieldDef::new("Priority", Picklist)
-                .picklist(&["High", "Normal", "Low"], true)
-                .default_value("Normal")
-                .defaulted(),
-            FieldDef::new("ActivityDate", Date),
-            FieldDef::new("Description", Textarea),
-            {
-                let mut w = FieldDef::new("WhoId", Reference);
-                w.reference_to = vec!["Contact".into(), "Lead".into()];
-                w.relationship_name = Some("Who".into());
-                w
-            },
-            {
-                let mut w = FieldDef::new("WhatId", Reference);
-                w.reference_to = vec!["Account".into(), "Opportunity".into()];
-                w.relationship_name = Some("What".into());
-                w
-            },
+            FieldDef::new("Name", String).len(80).readonly(),
+            FieldDef::new("DeveloperName", String).len(80).readonly(),
+            FieldDef::new("SobjectType", Picklist).len(40).readonly(),
+            FieldDef::new("IsActive", Boolean).readonly(),
+            FieldDef::new("Description", String).readonly(),
         ],
-    ));
+    );
+    rt.queryable_only = true;
+    add(rt);
     let mut org = obj(
         "Organization",
         "00D",
@@ -619,6 +603,64 @@ pub fn standard_objects() -> BTreeMap<String, ObjectDef> {
     add(org);
     m
 }
+
+/// Task fields as the object reference lists them (call fields, subtype, polymorphic
+/// Who/What); `IsClosed`, `IsHighPriority` and `CompletedDateTime` are derived (see `activity`).
+fn task_fields() -> Vec<FieldDef> {
+    use FieldType::*;
+    let polymorphic = |name: &str, label: &str, rel: &str, to: &[&str]| {
+        let mut f = FieldDef::new(name, Reference);
+        f.label = Some(label.to_string());
+        f.reference_to = to.iter().map(|s| s.to_string()).collect();
+        f.relationship_name = Some(rel.to_string());
+        f
+    };
+    vec![
+        FieldDef::new("Subject", String),
+        FieldDef::new("Status", Picklist)
+            .picklist(TASK_STATUSES, true)
+            .defaulted(),
+        FieldDef::new("Priority", Picklist)
+            .picklist(&["High", "Normal", "Low"], true)
+            .default_value("Normal")
+            .defaulted(),
+        FieldDef::new("IsClosed", Boolean).readonly().defaulted(),
+        FieldDef::new("IsHighPriority", Boolean)
+            .readonly()
+            .defaulted(),
+        FieldDef::new("CompletedDateTime", Datetime).readonly(),
+        FieldDef::new("TaskSubtype", Picklist)
+            .picklist(&["Task", "Email", "ListEmail", "Cadence", "Call"], true)
+            .len(40)
+            .create_only(),
+        FieldDef::new("Type", Picklist)
+            .picklist(&["Call", "Email", "Meeting", "Other"], false)
+            .len(40),
+        FieldDef::new("ActivityDate", Date),
+        FieldDef::new("Description", Textarea),
+        FieldDef::new("CallDurationInSeconds", Int),
+        FieldDef::new("CallType", Picklist)
+            .picklist(&["Internal", "Inbound", "Outbound"], true)
+            .len(40),
+        FieldDef::new("CallDisposition", String),
+        FieldDef::new("CallObject", String),
+        polymorphic("WhoId", "Name ID", "Who", &["Contact", "Lead"]),
+        polymorphic(
+            "WhatId",
+            "Related To ID",
+            "What",
+            &["Account", "Opportunity", "Product2"],
+        ),
+    ]
+}
+
+pub const TASK_STATUSES: &[&str] = &[
+    "Not Started",
+    "In Progress",
+    "Completed",
+    "Waiting on someone else",
+    "Deferred",
+];
 
 /// System fields of a custom object: the standard ones plus Name and OwnerId.
 pub fn custom_object_system_fields() -> Vec<FieldDef> {

@@ -77,6 +77,7 @@ pub fn populate(st: &mut State, org: usize, spec: &OrgSpec) -> Result<(), Emulat
     )
     .map_err(EmulatorError::from)?;
     seed_catalog(st, org, &spec.products)?;
+    st.orgs[org].record_type_defaults = crate::record_types::seed(st, org, &spec.record_types)?;
     if spec.demo_data {
         crate::demo_seed::generate(st, org)?;
     }

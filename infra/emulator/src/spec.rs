@@ -20,6 +20,8 @@
 //!     records:
 //!       Account: [{Name: Acme}]
 //!     demoData: false
+//!     recordTypes:
+//!       - {object: Lead, developerName: Partner_Lead, name: Partner lead, default: true}
 //! ```
 
 use crate::error::EmulatorError;
@@ -107,6 +109,47 @@ impl UserSpec {
     }
 }
 
+/// A record type the org defines for an object (`RecordType` row, `RecordTypeId` field).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordTypeSpec {
+    pub object: String,
+    pub developer_name: String,
+    /// The label; the developer name with spaces when absent.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default = "yes")]
+    pub active: bool,
+    /// The default for records created without one (else the object's first active one).
+    #[serde(default)]
+    pub default: bool,
+}
+
+impl RecordTypeSpec {
+    pub fn new(object: &str, developer_name: &str) -> Self {
+        Self {
+            object: object.to_string(),
+            developer_name: developer_name.to_string(),
+            name: None,
+            active: true,
+            default: false,
+        }
+    }
+    pub fn inactive(mut self) -> Self {
+        self.active = false;
+        self
+    }
+    pub fn as_default(mut self) -> Self {
+        self.default = true;
+        self
+    }
+    pub fn label(&self) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| self.developer_name.replace('_', " "))
+    }
+}
+
 /// A number-range rule: `min <= field <= max` when the field is set, else
 /// `FIELD_CUSTOM_VALIDATION_EXCEPTION` with `message`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -179,6 +222,9 @@ pub struct OrgSpec {
     /// Products priced in the standard price book (every org has one).
     #[serde(default)]
     pub products: Vec<ProductSpec>,
+    /// Record types per object; objects without any have no `RecordTypeId`.
+    #[serde(default)]
+    pub record_types: Vec<RecordTypeSpec>,
 }
 
 /// The forms of `Sforce-Limit-Info` the developer guide documents. Entries are separated by
@@ -239,6 +285,7 @@ impl OrgSpec {
             records: BTreeMap::new(),
             demo_data: false,
             products: Vec::new(),
+            record_types: Vec::new(),
         }
     }
 
@@ -337,6 +384,10 @@ impl OrgSpec {
     }
     pub fn product(mut self, p: ProductSpec) -> Self {
         self.products.push(p);
+        self
+    }
+    pub fn record_type(mut self, r: RecordTypeSpec) -> Self {
+        self.record_types.push(r);
         self
     }
     pub fn custom_field(mut self, object: &str, f: FieldDef) -> Self {

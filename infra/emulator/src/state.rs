@@ -43,6 +43,8 @@ pub struct Org {
     pub validation_rules: Vec<ValidationRule>,
     pub duplicate_rules: Vec<DuplicateRule>,
     pub admin_user_id: String,
+    /// Object → the record type its records get when created without one.
+    pub record_type_defaults: BTreeMap<String, String>,
 }
 
 impl Org {
@@ -189,6 +191,7 @@ impl State {
             def.fields = fields;
             schema.insert(def.name.clone(), def);
         }
+        crate::record_types::add_fields(&mut schema, &spec.record_types)?;
         let seq = self.next_seq();
         let org_id = match &spec.org_id {
             Some(id) => crate::ids::normalize(id)
@@ -231,6 +234,7 @@ impl State {
             validation_rules: spec.validation_rules.clone(),
             duplicate_rules: spec.duplicate_rules.clone(),
             admin_user_id: String::new(),
+            record_type_defaults: BTreeMap::new(),
         });
         crate::seed::populate(self, idx, spec)?;
         Ok(idx)

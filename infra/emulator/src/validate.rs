@@ -180,6 +180,16 @@ pub fn check_record(
         }
         let set_now = input.keys().any(|k| k.eq_ignore_ascii_case(&f.name));
         if f.ftype == FieldType::Reference && !f.reference_to.is_empty() && set_now {
+            // An id of another object is refused before its existence is looked at.
+            if let Some(other) = org.object_by_prefix(s)
+                && !f.reference_to.iter().any(|t| t == &other.name)
+            {
+                return Err(ApiError::bad(
+                    "FIELD_INTEGRITY_EXCEPTION",
+                    format!("{}: id value of incorrect type: {s}", f.id_label()),
+                )
+                .with_fields(vec![f.name.clone()]));
+            }
             let exists = org
                 .store
                 .find_any(s)

@@ -99,6 +99,14 @@ fn derive(def: &ObjectDef, rec: &mut Map<String, Value>) {
     }
 }
 
+/// Derived fields that carry the write's time (a Task's `CompletedDateTime`).
+fn derive_stamped(st: &State, def: &ObjectDef, rec: &mut Map<String, Value>, opts: &WriteOpts) {
+    if def.name == "Task" {
+        let now = sf_datetime(opts.stamp.unwrap_or_else(|| st.clock.now()));
+        crate::activity::derive_task(rec, &now);
+    }
+}
+
 fn defaults(def: &ObjectDef, rec: &mut Map<String, Value>, user: &str) {
     for f in &def.fields {
         if rec.get(&f.name).is_some_and(|v| !v.is_null()) {
@@ -180,6 +188,7 @@ pub fn create(
     apply_input(&def, input, &mut rec, true, opts.admin)?;
     let user = acting_user(st, org, opts);
     defaults(&def, &mut rec, &user);
+    crate::record_types::apply_default(&st.orgs[org], &def, &mut rec);
     // Admin inserts (seeds, tests) may skip the price book rule; real writes may not.
     let book_for_opportunity = match def.name.as_str() {
         "OpportunityLineItem" if !opts.admin => pricing::price_line_item(&st.orgs[org], &mut rec)?,
@@ -190,8 +199,10 @@ pub fn create(
         _ => None,
     };
     derive(&def, &mut rec);
+    derive_stamped(st, &def, &mut rec, opts);
     if !opts.admin {
         check_owner(st, org, &def, input)?;
+        crate::record_types::check(&st.orgs[org], &def, input)?;
         check_record(&st.orgs[org], &def, &rec, None, input)?;
     }
     let id = match rec.get("Id").and_then(Value::as_str) {
@@ -296,8 +307,10 @@ pub fn update(
     let mut rec = existing.fields.clone();
     apply_input(&def, input, &mut rec, false, opts.admin)?;
     derive(&def, &mut rec);
+    derive_stamped(st, &def, &mut rec, opts);
     if !opts.admin {
         check_owner(st, org, &def, input)?;
+        crate::record_types::check(&st.orgs[org], &def, input)?;
         check_record(&st.orgs[org], &def, &rec, Some(&id), input)?;
     }
     let user = acting_user(st, org, opts);

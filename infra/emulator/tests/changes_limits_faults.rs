@@ -94,7 +94,7 @@ async fn daily_limit_header_and_exhaustion() {
     let (emu, api) = setup().await;
     let (s, _, h) = api.send(reqwest::Method::GET, "limits", None).await;
     assert_eq!(s, 200);
-    assert_eq!(h["sforce-limit-info"], "api-usage=1/50");
+    assert_eq!(h["sforce-limit-info"], "api-usage=1/50; api-bursts=0/750");
     let (_, l) = api.get("limits").await;
     assert_eq!(l["DailyApiRequests"]["Max"], 50);
     assert_eq!(l["DailyApiRequests"]["Remaining"], 48);
@@ -104,13 +104,13 @@ async fn daily_limit_header_and_exhaustion() {
         .await;
     assert_eq!(s, 403);
     assert_eq!(error_code(&b), "REQUEST_LIMIT_EXCEEDED");
-    assert_eq!(h["sforce-limit-info"], "api-usage=50/50");
+    assert_eq!(h["sforce-limit-info"], "api-usage=50/50; api-bursts=0/750");
     // the allowance is a rolling 24 hours
     emu.admin().advance_clock(Duration::from_secs(25 * 3600));
     let api = Api::new(&emu, token(&emu, "c", "admin@c.example"));
     let (s, _, h) = api.send(reqwest::Method::GET, "limits", None).await;
     assert_eq!(s, 200);
-    assert_eq!(h["sforce-limit-info"], "api-usage=1/50");
+    assert_eq!(h["sforce-limit-info"], "api-usage=1/50; api-bursts=0/750");
     emu.admin().set_api_used("c", 49).expect("set");
     assert_eq!(api.get("limits").await.0, 200);
     assert_eq!(api.get("limits").await.0, 403);
@@ -389,7 +389,7 @@ orgs:
     let (_, b) = two.query("SELECT Name FROM Organization").await;
     assert_eq!(b["records"][0]["Name"], "Org Two");
     let (_, _, h) = two.send(reqwest::Method::GET, "limits", None).await;
-    assert_eq!(h["sforce-limit-info"], "api-usage=3/100");
+    assert_eq!(h["sforce-limit-info"], "api-usage=3/100; api-bursts=0/750");
     // a bad seed names the problem
     std::fs::write(
         &path,

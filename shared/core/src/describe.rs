@@ -20,6 +20,30 @@ pub struct ObjectDescribe {
     pub updateable: bool,
     #[serde(default)]
     pub fields: Vec<FieldDescribe>,
+    /// The object's record types, Master included (`recordTypeInfos`).
+    #[serde(default)]
+    pub record_type_infos: Vec<RecordTypeInfo>,
+}
+
+/// One entry of describe's `recordTypeInfos`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordTypeInfo {
+    #[serde(default)]
+    pub record_type_id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub developer_name: String,
+    #[serde(default)]
+    pub active: bool,
+    /// Available to the connected user.
+    #[serde(default)]
+    pub available: bool,
+    #[serde(default)]
+    pub default_record_type_mapping: bool,
+    #[serde(default)]
+    pub master: bool,
 }
 
 impl ObjectDescribe {

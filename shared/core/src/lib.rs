@@ -36,6 +36,7 @@ pub mod outbound;
 pub mod preflight;
 pub mod query;
 pub mod record;
+pub mod record_types;
 pub mod sfid;
 pub mod transform;
 pub mod types;

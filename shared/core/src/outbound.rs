@@ -812,13 +812,19 @@ impl<'a> Builder<'a> {
             .and_then(|s| parse_datetime(&s))
             .or_else(|| ev.occurred_at())
         {
-            t.insert("CompletedDateTime".into(), json!(format_sf_datetime(&at)));
+            // CompletedDateTime is read-only: Salesforce stamps it when the task is saved Completed.
             t.insert(
                 "ActivityDate".into(),
                 json!(at.format(SF_DATE_FORMAT).to_string()),
             );
         }
-        if let Some(p) = ev.text("phone") {
+        // Task has no standard Phone field; send it only to an org whose describe has one.
+        let task_has_phone = self
+            .ctx
+            .describes
+            .get("Task")
+            .is_some_and(|d| d.field("Phone").is_some());
+        if let Some(p) = ev.text("phone").filter(|_| task_has_phone) {
             t.insert("Phone".into(), json!(p));
         }
         if let (Some(field), Some(at)) = (

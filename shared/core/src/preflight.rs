@@ -24,6 +24,7 @@ pub enum SfErrorCode {
     InvalidField,
     NumberOutsideValidRange,
     FieldCustomValidationException,
+    InvalidCrossReferenceKey,
 }
 
 impl SfErrorCode {
@@ -39,6 +40,7 @@ impl SfErrorCode {
             SfErrorCode::InvalidField => "INVALID_FIELD",
             SfErrorCode::NumberOutsideValidRange => "NUMBER_OUTSIDE_VALID_RANGE",
             SfErrorCode::FieldCustomValidationException => "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+            SfErrorCode::InvalidCrossReferenceKey => "INVALID_CROSS_REFERENCE_KEY",
         }
     }
 }
@@ -117,6 +119,15 @@ pub fn check_write(
         })
     };
     for (name, v) in fields {
+        // Checked before the field: an object without record types has no RecordTypeId.
+        if name.eq_ignore_ascii_case("RecordTypeId")
+            && let Some(why) = v
+                .as_str()
+                .and_then(|id| crate::record_types::refusal(describe, id))
+        {
+            err(name, SfErrorCode::InvalidCrossReferenceKey, why);
+            continue;
+        }
         let Some(f) = describe.field(name) else {
             err(
                 name,

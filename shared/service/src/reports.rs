@@ -616,7 +616,8 @@ pub async fn config_status(
             }
         }
     }
-    let readiness = config.readiness();
+    let mut readiness = config.readiness();
+    readiness.extend(crmsync_core::record_types::problems(config, &describes));
     let ready = readiness.is_empty()
         && describe_problems.is_empty()
         && mappings.iter().all(|m| m.status == Status::Ok);

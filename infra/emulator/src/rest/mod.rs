@@ -354,12 +354,10 @@ pub fn route(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         ))),
         ("GET", ["sobjects", t, "describe"]) => {
             let o = crate::writes::object_def(ctx.st, ctx.org, t)?;
-            let schema = ctx.st.orgs[ctx.org].schema.values();
-            Ok(Reply::ok(crate::describe::describe(
-                &o,
-                schema,
-                &ctx.version,
-            )))
+            let org = &ctx.st.orgs[ctx.org];
+            let mut d = crate::describe::describe(&o, org.schema.values(), &ctx.version);
+            d["recordTypeInfos"] = crate::record_types::infos(org, &o, &ctx.version);
+            Ok(Reply::ok(d))
         }
         ("GET", ["sobjects", t, "updated"]) => changes::updated(ctx, t),
         ("GET", ["sobjects", t, "deleted"]) => changes::deleted(ctx, t),
