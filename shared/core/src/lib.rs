@@ -35,6 +35,7 @@ pub mod matching;
 pub mod outbound;
 pub mod preflight;
 pub mod query;
+pub mod reconcile;
 pub mod record;
 pub mod record_types;
 pub mod sfid;

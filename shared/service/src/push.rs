@@ -8,8 +8,14 @@
 //! linked, so a redelivery updates instead of creating twice. One report entry per event.
 
 mod atomic;
+mod linking;
+mod redelivery;
+mod report;
 mod sale;
 mod steps;
+
+use linking::write_link;
+use report::{park, report, report_msg};
 
 use steps::Resolved;
 
@@ -21,9 +27,7 @@ use crmsync_core::event::AppEvent;
 use crmsync_core::outbound::{OutboundContext, OutboundDecision, WriteOp, WritePlan};
 use crmsync_salesforce::soql::{Condition, SoqlBuilder};
 use crmsync_salesforce::{SObjectRecord, SfClient, SfError};
-use crmsync_store::{
-    Connection, ConnectionId, ConnectionStatus, Link, ReportEntry, ReportStatus, TenantId,
-};
+use crmsync_store::{Connection, ConnectionId, ConnectionStatus, ReportStatus, TenantId};
 use futures::StreamExt;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -32,7 +36,7 @@ use crate::app::App;
 use crate::config_service;
 use crate::error::ServiceError;
 use crate::guard;
-use crate::links::{link_app_key, links_of};
+use crate::links::links_of;
 use crate::messages::PushMessage;
 
 /// How long report entries are kept.
@@ -286,6 +290,8 @@ struct Planned {
     message_id: String,
     msg: PushMessage,
     plan: WritePlan,
+    /// Salesforce ids linked to the event's app record before its writes.
+    linked: Vec<String>,
 }
 
 async fn push_events(
@@ -480,10 +486,12 @@ async fn push_wave(
                     );
                     continue;
                 }
+                let linked = links.values().map(|l| l.salesforce_id.clone()).collect();
                 let planned = Planned {
                     message_id,
                     msg,
                     plan,
+                    linked,
                 };
                 if is_single_direct(&planned.plan) {
                     single.push(planned);
@@ -568,9 +576,12 @@ async fn write_singles(
         }
     }
     for i in upserts {
-        let o = steps::run_plan(app, conn, client, config, &planned[i]).await?;
+        let o = steps::run_plan(app, conn, client, config, &planned[i], None).await?;
         out.outcomes.push(o);
     }
+    // Creates get write intents; redelivered ones adopt what an earlier attempt committed.
+    let adopted = redelivery::prepare_singles(app, conn, client, &planned, &mut batches).await?;
+    out.outcomes.extend(adopted);
     for ((_object, is_update), items) in batches {
         let records: Vec<SObjectRecord> = items.iter().map(|(_, r)| r.clone()).collect();
         let results = if is_update {
@@ -600,6 +611,9 @@ async fn write_singles(
                     )
                     .await?,
                 );
+                if !is_update {
+                    redelivery::finish(app, conn, &p.msg.event.event_id).await;
+                }
             } else if result.errors.iter().any(|e| e.is_retryable()) {
                 out.retry.push(p.message_id.clone());
             } else {
@@ -629,45 +643,11 @@ async fn write_singles(
                     )
                     .await?,
                 );
+                if !is_update {
+                    redelivery::finish(app, conn, &p.msg.event.event_id).await;
+                }
             }
         }
-    }
-    Ok(())
-}
-
-async fn write_link(
-    app: &App,
-    conn: &Connection,
-    sf_object: &str,
-    sf_id: &str,
-    update: &crmsync_core::outbound::LinkUpdate,
-) -> Result<(), ServiceError> {
-    let key = link_app_key(update.app_object.as_str(), sf_object);
-    let now = app.now();
-    let link = Link {
-        tenant: conn.tenant.clone(),
-        connection: conn.id.clone(),
-        app_object: key.clone(),
-        app_id: update.app_id.clone(),
-        sf_object: sf_object.to_string(),
-        // Every link is keyed by the 18-character id the poll and the sweep see.
-        sf_id: crmsync_core::sfid::canonical(sf_id),
-        hashes: update.hashes.clone(),
-        created_at: now,
-        updated_at: now,
-    };
-    let created = app.stores.links.create_if_absent(&link).await?;
-    if !created.was_created() {
-        app.stores
-            .links
-            .update_hashes(
-                &conn.tenant,
-                &conn.id,
-                &key,
-                &update.app_id,
-                update.hashes.clone(),
-            )
-            .await?;
     }
     Ok(())
 }
@@ -729,129 +709,6 @@ async fn already_done(
         app.stores.reports.get(tenant, conn, &msg.event.event_id).await?,
         Some(entry) if entry.status != ReportStatus::Parked
     ))
-}
-
-async fn park(
-    app: &App,
-    conn: &Connection,
-    msg: &PushMessage,
-    code: &str,
-    reason: &str,
-) -> Result<EventOutcome, ServiceError> {
-    report(
-        app,
-        &conn.tenant,
-        &conn.id,
-        msg,
-        ReportStatus::Parked,
-        Some(code),
-        Some(reason),
-        None,
-        &[],
-    )
-    .await
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn report_msg(
-    app: &App,
-    conn: &Connection,
-    msg: &PushMessage,
-    status: ReportStatus,
-    code: Option<&str>,
-    reason: Option<&str>,
-    sf_id: Option<String>,
-    plan: &WritePlan,
-) -> Result<EventOutcome, ServiceError> {
-    let notes: Vec<String> = plan
-        .notes
-        .iter()
-        .map(|n| format!("{}: {}", n.field, n.reason))
-        .collect();
-    let object = plan.steps.first().map(|s| s.object.clone());
-    report_with(
-        app,
-        &conn.tenant,
-        &conn.id,
-        msg,
-        status,
-        code,
-        reason,
-        sf_id,
-        &notes,
-        object,
-    )
-    .await
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn report(
-    app: &App,
-    tenant: &TenantId,
-    conn: &ConnectionId,
-    msg: &PushMessage,
-    status: ReportStatus,
-    code: Option<&str>,
-    reason: Option<&str>,
-    sf_id: Option<String>,
-    notes: &[String],
-) -> Result<EventOutcome, ServiceError> {
-    report_with(
-        app, tenant, conn, msg, status, code, reason, sf_id, notes, None,
-    )
-    .await
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn report_with(
-    app: &App,
-    tenant: &TenantId,
-    conn: &ConnectionId,
-    msg: &PushMessage,
-    status: ReportStatus,
-    code: Option<&str>,
-    reason: Option<&str>,
-    sf_id: Option<String>,
-    notes: &[String],
-    object: Option<String>,
-) -> Result<EventOutcome, ServiceError> {
-    let now = app.now();
-    let mut reason = reason.map(str::to_string);
-    if !notes.is_empty() {
-        let joined = notes.join("; ");
-        reason = Some(match reason {
-            Some(r) => format!("{r} [notes: {joined}]"),
-            None => format!("notes: {joined}"),
-        });
-    }
-    let mut payload =
-        serde_json::to_value(msg).map_err(|e| ServiceError::Internal(e.to_string()))?;
-    if let Some(obj) = payload.as_object_mut() {
-        obj.remove("repush_id");
-    }
-    let entry = ReportEntry {
-        tenant: tenant.clone(),
-        connection: conn.clone(),
-        event_id: msg.event.event_id.clone(),
-        object: object.unwrap_or_else(|| msg.event.app_object.as_str().to_string()),
-        app_id: Some(msg.event.app_id.clone()),
-        sf_id: sf_id.clone(),
-        status,
-        code: code.map(str::to_string),
-        reason: reason.clone(),
-        payload: Some(payload),
-        created_at: now,
-        updated_at: now,
-        expires_at: Some(now + chrono::Duration::days(REPORT_TTL_DAYS)),
-    };
-    app.stores.reports.write(&entry).await?;
-    Ok(EventOutcome {
-        event_id: msg.event.event_id.clone(),
-        status,
-        code: code.map(str::to_string),
-        reason,
-        sf_id,
-    })
 }
 
 fn to_map(fields: &crmsync_core::types::FieldMap) -> Map<String, Value> {

@@ -1,7 +1,7 @@
 //! A fault-injecting wrapper around the store ports, for tests and the fault simulation.
 //!
-//! [`with_faults`] returns a [`Stores`] bundle whose links, reports, change feed, cursors and
-//! queues ask a [`StoreFaultPlan`] before every call. The plan answers, per call:
+//! [`with_faults`] returns a [`Stores`] bundle whose links, reports, write intents, change
+//! feed, cursors and queues ask a [`StoreFaultPlan`] before every call. The plan answers, per call:
 //! - [`StoreFault::FailBefore`]: the call fails (retryable) and nothing is written;
 //! - [`StoreFault::FailAfterCommit`]: the write happens, then the call reports a failure
 //!   (a DynamoDB response lost after the commit);
@@ -30,13 +30,14 @@ pub enum StoreFault {
     Hang,
 }
 
-/// Decides the fate of each store call (`port`: `links`, `reports`, `changes`, `cursors`,
-/// `queues`; `write`: whether the call changes state).
+/// Decides the fate of each store call (`port`: `links`, `reports`, `intents`, `changes`,
+/// `cursors`, `queues`; `write`: whether the call changes state).
 pub trait StoreFaultPlan: Send + Sync {
     fn decide(&self, port: &'static str, operation: &'static str, write: bool) -> StoreFault;
 }
 
-/// `stores` with links, reports, change feed, cursors and queues behind `plan`.
+/// `stores` with links, reports, write intents, change feed, cursors and queues behind
+/// `plan`.
 pub fn with_faults(stores: Stores, plan: Arc<dyn StoreFaultPlan>) -> Stores {
     let faulty = Arc::new(FaultyStores {
         inner: stores.clone(),
@@ -45,6 +46,7 @@ pub fn with_faults(stores: Stores, plan: Arc<dyn StoreFaultPlan>) -> Stores {
     Stores {
         links: faulty.clone(),
         reports: faulty.clone(),
+        intents: faulty.clone(),
         changes: faulty.clone(),
         cursors: faulty.clone(),
         queues: faulty,
@@ -166,6 +168,10 @@ impl LinkStore for FaultyStores {
         )
         .await
     }
+    async fn replace(&self, link: &Link) -> StoreResult<()> {
+        self.call("links", "replace", true, self.inner.links.replace(link))
+            .await
+    }
     async fn delete(
         &self,
         tenant: &TenantId,
@@ -208,6 +214,42 @@ impl ReportStore for FaultyStores {
     async fn list(&self, query: &ReportQuery) -> StoreResult<Page<ReportEntry>> {
         self.call("reports", "list", false, self.inner.reports.list(query))
             .await
+    }
+}
+
+#[async_trait]
+impl IntentStore for FaultyStores {
+    async fn put(&self, intent: &WriteIntent) -> StoreResult<()> {
+        self.call("intents", "put", true, self.inner.intents.put(intent))
+            .await
+    }
+    async fn get(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        event_id: &str,
+    ) -> StoreResult<Option<WriteIntent>> {
+        self.call(
+            "intents",
+            "get",
+            false,
+            self.inner.intents.get(tenant, connection, event_id),
+        )
+        .await
+    }
+    async fn clear(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        event_id: &str,
+    ) -> StoreResult<()> {
+        self.call(
+            "intents",
+            "clear",
+            true,
+            self.inner.intents.clear(tenant, connection, event_id),
+        )
+        .await
     }
 }
 

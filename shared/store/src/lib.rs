@@ -33,6 +33,7 @@
 //! | cursor | `TENANT#t` | `CURSOR#c#object` | | conditional on the expected position |
 //! | link | `TENANT#t` | `LINK#c#appObject#appId` | `SFID#t#c#sfId` / `LINK` | create-if-absent |
 //! | report | `TENANT#t` | `REPORT#c#eventId` | `REPORTS#t#c#status` / `ms#eventId` | TTL |
+//! | write intent | `TENANT#t` | `INTENT#c#eventId` | | TTL; cleared once reported |
 //! | run | `TENANT#t` | `RUN#c#startedMs#runId` | | TTL; query newest first |
 //! | change | `TENANT#t` | `CHANGE#00000000000000000042` | | |
 //! | change counter | `TENANT#t` | `CHANGESEQ` | | `UpdateItem ADD seq :n` |

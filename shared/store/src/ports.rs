@@ -147,6 +147,9 @@ pub trait LinkStore: Send + Sync {
         sf_object: &str,
         page: &PageRequest,
     ) -> StoreResult<Page<Link>>;
+    /// Creates or replaces the link of `(app_object, app_id)`, re-indexing it under its
+    /// (possibly new) Salesforce id: the link moves to the record last written for it.
+    async fn replace(&self, link: &Link) -> StoreResult<()>;
     /// Unlinks; returns the removed link, `None` if there was none.
     async fn delete(
         &self,
@@ -155,6 +158,27 @@ pub trait LinkStore: Send + Sync {
         app_object: &str,
         app_id: &str,
     ) -> StoreResult<Option<Link>>;
+}
+
+/// Write intents of push events (see [`WriteIntent`]), one per event, expiring.
+#[async_trait]
+pub trait IntentStore: Send + Sync {
+    /// Records (or replaces) the event's intent.
+    async fn put(&self, intent: &WriteIntent) -> StoreResult<()>;
+    /// The event's intent; `None` if absent, cleared or expired.
+    async fn get(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        event_id: &str,
+    ) -> StoreResult<Option<WriteIntent>>;
+    /// Removes the event's intent (no error if absent).
+    async fn clear(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        event_id: &str,
+    ) -> StoreResult<()>;
 }
 
 /// Per-event outcomes.

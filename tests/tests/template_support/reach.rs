@@ -42,7 +42,7 @@ static QUEUE_SEND: LazyLock<Regex> = LazyLock::new(|| {
 static VAULT_CALL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\.vault\s*\.\s*([a-z_]+)\(").expect("valid regex"));
 static TABLE_CALL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\.(connections|tenants|configs|cursors|links|reports|runs|changes|oauth_states|idempotency|leases|quotas)\s*\.\s*[a-z_]+\(")
+    Regex::new(r"\.(connections|tenants|configs|cursors|links|reports|intents|runs|changes|oauth_states|idempotency|leases|quotas)\s*\.\s*[a-z_]+\(")
         .expect("valid regex")
 });
 static SDK_OP: LazyLock<Regex> =

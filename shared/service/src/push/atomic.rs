@@ -12,6 +12,7 @@ use crmsync_salesforce::{COMPOSITE_MAX_SUBREQUESTS, CompositeSubrequest, Method,
 use crmsync_store::{Connection, ReportStatus};
 use serde_json::Value;
 
+use super::redelivery::{self, EventIntent};
 use super::steps::{Resolved, resolve, run_plan};
 use super::{EventOutcome, Planned, report_msg, to_map, write_link};
 use crate::app::App;
@@ -58,13 +59,29 @@ fn subrequest(
     Some(CompositeSubrequest::new(method, path, reference(index)).with_body(Value::Object(fields)))
 }
 
-/// Writes `planned` all or nothing; links and reports it.
+/// Writes `planned` all or nothing; links and reports it, then clears its write intent.
 pub(super) async fn run_atomic(
     app: &App,
     conn: &Connection,
     client: &SfClient,
     config: &SyncConfig,
     planned: &Planned,
+) -> Result<EventOutcome, ServiceError> {
+    let mut intent = None;
+    let outcome = write_atomic(app, conn, client, config, planned, &mut intent).await?;
+    if intent.is_some() {
+        redelivery::finish(app, conn, &planned.msg.event.event_id).await;
+    }
+    Ok(outcome)
+}
+
+async fn write_atomic(
+    app: &App,
+    conn: &Connection,
+    client: &SfClient,
+    config: &SyncConfig,
+    planned: &Planned,
+    intent: &mut Option<EventIntent>,
 ) -> Result<EventOutcome, ServiceError> {
     let steps = &planned.plan.steps;
     let refuse = |code: &'static str, reason: String| async move {
@@ -95,10 +112,27 @@ pub(super) async fn run_atomic(
             }
         }
     }
-    // 2. One subrequest per step that writes.
+    // 2. Creates: an intent first; a redelivery adopts what the earlier attempt committed.
+    let mut adopted = vec![false; steps.len()];
+    let creates = steps
+        .iter()
+        .zip(&known)
+        .any(|(s, k)| k.is_none() && !matches!(s.op, WriteOp::Upsert { .. }));
+    if creates {
+        let ev = intent.insert(redelivery::begin(app, conn, planned).await?);
+        if ev.redelivered {
+            redelivery::adopt_steps(app, conn, client, steps, ev, &mut known, &mut adopted).await?;
+        }
+    }
+    // 3. One subrequest per step that writes.
     let mut subs = Vec::new();
     let mut sub_of_step: Vec<Option<usize>> = Vec::with_capacity(steps.len());
     for (i, step) in steps.iter().enumerate() {
+        if adopted[i] {
+            // Committed by the earlier attempt with these very fields.
+            sub_of_step.push(None);
+            continue;
+        }
         let mut fields = to_map(&step.fields);
         for (field, &parent) in &step.references {
             let id = match (
@@ -129,9 +163,9 @@ pub(super) async fn run_atomic(
             steps = steps.len(),
             "plan exceeds one composite request; writing it step by step"
         );
-        return run_plan(app, conn, client, config, planned).await;
+        return run_plan(app, conn, client, config, planned, intent.as_ref()).await;
     }
-    // 3. All or nothing.
+    // 4. All or nothing.
     let responses = if subs.is_empty() {
         Vec::new()
     } else {
@@ -202,7 +236,7 @@ pub(super) async fn run_atomic(
         )
         .await;
     }
-    // 4. Committed: link every record, then report.
+    // 5. Committed: link every record, then report.
     let mut ids: Vec<Option<String>> = Vec::with_capacity(steps.len());
     for (i, step) in steps.iter().enumerate() {
         let written = sub_of_step[i]

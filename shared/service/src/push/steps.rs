@@ -7,24 +7,30 @@ use crmsync_core::matching::{
     match_account, match_by_keys, match_contact,
 };
 use crmsync_core::outbound::{Matcher, Ref, WriteOp, WriteStep};
+use crmsync_core::types::FieldMap;
 use crmsync_salesforce::soql::{Condition, Literal, SoqlBuilder};
 use crmsync_salesforce::{SfClient, SfError};
 use crmsync_store::{Connection, ReportStatus};
 use futures::StreamExt;
 use serde_json::{Map, Value};
 
+use super::redelivery::{EventIntent, Finder, Probe, link_of};
 use super::{EventOutcome, Planned, report_msg, to_map, write_link};
 use crate::app::App;
 use crate::error::ServiceError;
 
-/// Runs a multi-step plan in order, linking each written record at once.
+/// Runs a multi-step plan in order, linking each written record at once. With a
+/// redelivered `intent`, a create first looks for the record an earlier attempt made.
 pub(super) async fn run_plan(
     app: &App,
     conn: &Connection,
     client: &SfClient,
     config: &SyncConfig,
     planned: &Planned,
+    intent: Option<&EventIntent>,
 ) -> Result<EventOutcome, ServiceError> {
+    let mut finder = Finder::new(client, conn);
+    let redelivered = intent.filter(|e| e.redelivered);
     let mut ids: Vec<Option<String>> = Vec::with_capacity(planned.plan.steps.len());
     for step in &planned.plan.steps {
         let mut fields = to_map(&step.fields);
@@ -55,7 +61,25 @@ pub(super) async fn run_plan(
             .await;
         }
         let target = match resolve(client, config, step, &ids).await? {
-            Resolved::Create => None,
+            Resolved::Create => match redelivered {
+                Some(ev) if !matches!(step.op, WriteOp::Upsert { .. }) => {
+                    let wanted: FieldMap =
+                        fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                    let probe = Probe {
+                        object: &step.object,
+                        fields: &wanted,
+                        intent: &ev.intent,
+                        link: link_of(&step.object, step.link.as_ref()),
+                    };
+                    let found = finder.find(app, conn, &[probe]).await?.pop().flatten();
+                    if found.is_some() {
+                        // Committed by the earlier attempt: nothing left to write.
+                        fields.clear();
+                    }
+                    found
+                }
+                _ => None,
+            },
             Resolved::Existing(id) => Some(id),
             Resolved::Refused(reason) => {
                 return report_msg(

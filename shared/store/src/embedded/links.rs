@@ -115,6 +115,24 @@ impl LinkStore for EmbeddedStore {
         .await
     }
 
+    async fn replace(&self, link: &Link) -> StoreResult<()> {
+        let k = link_key(
+            &link.tenant,
+            &link.connection,
+            &link.app_object,
+            &link.app_id,
+        )?;
+        check_parts(&[("sf_object", &link.sf_object), ("sf_id", &link.sf_id)])?;
+        let mut link = link.clone();
+        link.created_at = millis(link.created_at);
+        link.updated_at = millis(link.updated_at);
+        self.write(|s, _| {
+            s.links.insert(k, link);
+            Ok(())
+        })
+        .await
+    }
+
     async fn delete(
         &self,
         tenant: &TenantId,

@@ -12,6 +12,7 @@
 
 mod accounts;
 mod feed;
+mod intents;
 mod links;
 mod paging;
 mod queues;

@@ -25,6 +25,8 @@ pub(super) struct State {
     /// `t#c#appObject#appId`
     pub links: BTreeMap<String, Link>,
     /// `t#c#eventId`
+    pub intents: BTreeMap<String, WriteIntent>,
+    /// `t#c#eventId`
     pub reports: BTreeMap<String, ReportEntry>,
     /// `t#c#startedMs#runId` (15-digit zero-padded ms, so keys sort by start time)
     pub runs: BTreeMap<String, RunRecord>,

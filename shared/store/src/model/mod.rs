@@ -3,6 +3,7 @@
 mod change;
 mod connection;
 mod ephemeral;
+mod intent;
 mod link;
 mod page;
 mod queue;
@@ -16,6 +17,7 @@ mod token;
 pub use change::{ChangeBatch, ChangeEntry, ChangeKind, NewChange};
 pub use connection::{ConnectedUser, Connection, ConnectionStatus, Environment};
 pub use ephemeral::{Lease, OAuthState};
+pub use intent::WriteIntent;
 pub use link::{Link, LinkCreate};
 pub use page::{Page, PageRequest, PageToken};
 pub use queue::{OutboundMessage, QueueKind, ReceivedMessage};

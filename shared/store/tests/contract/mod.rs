@@ -57,6 +57,8 @@ macro_rules! all_contract_tests {
             link_race_has_exactly_one_winner,
             links_found_by_either_side_updated_and_unlinked,
             links_listed_per_object_and_paged,
+            link_replaced_moves_to_its_new_salesforce_id,
+            intents_put_get_clear_and_expire,
             lease_is_exclusive_and_expires,
             oauth_state_is_taken_once_and_expires,
             idempotency_keys_dedupe_until_expiry,
@@ -514,6 +516,87 @@ pub async fn links_found_by_either_side_updated_and_unlinked(h: &Harness) {
             .unwrap()
             .is_some()
     );
+}
+
+pub async fn link_replaced_moves_to_its_new_salesforce_id(h: &Harness) {
+    let s = &h.stores.links;
+    let old = link(h, "app-move", "006000000000OLDAAA");
+    assert!(s.create_if_absent(&old).await.unwrap().was_created());
+    h.clock.advance(chrono::Duration::seconds(2));
+    let mut moved = link(h, "app-move", "006000000000NEWAAA");
+    moved.hashes = BTreeMap::from([("StageName".to_string(), "h9".to_string())]);
+    moved.created_at = old.created_at;
+    s.replace(&moved).await.unwrap();
+    let (t, c) = (tid("t1"), cid("c1"));
+    assert_eq!(
+        s.get_by_app(&t, &c, "contact", "app-move").await.unwrap(),
+        Some(moved.clone())
+    );
+    // Found by the new id only (the index is eventually consistent on DynamoDB).
+    let mut by_new = None;
+    for _ in 0..20 {
+        by_new = s.get_by_sf_id(&t, &c, "006000000000NEWAAA").await.unwrap();
+        if by_new.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(by_new, Some(moved.clone()));
+    assert!(
+        s.get_by_sf_id(&t, &c, "006000000000OLDAAA")
+            .await
+            .unwrap()
+            .is_none(),
+        "the old id no longer resolves"
+    );
+    // Replacing an absent link creates it.
+    let fresh = link(h, "app-fresh", "006000000000FRESHA");
+    s.replace(&fresh).await.unwrap();
+    assert_eq!(
+        s.get_by_app(&t, &c, "contact", "app-fresh").await.unwrap(),
+        Some(fresh)
+    );
+}
+
+fn intent(h: &Harness, event: &str, ttl_secs: i64) -> WriteIntent {
+    WriteIntent {
+        tenant: tid("t1"),
+        connection: cid("c1"),
+        event_id: event.into(),
+        started_at: h.clock.now(),
+        known_ids: vec!["006000000000OLDAAA".into()],
+        expires_at: at(h, ttl_secs),
+    }
+}
+
+pub async fn intents_put_get_clear_and_expire(h: &Harness) {
+    let s = &h.stores.intents;
+    let (t, c) = (tid("t1"), cid("c1"));
+    assert!(s.get(&t, &c, "evt-1").await.unwrap().is_none());
+    let first = intent(h, "evt-1", 3600);
+    s.put(&first).await.unwrap();
+    let got = s.get(&t, &c, "evt-1").await.unwrap().expect("stored");
+    assert_eq!(got.started_at, first.started_at);
+    assert_eq!(got.known_ids, first.known_ids);
+    // Per connection and per event.
+    assert!(s.get(&t, &cid("c2"), "evt-1").await.unwrap().is_none());
+    assert!(s.get(&t, &c, "evt-2").await.unwrap().is_none());
+    // Put replaces.
+    h.clock.advance(chrono::Duration::seconds(5));
+    let second = intent(h, "evt-1", 3600);
+    s.put(&second).await.unwrap();
+    assert_eq!(
+        s.get(&t, &c, "evt-1").await.unwrap().unwrap().started_at,
+        second.started_at
+    );
+    s.clear(&t, &c, "evt-1").await.unwrap();
+    assert!(s.get(&t, &c, "evt-1").await.unwrap().is_none());
+    s.clear(&t, &c, "evt-1").await.unwrap();
+    // Expired intents are invisible before any sweeper removes them.
+    s.put(&intent(h, "evt-3", 60)).await.unwrap();
+    assert!(s.get(&t, &c, "evt-3").await.unwrap().is_some());
+    h.clock.advance(chrono::Duration::seconds(61));
+    assert!(s.get(&t, &c, "evt-3").await.unwrap().is_none());
 }
 
 pub async fn links_listed_per_object_and_paged(h: &Harness) {

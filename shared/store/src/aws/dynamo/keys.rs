@@ -50,6 +50,10 @@ pub const LINK_GSI_SK: &str = "LINK";
 pub fn report_sk(c: &ConnectionId, event_id: &str) -> String {
     format!("REPORT#{c}#{event_id}")
 }
+pub fn intent_sk(c: &ConnectionId, event_id: &str) -> String {
+    format!("INTENT#{c}#{event_id}")
+}
+
 pub fn report_gsi(t: &TenantId, c: &ConnectionId, status: &str) -> String {
     format!("REPORTS#{t}#{c}#{status}")
 }

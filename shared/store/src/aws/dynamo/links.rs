@@ -152,6 +152,25 @@ impl LinkStore for DynamoStore {
         })
     }
 
+    async fn replace(&self, link: &Link) -> StoreResult<()> {
+        check_link_key(&link.app_object, &link.app_id)?;
+        check_parts(&[("sf_object", &link.sf_object), ("sf_id", &link.sf_id)])?;
+        let mut link = link.clone();
+        link.created_at = millis(link.created_at);
+        link.updated_at = millis(link.updated_at);
+        let mut it = item(
+            &tenant_pk(&link.tenant),
+            &link_sk(&link.connection, &link.app_object, &link.app_id),
+        );
+        // One item per app record: replacing it moves the gsi1 entry to the new id.
+        it.insert(
+            GSI1PK.into(),
+            s(link_gsi(&link.tenant, &link.connection, &link.sf_id)),
+        );
+        it.insert(GSI1SK.into(), s(LINK_GSI_SK));
+        self.put_item(with_data(it, &link)?, "PutItem").await
+    }
+
     async fn delete(
         &self,
         tenant: &TenantId,

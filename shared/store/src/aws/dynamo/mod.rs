@@ -2,6 +2,7 @@
 
 mod accounts;
 mod feed;
+mod intents;
 pub mod keys;
 mod links;
 mod ops;

@@ -1,0 +1,66 @@
+//! Links written after a push's Salesforce write.
+
+use crmsync_core::outbound::LinkUpdate;
+use crmsync_store::{Connection, Link};
+
+use crate::app::App;
+use crate::error::ServiceError;
+use crate::links::link_app_key;
+
+/// Links the app record to the record just written. An existing link to another record
+/// moves to this one: a new demo cycle's Opportunity replaces the last cycle's, so the
+/// next sale closes the Opportunity the app is working on.
+pub(super) async fn write_link(
+    app: &App,
+    conn: &Connection,
+    sf_object: &str,
+    sf_id: &str,
+    update: &LinkUpdate,
+) -> Result<(), ServiceError> {
+    let key = link_app_key(update.app_object.as_str(), sf_object);
+    let now = app.now();
+    let link = Link {
+        tenant: conn.tenant.clone(),
+        connection: conn.id.clone(),
+        app_object: key.clone(),
+        app_id: update.app_id.clone(),
+        sf_object: sf_object.to_string(),
+        // Every link is keyed by the 18-character id the poll and the sweep see.
+        sf_id: crmsync_core::sfid::canonical(sf_id),
+        hashes: update.hashes.clone(),
+        created_at: now,
+        updated_at: now,
+    };
+    let existing = match app.stores.links.create_if_absent(&link).await? {
+        crmsync_store::LinkCreate::Created(_) => return Ok(()),
+        crmsync_store::LinkCreate::Existing(existing) => existing,
+    };
+    if crmsync_core::sfid::same_id(&existing.sf_id, &link.sf_id) {
+        app.stores
+            .links
+            .update_hashes(
+                &conn.tenant,
+                &conn.id,
+                &key,
+                &update.app_id,
+                update.hashes.clone(),
+            )
+            .await?;
+    } else {
+        tracing::info!(
+            app_object = key,
+            app_id = update.app_id,
+            from = existing.sf_id,
+            to = link.sf_id,
+            "link moves to the record this event wrote"
+        );
+        app.stores
+            .links
+            .replace(&Link {
+                created_at: existing.created_at,
+                ..link
+            })
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,61 @@
+//! Write intents of push events: one item per event, TTL'd, deleted once reported.
+
+use async_trait::async_trait;
+
+use super::keys::*;
+use super::{DynamoStore, SERVICE, item, n, s, with_data};
+use crate::aws::errors::classify;
+use crate::error::StoreResult;
+use crate::ids::{ConnectionId, TenantId};
+use crate::model::*;
+use crate::ports::*;
+use crate::util::{check_parts, millis};
+
+#[async_trait]
+impl IntentStore for DynamoStore {
+    async fn put(&self, intent: &WriteIntent) -> StoreResult<()> {
+        check_parts(&[("event_id", &intent.event_id)])?;
+        let mut i = intent.clone();
+        i.started_at = millis(i.started_at);
+        i.expires_at = millis(i.expires_at);
+        let mut it = item(
+            &tenant_pk(&i.tenant),
+            &intent_sk(&i.connection, &i.event_id),
+        );
+        it.insert(TTL.into(), n(i.expires_at.timestamp()));
+        self.put_item(with_data(it, &i)?, "PutItem").await
+    }
+
+    async fn get(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        event_id: &str,
+    ) -> StoreResult<Option<WriteIntent>> {
+        check_parts(&[("event_id", event_id)])?;
+        let intent: Option<WriteIntent> = self
+            .get_data(&tenant_pk(tenant), &intent_sk(connection, event_id))
+            .await?;
+        // The TTL sweeper may lag by days: expiry is checked on read.
+        let now = self.now();
+        Ok(intent.filter(|i| i.expires_at > now))
+    }
+
+    async fn clear(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        event_id: &str,
+    ) -> StoreResult<()> {
+        check_parts(&[("event_id", event_id)])?;
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(tenant)))
+            .key(SK, s(intent_sk(connection, event_id)))
+            .send()
+            .await
+            .map_err(|e| classify(SERVICE, "DeleteItem", e))?;
+        Ok(())
+    }
+}
