@@ -51,7 +51,7 @@ async fn lead_under(backend: Backend, policy: ConflictPolicy) -> (Stack, String)
     (s, sf_id)
 }
 
-fn title_update(s: &Stack, at: chrono::DateTime<chrono::Utc>, title: &str) -> Value {
+fn title_update(at: chrono::DateTime<chrono::Utc>, title: &str) -> Value {
     app_event("update", "contact", "app-c", at, json!({"title": title}))
 }
 
@@ -82,7 +82,7 @@ async fn most_recent_keeps_the_newer_side_both_ways(backend: Backend) {
     s.update(PROD_ORG, "Lead", &lead, json!({"Title": "SF newer"}));
     s.advance(Duration::minutes(1));
     s.poll("prod").await;
-    let report = push_one(&s, title_update(&s, app_time, "App older")).await;
+    let report = push_one(&s, title_update(app_time, "App older")).await;
     assert_eq!(report.status, ReportStatus::Success, "{report:#?}");
     assert_eq!(
         s.record(PROD_ORG, "Lead", &lead)["Title"],
@@ -92,8 +92,11 @@ async fn most_recent_keeps_the_newer_side_both_ways(backend: Backend) {
 
     // An app change made after Salesforce's is written.
     s.advance(Duration::minutes(1));
-    push_one(&s, title_update(&s, s.now(), "App newer")).await;
-    assert_eq!(s.record(PROD_ORG, "Lead", &lead)["Title"], json!("App newer"));
+    push_one(&s, title_update(s.now(), "App newer")).await;
+    assert_eq!(
+        s.record(PROD_ORG, "Lead", &lead)["Title"],
+        json!("App newer")
+    );
 
     // Inbound: a Salesforce edit made before that app change commits late. The app's
     // newer value is not replaced.
@@ -126,9 +129,7 @@ async fn most_recent_keeps_the_newer_side_both_ways(backend: Backend) {
     );
 }
 
-async fn app_wins_keeps_a_pushed_app_value_against_a_concurrent_salesforce_edit(
-    backend: Backend,
-) {
+async fn app_wins_keeps_a_pushed_app_value_against_a_concurrent_salesforce_edit(backend: Backend) {
     let (s, lead) = lead_under(backend, ConflictPolicy::AppWins).await;
 
     // Outbound: an app change older than a Salesforce edit is still written.
@@ -137,15 +138,18 @@ async fn app_wins_keeps_a_pushed_app_value_against_a_concurrent_salesforce_edit(
     s.update(PROD_ORG, "Lead", &lead, json!({"Title": "SF newer"}));
     s.advance(Duration::minutes(1));
     s.poll("prod").await;
-    push_one(&s, title_update(&s, app_time, "App value")).await;
-    assert_eq!(s.record(PROD_ORG, "Lead", &lead)["Title"], json!("App value"));
+    push_one(&s, title_update(app_time, "App value")).await;
+    assert_eq!(
+        s.record(PROD_ORG, "Lead", &lead)["Title"],
+        json!("App value")
+    );
 
     // Inbound: the app changes the title; before crmsync pushes it (30 s later), a
     // Salesforce user saves another title, which commits late. Under most_recent it would
     // win (it is newer); under app_wins the app's value stands.
     s.advance(Duration::minutes(1));
     let changed_at = s.now();
-    let event = title_update(&s, changed_at, "App wins");
+    let event = title_update(changed_at, "App wins");
     s.advance(Duration::seconds(30));
     push_one(&s, event).await;
     let before = s.last_seq().await;
@@ -171,7 +175,10 @@ async fn app_wins_keeps_a_pushed_app_value_against_a_concurrent_salesforce_edit(
     let before = s.last_seq().await;
     s.advance(Duration::minutes(1));
     s.poll("prod").await;
-    assert_eq!(titles_sent(&s, before, &lead).await, vec![json!("SF after")]);
+    assert_eq!(
+        titles_sent(&s, before, &lead).await,
+        vec![json!("SF after")]
+    );
 }
 
 async fn crm_wins_refuses_an_app_change_made_before_salesforce_s_edit_reached_the_app(
@@ -187,8 +194,11 @@ async fn crm_wins_refuses_an_app_change_made_before_salesforce_s_edit_reached_th
     s.advance(Duration::seconds(30));
     let before = s.last_seq().await;
     s.poll("prod").await;
-    assert_eq!(titles_sent(&s, before, &lead).await, vec![json!("SF value")]);
-    let report = push_one(&s, title_update(&s, app_time, "App concurrent")).await;
+    assert_eq!(
+        titles_sent(&s, before, &lead).await,
+        vec![json!("SF value")]
+    );
+    let report = push_one(&s, title_update(app_time, "App concurrent")).await;
     assert_eq!(report.status, ReportStatus::Success, "{report:#?}");
     assert_eq!(
         s.record(PROD_ORG, "Lead", &lead)["Title"],
@@ -198,12 +208,15 @@ async fn crm_wins_refuses_an_app_change_made_before_salesforce_s_edit_reached_th
 
     // An app change made after the poll brought Salesforce's value is written.
     s.advance(Duration::minutes(1));
-    push_one(&s, title_update(&s, s.now(), "App later")).await;
-    assert_eq!(s.record(PROD_ORG, "Lead", &lead)["Title"], json!("App later"));
+    push_one(&s, title_update(s.now(), "App later")).await;
+    assert_eq!(
+        s.record(PROD_ORG, "Lead", &lead)["Title"],
+        json!("App later")
+    );
 
     // Inbound: Salesforce always wins, even against a newer app change (late commit).
     s.advance(Duration::minutes(1));
-    push_one(&s, title_update(&s, s.now(), "App newest")).await;
+    push_one(&s, title_update(s.now(), "App newest")).await;
     let before = s.last_seq().await;
     s.sf.commit_late(
         PROD_ORG,
@@ -254,7 +267,12 @@ async fn keep_owner_field_refuses_owner_changes_from_salesforce(backend: Backend
     // A Salesforce user reassigns the Lead: the app's flag refuses the owner change.
     s.advance(Duration::minutes(1));
     let omar = s.user_id(PROD_ORG, Stack::UNMAPPED_USER);
-    s.update(PROD_ORG, "Lead", &lead, json!({"OwnerId": omar, "Title": "Moved"}));
+    s.update(
+        PROD_ORG,
+        "Lead",
+        &lead,
+        json!({"OwnerId": omar, "Title": "Moved"}),
+    );
     let before = s.last_seq().await;
     s.advance(Duration::minutes(1));
     s.poll("prod").await;
@@ -280,7 +298,12 @@ async fn keep_owner_field_refuses_owner_changes_from_salesforce(backend: Backend
     s.send_events("prod", vec![clear]).await;
     s.drain_push().await;
     s.advance(Duration::minutes(1));
-    s.update(PROD_ORG, "Lead", &lead, json!({"OwnerId": omar, "Title": "Again"}));
+    s.update(
+        PROD_ORG,
+        "Lead",
+        &lead,
+        json!({"OwnerId": omar, "Title": "Again"}),
+    );
     let before = s.last_seq().await;
     s.advance(Duration::minutes(1));
     s.poll("prod").await;

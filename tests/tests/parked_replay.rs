@@ -74,13 +74,20 @@ async fn a_requeued_event_is_not_sent_again_while_its_message_may_be_in_flight(b
     let s = connected(backend).await;
     park(&s, &person(&s, "r1", s.now(), "Ray")).await;
     let app = &s.app;
-    assert_eq!(parked::replay(app, &s.tenant, &s.conn("prod")).await.unwrap(), 1);
+    assert_eq!(
+        parked::replay(app, &s.tenant, &s.conn("prod"))
+            .await
+            .unwrap(),
+        1
+    );
     // The push worker received it and is still working (or was killed): not acked.
     let in_flight = s.receive_push(10).await;
     assert_eq!(in_flight.len(), 1);
     s.advance(Duration::minutes(11));
     assert_eq!(
-        parked::replay(app, &s.tenant, &s.conn("prod")).await.unwrap(),
+        parked::replay(app, &s.tenant, &s.conn("prod"))
+            .await
+            .unwrap(),
         0,
         "sent again while the first message may still be in flight"
     );
@@ -101,13 +108,20 @@ async fn a_replay_waits_while_another_replay_of_the_connection_runs(backend: Bac
         .expect("free");
     let app = &s.app;
     assert_eq!(
-        parked::replay(app, &s.tenant, &s.conn("prod")).await.unwrap(),
+        parked::replay(app, &s.tenant, &s.conn("prod"))
+            .await
+            .unwrap(),
         0,
         "replayed while another replay of the connection held it"
     );
     assert!(s.receive_push(10).await.is_empty());
     s.app.stores.leases.release(&held).await.unwrap();
-    assert_eq!(parked::replay(app, &s.tenant, &s.conn("prod")).await.unwrap(), 1);
+    assert_eq!(
+        parked::replay(app, &s.tenant, &s.conn("prod"))
+            .await
+            .unwrap(),
+        1
+    );
 }
 
 /// Reports whose `list` lets the push worker finish an entry right after the replay read
@@ -122,7 +136,11 @@ impl ReportStore for FinishedAfterList {
     async fn write(&self, entry: &ReportEntry) -> StoreResult<()> {
         self.inner.write(entry).await
     }
-    async fn write_if_status(&self, entry: &ReportEntry, expected: ReportStatus) -> StoreResult<()> {
+    async fn write_if_status(
+        &self,
+        entry: &ReportEntry,
+        expected: ReportStatus,
+    ) -> StoreResult<()> {
         self.inner.write_if_status(entry, expected).await
     }
     async fn get(
@@ -160,7 +178,9 @@ async fn a_replay_never_overwrites_an_outcome_written_meanwhile(backend: Backend
         client_secret: Some(sf_emulator::demo::CLIENT_SECRET.into()),
     };
     let racing = App::new(s.app.settings.clone(), stores, credentials).unwrap();
-    let sent = parked::replay(&racing, &s.tenant, &s.conn("prod")).await.unwrap();
+    let sent = parked::replay(&racing, &s.tenant, &s.conn("prod"))
+        .await
+        .unwrap();
     let r = s.report("prod", &id).await.unwrap();
     assert_eq!(r.status, ReportStatus::Success, "{r:#?}");
     assert_eq!(sent, 0, "a finished event was sent again");

@@ -35,6 +35,8 @@ use crate::guard;
 use crate::links::{link_app_key, links_of};
 use crate::messages::PushMessage;
 
+/// The report code of an event older than changes already applied to its record.
+pub const SUPERSEDED: &str = "SUPERSEDED";
 /// How long report entries are kept.
 const REPORT_TTL_DAYS: i64 = 30;
 
@@ -406,6 +408,7 @@ async fn push_wave(
             links: &links,
             describes,
             owner_directory: owners,
+            now: app.now(),
         };
         match crmsync_core::outbound::plan_outbound(&ctx, &msg.event) {
             OutboundDecision::NoChange { .. } => {
@@ -420,6 +423,26 @@ async fn push_wave(
                         Some("nothing changed since the last sync"),
                         links.values().next().map(|l| l.salesforce_id.clone()),
                         &[],
+                    )
+                    .await?,
+                );
+            }
+            OutboundDecision::Superseded { notes } => {
+                let notes: Vec<String> = notes
+                    .iter()
+                    .map(|n| format!("{}: {}", n.field, n.reason))
+                    .collect();
+                out.outcomes.push(
+                    report(
+                        app,
+                        &conn.tenant,
+                        &conn.id,
+                        &msg,
+                        ReportStatus::Success,
+                        Some(SUPERSEDED),
+                        Some("newer app changes to this record were already applied"),
+                        links.values().next().map(|l| l.salesforce_id.clone()),
+                        &notes,
                     )
                     .await?,
                 );
@@ -653,6 +676,7 @@ async fn write_link(
         // Every link is keyed by the 18-character id the poll and the sweep see.
         sf_id: crmsync_core::sfid::canonical(sf_id),
         hashes: update.hashes.clone(),
+        times: crate::links::store_times(&update.times),
         created_at: now,
         updated_at: now,
     };
@@ -660,12 +684,13 @@ async fn write_link(
     if !created.was_created() {
         app.stores
             .links
-            .update_hashes(
+            .update_synced(
                 &conn.tenant,
                 &conn.id,
                 &key,
                 &update.app_id,
                 update.hashes.clone(),
+                link.times,
             )
             .await?;
     }
