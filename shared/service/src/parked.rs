@@ -98,16 +98,7 @@ async fn replay_under_lease(
         }
     }
     // Oldest first: when parked, then when it happened in the app, then by id.
-    let occurred = |e: &crmsync_store::ReportEntry| {
-        e.payload
-            .as_ref()
-            .and_then(|p| p.pointer("/event/occurred_at"))
-            .and_then(|v| v.as_str())
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-    };
-    parked.sort_by(|a, b| {
-        (a.created_at, occurred(a), &a.event_id).cmp(&(b.created_at, occurred(b), &b.event_id))
-    });
+    parked.sort_by_cached_key(replay_key);
 
     let mut replayed = 0;
     for chunk in parked.chunks(10) {
@@ -151,6 +142,81 @@ async fn replay_under_lease(
         }
     }
     Ok(replayed)
+}
+
+/// A parked entry's place in replay order: when parked, when it happened, its id.
+type ReplayKey = (
+    chrono::DateTime<chrono::Utc>,
+    Option<chrono::DateTime<chrono::FixedOffset>>,
+    String,
+);
+
+fn replay_key(e: &crmsync_store::ReportEntry) -> ReplayKey {
+    let occurred = e
+        .payload
+        .as_ref()
+        .and_then(|p| p.pointer("/event/occurred_at"))
+        .and_then(|v| v.as_str())
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    (e.created_at, occurred, e.event_id.clone())
+}
+
+/// The pending events to park behind an earlier parked event of the same record, so a
+/// record's events apply in order even when some were parked: a fresh event waits behind
+/// any parked one; a replayed one only behind those before it in replay order.
+pub async fn held_behind_parked(
+    app: &App,
+    tenant: &TenantId,
+    connection: &ConnectionId,
+    pending: &[(String, PushMessage)],
+) -> Result<std::collections::BTreeSet<String>, ServiceError> {
+    let mut held = std::collections::BTreeSet::new();
+    if pending.is_empty() {
+        return Ok(held);
+    }
+    // (record group, replay key) of every parked entry.
+    let mut parked: Vec<(String, ReplayKey)> = Vec::new();
+    let mut page = PageRequest::first(100);
+    loop {
+        let batch = app
+            .stores
+            .reports
+            .list(&ReportQuery {
+                tenant: tenant.clone(),
+                connection: connection.clone(),
+                status: ReportStatus::Parked,
+                object: None,
+                from: None,
+                to: None,
+                page: page.clone(),
+            })
+            .await?;
+        for entry in &batch.items {
+            let message = entry
+                .payload
+                .clone()
+                .and_then(|p| serde_json::from_value::<PushMessage>(p).ok());
+            if let Some(m) = message {
+                parked.push((m.group_id(), replay_key(entry)));
+            }
+        }
+        match batch.next {
+            Some(token) => page = PageRequest::next(100, token),
+            None => break,
+        }
+    }
+    for (_, msg) in pending {
+        let group = msg.group_id();
+        let id = &msg.event.event_id;
+        let own = parked.iter().find(|(g, k)| g == &group && &k.2 == id);
+        let behind = parked
+            .iter()
+            .any(|(g, k)| g == &group && &k.2 != id && own.is_none_or(|(_, mine)| k < mine));
+        if behind {
+            held.insert(id.clone());
+        }
+    }
+    Ok(held)
 }
 
 /// Re-pushes one reported event (after its config or data was fixed).

@@ -254,6 +254,23 @@ async fn push_connection(
             return Ok(());
         }
     }
+    // A record with a parked event keeps its order: later events park behind it.
+    let held = crate::parked::held_behind_parked(app, &tenant_id, &conn_id, &pending).await?;
+    let (behind, pending): (Vec<_>, Vec<_>) = pending
+        .into_iter()
+        .partition(|(_, m)| held.contains(&m.event.event_id));
+    for (_, msg) in &behind {
+        out.outcomes.push(
+            park(
+                app,
+                &conn,
+                msg,
+                "BEHIND_PARKED",
+                "an earlier event of this record is parked; this one replays after it",
+            )
+            .await?,
+        );
+    }
     if pending.is_empty() {
         return Ok(());
     }
