@@ -205,13 +205,18 @@ pub async fn held_behind_parked(
             None => break,
         }
     }
+    // Parked events in this batch are pushed now, ahead of later ones (queue order).
+    let in_batch: std::collections::BTreeSet<&str> = pending
+        .iter()
+        .map(|(_, m)| m.event.event_id.as_str())
+        .collect();
     for (_, msg) in pending {
         let group = msg.group_id();
         let id = &msg.event.event_id;
         let own = parked.iter().find(|(g, k)| g == &group && &k.2 == id);
-        let behind = parked
-            .iter()
-            .any(|(g, k)| g == &group && &k.2 != id && own.is_none_or(|(_, mine)| k < mine));
+        let behind = parked.iter().any(|(g, k)| {
+            g == &group && !in_batch.contains(k.2.as_str()) && own.is_none_or(|(_, mine)| k < mine)
+        });
         if behind {
             held.insert(id.clone());
         }
