@@ -256,6 +256,27 @@ fn queues_consumers_and_dead_letter_alarms_follow_the_rules() {
     }
 }
 
+/// The parked replay trusts a `REQUEUED` mark for its grace: longer than the push queue
+/// keeps a message in flight, or an event still being pushed is replayed a second time.
+#[test]
+fn the_push_queue_visibility_is_the_code_s_and_below_the_replay_grace() {
+    use crmsync_service::parked::{PUSH_VISIBILITY_TIMEOUT, REQUEUE_GRACE};
+    let t = template();
+    let push = t.resource("PushQueue").expect("PushQueue");
+    let visibility = at(push, &["Properties", "VisibilityTimeout"])
+        .and_then(cfn::as_u64)
+        .expect("PushQueue VisibilityTimeout");
+    assert_eq!(
+        visibility,
+        PUSH_VISIBILITY_TIMEOUT.as_secs(),
+        "template.yaml and parked::PUSH_VISIBILITY_TIMEOUT disagree"
+    );
+    assert!(
+        visibility < REQUEUE_GRACE.as_secs(),
+        "PushQueue VisibilityTimeout {visibility}s is not below the replay grace {REQUEUE_GRACE:?}"
+    );
+}
+
 /// Each route's integration names its function by the fixed name `<stack>-<crate>`, and
 /// that function carries exactly that name and an invoke permission for the API.
 #[test]

@@ -13,7 +13,8 @@ use crate::mapping::{app_value_of_owned, hash_of_app_value};
 use crate::record::SalesforceRecord;
 use crate::transform::parse_datetime;
 use crate::types::{
-    AppObject, AppRecord, FieldMap, FieldNote, LinkHashes, OWNER_HASH_KEY, is_blank,
+    AppObject, AppRecord, FieldChange, FieldMap, FieldNote, Link, LinkHashes, LinkTimes,
+    OWNER_HASH_KEY, is_blank,
 };
 
 /// What to do with the app record.
@@ -62,6 +63,9 @@ pub struct InboundDecision {
     pub notes: Vec<FieldNote>,
     /// The owner's email when no app user has it (listed as an unmapped owner).
     pub unmapped_owner_email: Option<String>,
+    /// The link's change times to store with `link_hashes` ([`decide_inbound_linked`]).
+    #[serde(default)]
+    pub link_times: LinkTimes,
 }
 
 /// A record the core cannot read at all.
@@ -86,9 +90,42 @@ struct Ctx<'a> {
     policy: ConflictPolicy,
     sf_modified: Option<DateTime<Utc>>,
     app_record: Option<&'a AppRecord>,
+    /// The link's change times and the poll's time, when judged without an app record.
+    linked: Option<(&'a LinkTimes, DateTime<Utc>)>,
 }
 
 impl Ctx<'_> {
+    /// A Salesforce change `key` that is no echo: the link's times settle it without an
+    /// app record; with one, its values do.
+    fn resolve_change(
+        &self,
+        key: &str,
+        new_hash: String,
+        link_hash: Option<&String>,
+        app_hash: Option<String>,
+        app_value: Value,
+    ) -> Outcome {
+        match self.linked {
+            Some((times, _)) if self.app_record.is_none() && link_hash != Some(&new_hash) => {
+                let app = times.app.get(key);
+                if crate::conflict::salesforce_change_applies(self.policy, self.sf_modified, app) {
+                    Outcome::Apply(app_value, new_hash)
+                } else {
+                    Outcome::AppWins
+                }
+            }
+            _ => self.resolve(new_hash, link_hash, app_hash, app_value),
+        }
+    }
+
+    /// The time to store for an applied Salesforce change.
+    fn sf_change(&self) -> Option<FieldChange> {
+        self.linked.map(|(_, now)| FieldChange {
+            at: self.sf_modified.unwrap_or(now),
+            synced_at: now,
+        })
+    }
+
     fn resolve(
         &self,
         new_hash: String,
@@ -154,6 +191,40 @@ pub fn decide_inbound<R: SalesforceRecord + ?Sized>(
     link: Option<&LinkHashes>,
     app_record: Option<&AppRecord>,
 ) -> Result<InboundDecision, InboundError> {
+    decide(config, sf_object, record, link, app_record, None)
+}
+
+/// [`decide_inbound`] as the poll runs it: no app record, but the link's change times, so
+/// the conflict policy and `keep_owner_field` apply ([`crate::conflict`]). `now` is when
+/// the poll carries the change to the app; the decision's `link_times` are what to store.
+pub fn decide_inbound_linked<R: SalesforceRecord + ?Sized>(
+    config: &SyncConfig,
+    sf_object: &str,
+    record: &R,
+    link: Option<&Link>,
+    now: DateTime<Utc>,
+) -> Result<InboundDecision, InboundError> {
+    let empty = LinkTimes::default();
+    let times = link.map_or(&empty, |l| &l.times);
+    decide(
+        config,
+        sf_object,
+        record,
+        link.map(|l| &l.hashes),
+        None,
+        Some((times, now)),
+    )
+}
+
+fn decide<R: SalesforceRecord + ?Sized>(
+    config: &SyncConfig,
+    sf_object: &str,
+    record: &R,
+    link: Option<&LinkHashes>,
+    app_record: Option<&AppRecord>,
+    linked: Option<(&LinkTimes, DateTime<Utc>)>,
+) -> Result<InboundDecision, InboundError> {
+    let stored_times = linked.map(|(t, _)| t.clone()).unwrap_or_default();
     let salesforce_id = record
         .string("Id")
         .filter(|s| !s.is_empty())
@@ -166,6 +237,7 @@ pub fn decide_inbound<R: SalesforceRecord + ?Sized>(
         link_hashes: link.cloned().unwrap_or_default(),
         notes: Vec::new(),
         unmapped_owner_email: None,
+        link_times: stored_times.clone(),
     };
     let Some(obj) = config.object(sf_object) else {
         let app_object =
@@ -189,7 +261,8 @@ pub fn decide_inbound<R: SalesforceRecord + ?Sized>(
         ));
     }
     // Only the most-recent policy with an app record to compare needs the timestamp.
-    let needs_time = app_record.is_some() && config.conflict_policy == ConflictPolicy::MostRecent;
+    let needs_time = (app_record.is_some() && config.conflict_policy == ConflictPolicy::MostRecent)
+        || linked.is_some();
     let sf_modified = if needs_time {
         record
             .string("LastModifiedDate")
@@ -202,8 +275,10 @@ pub fn decide_inbound<R: SalesforceRecord + ?Sized>(
         policy: config.conflict_policy,
         sf_modified,
         app_record,
+        linked,
     };
     let mut hashes = link.cloned().unwrap_or_default();
+    let mut times = stored_times.clone();
     let mut fields = FieldMap::new();
     let mut notes = Vec::new();
 
@@ -254,7 +329,8 @@ pub fn decide_inbound<R: SalesforceRecord + ?Sized>(
             let current = a.fields.get(&m.app_field).cloned().unwrap_or(Value::Null);
             hash_of_app_value(config, m, &current).unwrap_or_default()
         });
-        match ctx.resolve(
+        match ctx.resolve_change(
+            &m.salesforce_field,
             new_hash,
             hashes.get(&m.salesforce_field),
             app_hash,
@@ -263,6 +339,9 @@ pub fn decide_inbound<R: SalesforceRecord + ?Sized>(
             Outcome::Apply(v, h) => {
                 fields.insert(m.app_field.clone(), v);
                 hashes.insert(m.salesforce_field.clone(), h);
+                if let Some(c) = ctx.sf_change() {
+                    times.salesforce.insert(m.salesforce_field.clone(), c);
+                }
             }
             Outcome::Same(h) => {
                 hashes.insert(m.salesforce_field.clone(), h);
@@ -299,11 +378,14 @@ pub fn decide_inbound<R: SalesforceRecord + ?Sized>(
                 .unwrap_or_else(|| owner_hash(id)),
             _ => field_hash(crate::transform::FieldKind::String, &Value::Null),
         });
+        // The app's flag: from its record when given, else as its last event left it.
         let owner_locked = owners.keep_owner_field.as_ref().is_some_and(|f| {
             app_record.is_some_and(|a| a.fields.get(f) == Some(&Value::Bool(true)))
+                || (app_record.is_none() && times.owner_locked == Some(true))
         });
         if let Some(app_user) = app_user {
-            match ctx.resolve(
+            match ctx.resolve_change(
+                OWNER_HASH_KEY,
                 new_hash,
                 hashes.get(OWNER_HASH_KEY),
                 app_hash,
@@ -316,6 +398,9 @@ pub fn decide_inbound<R: SalesforceRecord + ?Sized>(
                 Outcome::Apply(v, h) => {
                     fields.insert(owners.app_field.clone(), v);
                     hashes.insert(OWNER_HASH_KEY.to_string(), h);
+                    if let Some(c) = ctx.sf_change() {
+                        times.salesforce.insert(OWNER_HASH_KEY.to_string(), c);
+                    }
                 }
                 Outcome::Same(h) => {
                     hashes.insert(OWNER_HASH_KEY.to_string(), h);
@@ -371,6 +456,7 @@ pub fn decide_inbound<R: SalesforceRecord + ?Sized>(
     };
     if matches!(action, InboundAction::Skipped { .. }) {
         hashes = link.cloned().unwrap_or_default();
+        times = stored_times;
     }
     Ok(InboundDecision {
         salesforce_id,
@@ -380,6 +466,7 @@ pub fn decide_inbound<R: SalesforceRecord + ?Sized>(
         link_hashes: hashes,
         notes,
         unmapped_owner_email,
+        link_times: times,
     })
 }
 

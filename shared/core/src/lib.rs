@@ -26,6 +26,7 @@
 //! [`record::SalesforceRecord`] and also accepts a `serde_json::Value`.
 
 pub mod config;
+pub mod conflict;
 pub mod describe;
 pub mod event;
 pub mod hash;

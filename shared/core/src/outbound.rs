@@ -7,10 +7,12 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::config::{ObjectConfig, SyncConfig};
+use crate::conflict::{app_change_applies, app_change_is_superseded};
 use crate::describe::ObjectDescribe;
 use crate::event::{AppEvent, text_of};
 use crate::hash::{field_hash, owner_hash};
@@ -18,7 +20,10 @@ use crate::mapping::sf_value_of;
 use crate::matching::{AccountQuery, ContactQuery, Lookup, MatchStep};
 use crate::preflight::{PreflightError, WriteKind, check_write};
 use crate::transform::{SF_DATE_FORMAT, format_sf_datetime, parse_date, parse_datetime};
-use crate::types::{AppObject, EventKind, FieldMap, FieldNote, Link, LinkHashes, OWNER_HASH_KEY};
+use crate::types::{
+    AppObject, EventKind, FieldChange, FieldMap, FieldNote, Link, LinkHashes, LinkTimes,
+    OWNER_HASH_KEY,
+};
 
 /// What the outbound side needs besides the event.
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +35,8 @@ pub struct OutboundContext<'a> {
     pub describes: &'a BTreeMap<String, ObjectDescribe>,
     /// Salesforce users: email → User Id.
     pub owner_directory: &'a BTreeMap<String, String>,
+    /// When the plan is written: the `synced_at` of the app changes it carries.
+    pub now: DateTime<Utc>,
 }
 
 /// Where a step's target record comes from.
@@ -85,6 +92,9 @@ pub struct LinkUpdate {
     pub app_object: AppObject,
     pub app_id: String,
     pub hashes: LinkHashes,
+    /// The link's change times after this write (conflict policy, per-record order).
+    #[serde(default)]
+    pub times: LinkTimes,
 }
 
 /// One write.
@@ -110,7 +120,14 @@ pub struct WritePlan {
     pub notes: Vec<FieldNote>,
     /// Owner emails without a Salesforce user (the record goes to the connected user).
     pub unmapped_owners: Vec<String>,
+    /// A change was left out as older than one already applied ([`SUPERSEDED_NOTE`]).
+    #[serde(default)]
+    pub superseded: bool,
 }
+
+/// The note on a field change older than the last one applied to it.
+pub const SUPERSEDED_NOTE: &str =
+    "superseded: a newer app change to this field was already applied";
 
 /// The outbound outcome for one event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,6 +138,11 @@ pub enum OutboundDecision {
     },
     /// Nothing to write: every mapped value echoes the last sync, or nothing is mapped.
     NoChange {
+        notes: Vec<FieldNote>,
+    },
+    /// Nothing to write because newer app changes to its fields were already applied (a
+    /// parked or redelivered event arriving late).
+    Superseded {
         notes: Vec<FieldNote>,
     },
     Skipped {
@@ -143,13 +165,22 @@ struct Builder<'a> {
 struct Mapped {
     fields: FieldMap,
     hashes: LinkHashes,
+    times: LinkTimes,
+    /// Link state changed with no field to write (the owner-keeping flag).
+    state_changed: bool,
 }
 
-fn link_update(app_object: AppObject, app_id: &str, hashes: LinkHashes) -> Option<LinkUpdate> {
+fn link_update(
+    app_object: AppObject,
+    app_id: &str,
+    hashes: LinkHashes,
+    times: LinkTimes,
+) -> Option<LinkUpdate> {
     Some(LinkUpdate {
         app_object,
         app_id: app_id.to_string(),
         hashes,
+        times,
     })
 }
 
@@ -172,6 +203,8 @@ impl<'a> Builder<'a> {
         let person_like = sf_object != "Opportunity";
         let mut out = FieldMap::new();
         let mut hashes = link.map(|l| l.hashes.clone()).unwrap_or_default();
+        let mut times = link.map(|l| l.times.clone()).unwrap_or_default();
+        let app_at = parse_datetime(&self.event.occurred_at);
         for m in obj.fields.iter().filter(|m| m.rule.outbound()) {
             let fires = m.fires_on(kind)
                 || (person_like
@@ -199,11 +232,15 @@ impl<'a> Builder<'a> {
             if !creating && link.and_then(|l| l.hashes.get(&m.salesforce_field)) == Some(&h) {
                 continue;
             }
+            if !self.admits(sf_object, &m.salesforce_field, link, app_at) {
+                continue;
+            }
             if creating && sf.is_null() {
                 continue;
             }
             hashes.insert(m.salesforce_field.clone(), h);
             out.insert(m.salesforce_field.clone(), sf);
+            self.stamp(&mut times, &m.salesforce_field, app_at);
         }
         let owners = &self.cfg().owners;
         if owners.enabled
@@ -223,9 +260,12 @@ impl<'a> Builder<'a> {
             match (email, sf_user) {
                 (Some(email), Some(user_id)) => {
                     let h = owner_hash(&email);
-                    if creating || link.and_then(|l| l.hashes.get(OWNER_HASH_KEY)) != Some(&h) {
+                    if (creating || link.and_then(|l| l.hashes.get(OWNER_HASH_KEY)) != Some(&h))
+                        && self.admits(sf_object, OWNER_HASH_KEY, link, app_at)
+                    {
                         out.insert("OwnerId".into(), Value::String(user_id));
                         hashes.insert(OWNER_HASH_KEY.into(), h);
+                        self.stamp(&mut times, OWNER_HASH_KEY, app_at);
                     }
                 }
                 (email, _) => {
@@ -246,9 +286,61 @@ impl<'a> Builder<'a> {
         if creating && let Some(rt) = &obj.record_type_id {
             out.insert("RecordTypeId".into(), Value::String(rt.clone()));
         }
+        // The app's owner-keeping flag is kept on the link: the poll has no app record.
+        let mut state_changed = false;
+        if let Some(flag) = &owners.keep_owner_field
+            && let Some(Value::Bool(locked)) = fields.get(flag)
+            && times.owner_locked != Some(*locked)
+        {
+            times.owner_locked = Some(*locked);
+            state_changed = true;
+        }
         Mapped {
             fields: out,
             hashes,
+            times,
+            state_changed,
+        }
+    }
+
+    /// Whether the event's change to `key` may be written over what the link knows: not
+    /// older than the last app change applied to it (order), and not lost to Salesforce
+    /// under the conflict policy. A refusal is noted.
+    fn admits(
+        &mut self,
+        sf_object: &str,
+        key: &str,
+        link: Option<&Link>,
+        app_at: Option<DateTime<Utc>>,
+    ) -> bool {
+        let (Some(link), Some(at)) = (link, app_at) else {
+            return true;
+        };
+        let field = format!("{sf_object}.{key}");
+        if app_change_is_superseded(at, link.times.app.get(key)) {
+            self.plan.notes.push(FieldNote::new(field, SUPERSEDED_NOTE));
+            self.plan.superseded = true;
+            return false;
+        }
+        let policy = self.cfg().conflict_policy;
+        if !app_change_applies(policy, at, link.times.salesforce.get(key)) {
+            self.plan.notes.push(FieldNote::new(
+                field,
+                "conflict: Salesforce's value is kept (conflict_policy)",
+            ));
+            return false;
+        }
+        true
+    }
+
+    /// Records the app's change to `key` (made at `app_at`, written now).
+    fn stamp(&self, times: &mut LinkTimes, key: &str, app_at: Option<DateTime<Utc>>) {
+        if let Some(at) = app_at {
+            let change = FieldChange {
+                at,
+                synced_at: self.ctx.now,
+            };
+            times.app.insert(key.to_string(), change);
         }
     }
 
@@ -266,14 +358,14 @@ impl<'a> Builder<'a> {
         mapped: Mapped,
         app: (AppObject, &str),
     ) -> Ref {
-        if !mapped.fields.is_empty() {
+        if !mapped.fields.is_empty() || mapped.state_changed {
             self.push(WriteStep {
                 key: key.into(),
                 object: object.into(),
                 op: WriteOp::Update { id: id.to_string() },
                 fields: mapped.fields,
                 references: BTreeMap::new(),
-                link: link_update(app.0, app.1, mapped.hashes),
+                link: link_update(app.0, app.1, mapped.hashes, mapped.times),
             });
         }
         Ref::Id(id.to_string())
@@ -331,7 +423,7 @@ impl<'a> Builder<'a> {
             op,
             fields: mapped.fields,
             references: BTreeMap::new(),
-            link: link_update(app.0, app.1, mapped.hashes),
+            link: link_update(app.0, app.1, mapped.hashes, mapped.times),
         });
         Some(Ref::Step(i))
     }
@@ -395,7 +487,7 @@ impl<'a> Builder<'a> {
             op,
             fields: mapped.fields,
             references,
-            link: link_update(app.0, app.1, mapped.hashes),
+            link: link_update(app.0, app.1, mapped.hashes, mapped.times),
         });
         Some(Ref::Step(i))
     }
@@ -461,7 +553,7 @@ impl<'a> Builder<'a> {
             op,
             fields: mapped.fields,
             references: BTreeMap::new(),
-            link: link_update(app.0, app.1, mapped.hashes),
+            link: link_update(app.0, app.1, mapped.hashes, mapped.times),
         });
         Some(Ref::Step(i))
     }
@@ -588,7 +680,7 @@ impl<'a> Builder<'a> {
                 fields.insert(k, v);
             }
         }
-        let mut hashes = mapped.hashes;
+        let (mut hashes, times) = (mapped.hashes, mapped.times);
         hashes.insert(
             "StageName".into(),
             field_hash(crate::transform::FieldKind::Picklist, &json!(stage)),
@@ -599,7 +691,7 @@ impl<'a> Builder<'a> {
             op: WriteOp::Create,
             fields,
             references,
-            link: link_update(app.0, app.1, hashes),
+            link: link_update(app.0, app.1, hashes, times),
         });
         Some(Ref::Step(i))
     }
@@ -752,7 +844,7 @@ impl<'a> Builder<'a> {
             op,
             fields: mapped.fields,
             references: BTreeMap::new(),
-            link: link_update(app.0, app.1, mapped.hashes),
+            link: link_update(app.0, app.1, mapped.hashes, mapped.times),
         });
         Ok(())
     }
@@ -894,8 +986,11 @@ pub fn plan_outbound(ctx: &OutboundContext<'_>, event: &AppEvent) -> OutboundDec
         };
     }
     if b.plan.steps.is_empty() {
-        return OutboundDecision::NoChange {
-            notes: b.plan.notes,
+        let notes = b.plan.notes;
+        return if b.plan.superseded {
+            OutboundDecision::Superseded { notes }
+        } else {
+            OutboundDecision::NoChange { notes }
         };
     }
     OutboundDecision::Write { plan: b.plan }

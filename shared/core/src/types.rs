@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -54,6 +55,31 @@ pub struct Link {
     pub salesforce_id: String,
     #[serde(default)]
     pub hashes: LinkHashes,
+    /// When each side last changed each field (conflict policy, per-record order).
+    #[serde(default)]
+    pub times: LinkTimes,
+}
+
+/// One side's last change to a field: when it was made, and when crmsync carried it to
+/// the other side (pushed to Salesforce, or polled into the change feed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    pub at: DateTime<Utc>,
+    pub synced_at: DateTime<Utc>,
+}
+
+/// Per-field change times of a link, keyed like [`LinkHashes`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LinkTimes {
+    /// The app's changes (an event's `occurred_at`).
+    #[serde(default)]
+    pub app: BTreeMap<String, FieldChange>,
+    /// Salesforce's changes (`LastModifiedDate`, else `SystemModstamp`).
+    #[serde(default)]
+    pub salesforce: BTreeMap<String, FieldChange>,
+    /// The app's last value of `owners.keep_owner_field` (None: never sent).
+    #[serde(default)]
+    pub owner_locked: Option<bool>,
 }
 
 /// An app record as the service read it, for conflict resolution.

@@ -53,6 +53,7 @@ fn plan(cfg: &SyncConfig, links: &BTreeMap<String, Link>, ev: &AppEvent) -> Outb
         links,
         describes: &describes,
         owner_directory: &dir,
+        now: chrono::Utc::now(),
     };
     plan_outbound(&ctx, ev)
 }
@@ -272,21 +273,21 @@ fn sale_after_demo_set_closes_the_linked_opportunity() {
             "Account".to_string(),
             Link {
                 salesforce_id: "001000000000001AAA".into(),
-                hashes: Default::default(),
+                ..Default::default()
             },
         ),
         (
             "Contact".to_string(),
             Link {
                 salesforce_id: "003000000000001AAA".into(),
-                hashes: Default::default(),
+                ..Default::default()
             },
         ),
         (
             "Opportunity".to_string(),
             Link {
                 salesforce_id: "006000000000001AAA".into(),
-                hashes: Default::default(),
+                ..Default::default()
             },
         ),
     ]);
@@ -325,6 +326,7 @@ fn echo_of_last_sync_yields_nothing() {
         Link {
             salesforce_id: "00Q000000000001AAA".into(),
             hashes,
+            ..Default::default()
         },
     )]);
     assert!(matches!(

@@ -200,6 +200,7 @@ fn plan(cfg: &SyncConfig, links: &BTreeMap<String, Link>, ev: &AppEvent) -> Outb
             links,
             describes: &describes,
             owner_directory: &dir,
+            now: chrono::Utc::now(),
         },
         ev,
     )
@@ -216,7 +217,7 @@ proptest! {
             return Err(TestCaseError::fail("first mapping must write"));
         };
         let step = &first.steps[0];
-        let links = BTreeMap::from([(step.object.clone(), Link { salesforce_id: "00Q000000000001AAA".into(), hashes: step.link.clone().unwrap().hashes })]);
+        let links = BTreeMap::from([(step.object.clone(), Link { salesforce_id: "00Q000000000001AAA".into(), hashes: step.link.clone().unwrap().hashes, ..Default::default() })]);
         let again = plan(&cfg, &links, &ev);
         prop_assert!(matches!(again, OutboundDecision::NoChange { .. }), "{:?}", again);
     }
@@ -307,7 +308,7 @@ proptest! {
         ev.app_object = obj;
         let _ = ev.validate();
         let _ = plan(&cfg, &BTreeMap::new(), &ev);
-        let links = BTreeMap::from([("Lead".to_string(), Link { salesforce_id: "x".into(), hashes: BTreeMap::new() })]);
+        let links = BTreeMap::from([("Lead".to_string(), Link { salesforce_id: "x".into(), hashes: BTreeMap::new(), ..Default::default() })]);
         let _ = plan(&cfg, &links, &ev);
         let _ = AppEvent::parse(junk.to_string().as_bytes());
         let mut as_json = serde_json::to_value(&ev).unwrap();

@@ -205,7 +205,10 @@ async fn bad_client_secret_is_the_apps_credentials_problem() {
             .await
             .expect_err("wrong secret");
         // The app's credentials, not the org's consent: no reconnect, retried, alarmed.
-        assert!(err.is_app_credentials() && !err.is_reconnect_needed(), "{err:?}");
+        assert!(
+            err.is_app_credentials() && !err.is_reconnect_needed(),
+            "{err:?}"
+        );
         assert!(!format!("{err:?}").contains("wrong-secret"));
         h.stop().await;
     })

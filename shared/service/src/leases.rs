@@ -12,6 +12,8 @@ pub enum LeaseKind {
     Sweep,
     /// One token refresh per connection.
     Refresh,
+    /// One parked replay per connection (the reconnect callback and the poll both replay).
+    Replay,
 }
 
 impl LeaseKind {
@@ -20,6 +22,7 @@ impl LeaseKind {
             Self::Poll => "poll",
             Self::Sweep => "sweep",
             Self::Refresh => "refresh",
+            Self::Replay => "replay",
         }
     }
 }
@@ -42,7 +45,12 @@ mod tests {
     fn lease_names_carry_no_key_separator() {
         let tenant = TenantId::new("acme").unwrap();
         let connection = ConnectionId::new("prod").unwrap();
-        for kind in [LeaseKind::Poll, LeaseKind::Sweep, LeaseKind::Refresh] {
+        for kind in [
+            LeaseKind::Poll,
+            LeaseKind::Sweep,
+            LeaseKind::Refresh,
+            LeaseKind::Replay,
+        ] {
             let name = lease_name(kind, &tenant, &connection);
             assert!(!name.contains('#'), "{name}");
             assert!(name.ends_with(":acme:prod"), "{name}");

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crmsync_core::types::Link as CoreLink;
+use crmsync_core::types::{FieldChange as CoreChange, Link as CoreLink, LinkTimes as CoreTimes};
 use crmsync_store::{ConnectionId, TenantId};
 
 use crate::app::App;
@@ -44,11 +44,61 @@ pub async fn links_of(
                 CoreLink {
                     salesforce_id: link.sf_id,
                     hashes: link.hashes,
+                    times: core_times(&link.times),
                 },
             );
         }
     }
     Ok(out)
+}
+
+/// A stored link in the core's shape.
+pub fn core_link(link: &crmsync_store::Link) -> CoreLink {
+    CoreLink {
+        salesforce_id: link.sf_id.clone(),
+        hashes: link.hashes.clone(),
+        times: core_times(&link.times),
+    }
+}
+
+/// The store's change times in the core's shape (same fields; the store knows no core types).
+pub fn core_times(t: &crmsync_store::LinkTimes) -> CoreTimes {
+    let map = |m: &BTreeMap<String, crmsync_store::FieldChange>| {
+        m.iter()
+            .map(|(k, c)| {
+                let c = CoreChange {
+                    at: c.at,
+                    synced_at: c.synced_at,
+                };
+                (k.clone(), c)
+            })
+            .collect()
+    };
+    CoreTimes {
+        app: map(&t.app),
+        salesforce: map(&t.salesforce),
+        owner_locked: t.owner_locked,
+    }
+}
+
+/// The core's change times in the store's shape.
+pub fn store_times(t: &CoreTimes) -> crmsync_store::LinkTimes {
+    let map = |m: &BTreeMap<String, CoreChange>| {
+        m.iter()
+            .map(|(k, c)| {
+                let c = crmsync_store::FieldChange {
+                    at: c.at,
+                    synced_at: c.synced_at,
+                };
+                (k.clone(), c)
+            })
+            .collect()
+    };
+    crmsync_store::LinkTimes {
+        app: map(&t.app),
+        salesforce: map(&t.salesforce),
+        owner_locked: t.owner_locked,
+    }
 }
 
 /// The link of a Salesforce record, by its id in either form. Links are keyed by the

@@ -5,29 +5,74 @@
 //! reconnect, and on each poll while the API budget has room, parked entries are enqueued
 //! again. An enqueued entry is marked `REQUEUED` first, so the next poll does not send it
 //! twice; if the push worker parks it again, it is replayed again later.
+//!
+//! Once each, in order: one replay per connection at a time (a lease); the `REQUEUED` mark
+//! is a conditional write (only over `parked`), so it never overwrites an outcome the push
+//! worker wrote meanwhile; a mark is trusted longer than a message can be in flight; and
+//! an event older than the record's last applied change is reported `SUPERSEDED` by the
+//! push (the per-field order in `crmsync_core::conflict`).
+
+use std::time::Duration;
 
 use crmsync_store::{
-    ConnectionId, OutboundMessage, PageRequest, QueueKind, ReportQuery, ReportStatus, TenantId,
+    ConnectionId, OutboundMessage, PageRequest, QueueKind, ReportQuery, ReportStatus, StoreError,
+    TenantId,
 };
 
 use crate::app::App;
 use crate::error::ServiceError;
+use crate::leases::{LeaseKind, lease_name};
 use crate::messages::PushMessage;
 
 /// The code of a parked entry already sent back to the push queue.
 pub const REQUEUED: &str = "REQUEUED";
+/// The push queue's visibility timeout (`PushQueue.VisibilityTimeout` in template.yaml; a
+/// template test keeps them equal): how long a received message stays in flight.
+pub const PUSH_VISIBILITY_TIMEOUT: Duration = Duration::from_secs(720);
 /// After this long a `REQUEUED` entry that is still parked (its message was lost, e.g. the
-/// queue send failed) is sent again.
-const REQUEUE_GRACE_MINUTES: i64 = 10;
+/// queue send failed) is sent again. Twice the visibility timeout, so a message still in
+/// flight (or just redelivered) is never sent a second time.
+pub const REQUEUE_GRACE: Duration = Duration::from_secs(2 * PUSH_VISIBILITY_TIMEOUT.as_secs());
+/// How long one replay may hold the connection; it sends at most a few hundred messages.
+const REPLAY_LEASE_TTL: Duration = Duration::from_secs(120);
 
 /// Enqueues every parked event of a connection again, oldest first (so a record's events
-/// keep their order on the FIFO queue); returns how many.
+/// keep their order on the FIFO queue); returns how many. 0 while another replay of the
+/// connection runs (it sends them).
 pub async fn replay(
     app: &App,
     tenant: &TenantId,
     connection: &ConnectionId,
 ) -> Result<usize, ServiceError> {
-    let requeue_before = app.now() - chrono::Duration::minutes(REQUEUE_GRACE_MINUTES);
+    let name = lease_name(LeaseKind::Replay, tenant, connection);
+    let owner = format!("replay-{}", uuid::Uuid::new_v4());
+    let Some(lease) = app
+        .stores
+        .leases
+        .acquire(&name, &owner, REPLAY_LEASE_TTL)
+        .await?
+    else {
+        tracing::info!(
+            tenant = tenant.as_str(),
+            connection = connection.as_str(),
+            "another replay of this connection is running"
+        );
+        return Ok(0);
+    };
+    let result = replay_under_lease(app, tenant, connection).await;
+    if let Err(e) = app.stores.leases.release(&lease).await {
+        tracing::warn!(error = %e, "replay lease release failed; it will expire");
+    }
+    result
+}
+
+async fn replay_under_lease(
+    app: &App,
+    tenant: &TenantId,
+    connection: &ConnectionId,
+) -> Result<usize, ServiceError> {
+    let grace = chrono::Duration::from_std(REQUEUE_GRACE).expect("small duration");
+    let requeue_before = app.now() - grace;
     let mut parked = Vec::new();
     let mut page = PageRequest::first(100);
     loop {
@@ -53,16 +98,7 @@ pub async fn replay(
         }
     }
     // Oldest first: when parked, then when it happened in the app, then by id.
-    let occurred = |e: &crmsync_store::ReportEntry| {
-        e.payload
-            .as_ref()
-            .and_then(|p| p.pointer("/event/occurred_at"))
-            .and_then(|v| v.as_str())
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-    };
-    parked.sort_by(|a, b| {
-        (a.created_at, occurred(a), &a.event_id).cmp(&(b.created_at, occurred(b), &b.event_id))
-    });
+    parked.sort_by_cached_key(replay_key);
 
     let mut replayed = 0;
     for chunk in parked.chunks(10) {
@@ -85,8 +121,17 @@ pub async fn replay(
             marked.code = Some(REQUEUED.to_string());
             marked.reason = Some("sent back to the push queue; waiting for the push worker".into());
             marked.updated_at = app.now();
-            app.stores.reports.write(&marked).await?;
-            messages.push(outbound(&message)?);
+            match app
+                .stores
+                .reports
+                .write_if_status(&marked, ReportStatus::Parked)
+                .await
+            {
+                Ok(()) => messages.push(outbound(&message)?),
+                // The push worker finished it since the listing: nothing to replay.
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
         }
         if !messages.is_empty() {
             app.stores
@@ -97,6 +142,86 @@ pub async fn replay(
         }
     }
     Ok(replayed)
+}
+
+/// A parked entry's place in replay order: when parked, when it happened, its id.
+type ReplayKey = (
+    chrono::DateTime<chrono::Utc>,
+    Option<chrono::DateTime<chrono::FixedOffset>>,
+    String,
+);
+
+fn replay_key(e: &crmsync_store::ReportEntry) -> ReplayKey {
+    let occurred = e
+        .payload
+        .as_ref()
+        .and_then(|p| p.pointer("/event/occurred_at"))
+        .and_then(|v| v.as_str())
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    (e.created_at, occurred, e.event_id.clone())
+}
+
+/// The pending events to park behind an earlier parked event of the same record, so a
+/// record's events apply in order even when some were parked: a fresh event waits behind
+/// any parked one; a replayed one only behind those before it in replay order.
+pub async fn held_behind_parked(
+    app: &App,
+    tenant: &TenantId,
+    connection: &ConnectionId,
+    pending: &[(String, PushMessage)],
+) -> Result<std::collections::BTreeSet<String>, ServiceError> {
+    let mut held = std::collections::BTreeSet::new();
+    if pending.is_empty() {
+        return Ok(held);
+    }
+    // (record group, replay key) of every parked entry.
+    let mut parked: Vec<(String, ReplayKey)> = Vec::new();
+    let mut page = PageRequest::first(100);
+    loop {
+        let batch = app
+            .stores
+            .reports
+            .list(&ReportQuery {
+                tenant: tenant.clone(),
+                connection: connection.clone(),
+                status: ReportStatus::Parked,
+                object: None,
+                from: None,
+                to: None,
+                page: page.clone(),
+            })
+            .await?;
+        for entry in &batch.items {
+            let message = entry
+                .payload
+                .clone()
+                .and_then(|p| serde_json::from_value::<PushMessage>(p).ok());
+            if let Some(m) = message {
+                parked.push((m.group_id(), replay_key(entry)));
+            }
+        }
+        match batch.next {
+            Some(token) => page = PageRequest::next(100, token),
+            None => break,
+        }
+    }
+    // Parked events in this batch are pushed now, ahead of later ones (queue order).
+    let in_batch: std::collections::BTreeSet<&str> = pending
+        .iter()
+        .map(|(_, m)| m.event.event_id.as_str())
+        .collect();
+    for (_, msg) in pending {
+        let group = msg.group_id();
+        let id = &msg.event.event_id;
+        let own = parked.iter().find(|(g, k)| g == &group && &k.2 == id);
+        let behind = parked.iter().any(|(g, k)| {
+            g == &group && !in_batch.contains(k.2.as_str()) && own.is_none_or(|(_, mine)| k < mine)
+        });
+        if behind {
+            held.insert(id.clone());
+        }
+    }
+    Ok(held)
 }
 
 /// Re-pushes one reported event (after its config or data was fixed).

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use crmsync_core::config::SyncConfig;
-use crmsync_core::inbound::{InboundAction, decide_inbound};
+use crmsync_core::inbound::{InboundAction, decide_inbound_linked};
 use crmsync_core::query::fields_to_select;
 use crmsync_salesforce::SfClient;
 use crmsync_salesforce::soql::{Condition, Order, SoqlBuilder};
@@ -456,20 +456,18 @@ pub(crate) async fn apply_record(
         return Ok(());
     };
     let link = crate::links::link_by_sf_id(app, &connection.tenant, &connection.id, sf_id).await?;
-    let decision = match decide_inbound(
-        config,
-        object,
-        fields,
-        link.as_ref().map(|l| &l.hashes),
-        None,
-    ) {
-        Ok(d) => d,
-        Err(e) => {
-            run.stats(object).errors += 1;
-            run.messages.push(format!("{object} {sf_id}: {e}"));
-            return Ok(());
-        }
-    };
+    // The link's change times stand in for the app record the poll cannot read: the
+    // conflict policy and `keep_owner_field` judge by them.
+    let core_link = link.as_ref().map(crate::links::core_link);
+    let decision =
+        match decide_inbound_linked(config, object, fields, core_link.as_ref(), app.now()) {
+            Ok(d) => d,
+            Err(e) => {
+                run.stats(object).errors += 1;
+                run.messages.push(format!("{object} {sf_id}: {e}"));
+                return Ok(());
+            }
+        };
     if let Some(email) = &decision.unmapped_owner_email {
         run.note_unmapped_owner(email);
     }
@@ -519,12 +517,13 @@ pub(crate) async fn apply_record(
         Some(l) => {
             app.stores
                 .links
-                .update_hashes(
+                .update_synced(
                     &connection.tenant,
                     &connection.id,
                     &l.app_object,
                     &l.app_id,
                     decision.link_hashes.clone(),
+                    crate::links::store_times(&decision.link_times),
                 )
                 .await?;
             run.stats(object).updated += 1;
@@ -540,6 +539,7 @@ pub(crate) async fn apply_record(
                 sf_object: object.to_string(),
                 sf_id: sf_id.to_string(),
                 hashes: decision.link_hashes.clone(),
+                times: crate::links::store_times(&decision.link_times),
                 created_at: now,
                 updated_at: now,
             };
@@ -547,12 +547,13 @@ pub(crate) async fn apply_record(
             if !outcome.was_created() {
                 app.stores
                     .links
-                    .update_hashes(
+                    .update_synced(
                         &connection.tenant,
                         &connection.id,
                         &new_link.app_object,
                         &app_id,
                         decision.link_hashes.clone(),
+                        new_link.times.clone(),
                     )
                     .await?;
             }

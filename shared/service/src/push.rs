@@ -39,6 +39,8 @@ use crate::guard;
 use crate::links::links_of;
 use crate::messages::PushMessage;
 
+/// The report code of an event older than changes already applied to its record.
+pub const SUPERSEDED: &str = "SUPERSEDED";
 /// How long report entries are kept.
 const REPORT_TTL_DAYS: i64 = 30;
 
@@ -256,6 +258,23 @@ async fn push_connection(
             return Ok(());
         }
     }
+    // A record with a parked event keeps its order: later events park behind it.
+    let held = crate::parked::held_behind_parked(app, &tenant_id, &conn_id, &pending).await?;
+    let (behind, pending): (Vec<_>, Vec<_>) = pending
+        .into_iter()
+        .partition(|(_, m)| held.contains(&m.event.event_id));
+    for (_, msg) in &behind {
+        out.outcomes.push(
+            park(
+                app,
+                &conn,
+                msg,
+                "BEHIND_PARKED",
+                "an earlier event of this record is parked; this one replays after it",
+            )
+            .await?,
+        );
+    }
     if pending.is_empty() {
         return Ok(());
     }
@@ -412,6 +431,7 @@ async fn push_wave(
             links: &links,
             describes,
             owner_directory: owners,
+            now: app.now(),
         };
         match crmsync_core::outbound::plan_outbound(&ctx, &msg.event) {
             OutboundDecision::NoChange { .. } => {
@@ -426,6 +446,26 @@ async fn push_wave(
                         Some("nothing changed since the last sync"),
                         links.values().next().map(|l| l.salesforce_id.clone()),
                         &[],
+                    )
+                    .await?,
+                );
+            }
+            OutboundDecision::Superseded { notes } => {
+                let notes: Vec<String> = notes
+                    .iter()
+                    .map(|n| format!("{}: {}", n.field, n.reason))
+                    .collect();
+                out.outcomes.push(
+                    report(
+                        app,
+                        &conn.tenant,
+                        &conn.id,
+                        &msg,
+                        ReportStatus::Success,
+                        Some(SUPERSEDED),
+                        Some("newer app changes to this record were already applied"),
+                        links.values().next().map(|l| l.salesforce_id.clone()),
+                        &notes,
                     )
                     .await?,
                 );

@@ -151,6 +151,25 @@ impl LinkStore for FaultyStores {
         )
         .await
     }
+    async fn update_synced(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        app_object: &str,
+        app_id: &str,
+        hashes: std::collections::BTreeMap<String, String>,
+        times: LinkTimes,
+    ) -> StoreResult<Link> {
+        self.call(
+            "links",
+            "update_synced",
+            true,
+            self.inner
+                .links
+                .update_synced(tenant, connection, app_object, app_id, hashes, times),
+        )
+        .await
+    }
     async fn list_for_object(
         &self,
         tenant: &TenantId,
@@ -196,6 +215,19 @@ impl ReportStore for FaultyStores {
     async fn write(&self, entry: &ReportEntry) -> StoreResult<()> {
         self.call("reports", "write", true, self.inner.reports.write(entry))
             .await
+    }
+    async fn write_if_status(
+        &self,
+        entry: &ReportEntry,
+        expected: ReportStatus,
+    ) -> StoreResult<()> {
+        self.call(
+            "reports",
+            "write_if_status",
+            true,
+            self.inner.reports.write_if_status(entry, expected),
+        )
+        .await
     }
     async fn get(
         &self,

@@ -138,6 +138,16 @@ pub trait LinkStore: Send + Sync {
         app_id: &str,
         hashes: BTreeMap<String, String>,
     ) -> StoreResult<Link>;
+    /// Replaces the hashes and the change times in one write. `NotFound` if the link is gone.
+    async fn update_synced(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        app_object: &str,
+        app_id: &str,
+        hashes: BTreeMap<String, String>,
+        times: LinkTimes,
+    ) -> StoreResult<Link>;
     /// The connection's links to records of one Salesforce object, paged (for the
     /// deletion sweep's reconcile by Id scan).
     async fn list_for_object(
@@ -186,6 +196,11 @@ pub trait IntentStore: Send + Sync {
 pub trait ReportStore: Send + Sync {
     /// Writes (or replaces, by event id) an entry.
     async fn write(&self, entry: &ReportEntry) -> StoreResult<()>;
+    /// Replaces the entry only if the stored one is live with status `expected`;
+    /// `Conflict` otherwise. A status transition (parked → requeued) must never overwrite
+    /// an outcome the push worker wrote meanwhile.
+    async fn write_if_status(&self, entry: &ReportEntry, expected: ReportStatus)
+    -> StoreResult<()>;
     /// One entry (for re-push); `None` if absent or expired.
     async fn get(
         &self,

@@ -28,6 +28,7 @@ pub(super) async fn write_link(
         // Every link is keyed by the 18-character id the poll and the sweep see.
         sf_id: crmsync_core::sfid::canonical(sf_id),
         hashes: update.hashes.clone(),
+        times: crate::links::store_times(&update.times),
         created_at: now,
         updated_at: now,
     };
@@ -38,12 +39,13 @@ pub(super) async fn write_link(
     if crmsync_core::sfid::same_id(&existing.sf_id, &link.sf_id) {
         app.stores
             .links
-            .update_hashes(
+            .update_synced(
                 &conn.tenant,
                 &conn.id,
                 &key,
                 &update.app_id,
                 update.hashes.clone(),
+                link.times,
             )
             .await?;
     } else {

@@ -91,6 +91,28 @@ impl LinkStore for EmbeddedStore {
         .await
     }
 
+    async fn update_synced(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        app_object: &str,
+        app_id: &str,
+        hashes: BTreeMap<String, String>,
+        times: LinkTimes,
+    ) -> StoreResult<Link> {
+        let k = link_key(tenant, connection, app_object, app_id)?;
+        self.write(|s, now| {
+            let link = s.links.get_mut(&k).ok_or_else(|| {
+                StoreError::NotFound(format!("link {tenant}/{connection}/{app_object}/{app_id}"))
+            })?;
+            link.hashes = hashes;
+            link.times = times;
+            link.updated_at = millis(now);
+            Ok(link.clone())
+        })
+        .await
+    }
+
     async fn list_for_object(
         &self,
         tenant: &TenantId,

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::EmbeddedStore;
 use super::paging::{decode_token, encode_token};
 use super::state::key;
-use crate::error::StoreResult;
+use crate::error::{StoreError, StoreResult};
 use crate::ids::{ConnectionId, TenantId};
 use crate::model::*;
 use crate::ports::*;
@@ -31,6 +31,36 @@ impl ReportStore for EmbeddedStore {
         entry.expires_at = entry.expires_at.map(millis);
         EmbeddedStore::write(self, |s, now| {
             s.reports.retain(|_, e| report_live(e, now));
+            s.reports.insert(k, entry);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn write_if_status(
+        &self,
+        entry: &ReportEntry,
+        expected: ReportStatus,
+    ) -> StoreResult<()> {
+        check_parts(&[("event_id", &entry.event_id), ("object", &entry.object)])?;
+        let k = key(&[
+            entry.tenant.as_str(),
+            entry.connection.as_str(),
+            &entry.event_id,
+        ]);
+        let mut entry = entry.clone();
+        entry.created_at = millis(entry.created_at);
+        entry.updated_at = millis(entry.updated_at);
+        entry.expires_at = entry.expires_at.map(millis);
+        EmbeddedStore::write(self, |s, now| {
+            let current = s.reports.get(&k).filter(|e| report_live(e, now));
+            if current.is_none_or(|e| e.status != expected) {
+                return Err(StoreError::Conflict(format!(
+                    "report {} is not {}",
+                    entry.event_id,
+                    expected.as_str()
+                )));
+            }
             s.reports.insert(k, entry);
             Ok(())
         })

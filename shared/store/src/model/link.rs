@@ -16,8 +16,34 @@ pub struct Link {
     pub sf_object: String,
     pub sf_id: String,
     pub hashes: BTreeMap<String, String>,
+    /// When each side last changed each field (conflict policy, per-record order). Absent
+    /// on links written before it existed.
+    #[serde(default)]
+    pub times: LinkTimes,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// One side's last change to a field: when it was made, and when crmsync carried it to
+/// the other side (pushed or polled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    pub at: DateTime<Utc>,
+    pub synced_at: DateTime<Utc>,
+}
+
+/// Per-field change times of a link, keyed like `hashes` (Salesforce field names).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LinkTimes {
+    /// The app's changes (an event's `occurred_at`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub app: BTreeMap<String, FieldChange>,
+    /// Salesforce's changes (`LastModifiedDate`, else `SystemModstamp`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub salesforce: BTreeMap<String, FieldChange>,
+    /// The app's last value of the owner-keeping flag (`owners.keep_owner_field`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_locked: Option<bool>,
 }
 
 /// Outcome of a create-if-absent: exactly one racing writer gets `Created`, the

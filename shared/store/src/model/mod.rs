@@ -18,7 +18,7 @@ pub use change::{ChangeBatch, ChangeEntry, ChangeKind, NewChange};
 pub use connection::{ConnectedUser, Connection, ConnectionStatus, Environment};
 pub use ephemeral::{Lease, OAuthState};
 pub use intent::WriteIntent;
-pub use link::{Link, LinkCreate};
+pub use link::{FieldChange, Link, LinkCreate, LinkTimes};
 pub use page::{Page, PageRequest, PageToken};
 pub use queue::{OutboundMessage, QueueKind, ReceivedMessage};
 pub use quota::{AppQuota, LimitInfo, LimitReading, QuotaUsage};

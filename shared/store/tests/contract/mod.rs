@@ -59,6 +59,8 @@ macro_rules! all_contract_tests {
             links_listed_per_object_and_paged,
             link_replaced_moves_to_its_new_salesforce_id,
             intents_put_get_clear_and_expire,
+            link_hashes_and_times_are_replaced_together,
+            report_status_transition_is_conditional,
             lease_is_exclusive_and_expires,
             oauth_state_is_taken_once_and_expires,
             idempotency_keys_dedupe_until_expiry,
@@ -121,6 +123,7 @@ fn link(h: &Harness, app_id: &str, sf_id: &str) -> Link {
         sf_object: "Contact".into(),
         sf_id: sf_id.into(),
         hashes: BTreeMap::from([("Email".to_string(), "h1".to_string())]),
+        times: LinkTimes::default(),
         created_at: h.clock.now(),
         updated_at: h.clock.now(),
     }
@@ -597,6 +600,93 @@ pub async fn intents_put_get_clear_and_expire(h: &Harness) {
     assert!(s.get(&t, &c, "evt-3").await.unwrap().is_some());
     h.clock.advance(chrono::Duration::seconds(61));
     assert!(s.get(&t, &c, "evt-3").await.unwrap().is_none());
+}
+
+pub async fn link_hashes_and_times_are_replaced_together(h: &Harness) {
+    let s = &h.stores.links;
+    let l = link(h, "app-t", "0035000000TTTTT");
+    s.create_if_absent(&l).await.unwrap();
+    let change = FieldChange {
+        at: at(h, 5),
+        synced_at: at(h, 9),
+    };
+    let times = LinkTimes {
+        app: BTreeMap::from([("Phone".to_string(), change)]),
+        salesforce: BTreeMap::from([("Title".to_string(), change)]),
+        owner_locked: Some(true),
+    };
+    let hashes = BTreeMap::from([("Phone".to_string(), "h9".to_string())]);
+    h.clock.advance(chrono::Duration::seconds(3));
+    let updated = s
+        .update_synced(
+            &tid("t1"),
+            &cid("c1"),
+            "contact",
+            "app-t",
+            hashes.clone(),
+            times.clone(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (updated.hashes.clone(), updated.times.clone()),
+        (hashes.clone(), times.clone())
+    );
+    assert!(updated.updated_at > l.updated_at);
+    let read = s
+        .get_by_app(&tid("t1"), &cid("c1"), "contact", "app-t")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.times, times);
+    // Hash updates keep the times.
+    let kept = s
+        .update_hashes(&tid("t1"), &cid("c1"), "contact", "app-t", hashes)
+        .await
+        .unwrap();
+    assert_eq!(kept.times, times);
+    assert!(matches!(
+        s.update_synced(
+            &tid("t1"),
+            &cid("c1"),
+            "contact",
+            "gone",
+            BTreeMap::new(),
+            times
+        )
+        .await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+pub async fn report_status_transition_is_conditional(h: &Harness) {
+    let s = &h.stores.reports;
+    let parked = report(h, "p1", "Contact", ReportStatus::Parked, 1);
+    s.write(&parked).await.unwrap();
+    let mut requeued = parked.clone();
+    requeued.code = Some("REQUEUED".into());
+    requeued.updated_at = at(h, 2);
+    s.write_if_status(&requeued, ReportStatus::Parked)
+        .await
+        .unwrap();
+    let got = s.get(&tid("t1"), &cid("c1"), "p1").await.unwrap().unwrap();
+    assert_eq!(got.code.as_deref(), Some("REQUEUED"));
+    // The push worker finishes it; a stale transition must not overwrite that.
+    let done = report(h, "p1", "Contact", ReportStatus::Success, 3);
+    s.write(&done).await.unwrap();
+    assert!(matches!(
+        s.write_if_status(&requeued, ReportStatus::Parked).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let got = s.get(&tid("t1"), &cid("c1"), "p1").await.unwrap().unwrap();
+    assert_eq!(got.status, ReportStatus::Success);
+    // No entry at all: nothing to transition.
+    let absent = report(h, "p2", "Contact", ReportStatus::Parked, 1);
+    assert!(matches!(
+        s.write_if_status(&absent, ReportStatus::Parked).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(s.get(&tid("t1"), &cid("c1"), "p2").await.unwrap().is_none());
 }
 
 pub async fn links_listed_per_object_and_paged(h: &Harness) {

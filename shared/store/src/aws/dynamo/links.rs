@@ -121,6 +121,40 @@ impl LinkStore for DynamoStore {
         }
     }
 
+    async fn update_synced(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        app_object: &str,
+        app_id: &str,
+        hashes: BTreeMap<String, String>,
+        times: LinkTimes,
+    ) -> StoreResult<Link> {
+        check_link_key(app_object, app_id)?;
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(tenant)))
+            .key(SK, s(link_sk(connection, app_object, app_id)))
+            .update_expression("SET #d.hashes = :h, #d.times = :t, #d.updated_at = :u")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#d", "data")
+            .expression_attribute_values(":h", to_av(&hashes, "hashes")?)
+            .expression_attribute_values(":t", to_av(&times, "times")?)
+            .expression_attribute_values(":u", to_av(&self.now(), "updated_at")?)
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match res.map_err(|e| classify(SERVICE, "UpdateItem", e)) {
+            Ok(out) => data_of(&out.attributes.unwrap_or_default()),
+            Err(StoreError::Conflict(_)) => Err(StoreError::NotFound(format!(
+                "link {tenant}/{connection}/{app_object}/{app_id}"
+            ))),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn list_for_object(
         &self,
         tenant: &TenantId,

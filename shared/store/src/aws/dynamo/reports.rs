@@ -3,36 +3,64 @@
 use async_trait::async_trait;
 
 use super::keys::*;
-use super::{DynamoStore, data_of, decode_page, encode_page, item, n, s, with_data};
+use super::{DynamoStore, Item, SERVICE, data_of, decode_page, encode_page, item, n, s, with_data};
+use crate::aws::errors::classify;
 use crate::error::StoreResult;
 use crate::ids::{ConnectionId, TenantId};
 use crate::model::*;
 use crate::ports::*;
 use crate::util::{check_parts, millis};
 
+/// The stored item of an entry: data, status index keys and expiry.
+fn report_item(entry: &ReportEntry) -> StoreResult<Item> {
+    check_parts(&[("event_id", &entry.event_id), ("object", &entry.object)])?;
+    let mut e = entry.clone();
+    e.created_at = millis(e.created_at);
+    e.updated_at = millis(e.updated_at);
+    e.expires_at = e.expires_at.map(millis);
+    let mut it = item(
+        &tenant_pk(&e.tenant),
+        &report_sk(&e.connection, &e.event_id),
+    );
+    it.insert(
+        GSI1PK.into(),
+        s(report_gsi(&e.tenant, &e.connection, e.status.as_str())),
+    );
+    it.insert(GSI1SK.into(), s(report_gsi_sk(e.updated_at, &e.event_id)));
+    it.insert("object".into(), s(&e.object));
+    if let Some(x) = e.expires_at {
+        it.insert(TTL.into(), n(x.timestamp()));
+        it.insert("until_ms".into(), n(x.timestamp_millis()));
+    }
+    with_data(it, &e)
+}
+
 #[async_trait]
 impl ReportStore for DynamoStore {
     async fn write(&self, entry: &ReportEntry) -> StoreResult<()> {
-        check_parts(&[("event_id", &entry.event_id), ("object", &entry.object)])?;
-        let mut e = entry.clone();
-        e.created_at = millis(e.created_at);
-        e.updated_at = millis(e.updated_at);
-        e.expires_at = e.expires_at.map(millis);
-        let mut it = item(
-            &tenant_pk(&e.tenant),
-            &report_sk(&e.connection, &e.event_id),
-        );
-        it.insert(
-            GSI1PK.into(),
-            s(report_gsi(&e.tenant, &e.connection, e.status.as_str())),
-        );
-        it.insert(GSI1SK.into(), s(report_gsi_sk(e.updated_at, &e.event_id)));
-        it.insert("object".into(), s(&e.object));
-        if let Some(x) = e.expires_at {
-            it.insert(TTL.into(), n(x.timestamp()));
-            it.insert("until_ms".into(), n(x.timestamp_millis()));
-        }
-        self.put_item(with_data(it, &e)?, "PutItem").await
+        self.put_item(report_item(entry)?, "PutItem").await
+    }
+
+    async fn write_if_status(
+        &self,
+        entry: &ReportEntry,
+        expected: ReportStatus,
+    ) -> StoreResult<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(report_item(entry)?))
+            .condition_expression(
+                "#d.#st = :expected AND (attribute_not_exists(until_ms) OR until_ms > :now)",
+            )
+            .expression_attribute_names("#d", "data")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":expected", s(expected.as_str()))
+            .expression_attribute_values(":now", n(self.now().timestamp_millis()))
+            .send()
+            .await
+            .map_err(|e| classify(SERVICE, "PutItem", e))?;
+        Ok(())
     }
 
     async fn get(
