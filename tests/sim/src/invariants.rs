@@ -455,16 +455,32 @@ fn salesforce_changes(c: &mut Checker<'_>) {
     let mut reported = std::collections::BTreeSet::new();
     for entry in feed.iter().filter(|e| e.kind == ChangeKind::Upsert) {
         let app_object = entry.payload["app_object"].as_str().unwrap_or("");
-        let app_id = entry.payload["app_id"].as_str().unwrap_or("");
-        if entry.app_id.as_deref() != Some(app_id) {
+        let payload_app_id = entry.payload["app_id"].as_str();
+        if entry.app_id.as_deref() != payload_app_id {
             c.fail(
                 3,
                 format!(
-                    "feed entry {} carries app_id {:?} but its payload says {app_id}",
+                    "feed entry {} carries app_id {:?} but its payload says {payload_app_id:?}",
                     entry.seq, entry.app_id
                 ),
             );
         }
+        // A record linked under another app record (a contact's Account or Opportunity)
+        // has no app record of its own: it names the one it belongs to in `linked_to`.
+        let Some(app_id) = payload_app_id else {
+            let linked = &entry.payload["linked_to"];
+            let owner = linked["app_id"].as_str().unwrap_or("");
+            if linked["app_object"].as_str().is_none() || !world.model.is_app_contact(owner) {
+                c.fail(
+                    3,
+                    format!(
+                        "feed entry {} for {} {} has no app_id and no linked_to naming an app contact: {linked}",
+                        entry.seq, entry.object, entry.sf_id
+                    ),
+                );
+            }
+            continue;
+        };
         let fresh = app_id == format!("sf-{}", entry.sf_id);
         let wrong = match (entry.object.as_str(), owner_of.get(&entry.sf_id)) {
             ("Lead" | "Contact", Some((_, owner))) => {
