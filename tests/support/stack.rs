@@ -35,6 +35,9 @@ pub struct StackOptions {
     pub demo_data: bool,
     /// Record types the production org defines.
     pub record_types: Vec<sf_emulator::RecordTypeSpec>,
+    /// Records one poll reads per object (the service default, 1,000, when `None`): a low
+    /// cap lets a volume scenario stay small.
+    pub poll_cap: Option<usize>,
 }
 
 /// What one drain of the push queue did.
@@ -101,6 +104,9 @@ impl Stack {
             oauth_redirect_url: "http://127.0.0.1:9/oauth/callback".into(),
             ..Settings::default()
         };
+        if let Some(cap) = options.poll_cap {
+            settings.poll_cap = cap;
+        }
         if let Some(aws) = &aws {
             settings.table = aws.table.clone();
             settings.push_queue_url = aws.push_queue_url.clone();

@@ -94,19 +94,28 @@ fn lead(i: usize) -> serde_json::Map<String, serde_json::Value> {
 }
 
 /// More than cap + 200 records sit in the 5 minutes behind the cursor; a record committed
-/// late, stamped after all of them but before the cursor, must still be read.
+/// late, stamped after all of them but before the cursor, must still be read. (A cap of 50
+/// keeps it small: the old re-read stopped at cap + 200 = 250 records.)
 async fn a_late_commit_behind_a_dense_overlap_window_is_read(backend: Backend) {
-    let s = connected(backend).await;
+    let s = Stack::start_with(
+        backend,
+        StackOptions {
+            poll_cap: Some(50),
+            ..StackOptions::default()
+        },
+    )
+    .await;
+    s.connect("prod", Environment::Production).await;
     s.poll("prod").await;
     s.advance(chrono::Duration::minutes(1));
     let dense_at = s.now();
-    for i in 0..1300 {
+    for i in 0..300 {
         s.insert(PROD_ORG, "Lead", serde_json::Value::Object(lead(i)));
     }
     s.advance(chrono::Duration::minutes(1));
     s.insert(PROD_ORG, "Lead", serde_json::Value::Object(lead(5000)));
-    // Catch up: the cursor passes all of them.
-    for _ in 0..4 {
+    // Catch up: the cursor passes all of them (50 a poll).
+    for _ in 0..12 {
         let run = s.poll("prod").await;
         if run.status == RunStatus::Completed {
             break;

@@ -290,6 +290,13 @@ fn decide<R: SalesforceRecord + ?Sized>(
             continue;
         }
         let new_hash = field_hash(m.kind, &sf_value);
+        if times.pending.get(&m.salesforce_field) == Some(&new_hash) {
+            // crmsync's own write landed though its link update did not: the value is the
+            // app's, so it is the new baseline, not a Salesforce change to report.
+            hashes.insert(m.salesforce_field.clone(), new_hash);
+            times.pending.remove(&m.salesforce_field);
+            continue;
+        }
         if link.is_some()
             && app_record.is_none()
             && is_blank(&sf_value)

@@ -80,6 +80,11 @@ pub struct LinkTimes {
     /// The app's last value of `owners.keep_owner_field` (None: never sent).
     #[serde(default)]
     pub owner_locked: Option<bool>,
+    /// Hashes of the values a push is writing, by Salesforce field, recorded before the
+    /// write and cleared when its result is linked. A poll that finds one of these values
+    /// sees crmsync's own write (whose link update may have failed), not a user's change.
+    #[serde(default)]
+    pub pending: BTreeMap<String, String>,
 }
 
 /// An app record as the service read it, for conflict resolution.

@@ -410,3 +410,35 @@ fn linked_record_blank_in_never_synced_fields_changes_nothing() {
     let d = decide_inbound(&cfg, "Lead", &r, Some(&first.link_hashes), None).unwrap();
     assert_eq!(fields_of(&d.action)["title"], Value::Null);
 }
+
+#[test]
+fn a_pending_write_found_in_salesforce_is_crmsyncs_own_not_a_users_change() {
+    // crmsync wrote Title, but linking the result failed: the link still has the old hash
+    // and marks the written value pending. The poll must adopt it, not report it.
+    let cfg = config();
+    let first = decide_inbound(&cfg, "Lead", &common::lead_record(), None, None).unwrap();
+    let mut r = common::lead_record();
+    r["Title"] = json!("Written by crmsync");
+    let written = decide_inbound(&cfg, "Lead", &r, Some(&first.link_hashes), None).unwrap();
+    let mut link = crmsync_core::types::Link {
+        salesforce_id: "00Q000000000001AAA".into(),
+        hashes: first.link_hashes.clone(),
+        times: Default::default(),
+    };
+    link.times
+        .pending
+        .insert("Title".into(), written.link_hashes["Title"].clone());
+    let now = Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap();
+    let d =
+        crmsync_core::inbound::decide_inbound_linked(&cfg, "Lead", &r, Some(&link), now).unwrap();
+    assert_eq!(d.action, InboundAction::NoChange, "{:?}", d.action);
+    assert_eq!(d.link_hashes["Title"], written.link_hashes["Title"]);
+    assert!(d.link_times.pending.is_empty());
+    assert!(!d.link_times.salesforce.contains_key("Title"));
+
+    // A user's later edit of the same field is a change again.
+    r["Title"] = json!("Edited by a user");
+    let d =
+        crmsync_core::inbound::decide_inbound_linked(&cfg, "Lead", &r, Some(&link), now).unwrap();
+    assert_eq!(fields_of(&d.action)["title"], json!("Edited by a user"));
+}

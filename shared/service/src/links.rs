@@ -78,6 +78,7 @@ pub fn core_times(t: &crmsync_store::LinkTimes) -> CoreTimes {
         app: map(&t.app),
         salesforce: map(&t.salesforce),
         owner_locked: t.owner_locked,
+        pending: t.pending.clone(),
     }
 }
 
@@ -98,6 +99,7 @@ pub fn store_times(t: &CoreTimes) -> crmsync_store::LinkTimes {
         app: map(&t.app),
         salesforce: map(&t.salesforce),
         owner_locked: t.owner_locked,
+        pending: t.pending.clone(),
     }
 }
 

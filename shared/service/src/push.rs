@@ -623,6 +623,15 @@ async fn write_singles(
     let adopted = redelivery::prepare_singles(app, conn, client, &planned, &mut batches).await?;
     out.outcomes.extend(adopted);
     for ((_object, is_update), items) in batches {
+        if is_update {
+            for (i, _) in &items {
+                let step = &planned[*i].plan.steps[0];
+                if let Some(link) = &step.link {
+                    linking::mark_pending(app, conn, &step.object, link, step.fields.keys())
+                        .await?;
+                }
+            }
+        }
         let records: Vec<SObjectRecord> = items.iter().map(|(_, r)| r.clone()).collect();
         let results = if is_update {
             client.update_records(&records, false).await

@@ -191,3 +191,37 @@ fn spent_api_limit_pauses_the_connection_for_good() {
         ],
     );
 }
+
+/// Found by CI seed 249: an update is written to Salesforce, then linking its result fails
+/// (a store write at any call); a poll before the redelivery read crmsync's own write as a
+/// Salesforce user's change, newer than the app's next edits, and the conflict policy then
+/// dropped them: Salesforce kept the older first name.
+#[test]
+fn a_poll_between_a_committed_update_and_its_link_takes_crmsyncs_write_for_a_users() {
+    for at_call in 0..30 {
+        assert_holds(
+            "a_poll_between_a_committed_update_and_its_link_takes_crmsyncs_write_for_a_users",
+            4,
+            true,
+            vec![
+                Step::AppCreate { app: 0 },
+                drain(),
+                Step::Advance { secs: 61 },
+                Step::Poll { fault: None },
+                // Three edits queued before the worker runs: it writes the first, then fails.
+                Step::AppUpdate { app: 0 },
+                Step::AppUpdate { app: 0 },
+                Step::AppUpdate { app: 0 },
+                Step::Advance { secs: 1 },
+                Step::DrainPush {
+                    fault: Some(Fault::Store {
+                        at_call,
+                        after_commit: false,
+                    }),
+                },
+                Step::Advance { secs: 61 },
+                Step::Poll { fault: None },
+            ],
+        );
+    }
+}

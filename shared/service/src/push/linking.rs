@@ -28,7 +28,11 @@ pub(super) async fn write_link(
         // Every link is keyed by the 18-character id the poll and the sweep see.
         sf_id: crmsync_core::sfid::canonical(sf_id),
         hashes: update.hashes.clone(),
-        times: crate::links::store_times(&update.times),
+        // The write's result is linked: nothing of it is pending any more.
+        times: crmsync_store::LinkTimes {
+            pending: Default::default(),
+            ..crate::links::store_times(&update.times)
+        },
         created_at: now,
         updated_at: now,
     };
@@ -64,5 +68,47 @@ pub(super) async fn write_link(
             })
             .await?;
     }
+    Ok(())
+}
+
+/// Records, before an update is sent, the hashes of the values it writes, so that a poll
+/// finding them in Salesforce knows the write as crmsync's own even if linking its result
+/// fails afterwards (and the event is redelivered).
+pub(super) async fn mark_pending<'a>(
+    app: &App,
+    conn: &Connection,
+    sf_object: &str,
+    update: &LinkUpdate,
+    written_fields: impl Iterator<Item = &'a String>,
+) -> Result<(), ServiceError> {
+    let key = link_app_key(update.app_object.as_str(), sf_object);
+    let Some(existing) = app
+        .stores
+        .links
+        .get_by_app(&conn.tenant, &conn.id, &key, &update.app_id)
+        .await?
+    else {
+        return Ok(());
+    };
+    let mut times = existing.times.clone();
+    for field in written_fields {
+        if let Some(hash) = update.hashes.get(field) {
+            times.pending.insert(field.clone(), hash.clone());
+        }
+    }
+    if times == existing.times {
+        return Ok(());
+    }
+    app.stores
+        .links
+        .update_synced(
+            &conn.tenant,
+            &conn.id,
+            &key,
+            &update.app_id,
+            existing.hashes,
+            times,
+        )
+        .await?;
     Ok(())
 }

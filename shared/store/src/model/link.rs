@@ -44,6 +44,10 @@ pub struct LinkTimes {
     /// The app's last value of the owner-keeping flag (`owners.keep_owner_field`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner_locked: Option<bool>,
+    /// Hashes of the values a push is writing, by Salesforce field (see the core's
+    /// `LinkTimes::pending`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pending: BTreeMap<String, String>,
 }
 
 /// Outcome of a create-if-absent: exactly one racing writer gets `Created`, the
