@@ -9,6 +9,7 @@
 
 mod atomic;
 mod linking;
+pub mod owners;
 mod redelivery;
 mod report;
 mod sale;
@@ -25,10 +26,8 @@ use crmsync_core::config::SyncConfig;
 use crmsync_core::describe::ObjectDescribe as CoreDescribe;
 use crmsync_core::event::AppEvent;
 use crmsync_core::outbound::{OutboundContext, OutboundDecision, WriteOp, WritePlan};
-use crmsync_salesforce::soql::{Condition, SoqlBuilder};
 use crmsync_salesforce::{SObjectRecord, SfClient, SfError};
 use crmsync_store::{Connection, ConnectionId, ConnectionStatus, ReportStatus, TenantId};
-use futures::StreamExt;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -322,7 +321,8 @@ async fn push_events(
     out: &mut BatchOutcome,
 ) -> Result<(), ServiceError> {
     let describes = describes(client, config).await?;
-    let owners = owner_directory(client).await?;
+    let messages: Vec<&PushMessage> = pending.iter().map(|(_, m)| m).collect();
+    let owners = owners::directory(app, conn, client, config, &messages).await?;
     let mut pricer = sale::Pricer::default();
     // Waves hold at most one event per record, so a record's second event is planned only
     // after its first is written and linked (no double create), in queue order.
@@ -710,27 +710,6 @@ async fn describes(
             }
         })?;
         out.insert(object.to_string(), crate::describe::to_core(&d)?);
-    }
-    Ok(out)
-}
-
-/// Active Salesforce users by email, for owner mapping.
-async fn owner_directory(client: &SfClient) -> Result<BTreeMap<String, String>, ServiceError> {
-    let describe = client.describe("User").await?;
-    let soql = SoqlBuilder::new(&describe)
-        .select(["Id", "Email"])
-        .filter(Condition::eq("IsActive", true))
-        .limit(2000)
-        .build()
-        .map_err(SfError::from)?;
-    let mut out = BTreeMap::new();
-    let mut pages = client.query(soql);
-    while let Some(page) = pages.next().await {
-        for r in page?.records {
-            if let (Some(id), Some(email)) = (r.id(), r.get_str("Email")) {
-                out.insert(email.to_ascii_lowercase(), id.to_string());
-            }
-        }
     }
     Ok(out)
 }
