@@ -10,6 +10,7 @@
 mod atomic;
 mod linking;
 pub mod owners;
+mod prefetch;
 mod redelivery;
 mod report;
 mod sale;
@@ -563,6 +564,12 @@ async fn write_singles(
     // (object, is_update) → (index into planned, record)
     let mut batches: BTreeMap<(String, bool), Vec<(usize, SObjectRecord)>> = BTreeMap::new();
     let mut upserts = Vec::new();
+    // One IN query per object and field for the whole batch's matching lookups.
+    let lookups: Vec<_> = planned
+        .iter()
+        .flat_map(|p| steps::known_lookups(&p.plan.steps[0]))
+        .collect();
+    let pre = prefetch::prefetch(client, &lookups).await?;
     for (i, p) in planned.iter().enumerate() {
         let step = &p.plan.steps[0];
         let fields = to_map(&step.fields);
@@ -570,7 +577,7 @@ async fn write_singles(
             upserts.push(i);
             continue;
         }
-        match steps::resolve(client, config, step, &[]).await? {
+        match steps::resolve(client, config, step, &[], &pre).await? {
             Resolved::Create => batches
                 .entry((step.object.clone(), false))
                 .or_default()
