@@ -36,6 +36,8 @@ pub struct App {
     pub settings: Settings,
     pub stores: Stores,
     pub salesforce: SalesforceAccess,
+    /// Owner directories per connection, reused for a TTL (issue 11).
+    pub owner_cache: crate::push::owners::OwnerCache,
 }
 
 impl App {
@@ -142,6 +144,7 @@ impl App {
             settings,
             stores,
             salesforce,
+            owner_cache: Default::default(),
         })
     }
 

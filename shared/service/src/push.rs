@@ -9,6 +9,8 @@
 
 mod atomic;
 mod linking;
+pub mod owners;
+mod prefetch;
 mod redelivery;
 mod report;
 mod sale;
@@ -25,10 +27,8 @@ use crmsync_core::config::SyncConfig;
 use crmsync_core::describe::ObjectDescribe as CoreDescribe;
 use crmsync_core::event::AppEvent;
 use crmsync_core::outbound::{OutboundContext, OutboundDecision, WriteOp, WritePlan};
-use crmsync_salesforce::soql::{Condition, SoqlBuilder};
 use crmsync_salesforce::{SObjectRecord, SfClient, SfError};
 use crmsync_store::{Connection, ConnectionId, ConnectionStatus, ReportStatus, TenantId};
-use futures::StreamExt;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -322,7 +322,8 @@ async fn push_events(
     out: &mut BatchOutcome,
 ) -> Result<(), ServiceError> {
     let describes = describes(client, config).await?;
-    let owners = owner_directory(client).await?;
+    let messages: Vec<&PushMessage> = pending.iter().map(|(_, m)| m).collect();
+    let owners = owners::directory(app, conn, client, config, &messages).await?;
     let mut pricer = sale::Pricer::default();
     // Waves hold at most one event per record, so a record's second event is planned only
     // after its first is written and linked (no double create), in queue order.
@@ -563,6 +564,12 @@ async fn write_singles(
     // (object, is_update) → (index into planned, record)
     let mut batches: BTreeMap<(String, bool), Vec<(usize, SObjectRecord)>> = BTreeMap::new();
     let mut upserts = Vec::new();
+    // One IN query per object and field for the whole batch's matching lookups.
+    let lookups: Vec<_> = planned
+        .iter()
+        .flat_map(|p| steps::known_lookups(&p.plan.steps[0]))
+        .collect();
+    let pre = prefetch::prefetch(client, &lookups).await?;
     for (i, p) in planned.iter().enumerate() {
         let step = &p.plan.steps[0];
         let fields = to_map(&step.fields);
@@ -570,7 +577,7 @@ async fn write_singles(
             upserts.push(i);
             continue;
         }
-        match steps::resolve(client, config, step, &[]).await? {
+        match steps::resolve(client, config, step, &[], &pre).await? {
             Resolved::Create => batches
                 .entry((step.object.clone(), false))
                 .or_default()
@@ -719,27 +726,6 @@ async fn describes(
             }
         })?;
         out.insert(object.to_string(), crate::describe::to_core(&d)?);
-    }
-    Ok(out)
-}
-
-/// Active Salesforce users by email, for owner mapping.
-async fn owner_directory(client: &SfClient) -> Result<BTreeMap<String, String>, ServiceError> {
-    let describe = client.describe("User").await?;
-    let soql = SoqlBuilder::new(&describe)
-        .select(["Id", "Email"])
-        .filter(Condition::eq("IsActive", true))
-        .limit(2000)
-        .build()
-        .map_err(SfError::from)?;
-    let mut out = BTreeMap::new();
-    let mut pages = client.query(soql);
-    while let Some(page) = pages.next().await {
-        for r in page?.records {
-            if let (Some(id), Some(email)) = (r.id(), r.get_str("Email")) {
-                out.insert(email.to_ascii_lowercase(), id.to_string());
-            }
-        }
     }
     Ok(out)
 }

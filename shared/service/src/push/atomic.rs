@@ -100,7 +100,15 @@ async fn write_atomic(
     // 1. Where each step writes (matches are reads: nothing is written yet).
     let mut known: Vec<Option<String>> = Vec::with_capacity(steps.len());
     for step in steps {
-        match resolve(client, config, step, &known).await? {
+        match resolve(
+            client,
+            config,
+            step,
+            &known,
+            &super::prefetch::Prefetched::default(),
+        )
+        .await?
+        {
             Resolved::Create => known.push(None),
             Resolved::Existing(id) => known.push(Some(id)),
             Resolved::Refused(reason) => {

@@ -14,6 +14,7 @@ use crmsync_store::{Connection, ReportStatus};
 use futures::StreamExt;
 use serde_json::{Map, Value};
 
+use super::prefetch::Prefetched;
 use super::redelivery::{EventIntent, Finder, Probe, link_of};
 use super::{EventOutcome, Planned, report_msg, to_map, write_link};
 use crate::app::App;
@@ -60,7 +61,7 @@ pub(super) async fn run_plan(
             )
             .await;
         }
-        let target = match resolve(client, config, step, &ids).await? {
+        let target = match resolve(client, config, step, &ids, &Prefetched::default()).await? {
             Resolved::Create => match redelivered {
                 Some(ev) if !matches!(step.op, WriteOp::Upsert { .. }) => {
                     let wanted: FieldMap =
@@ -170,6 +171,7 @@ pub(super) async fn resolve(
     config: &SyncConfig,
     step: &WriteStep,
     ids: &[Option<String>],
+    pre: &Prefetched,
 ) -> Result<Resolved, ServiceError> {
     let outcome = match &step.op {
         WriteOp::Create | WriteOp::Upsert { .. } => return Ok(Resolved::Create),
@@ -180,7 +182,7 @@ pub(super) async fn resolve(
                     let city = &config.matching.account_city_field;
                     let mut candidates: Vec<AccountCandidate> = Vec::new();
                     for lookup in lookups {
-                        for r in run_lookup(client, lookup).await? {
+                        for r in lookup_rows(client, pre, lookup).await? {
                             if let Some(c) = AccountCandidate::from_record(&r, city)
                                 && !candidates.iter().any(|x| x.id == c.id)
                             {
@@ -203,7 +205,7 @@ pub(super) async fn resolve(
                         Some(account_id) => {
                             let mut candidates = Vec::new();
                             for lookup in contact_lookups(query, &account_id) {
-                                for r in run_lookup(client, &lookup).await? {
+                                for r in lookup_rows(client, pre, &lookup).await? {
                                     if let Some(c) = ContactCandidate::from_record(&r) {
                                         candidates.push(c);
                                     }
@@ -216,7 +218,7 @@ pub(super) async fn resolve(
                 Matcher::Keys { keys } => {
                     let mut results = Vec::new();
                     for (step, lookup) in keys {
-                        let found = run_lookup(client, lookup).await?;
+                        let found = lookup_rows(client, pre, lookup).await?;
                         results.push(KeyResult {
                             step: *step,
                             ids: found
@@ -245,6 +247,30 @@ pub(super) async fn resolve(
 
 fn step_object(_step: crmsync_core::matching::MatchStep) -> &'static str {
     "record"
+}
+
+/// A lookup's rows: from the batch's prefetch when it holds them, else its own query.
+async fn lookup_rows(
+    client: &SfClient,
+    pre: &Prefetched,
+    lookup: &Lookup,
+) -> Result<Vec<Map<String, Value>>, ServiceError> {
+    match pre.rows(lookup) {
+        Some(rows) => Ok(rows),
+        None => run_lookup(client, lookup).await,
+    }
+}
+
+/// The lookups a step's matcher runs before any write (for [`super::prefetch`]).
+pub(super) fn known_lookups(step: &WriteStep) -> Vec<&Lookup> {
+    match &step.op {
+        WriteOp::MatchThenWrite { matcher, .. } => match matcher {
+            Matcher::Account { lookups, .. } => lookups.iter().collect(),
+            Matcher::Keys { keys } => keys.iter().map(|(_, l)| l).collect(),
+            Matcher::Contact { .. } => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
 }
 
 /// Runs a core lookup as an allow-listed, escaped SOQL query (at most 50 candidates).
@@ -277,7 +303,7 @@ async fn run_lookup(
     let soql = SoqlBuilder::new(&describe)
         .select(lookup.fields.iter())
         .filter(Condition::and(conditions))
-        .limit(50)
+        .limit(super::prefetch::LOOKUP_LIMIT as u32)
         .build()
         .map_err(SfError::from)?;
     let mut records = Vec::new();

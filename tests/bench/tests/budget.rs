@@ -1,0 +1,61 @@
+//! Issue 11's API budget, as a ratchet: the quick bench (100 events a workload, 5 idle
+//! polls) must not spend more Salesforce calls than measured on 2026-11-30, plus a small
+//! margin. Counts come from the emulator's counters, so they are exact and this is not a
+//! timed test. When a change lowers a count, lower its ceiling here too.
+
+use crmsync_bench::{Measure, Options, Report, run, table};
+
+// Measured 2026-11-30 with `cargo run -p crmsync-bench -- --quick`
+// (calls for the whole workload; a ceiling is the measured count + ~5 %).
+/// 5 idle polls: 30 calls measured (6 a poll: one query per object and the overlap).
+const IDLE_5_POLLS: u64 = 32;
+/// 100 creates: 31 measured (10 batches x one Email IN + one Phone IN query, 1 owner
+/// query, 10 collections); 211 with one-by-one matching, 220 before the owner cache.
+const CREATE_100: u64 = 33;
+/// 100 linked updates: 10 measured (10 collections, the owner directory cached); 20 before.
+const UPDATE_100: u64 = 11;
+/// 100 events of the 70/25/5 mix: 67 measured; 97 before batched matching, 107 before
+/// the owner cache.
+const MIX_100: u64 = 70;
+
+fn within(m: &Measure, ceiling: u64) {
+    assert!(
+        m.calls <= ceiling,
+        "{}: {} calls for {} units, the ceiling is {ceiling} (issue 11 ratchet); breakdown {:?}",
+        m.workload,
+        m.calls,
+        m.units,
+        m.per_endpoint
+    );
+}
+
+async fn quick() -> Report {
+    let report = run(Options::QUICK).await;
+    println!("{}", table(&report));
+    report
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_calls_do_not_regress() {
+    let r = quick().await;
+    assert_eq!(r.idle.units, 5);
+    assert_eq!(r.create.units, 100);
+    within(&r.idle, IDLE_5_POLLS);
+    within(&r.create, CREATE_100);
+    within(&r.update, UPDATE_100);
+    within(&r.mix, MIX_100);
+    // Every workload did metered work (a broken meter would pass every ceiling).
+    for m in [&r.idle, &r.create, &r.update, &r.mix] {
+        assert!(m.calls > 0, "{} metered nothing", m.workload);
+        assert_eq!(
+            m.calls,
+            m.per_endpoint
+                .iter()
+                .filter(|(e, _)| !e.starts_with("oauth.") && e.as_str() != "identity")
+                .map(|(_, n)| n)
+                .sum::<u64>(),
+            "{}: the metered total is the sum of the REST endpoints",
+            m.workload
+        );
+    }
+}
