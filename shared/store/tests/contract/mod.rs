@@ -614,6 +614,8 @@ pub async fn link_hashes_and_times_are_replaced_together(h: &Harness) {
         app: BTreeMap::from([("Phone".to_string(), change)]),
         salesforce: BTreeMap::from([("Title".to_string(), change)]),
         owner_locked: Some(true),
+        // Pending writes survive a round trip on both adapters.
+        pending: BTreeMap::from([("Email".to_string(), "h4".to_string())]),
     };
     let hashes = BTreeMap::from([("Phone".to_string(), "h9".to_string())]);
     h.clock.advance(chrono::Duration::seconds(3));
