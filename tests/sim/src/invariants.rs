@@ -15,6 +15,17 @@ use crate::runner::{CONN, World};
 pub const MAX_DELIVERIES: u32 = 15;
 const DEMO_STAGE: &str = "Qualification";
 const SALE_STAGE: &str = "Closed Won";
+/// Error codes the simulation's events never deserve, and why.
+const NEVER_AN_ERROR: [(&str, &str); 2] = [
+    (
+        "SALE_ITEM_NOT_PRICED",
+        "every sale item names an active product of the org's catalog",
+    ),
+    (
+        "invalid_client",
+        "a rejected client secret is the app's problem: the event must be retried, not failed",
+    ),
+];
 
 /// One broken promise.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +100,7 @@ pub async fn check(world: &World) -> Vec<Violation> {
     salesforce_changes(&mut c);
     deletions_keep_app_data(&mut c);
     bounded(&mut c);
+    c.out.extend(world.step_violations.iter().cloned());
     c.out
 }
 
@@ -185,6 +197,17 @@ fn outcomes(c: &mut Checker<'_>, reports: &BTreeMap<String, Option<crmsync_store
             Some(r) if r.status == ReportStatus::Error => {
                 if r.reason.as_deref().is_none_or(|s| s.trim().is_empty()) {
                     c.fail(2, format!("event {} failed without a reason", e.event_id));
+                }
+                if let Some(code) = r.code.as_deref()
+                    && let Some((_, why)) = NEVER_AN_ERROR.iter().find(|(c, _)| *c == code)
+                {
+                    c.fail(
+                        2,
+                        format!(
+                            "event {} ({} {}) ended as an error {code}: {why}",
+                            e.event_id, e.kind, e.app_id
+                        ),
+                    );
                 }
                 if r.code.as_deref() == Some("REQUEST_LIMIT_EXCEEDED")
                     || r.reason
@@ -455,16 +478,19 @@ fn salesforce_changes(c: &mut Checker<'_>) {
     let mut reported = std::collections::BTreeSet::new();
     for entry in feed.iter().filter(|e| e.kind == ChangeKind::Upsert) {
         let app_object = entry.payload["app_object"].as_str().unwrap_or("");
-        let app_id = entry.payload["app_id"].as_str().unwrap_or("");
-        if entry.app_id.as_deref() != Some(app_id) {
+        // A record linked under another app record (a contact's Account) carries no app id
+        // and names that record in `linked_to`; column and payload must still agree.
+        let payload_app_id = entry.payload["app_id"].as_str();
+        if entry.app_id.as_deref() != payload_app_id {
             c.fail(
                 3,
                 format!(
-                    "feed entry {} carries app_id {:?} but its payload says {app_id}",
+                    "feed entry {} carries app_id {:?} but its payload says {payload_app_id:?}",
                     entry.seq, entry.app_id
                 ),
             );
         }
+        let app_id = payload_app_id.unwrap_or("");
         let fresh = app_id == format!("sf-{}", entry.sf_id);
         let wrong = match (entry.object.as_str(), owner_of.get(&entry.sf_id)) {
             ("Lead" | "Contact", Some((_, owner))) => {
