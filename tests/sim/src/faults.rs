@@ -20,7 +20,12 @@ pub const STORE_KINDS: [&str; 3] = [
     "store_commit_then_fail",
     "store_throttled",
 ];
-pub const WORKER_KINDS: [&str; 3] = ["worker_killed", "message_redelivered", "lease_expiry_race"];
+pub const WORKER_KINDS: [&str; 4] = [
+    "worker_killed",
+    "message_redelivered",
+    "lease_expiry_race",
+    "push_visibility_race",
+];
 
 /// The fault kinds a run may inject. Parsed from a comma list of categories (`none`, `sf`,
 /// `store`, `workers`, `all`), kind names, and `-kind` / `-category` to remove some, e.g.
@@ -153,10 +158,16 @@ pub enum Fault {
     StoreThrottled {
         per_mille: u16,
     },
-    /// At store call number `at_call` the worker stalls past its lease (poll: 5 minutes;
-    /// push: the queue's 12-minute visibility timeout) and a second worker of the same kind
-    /// starts on the connection; both run on, interleaved.
+    /// At store call number `at_call` a poll or sweep stalls past its connection lease
+    /// (5 / 10 minutes) and a second one starts on the connection; both run on, interleaved.
     LeaseExpiryRace {
+        at_call: u32,
+    },
+    /// The same for a push worker and its messages' visibility timeout: a second push worker
+    /// receives the batch the first is still pushing. Impossible on AWS (the push Lambda's
+    /// 120 s timeout is below the queue's 720 s visibility timeout); possible on the embedded
+    /// queue (30 s).
+    VisibilityExpiryRace {
         at_call: u32,
     },
 }
@@ -186,6 +197,7 @@ impl Fault {
             Fault::Redelivery => "message_redelivered",
             Fault::StoreThrottled { .. } => "store_throttled",
             Fault::LeaseExpiryRace { .. } => "lease_expiry_race",
+            Fault::VisibilityExpiryRace { .. } => "push_visibility_race",
         }
     }
 }

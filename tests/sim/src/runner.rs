@@ -708,7 +708,8 @@ impl World {
                     SfFault::RefreshRotationRace => {
                         sf.set_refresh_rotation(PROD_ORG, true).expect("org");
                         // Both workers' first requests find the access token expired.
-                        FaultSpec::none().unauthorized_next(2)
+                        sf.expire_access_tokens(PROD_ORG).expect("org");
+                        FaultSpec::none()
                     }
                     SfFault::ClientSecretRotated => {
                         sf.set_client_secret(PROD_ORG, ROTATED_CLIENT_SECRET)
@@ -737,7 +738,7 @@ impl World {
                 self.plan.throttle(*per_mille, seed);
             }
             // Armed with its racing worker (`workers.rs`).
-            Fault::LeaseExpiryRace { .. } => {}
+            Fault::LeaseExpiryRace { .. } | Fault::VisibilityExpiryRace { .. } => {}
         }
     }
 

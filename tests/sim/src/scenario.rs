@@ -282,7 +282,6 @@ fn maybe_fault(rng: &mut StdRng, on: &FaultSet, target: FaultTarget) -> Option<F
         Fault::Salesforce(SfFault::RefreshRotationRace),
         Fault::Salesforce(SfFault::ClientSecretRotated),
         Fault::StoreThrottled { per_mille },
-        Fault::LeaseExpiryRace { at_call },
         Fault::Store {
             at_call,
             after_commit: false,
@@ -295,6 +294,9 @@ fn maybe_fault(rng: &mut StdRng, on: &FaultSet, target: FaultTarget) -> Option<F
     ];
     if target == FaultTarget::Push {
         choices.push(Fault::Redelivery);
+        choices.push(Fault::VisibilityExpiryRace { at_call });
+    } else {
+        choices.push(Fault::LeaseExpiryRace { at_call });
     }
     choices.retain(|f| on.allows(f.kind()));
     if choices.is_empty() {

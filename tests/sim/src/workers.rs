@@ -153,7 +153,7 @@ impl World {
     /// The racing worker `fault` asks for, armed.
     fn racer(&mut self, kind: WorkerKind, fault: &Option<Fault>) -> Option<Racer> {
         match fault {
-            Some(Fault::LeaseExpiryRace { at_call }) => {
+            Some(Fault::LeaseExpiryRace { at_call } | Fault::VisibilityExpiryRace { at_call }) => {
                 let notify = Arc::new(Notify::new());
                 let (clock, sf, wake) = (
                     self.stack.clock.clone(),
