@@ -579,7 +579,10 @@ impl World {
         let stamp = late_by.map(|s| self.now() - Duration::seconds(i64::from(s)));
         for k in 0..n {
             let last_name = format!("Burst-{}-{k}", self.step_no);
-            let fields = json!({"LastName": last_name, "FirstName": "Bea"})
+            // A phone, as the Salesforce users' own Contacts carry (the sync skips a
+            // Contact without email or phone).
+            let phone = format!("+1 555 03{:02} {k:04}", self.step_no % 100);
+            let fields = json!({"LastName": last_name, "FirstName": "Bea", "Phone": phone})
                 .as_object()
                 .cloned()
                 .unwrap_or_default();
