@@ -14,6 +14,9 @@ const SIM_BURST_MIN: usize = crate::runner::SIM_POLL_CAP + 1;
 pub struct Profile {
     /// Demo sets and sales (Contact, Account, Opportunity, line items).
     pub demo_and_sale: bool,
+    /// With demo sets and sales: a contact goes through more than one demo cycle (a second
+    /// demo set, a sale after a sale), each with its own Opportunity.
+    pub repeat_cycles: bool,
     /// Salesforce users edit Accounts and Opportunities linked under a contact's push.
     pub account_and_deal_edits: bool,
     /// Salesforce users delete (and undelete) person records; sweeps run.
@@ -28,8 +31,9 @@ pub struct Profile {
 }
 
 /// Each profile feature by the name `--profile` adds (`+name`) or removes (`-name`) it.
-const FEATURES: [&str; 6] = [
+const FEATURES: [&str; 7] = [
     "demo_and_sale",
+    "repeat_cycles",
     "account_and_deal_edits",
     "deletes_and_sweeps",
     "records_without_email",
@@ -42,6 +46,7 @@ impl Profile {
     /// commits, polls.
     pub const TODAY: Profile = Profile {
         demo_and_sale: false,
+        repeat_cycles: false,
         account_and_deal_edits: false,
         deletes_and_sweeps: false,
         records_without_email: false,
@@ -51,6 +56,7 @@ impl Profile {
     /// Everything the simulation can do.
     pub const FULL: Profile = Profile {
         demo_and_sale: true,
+        repeat_cycles: true,
         account_and_deal_edits: true,
         deletes_and_sweeps: true,
         records_without_email: true,
@@ -61,6 +67,7 @@ impl Profile {
     fn feature(&mut self, name: &str) -> Option<&mut bool> {
         Some(match name {
             "demo_and_sale" => &mut self.demo_and_sale,
+            "repeat_cycles" => &mut self.repeat_cycles,
             "account_and_deal_edits" => &mut self.account_and_deal_edits,
             "deletes_and_sweeps" => &mut self.deletes_and_sweeps,
             "records_without_email" => &mut self.records_without_email,
@@ -237,9 +244,14 @@ fn app_step(rng: &mut StdRng, model: &Model, profile: &Profile, app: usize) -> S
         };
     }
     let roll = rng.random_range(0..100u32);
+    let new_cycle_allowed = profile.repeat_cycles || record.cycles == 0;
     match roll {
-        0..=19 if profile.demo_and_sale => Step::AppDemoSet { app },
-        20..=34 if profile.demo_and_sale && (record.open_cycle || record.cycles == 0) => {
+        0..=19 if profile.demo_and_sale && new_cycle_allowed => Step::AppDemoSet { app },
+        20..=34
+            if profile.demo_and_sale
+                && (record.open_cycle || record.cycles == 0)
+                && (new_cycle_allowed || record.sales == 0) =>
+        {
             Step::AppSale {
                 app,
                 items: rng.random_range(0..=3),

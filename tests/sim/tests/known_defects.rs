@@ -1,5 +1,6 @@
 //! Known defects of issue 10, each pinned as a scripted scenario with the fault that
-//! exposes it. Each test asserts the invariant; it fails until the defect is fixed.
+//! exposes it. Each test asserts the invariant; it fails until the defect is fixed (except
+//! `..._still_present`, which pins a defect found here that nobody is fixing yet).
 //! Run one: `cargo test -p crmsync-sim --test known_defects <name>`.
 
 use crmsync_sim::{Fault, FaultSet, Profile, SfFault, SimConfig, Step, run_script};
@@ -189,5 +190,50 @@ fn spent_api_limit_pauses_the_connection_for_good() {
             Step::SfApiLimitReset,
             Step::AppUpdate { app: 0 },
         ],
+    );
+}
+
+/// The same parked-replay defect through the API limit: events parked while the limit was
+/// spent replay after newer updates of the same record and win (seed that found it).
+#[test]
+fn parked_after_the_api_limit_replays_out_of_order() {
+    let config = SimConfig {
+        steps: 30,
+        records: 4,
+        profile: Profile::TODAY,
+        faults: FaultSet::parse("sf_api_limit_exhausted").expect("faults"),
+        emails: None,
+        ..SimConfig::new(21)
+    };
+    let report = crmsync_sim::run_seed(&config);
+    assert!(
+        report.violations.iter().all(|v| v.invariant != 4),
+        "{}",
+        report.failure_text()
+    );
+}
+
+/// Found by the simulation, still present, pinned as present (this test passes while the
+/// defect is there, and fails once it is fixed: then turn it into an `assert_holds`).
+/// A push worker stalls past its messages' visibility timeout and a second worker pushes
+/// the same batch: its re-push of a contact's `create` lands after the first worker's newer
+/// `update`, and the older FirstName wins (invariant 4). Only on the embedded queue (30 s
+/// visibility); on AWS the push Lambda's 120 s timeout is below the queue's 720 s.
+/// Replay: `cargo run -p crmsync-sim -- --seed 5 --steps 30 --records 4 --profile today --faults push_visibility_race`
+#[test]
+fn push_visibility_race_overwrites_a_newer_update_still_present() {
+    let config = SimConfig {
+        steps: 30,
+        records: 4,
+        profile: Profile::TODAY,
+        faults: FaultSet::parse("push_visibility_race").expect("faults"),
+        emails: None,
+        ..SimConfig::new(5)
+    };
+    let report = crmsync_sim::run_seed(&config);
+    assert!(
+        report.violations.iter().any(|v| v.invariant == 4),
+        "the re-push order defect no longer shows: if fixed, assert the invariant holds instead\n{}",
+        report.failure_text()
     );
 }
