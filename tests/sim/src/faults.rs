@@ -118,8 +118,9 @@ pub enum SfFault {
     ServerError { status: u16, per_mille: u16 },
     /// A share of writes answer `UNABLE_TO_LOCK_ROW`.
     LockRow { per_mille: u16 },
-    /// The next `requests` data requests answer 401 (the session expired early).
-    ExpiredSession { requests: u32 },
+    /// Every access token of the org expires (the session expired early): the next request
+    /// of each worker answers 401 and refreshes.
+    ExpiredSession,
     /// A share of writes commit, then lose their response (500).
     CommitLost { per_mille: u16 },
     /// The org's daily API limit is spent (reset by a later step or at quiescence).
@@ -179,7 +180,7 @@ impl Fault {
             Fault::Salesforce(SfFault::ServerError { status: 503, .. }) => "sf_503",
             Fault::Salesforce(SfFault::ServerError { .. }) => "sf_5xx",
             Fault::Salesforce(SfFault::LockRow { .. }) => "sf_unable_to_lock_row",
-            Fault::Salesforce(SfFault::ExpiredSession { .. }) => "sf_expired_session",
+            Fault::Salesforce(SfFault::ExpiredSession) => "sf_expired_session",
             Fault::Salesforce(SfFault::CommitLost { .. }) => "sf_commit_then_lose_response",
             Fault::Salesforce(SfFault::ApiLimitExhausted) => "sf_api_limit_exhausted",
             Fault::Salesforce(SfFault::TokensRevoked) => "sf_tokens_revoked",

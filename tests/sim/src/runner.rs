@@ -693,8 +693,11 @@ impl World {
                     SfFault::LockRow { per_mille } => {
                         FaultSpec::none().lock_rows(f64::from(*per_mille) / 1000.0)
                     }
-                    SfFault::ExpiredSession { requests } => {
-                        FaultSpec::none().unauthorized_next(*requests)
+                    SfFault::ExpiredSession => {
+                        // Not a 401 on a valid token: a second 401 right after a refresh
+                        // would read as a revoked grant.
+                        sf.expire_access_tokens(PROD_ORG).expect("org");
+                        FaultSpec::none()
                     }
                     SfFault::CommitLost { per_mille } => {
                         FaultSpec::none().commit_lost(f64::from(*per_mille) / 1000.0)
@@ -717,7 +720,8 @@ impl World {
                     SfFault::ClientSecretRotated => {
                         sf.set_client_secret(PROD_ORG, ROTATED_CLIENT_SECRET)
                             .expect("org");
-                        FaultSpec::none().unauthorized_next(1)
+                        sf.expire_access_tokens(PROD_ORG).expect("org");
+                        FaultSpec::none()
                     }
                 };
                 sf.set_faults(PROD_ORG, spec).expect("org");

@@ -283,7 +283,7 @@ fn maybe_fault(rng: &mut StdRng, on: &FaultSet, target: FaultTarget) -> Option<F
             per_mille,
         }),
         Fault::Salesforce(SfFault::LockRow { per_mille }),
-        Fault::Salesforce(SfFault::ExpiredSession { requests: 1 }),
+        Fault::Salesforce(SfFault::ExpiredSession),
         Fault::Salesforce(SfFault::CommitLost { per_mille }),
         Fault::Salesforce(SfFault::ApiLimitExhausted),
         Fault::Salesforce(SfFault::TokensRevoked),

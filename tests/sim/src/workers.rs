@@ -111,6 +111,8 @@ impl World {
     /// One worker invocation with `fault`, plus the racing second worker the fault asks for.
     /// Returns how many messages the push workers received (0 for polls and sweeps).
     pub(crate) async fn run_worker(&mut self, kind: WorkerKind, fault: Option<Fault>) -> usize {
+        let connected_before =
+            self.stack.connection(crate::runner::CONN).await.status == ConnectionStatus::Connected;
         self.arm(&fault);
         let racer = self.racer(kind, &fault);
         let ack = fault != Some(Fault::Redelivery);
@@ -141,7 +143,7 @@ impl World {
         let (first, second) = tokio::join!(first, second);
         let killed = self.plan.killed();
         let fired = self.disarm(&fault);
-        self.check_after_run(&fault).await;
+        self.check_after_run(&fault, connected_before).await;
         let text = Self::fault_text(&fault);
         let mut received = self.log_end(kind, first, killed, fired, &text);
         if let Some((kind, end)) = second {
@@ -182,9 +184,9 @@ impl World {
         }
     }
 
-    /// After a run whose fault concerns the app's own credentials or token refresh: the
-    /// connection must still be `Connected` (nothing for the tenant to fix).
-    async fn check_after_run(&mut self, fault: &Option<Fault>) {
+    /// After a run whose fault concerns the app's own credentials or token refresh: a
+    /// connection `Connected` before must still be (nothing for the tenant to fix).
+    async fn check_after_run(&mut self, fault: &Option<Fault>, connected_before: bool) {
         let why = match fault {
             Some(Fault::Salesforce(SfFault::RefreshRotationRace)) => {
                 self.stack
@@ -204,7 +206,7 @@ impl World {
             _ => return,
         };
         let status = self.stack.connection(crate::runner::CONN).await.status;
-        if status != ConnectionStatus::Connected {
+        if connected_before && status != ConnectionStatus::Connected {
             self.step_violations.push(Violation {
                 invariant: 6,
                 message: format!(
