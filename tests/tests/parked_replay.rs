@@ -36,6 +36,7 @@ async fn park(s: &Stack, event: &Value) -> String {
         connection: "prod".into(),
         event: event.clone(),
         repush_id: None,
+        accepted: Some(crmsync_service::messages::accept_stamp(s.now())),
     };
     let now = s.now();
     let entry = ReportEntry {

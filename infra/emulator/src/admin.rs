@@ -312,6 +312,18 @@ impl AdminHandle {
         }
     }
 
+    /// Makes every access token of the org expire now (their refresh tokens keep working):
+    /// the next request of every worker refreshes.
+    pub fn expire_access_tokens(&self, alias: &str) -> Result<(), EmulatorError> {
+        self.with_org(alias, |st, i| {
+            let now = st.clock.now();
+            for grant in st.access.values_mut().filter(|g| g.org == i) {
+                grant.expires = now - chrono::Duration::seconds(1);
+            }
+            Ok(())
+        })
+    }
+
     // ---- clock ----
 
     pub fn now(&self) -> DateTime<Utc> {

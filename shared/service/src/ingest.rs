@@ -84,6 +84,7 @@ pub async fn ingest(
             connection: connection.as_str().to_string(),
             event,
             repush_id: None,
+            accepted: Some(crate::messages::accept_stamp(app.now())),
         };
         let body =
             serde_json::to_string(&message).map_err(|e| ServiceError::Internal(e.to_string()))?;

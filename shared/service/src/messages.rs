@@ -15,6 +15,18 @@ pub struct PushMessage {
     /// Set when an operator re-pushes a reported event: a fresh delivery of the same event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repush_id: Option<String>,
+    /// When ingest accepted it, as a sortable stamp (see [`accept_stamp`]): a parked
+    /// record's events replay in the order the app sent them even when their app times tie.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<String>,
+}
+
+/// `{epoch ms:013}-{n:012}`: ingest time, then a process-wide counter that orders events
+/// accepted in the same millisecond (one request's events arrive in the app's order).
+pub fn accept_stamp(now: chrono::DateTime<chrono::Utc>) -> String {
+    static ACCEPTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = ACCEPTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{:013}-{n:012}", now.timestamp_millis().max(0))
 }
 
 impl PushMessage {

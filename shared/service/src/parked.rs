@@ -97,7 +97,7 @@ async fn replay_under_lease(
             None => break,
         }
     }
-    // Oldest first: when parked, then when it happened in the app, then by id.
+    // Oldest first, in the app's order (see `replay_key`).
     parked.sort_by_cached_key(replay_key);
 
     let mut replayed = 0;
@@ -144,21 +144,26 @@ async fn replay_under_lease(
     Ok(replayed)
 }
 
-/// A parked entry's place in replay order: when parked, when it happened, its id.
+/// A parked entry's place in replay order: when it happened in the app, then in the order
+/// ingest accepted it (app times can tie), then when parked, then its id.
 type ReplayKey = (
-    chrono::DateTime<chrono::Utc>,
     Option<chrono::DateTime<chrono::FixedOffset>>,
+    Option<String>,
+    chrono::DateTime<chrono::Utc>,
     String,
 );
 
 fn replay_key(e: &crmsync_store::ReportEntry) -> ReplayKey {
-    let occurred = e
-        .payload
-        .as_ref()
+    let payload = e.payload.as_ref();
+    let occurred = payload
         .and_then(|p| p.pointer("/event/occurred_at"))
         .and_then(|v| v.as_str())
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
-    (e.created_at, occurred, e.event_id.clone())
+    let accepted = payload
+        .and_then(|p| p.get("accepted"))
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    (occurred, accepted, e.created_at, e.event_id.clone())
 }
 
 /// The pending events to park behind an earlier parked event of the same record, so a
@@ -213,9 +218,9 @@ pub async fn held_behind_parked(
     for (_, msg) in pending {
         let group = msg.group_id();
         let id = &msg.event.event_id;
-        let own = parked.iter().find(|(g, k)| g == &group && &k.2 == id);
+        let own = parked.iter().find(|(g, k)| g == &group && &k.3 == id);
         let behind = parked.iter().any(|(g, k)| {
-            g == &group && !in_batch.contains(k.2.as_str()) && own.is_none_or(|(_, mine)| k < mine)
+            g == &group && !in_batch.contains(k.3.as_str()) && own.is_none_or(|(_, mine)| k < mine)
         });
         if behind {
             held.insert(id.clone());

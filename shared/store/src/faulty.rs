@@ -6,7 +6,9 @@
 //! - [`StoreFault::FailAfterCommit`]: the write happens, then the call reports a failure
 //!   (a DynamoDB response lost after the commit);
 //! - [`StoreFault::Hang`]: the call never completes (a worker killed at this await point,
-//!   once the caller drops the future).
+//!   once the caller drops the future);
+//! - [`StoreFault::Throttled`]: the call is refused as throttled (retryable, nothing
+//!   written), as DynamoDB's `ProvisionedThroughputExceededException` is.
 //!
 //! The other ports pass through untouched.
 
@@ -28,6 +30,7 @@ pub enum StoreFault {
     FailBefore,
     FailAfterCommit,
     Hang,
+    Throttled,
 }
 
 /// Decides the fate of each store call (`port`: `links`, `reports`, `intents`, `changes`,
@@ -87,6 +90,11 @@ impl FaultyStores {
                 ))
             }
             StoreFault::Hang => std::future::pending().await,
+            StoreFault::Throttled => Err(injected(
+                port,
+                operation,
+                "throttled (ProvisionedThroughputExceededException)",
+            )),
         }
     }
 }

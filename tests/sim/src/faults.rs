@@ -1,25 +1,31 @@
-//! Fault kinds, the categories that switch them on, and the store fault plan.
+//! Fault kinds, the categories that switch them on, and the faults a step carries.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Mutex;
-use std::task::{Context, Poll};
-
-use crmsync_store::faulty::{StoreFault, StoreFaultPlan};
 
 /// Every fault kind, by the name it is counted and switched under.
-pub const SF_KINDS: [&str; 7] = [
+pub const SF_KINDS: [&str; 10] = [
     "sf_5xx",
     "sf_503",
     "sf_unable_to_lock_row",
+    "sf_latency",
     "sf_expired_session",
     "sf_commit_then_lose_response",
     "sf_api_limit_exhausted",
     "sf_tokens_revoked",
+    "sf_refresh_rotation_race",
+    "sf_invalid_client_secret_rotation",
 ];
-pub const STORE_KINDS: [&str; 2] = ["store_fail_before_commit", "store_commit_then_fail"];
-pub const WORKER_KINDS: [&str; 2] = ["worker_killed", "message_redelivered"];
+pub const STORE_KINDS: [&str; 3] = [
+    "store_fail_before_commit",
+    "store_commit_then_fail",
+    "store_throttled",
+];
+pub const WORKER_KINDS: [&str; 4] = [
+    "worker_killed",
+    "message_redelivered",
+    "lease_expiry_race",
+    "push_visibility_race",
+];
 
 /// The fault kinds a run may inject. Parsed from a comma list of categories (`none`, `sf`,
 /// `store`, `workers`, `all`), kind names, and `-kind` / `-category` to remove some, e.g.
@@ -112,14 +118,25 @@ pub enum SfFault {
     ServerError { status: u16, per_mille: u16 },
     /// A share of writes answer `UNABLE_TO_LOCK_ROW`.
     LockRow { per_mille: u16 },
-    /// The next `requests` data requests answer 401 (the session expired early).
-    ExpiredSession { requests: u32 },
+    /// Every access token of the org expires (the session expired early): the next request
+    /// of each worker answers 401 and refreshes.
+    ExpiredSession,
     /// A share of writes commit, then lose their response (500).
     CommitLost { per_mille: u16 },
     /// The org's daily API limit is spent (reset by a later step or at quiescence).
     ApiLimitExhausted,
-    /// Every token of the org is revoked; the admin reconnects at quiescence.
+    /// Every token of the org is revoked (the user revoked the app); a later `Reconnect`
+    /// step, or settling, reconnects.
     TokensRevoked,
+    /// Every data request waits `ms` first (above the client's 60 s timeout: the request
+    /// times out).
+    Latency { ms: u32 },
+    /// Refresh-token rotation is on and the access token is expired: the faulted worker and
+    /// a second worker (another Lambda, its own token cache) refresh at the same time.
+    RefreshRotationRace,
+    /// The connected app's secret rotates in the org and the access token expires: the
+    /// refresh answers `invalid_client` until the app holds the new secret (after the run).
+    ClientSecretRotated,
 }
 
 /// A fault attached to one worker run (push drain, poll or sweep).
@@ -138,6 +155,22 @@ pub enum Fault {
     },
     /// The worker finishes but its acknowledgements are lost: every message comes back.
     Redelivery,
+    /// A share (per mille) of the run's store calls are refused as throttled.
+    StoreThrottled {
+        per_mille: u16,
+    },
+    /// At store call number `at_call` a poll or sweep stalls past its connection lease
+    /// (5 / 10 minutes) and a second one starts on the connection; both run on, interleaved.
+    LeaseExpiryRace {
+        at_call: u32,
+    },
+    /// The same for a push worker and its messages' visibility timeout: a second push worker
+    /// receives the batch the first is still pushing. Impossible on AWS (the push Lambda's
+    /// 120 s timeout is below the queue's 720 s visibility timeout); possible on the embedded
+    /// queue (30 s).
+    VisibilityExpiryRace {
+        at_call: u32,
+    },
 }
 
 impl Fault {
@@ -147,10 +180,13 @@ impl Fault {
             Fault::Salesforce(SfFault::ServerError { status: 503, .. }) => "sf_503",
             Fault::Salesforce(SfFault::ServerError { .. }) => "sf_5xx",
             Fault::Salesforce(SfFault::LockRow { .. }) => "sf_unable_to_lock_row",
-            Fault::Salesforce(SfFault::ExpiredSession { .. }) => "sf_expired_session",
+            Fault::Salesforce(SfFault::ExpiredSession) => "sf_expired_session",
             Fault::Salesforce(SfFault::CommitLost { .. }) => "sf_commit_then_lose_response",
             Fault::Salesforce(SfFault::ApiLimitExhausted) => "sf_api_limit_exhausted",
             Fault::Salesforce(SfFault::TokensRevoked) => "sf_tokens_revoked",
+            Fault::Salesforce(SfFault::Latency { .. }) => "sf_latency",
+            Fault::Salesforce(SfFault::RefreshRotationRace) => "sf_refresh_rotation_race",
+            Fault::Salesforce(SfFault::ClientSecretRotated) => "sf_invalid_client_secret_rotation",
             Fault::Store {
                 after_commit: false,
                 ..
@@ -160,6 +196,9 @@ impl Fault {
             } => "store_commit_then_fail",
             Fault::WorkerKilled { .. } => "worker_killed",
             Fault::Redelivery => "message_redelivered",
+            Fault::StoreThrottled { .. } => "store_throttled",
+            Fault::LeaseExpiryRace { .. } => "lease_expiry_race",
+            Fault::VisibilityExpiryRace { .. } => "push_visibility_race",
         }
     }
 }
@@ -179,97 +218,5 @@ impl FaultCounts {
     }
     pub fn total(&self) -> u64 {
         self.0.values().sum()
-    }
-}
-
-#[derive(Debug, Default)]
-struct PlanState {
-    calls: u32,
-    armed: Option<(u32, StoreFault)>,
-    fired: bool,
-    killed: bool,
-}
-
-/// The store fault plan: at most one armed fault, at the n-th store call of a worker run.
-#[derive(Debug, Default)]
-pub struct StorePlan {
-    state: Mutex<PlanState>,
-}
-
-impl StorePlan {
-    fn lock(&self) -> std::sync::MutexGuard<'_, PlanState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Arms `fault` at store call number `at_call` (0-based) from now on.
-    pub fn arm(&self, at_call: u32, fault: StoreFault) {
-        *self.lock() = PlanState {
-            armed: Some((at_call, fault)),
-            ..PlanState::default()
-        };
-    }
-
-    /// Disarms; returns whether the armed fault fired.
-    pub fn disarm(&self) -> bool {
-        let mut st = self.lock();
-        let fired = st.fired;
-        *st = PlanState::default();
-        fired
-    }
-
-    pub fn killed(&self) -> bool {
-        self.lock().killed
-    }
-}
-
-impl StoreFaultPlan for StorePlan {
-    fn decide(&self, _port: &'static str, _operation: &'static str, write: bool) -> StoreFault {
-        let mut st = self.lock();
-        let n = st.calls;
-        st.calls += 1;
-        match st.armed {
-            Some((at, fault)) if at == n => {
-                // A read cannot commit: after-commit on a read is a plain failure.
-                let fault = match fault {
-                    StoreFault::FailAfterCommit if !write => StoreFault::FailBefore,
-                    f => f,
-                };
-                st.fired = true;
-                st.armed = None;
-                if fault == StoreFault::Hang {
-                    st.killed = true;
-                }
-                fault
-            }
-            _ => StoreFault::Proceed,
-        }
-    }
-}
-
-/// Runs a worker future until it finishes (`Some`) or the plan kills it (`None`; the future
-/// is dropped at its pending await point, as a Lambda timeout does).
-pub struct Killable<'p, F: Future> {
-    inner: Pin<Box<F>>,
-    plan: &'p StorePlan,
-}
-
-impl<'p, F: Future> Killable<'p, F> {
-    pub fn new(inner: F, plan: &'p StorePlan) -> Self {
-        Self {
-            inner: Box::pin(inner),
-            plan,
-        }
-    }
-}
-
-impl<F: Future> Future for Killable<'_, F> {
-    type Output = Option<F::Output>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.inner.as_mut().poll(cx) {
-            Poll::Ready(v) => Poll::Ready(Some(v)),
-            Poll::Pending if self.plan.killed() => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
-        }
     }
 }

@@ -15,6 +15,17 @@ use crate::runner::{CONN, World};
 pub const MAX_DELIVERIES: u32 = 15;
 const DEMO_STAGE: &str = "Qualification";
 const SALE_STAGE: &str = "Closed Won";
+/// Error codes the simulation's events never deserve, and why.
+const NEVER_AN_ERROR: [(&str, &str); 2] = [
+    (
+        "SALE_ITEM_NOT_PRICED",
+        "every sale item names an active product of the org's catalog",
+    ),
+    (
+        "invalid_client",
+        "a rejected client secret is the app's problem: the event must be retried, not failed",
+    ),
+];
 
 /// One broken promise.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +100,7 @@ pub async fn check(world: &World) -> Vec<Violation> {
     salesforce_changes(&mut c);
     deletions_keep_app_data(&mut c);
     bounded(&mut c);
+    c.out.extend(world.step_violations.iter().cloned());
     c.out
 }
 
@@ -185,6 +197,17 @@ fn outcomes(c: &mut Checker<'_>, reports: &BTreeMap<String, Option<crmsync_store
             Some(r) if r.status == ReportStatus::Error => {
                 if r.reason.as_deref().is_none_or(|s| s.trim().is_empty()) {
                     c.fail(2, format!("event {} failed without a reason", e.event_id));
+                }
+                if let Some(code) = r.code.as_deref()
+                    && let Some((_, why)) = NEVER_AN_ERROR.iter().find(|(c, _)| *c == code)
+                {
+                    c.fail(
+                        2,
+                        format!(
+                            "event {} ({} {}) ended as an error {code}: {why}",
+                            e.event_id, e.kind, e.app_id
+                        ),
+                    );
                 }
                 if r.code.as_deref() == Some("REQUEST_LIMIT_EXCEEDED")
                     || r.reason

@@ -7,14 +7,17 @@
 //! checks the invariants against a model of what the app and Salesforce users did.
 //!
 //! Modules: [`model`] (what should have happened), [`scenario`] (steps, profiles, the
-//! generator), [`faults`] (fault kinds and the store fault plan), [`runner`] (a world per
-//! seed, step execution, quiescence), [`invariants`] (the checks). See `README.md`.
+//! generator), [`faults`] (fault kinds), [`store_plan`] (the store fault plan, the killable
+//! worker), [`workers`] (worker runs, alone or racing), [`runner`] (a world per seed, step
+//! execution, quiescence), [`invariants`] (the checks). See `README.md`.
 
 pub mod faults;
 pub mod invariants;
 pub mod model;
 pub mod runner;
 pub mod scenario;
+pub mod store_plan;
+pub mod workers;
 
 pub use faults::{Fault, FaultSet, SfFault};
 pub use invariants::Violation;

@@ -3,7 +3,8 @@
 //! ```text
 //! cargo run -p crmsync-sim -- --seed 1234                 # one seed, its trace
 //! cargo run -p crmsync-sim -- --seeds 300 --from 0         # many: seeds/s, faults per kind
-//! options: --steps N (40) --records N (4) --profile today|full --faults none|sf|store|workers|all
+//! options: --steps N (40) --records N (4) --profile today|full[+feature|-feature…]
+//!          --faults none|sf|store|workers|all[,kind|,-kind…]
 //!          --trace (print the trace of every seed) --keep-going (do not stop at the first failure)
 //! ```
 
@@ -51,7 +52,7 @@ fn parse() -> Result<Args, String> {
             "--trace" => args.trace = true,
             "--keep-going" => args.keep_going = true,
             "-h" | "--help" => {
-                return Err("usage: crmsync-sim (--seed N | --seeds N [--from S]) [--steps N] [--records N] [--profile today|full] [--faults none|sf|store|workers|all] [--trace] [--keep-going]".into());
+                return Err("usage: crmsync-sim (--seed N | --seeds N [--from S]) [--steps N] [--records N] [--profile today|full[+feature|-feature...]] [--faults none|sf|store|workers|all[,kind|,-kind...]] [--trace] [--keep-going]".into());
             }
             other => return Err(format!("unknown argument {other} (try --help)")),
         }

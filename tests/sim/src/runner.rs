@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use crmsync_e2e::{Backend, PROD_ORG, Stack, inbound};
-use crmsync_service::push::{self, BatchOutcome};
-use crmsync_service::{App, AppCredentials, poll, sweep};
+use crmsync_e2e::{Backend, PROD_ORG, Stack};
+use crmsync_service::push::BatchOutcome;
+use crmsync_service::runs::RunStatus;
+use crmsync_service::{App, AppCredentials, Settings};
 use crmsync_store::faulty::{StoreFault, with_faults};
 use crmsync_store::{
-    ChangeEntry, ConnectionStatus, Environment, PageRequest, QueueKind, ReportQuery, ReportStatus,
+    ChangeEntry, ConnectionStatus, Environment, PageRequest, ReportQuery, ReportStatus,
 };
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -18,10 +19,12 @@ use serde_json::{Map, Value, json};
 use sf_emulator::FaultSpec;
 use sha2::{Digest, Sha256};
 
-use crate::faults::{Fault, FaultCounts, FaultSet, Killable, SfFault, StorePlan};
+use crate::faults::{Fault, FaultCounts, FaultSet, SfFault};
 use crate::invariants::{self, Violation};
 use crate::model::{AppRecord, Model, SentEvent, SfCreated, SfEdit};
 use crate::scenario::{self, Profile, Step};
+use crate::store_plan::StorePlan;
+use crate::workers::WorkerKind;
 
 /// The connection every scenario uses.
 pub const CONN: &str = "prod";
@@ -29,6 +32,14 @@ pub const CONN: &str = "prod";
 const START: &str = "2031-03-03T09:00:00Z";
 /// Settling rounds at quiescence before a run counts as stuck.
 const SETTLE_ROUNDS: usize = 12;
+/// The connected app's secret in the org while it rotates (the app still sends the old).
+const ROTATED_CLIENT_SECRET: &str = "rotated-client-secret";
+/// Active products of the emulator's demo catalog that sale items are priced by.
+const SALE_PRODUCT_CODES: [&str; 4] = ["CC-LIC", "SVC-ONB", "HW-WPRO", "SW-ANNUAL"];
+/// The poll cap of the simulated service (production: 1,000): bursts run past it.
+pub const SIM_POLL_CAP: usize = 6;
+/// Polls at the end before a poll that keeps answering `Capped` counts as stuck.
+const FINAL_POLLS: usize = 40;
 /// Push worker invocations per settling round.
 const DRAINS_PER_ROUND: usize = 30;
 
@@ -183,7 +194,13 @@ pub struct World {
     pub feed: Vec<ChangeEntry>,
     /// Problems found while settling (stuck work).
     pub settle_problems: Vec<String>,
-    step_no: usize,
+    /// Broken promises seen right after a step (checked with the others at the end).
+    pub step_violations: Vec<Violation>,
+    /// A second Lambda on the same stores, with its own in-memory caches (racing workers).
+    pub second_app: Arc<App>,
+    /// The status of the latest poll or sweep that ran to its end.
+    pub last_run_status: Option<RunStatus>,
+    pub(crate) step_no: usize,
 }
 
 impl World {
@@ -199,9 +216,16 @@ impl World {
             client_id: sf_emulator::demo::CLIENT_ID.into(),
             client_secret: Some(sf_emulator::demo::CLIENT_SECRET.into()),
         };
+        let settings = Settings {
+            poll_cap: SIM_POLL_CAP,
+            ..stack.app.settings.clone()
+        };
         let app = Arc::new(
-            App::new(stack.app.settings.clone(), stores, credentials).expect("faulty app wires"),
+            App::new(settings.clone(), stores.clone(), credentials.clone())
+                .expect("faulty app wires"),
         );
+        let second_app =
+            Arc::new(App::new(settings, stores, credentials).expect("second app wires"));
         let mut rng = StdRng::seed_from_u64(config.seed);
         let records = (0..config.records.max(1))
             .map(|i| {
@@ -225,6 +249,9 @@ impl World {
             profile: config.profile,
             feed: Vec::new(),
             settle_problems: Vec::new(),
+            step_violations: Vec::new(),
+            second_app,
+            last_run_status: None,
             step_no: 0,
         };
         // The first poll sets the cursors on the empty org.
@@ -232,7 +259,7 @@ impl World {
         world
     }
 
-    fn log(&mut self, line: String) {
+    pub(crate) fn log(&mut self, line: String) {
         self.trace.push(format!("#{:03} {line}", self.step_no));
     }
 
@@ -259,6 +286,8 @@ impl World {
             Step::SfPreexistingLead { app } => self.sf_preexisting_lead(app),
             Step::SfDelete { app } => self.sf_delete(app),
             Step::SfUndelete { app } => self.sf_undelete(app),
+            Step::SfBurst { n, late_by_secs } => self.sf_burst(n, late_by_secs),
+            Step::Reconnect => self.reconnect_if_needed("admin").await,
             Step::SfApiLimitReset => {
                 self.stack.sf.set_api_used(PROD_ORG, 0).expect("org");
                 self.log("salesforce: API allowance reset".into());
@@ -311,7 +340,13 @@ impl World {
         if !items.is_empty() {
             event["sale_items"] = items
                 .iter()
-                .map(|name| json!({"name": name, "quantity": 1, "unit_price": 100}))
+                .enumerate()
+                .map(|(j, name)| {
+                    // Priced by an active product of the org's catalog; the name (the line
+                    // item's Description) is the item's identity.
+                    let code = SALE_PRODUCT_CODES[j % SALE_PRODUCT_CODES.len()];
+                    json!({"name": name, "product_code": code, "quantity": 1, "unit_price": 100})
+                })
                 .collect();
         }
         self.stack.send_events(CONN, vec![event]).await;
@@ -539,6 +574,47 @@ impl World {
         });
     }
 
+    /// `n` Contacts created at one instant (or all stamped `late_by` seconds ago).
+    fn sf_burst(&mut self, n: usize, late_by: Option<u32>) {
+        let stamp = late_by.map(|s| self.now() - Duration::seconds(i64::from(s)));
+        for k in 0..n {
+            let last_name = format!("Burst-{}-{k}", self.step_no);
+            // A phone, as the Salesforce users' own Contacts carry (the sync skips a
+            // Contact without email or phone).
+            let phone = format!("+1 555 03{:02} {k:04}", self.step_no % 100);
+            let fields = json!({"LastName": last_name, "FirstName": "Bea", "Phone": phone})
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            let sf = &self.stack.sf;
+            let id = match stamp {
+                Some(stamp) => sf.commit_late(PROD_ORG, "Contact", None, fields, stamp),
+                None => sf.insert_record(PROD_ORG, "Contact", fields),
+            }
+            .expect("salesforce create");
+            self.model.sf_created.push(SfCreated {
+                step: self.step_no,
+                object: "Contact".into(),
+                sf_id: id,
+                last_name,
+            });
+        }
+        let late = late_by
+            .map(|s| format!(" (late by {s}s)"))
+            .unwrap_or_default();
+        self.log(format!("salesforce users: a burst of {n} Contacts{late}"));
+    }
+
+    /// Reconnects the connection when it needs it (`who` does it: the admin mid-run, or
+    /// settling).
+    async fn reconnect_if_needed(&mut self, who: &str) {
+        let status = self.stack.connection(CONN).await.status;
+        if status != ConnectionStatus::Connected {
+            self.stack.connect(CONN, Environment::Production).await;
+            self.log(format!("{who}: reconnected (was {status:?})"));
+        }
+    }
+
     fn sf_preexisting_lead(&mut self, app: usize) {
         let r = &self.model.records[app];
         if r.preexisting_lead || r.created {
@@ -603,7 +679,7 @@ impl World {
 
     // ---- workers and faults ----
 
-    fn arm(&mut self, fault: &Option<Fault>) {
+    pub(crate) fn arm(&mut self, fault: &Option<Fault>) {
         let Some(fault) = fault else {
             return;
         };
@@ -617,8 +693,11 @@ impl World {
                     SfFault::LockRow { per_mille } => {
                         FaultSpec::none().lock_rows(f64::from(*per_mille) / 1000.0)
                     }
-                    SfFault::ExpiredSession { requests } => {
-                        FaultSpec::none().unauthorized_next(*requests)
+                    SfFault::ExpiredSession => {
+                        // Not a 401 on a valid token: a second 401 right after a refresh
+                        // would read as a revoked grant.
+                        sf.expire_access_tokens(PROD_ORG).expect("org");
+                        FaultSpec::none()
                     }
                     SfFault::CommitLost { per_mille } => {
                         FaultSpec::none().commit_lost(f64::from(*per_mille) / 1000.0)
@@ -629,6 +708,19 @@ impl World {
                     }
                     SfFault::TokensRevoked => {
                         sf.revoke_tokens(PROD_ORG).expect("org");
+                        FaultSpec::none()
+                    }
+                    SfFault::Latency { ms } => FaultSpec::none().latency(u64::from(*ms)),
+                    SfFault::RefreshRotationRace => {
+                        sf.set_refresh_rotation(PROD_ORG, true).expect("org");
+                        // Both workers' first requests find the access token expired.
+                        sf.expire_access_tokens(PROD_ORG).expect("org");
+                        FaultSpec::none()
+                    }
+                    SfFault::ClientSecretRotated => {
+                        sf.set_client_secret(PROD_ORG, ROTATED_CLIENT_SECRET)
+                            .expect("org");
+                        sf.expire_access_tokens(PROD_ORG).expect("org");
                         FaultSpec::none()
                     }
                 };
@@ -648,11 +740,17 @@ impl World {
             }
             Fault::WorkerKilled { at_call } => self.plan.arm(*at_call, StoreFault::Hang),
             Fault::Redelivery => self.faults.add(fault.kind()),
+            Fault::StoreThrottled { per_mille } => {
+                let seed = rand::Rng::random(&mut self.rng);
+                self.plan.throttle(*per_mille, seed);
+            }
+            // Armed with its racing worker (`workers.rs`).
+            Fault::LeaseExpiryRace { .. } | Fault::VisibilityExpiryRace { .. } => {}
         }
     }
 
     /// Clears per-run faults; counts a store fault or kill only if it fired.
-    fn disarm(&mut self, fault: &Option<Fault>) -> bool {
+    pub(crate) fn disarm(&mut self, fault: &Option<Fault>) -> bool {
         self.stack.sf.clear_faults(PROD_ORG).expect("org");
         let fired = self.plan.disarm();
         if fired && let Some(f) = fault {
@@ -661,7 +759,7 @@ impl World {
         fired
     }
 
-    fn fault_text(fault: &Option<Fault>) -> String {
+    pub(crate) fn fault_text(fault: &Option<Fault>) -> String {
         match fault {
             Some(f) => format!(" [fault {f:?}]"),
             None => String::new(),
@@ -670,109 +768,15 @@ impl World {
 
     /// One push worker invocation; returns how many messages it received.
     pub async fn drain(&mut self, fault: Option<Fault>) -> usize {
-        self.arm(&fault);
-        let ack = fault != Some(Fault::Redelivery);
-        let app = self.app.clone();
-        let work = async move {
-            let received = app.stores.queues.receive(QueueKind::Push, 10).await?;
-            let outcome = push::push_batch(&app, inbound(&received)).await;
-            let mut acked = 0;
-            if ack {
-                for m in &received {
-                    if !outcome.retry.contains(&m.message_id)
-                        && app
-                            .stores
-                            .queues
-                            .ack(QueueKind::Push, &m.receipt)
-                            .await
-                            .is_ok()
-                    {
-                        acked += 1;
-                    }
-                }
-            }
-            Ok::<_, crmsync_store::StoreError>((received, outcome, acked))
-        };
-        let result = Killable::new(work, &self.plan).await;
-        let killed = self.plan.killed();
-        let fired = self.disarm(&fault);
-        let text = Self::fault_text(&fault);
-        match result {
-            None => {
-                self.log(format!("push worker killed{text}"));
-                // What it had received comes back after the visibility timeout.
-                1
-            }
-            Some(Err(e)) => {
-                let _ = e;
-                self.log(format!("push worker: receive failed{text}"));
-                1
-            }
-            Some(Ok((received, outcome, acked))) => {
-                for m in &received {
-                    if let Some(ev) = push::event_of(&m.body) {
-                        *self.model.deliveries.entry(ev.event_id).or_default() += 1;
-                    }
-                }
-                let n = received.len();
-                if n > 0 || fired {
-                    let ids: Vec<String> = received
-                        .iter()
-                        .filter_map(|m| push::event_of(&m.body).map(|e| e.event_id))
-                        .collect();
-                    self.log(format!(
-                        "push worker: received {ids:?} -> {} acked={acked}{}{text}",
-                        outcomes_text(&outcome),
-                        if killed { " (killed)" } else { "" }
-                    ));
-                }
-                n
-            }
-        }
+        self.run_worker(WorkerKind::Push, fault).await
     }
 
     pub async fn poll(&mut self, fault: Option<Fault>) {
-        self.arm(&fault);
-        let app = self.app.clone();
-        let (tenant, conn) = (self.stack.tenant.clone(), self.stack.conn(CONN));
-        let result = Killable::new(
-            async move { poll::poll_connection(&app, &tenant, &conn).await },
-            &self.plan,
-        )
-        .await;
-        self.disarm(&fault);
-        let text = Self::fault_text(&fault);
-        let line = match result {
-            None => format!("poll killed{text}"),
-            Some(Err(e)) => format!("poll failed: {}{text}", error_kind(&e)),
-            Some(Ok(run)) => format!(
-                "poll {:?}: fetched {} created {} updated {}{text}",
-                run.status,
-                run.total().fetched,
-                run.total().created,
-                run.total().updated
-            ),
-        };
-        self.log(line);
+        self.run_worker(WorkerKind::Poll, fault).await;
     }
 
     pub async fn sweep(&mut self, fault: Option<Fault>) {
-        self.arm(&fault);
-        let app = self.app.clone();
-        let (tenant, conn) = (self.stack.tenant.clone(), self.stack.conn(CONN));
-        let result = Killable::new(
-            async move { sweep::sweep_connection(&app, &tenant, &conn).await },
-            &self.plan,
-        )
-        .await;
-        self.disarm(&fault);
-        let text = Self::fault_text(&fault);
-        let line = match result {
-            None => format!("sweep killed{text}"),
-            Some(Err(e)) => format!("sweep failed: {}{text}", error_kind(&e)),
-            Some(Ok(run)) => format!("sweep {:?}{text}", run.status),
-        };
-        self.log(line);
+        self.run_worker(WorkerKind::Sweep, fault).await;
     }
 
     /// Parked report entries of the connection.
@@ -806,11 +810,7 @@ impl World {
         self.stack.sf.set_api_used(PROD_ORG, 0).expect("org");
         let mut settled = false;
         for round in 0..SETTLE_ROUNDS {
-            let status = self.stack.connection(CONN).await.status;
-            if status != ConnectionStatus::Connected {
-                self.stack.connect(CONN, Environment::Production).await;
-                self.log(format!("settle: reconnected (was {status:?})"));
-            }
+            self.reconnect_if_needed("settle").await;
             let wait = if round < 3 {
                 Duration::seconds(31)
             } else {
@@ -846,9 +846,22 @@ impl World {
         // Final pulls: everything committed in Salesforce is read. A killed worker's lease
         // expires first (poll: 5 minutes, sweep: 10).
         self.stack.advance(Duration::minutes(6));
-        for _ in 0..2 {
+        let mut polls = 0;
+        loop {
+            self.last_run_status = None;
             self.poll(None).await;
             self.stack.advance(Duration::seconds(61));
+            polls += 1;
+            let capped = self.last_run_status == Some(RunStatus::Capped);
+            if polls >= 2 && !capped {
+                break;
+            }
+            if polls >= FINAL_POLLS {
+                self.settle_problems.push(format!(
+                    "the poll still answers Capped after {FINAL_POLLS} polls with nothing new committed"
+                ));
+                break;
+            }
         }
         if self.profile.deletes_and_sweeps {
             self.stack.advance(Duration::minutes(11));
@@ -859,7 +872,7 @@ impl World {
     }
 }
 
-fn outcomes_text(outcome: &BatchOutcome) -> String {
+pub(crate) fn outcomes_text(outcome: &BatchOutcome) -> String {
     let mut parts: Vec<String> = outcome
         .outcomes
         .iter()
@@ -875,11 +888,6 @@ fn outcomes_text(outcome: &BatchOutcome) -> String {
         parts.push(format!("duplicates {}", outcome.duplicates));
     }
     format!("[{}]", parts.join(", "))
-}
-
-fn error_kind(e: &crmsync_service::ServiceError) -> String {
-    // The error's code only: messages may carry ids that differ between runs.
-    e.code().to_string()
 }
 
 /// Per-kind totals over many runs, for `--seeds`.

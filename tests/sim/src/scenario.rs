@@ -6,11 +6,17 @@ use rand::rngs::StdRng;
 use crate::faults::{Fault, FaultSet, SfFault};
 use crate::model::Model;
 
+/// A burst has at least this many records: more than one poll reads.
+const SIM_BURST_MIN: usize = crate::runner::SIM_POLL_CAP + 1;
+
 /// Which behaviours the generator uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Profile {
     /// Demo sets and sales (Contact, Account, Opportunity, line items).
     pub demo_and_sale: bool,
+    /// With demo sets and sales: a contact goes through more than one demo cycle (a second
+    /// demo set, a sale after a sale), each with its own Opportunity.
+    pub repeat_cycles: bool,
     /// Salesforce users edit Accounts and Opportunities linked under a contact's push.
     pub account_and_deal_edits: bool,
     /// Salesforce users delete (and undelete) person records; sweeps run.
@@ -19,43 +25,96 @@ pub struct Profile {
     pub records_without_email: bool,
     /// Salesforce holds a person's phone formatted differently from the app.
     pub phone_variants: bool,
+    /// Salesforce users create more records at one instant than a poll reads (the sim's
+    /// poll cap is [`crate::runner::SIM_POLL_CAP`]), some of them committed late.
+    pub bursts: bool,
 }
 
+/// Each profile feature by the name `--profile` adds (`+name`) or removes (`-name`) it.
+const FEATURES: [&str; 7] = [
+    "demo_and_sale",
+    "repeat_cycles",
+    "account_and_deal_edits",
+    "deletes_and_sweeps",
+    "records_without_email",
+    "phone_variants",
+    "bursts",
+];
+
 impl Profile {
-    /// What holds on today's code: creates and updates of Leads, Salesforce edits with ties
-    /// and late commits, polls.
+    /// The first profile: creates and updates of Leads, Salesforce edits with ties and late
+    /// commits, polls.
     pub const TODAY: Profile = Profile {
         demo_and_sale: false,
+        repeat_cycles: false,
         account_and_deal_edits: false,
         deletes_and_sweeps: false,
         records_without_email: false,
         phone_variants: false,
+        bursts: false,
     };
     /// Everything the simulation can do.
     pub const FULL: Profile = Profile {
         demo_and_sale: true,
+        repeat_cycles: true,
         account_and_deal_edits: true,
         deletes_and_sweeps: true,
         records_without_email: true,
         phone_variants: true,
+        bursts: true,
     };
 
-    pub fn parse(text: &str) -> Result<Self, String> {
-        match text {
-            "today" => Ok(Self::TODAY),
-            "full" => Ok(Self::FULL),
-            other => Err(format!("unknown profile {other:?} (today, full)")),
-        }
+    fn feature(&mut self, name: &str) -> Option<&mut bool> {
+        Some(match name {
+            "demo_and_sale" => &mut self.demo_and_sale,
+            "repeat_cycles" => &mut self.repeat_cycles,
+            "account_and_deal_edits" => &mut self.account_and_deal_edits,
+            "deletes_and_sweeps" => &mut self.deletes_and_sweeps,
+            "records_without_email" => &mut self.records_without_email,
+            "phone_variants" => &mut self.phone_variants,
+            "bursts" => &mut self.bursts,
+            _ => return None,
+        })
     }
 
-    pub fn name(&self) -> &'static str {
-        if *self == Self::TODAY {
-            "today"
-        } else if *self == Self::FULL {
-            "full"
-        } else {
-            "custom"
+    /// `today` or `full`, then `+feature` / `-feature`, e.g. `today+bursts+phone_variants`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let split = text.find(['+', '-']).unwrap_or(text.len());
+        let mut profile = match &text[..split] {
+            "today" => Self::TODAY,
+            "full" => Self::FULL,
+            other => return Err(format!("unknown profile {other:?} (today, full)")),
+        };
+        let mut rest = &text[split..];
+        while let Some(sign) = rest.chars().next() {
+            let body = &rest[1..];
+            let end = body.find(['+', '-']).unwrap_or(body.len());
+            let name = &body[..end];
+            let Some(flag) = profile.feature(name) else {
+                return Err(format!(
+                    "unknown profile feature {name:?}: one of {FEATURES:?}"
+                ));
+            };
+            *flag = sign == '+';
+            rest = &body[end..];
         }
+        Ok(profile)
+    }
+
+    /// The canonical spelling, accepted by [`Profile::parse`].
+    pub fn name(&self) -> String {
+        if *self == Self::FULL {
+            return "full".into();
+        }
+        let mut out = "today".to_string();
+        let mut this = *self;
+        for name in FEATURES {
+            if *this.feature(name).expect("a feature") {
+                out.push('+');
+                out.push_str(name);
+            }
+        }
+        out
     }
 }
 
@@ -90,8 +149,13 @@ pub enum Step {
     SfDelete { app: usize },
     /// A Salesforce user restores the deleted person record of the app contact.
     SfUndelete { app: usize },
+    /// Salesforce users create `n` Contacts at one instant (more than one poll reads),
+    /// committed late by `late_by_secs` (behind the poll cursor) or not.
+    SfBurst { n: usize, late_by_secs: Option<u32> },
     /// The Salesforce org's API allowance frees up again (a new day).
     SfApiLimitReset,
+    /// The tenant's admin reconnects the connection, if it needs a reconnect.
+    Reconnect,
     /// Time passes (0: the next writes tie on SystemModstamp).
     Advance { secs: u32 },
     /// One push worker invocation: receive up to 10 messages, push them, acknowledge.
@@ -150,6 +214,11 @@ pub fn next_step(rng: &mut StdRng, model: &Model, profile: &Profile, faults: &Fa
             fault: maybe_fault(rng, faults, FaultTarget::Poll),
         },
         81..=82 if faults.allows("sf_api_limit_exhausted") => Step::SfApiLimitReset,
+        83..=84 if faults.allows("sf_tokens_revoked") => Step::Reconnect,
+        85..=87 if profile.bursts => Step::SfBurst {
+            n: rng.random_range(SIM_BURST_MIN..=SIM_BURST_MIN + 8),
+            late_by_secs: rng.random_bool(0.4).then(|| rng.random_range(1..=290u32)),
+        },
         _ => Step::Advance {
             secs: [0, 0, 1, 5, 31, 61, 400][rng.random_range(0..7usize)],
         },
@@ -175,9 +244,14 @@ fn app_step(rng: &mut StdRng, model: &Model, profile: &Profile, app: usize) -> S
         };
     }
     let roll = rng.random_range(0..100u32);
+    let new_cycle_allowed = profile.repeat_cycles || record.cycles == 0;
     match roll {
-        0..=19 if profile.demo_and_sale => Step::AppDemoSet { app },
-        20..=34 if profile.demo_and_sale && (record.open_cycle || record.cycles == 0) => {
+        0..=19 if profile.demo_and_sale && new_cycle_allowed => Step::AppDemoSet { app },
+        20..=34
+            if profile.demo_and_sale
+                && (record.open_cycle || record.cycles == 0)
+                && (new_cycle_allowed || record.sales == 0) =>
+        {
             Step::AppSale {
                 app,
                 items: rng.random_range(0..=3),
@@ -209,10 +283,17 @@ fn maybe_fault(rng: &mut StdRng, on: &FaultSet, target: FaultTarget) -> Option<F
             per_mille,
         }),
         Fault::Salesforce(SfFault::LockRow { per_mille }),
-        Fault::Salesforce(SfFault::ExpiredSession { requests: 1 }),
+        Fault::Salesforce(SfFault::ExpiredSession),
         Fault::Salesforce(SfFault::CommitLost { per_mille }),
         Fault::Salesforce(SfFault::ApiLimitExhausted),
         Fault::Salesforce(SfFault::TokensRevoked),
+        Fault::Salesforce(SfFault::Latency {
+            // From the share already drawn: adding this kind changes no other draw.
+            ms: [250, 3_000, 61_000][usize::from(per_mille % 3)],
+        }),
+        Fault::Salesforce(SfFault::RefreshRotationRace),
+        Fault::Salesforce(SfFault::ClientSecretRotated),
+        Fault::StoreThrottled { per_mille },
         Fault::Store {
             at_call,
             after_commit: false,
@@ -225,6 +306,9 @@ fn maybe_fault(rng: &mut StdRng, on: &FaultSet, target: FaultTarget) -> Option<F
     ];
     if target == FaultTarget::Push {
         choices.push(Fault::Redelivery);
+        choices.push(Fault::VisibilityExpiryRace { at_call });
+    } else {
+        choices.push(Fault::LeaseExpiryRace { at_call });
     }
     choices.retain(|f| on.allows(f.kind()));
     if choices.is_empty() {

@@ -1,5 +1,6 @@
 //! Known defects of issue 10, each pinned as a scripted scenario with the fault that
-//! exposes it. Each test asserts the invariant; it fails until the defect is fixed.
+//! exposes it. Each test asserts the invariant; it fails until the defect is fixed (except
+//! `..._still_present`, which pins a defect found here that nobody is fixing yet).
 //! Run one: `cargo test -p crmsync-sim --test known_defects <name>`.
 
 use crmsync_sim::{Fault, FaultSet, Profile, SfFault, SimConfig, Step, run_script};
@@ -224,4 +225,49 @@ fn a_poll_between_a_committed_update_and_its_link_takes_crmsyncs_write_for_a_use
             ],
         );
     }
+}
+
+/// The same parked-replay defect through the API limit: events parked while the limit was
+/// spent replay after newer updates of the same record and win (seed that found it).
+#[test]
+fn parked_after_the_api_limit_replays_out_of_order() {
+    let config = SimConfig {
+        steps: 30,
+        records: 4,
+        profile: Profile::TODAY,
+        faults: FaultSet::parse("sf_api_limit_exhausted").expect("faults"),
+        emails: None,
+        ..SimConfig::new(21)
+    };
+    let report = crmsync_sim::run_seed(&config);
+    assert!(
+        report.violations.iter().all(|v| v.invariant != 4),
+        "{}",
+        report.failure_text()
+    );
+}
+
+/// Found by the simulation: a push worker stalls past its messages' visibility timeout and
+/// a second worker pushes the same batch; its re-push of a contact's `create` landed after
+/// the first worker's newer `update`, and the older FirstName won (invariant 4). Per-field
+/// change times on the link now refuse the older write (`SUPERSEDED`). Only on the
+/// embedded queue (30 s visibility); on AWS the push Lambda's 120 s timeout is below the
+/// queue's 720 s.
+/// Replay: `cargo run -p crmsync-sim -- --seed 5 --steps 30 --records 4 --profile today --faults push_visibility_race`
+#[test]
+fn push_visibility_race_keeps_the_newer_update() {
+    let config = SimConfig {
+        steps: 30,
+        records: 4,
+        profile: Profile::TODAY,
+        faults: FaultSet::parse("push_visibility_race").expect("faults"),
+        emails: None,
+        ..SimConfig::new(5)
+    };
+    let report = crmsync_sim::run_seed(&config);
+    assert!(
+        report.violations.iter().all(|v| v.invariant != 4),
+        "{}",
+        report.failure_text()
+    );
 }
