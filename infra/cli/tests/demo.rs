@@ -83,7 +83,12 @@ async fn demo_connects_syncs_pushes_and_sweeps() {
     // The sale wrote its two priced line items (issue 9: never a won deal without them),
     // and the over-long Company is the only error.
     let (items_before, items_after) = summary.salesforce_counts["OpportunityLineItem"];
-    assert_eq!(items_after, items_before + 2, "{:?}", summary.salesforce_counts);
+    assert_eq!(
+        items_after,
+        items_before + 2,
+        "{:?}",
+        summary.salesforce_counts
+    );
     assert_eq!(summary.push.errors.len(), 1, "{:?}", summary.push.errors);
 
     // The invalid event is an error whose reason names the field.
