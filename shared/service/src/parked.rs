@@ -73,30 +73,13 @@ async fn replay_under_lease(
 ) -> Result<usize, ServiceError> {
     let grace = chrono::Duration::from_std(REQUEUE_GRACE).expect("small duration");
     let requeue_before = app.now() - grace;
-    let mut parked = Vec::new();
-    let mut page = PageRequest::first(100);
-    loop {
-        let batch = app
-            .stores
-            .reports
-            .list(&ReportQuery {
-                tenant: tenant.clone(),
-                connection: connection.clone(),
-                status: ReportStatus::Parked,
-                object: None,
-                from: None,
-                to: None,
-                page: page.clone(),
-            })
-            .await?;
-        parked.extend(batch.items.into_iter().filter(|entry| {
+    let mut parked: Vec<_> = parked_entries(app, tenant, connection)
+        .await?
+        .into_iter()
+        .filter(|entry| {
             !(entry.code.as_deref() == Some(REQUEUED) && entry.updated_at > requeue_before)
-        }));
-        match batch.next {
-            Some(token) => page = PageRequest::next(100, token),
-            None => break,
-        }
-    }
+        })
+        .collect();
     // Oldest first, in the app's order (see `replay_key`).
     parked.sort_by_cached_key(replay_key);
 
@@ -144,6 +127,36 @@ async fn replay_under_lease(
     Ok(replayed)
 }
 
+/// Every parked report entry of a connection, all pages.
+async fn parked_entries(
+    app: &App,
+    tenant: &TenantId,
+    connection: &ConnectionId,
+) -> Result<Vec<crmsync_store::ReportEntry>, ServiceError> {
+    let mut parked = Vec::new();
+    let mut page = PageRequest::first(100);
+    loop {
+        let batch = app
+            .stores
+            .reports
+            .list(&ReportQuery {
+                tenant: tenant.clone(),
+                connection: connection.clone(),
+                status: ReportStatus::Parked,
+                object: None,
+                from: None,
+                to: None,
+                page: page.clone(),
+            })
+            .await?;
+        parked.extend(batch.items);
+        match batch.next {
+            Some(token) => page = PageRequest::next(100, token),
+            None => return Ok(parked),
+        }
+    }
+}
+
 /// A parked entry's place in replay order: when it happened in the app, then in the order
 /// ingest accepted it (app times can tie), then when parked, then its id.
 type ReplayKey = (
@@ -180,36 +193,15 @@ pub async fn held_behind_parked(
         return Ok(held);
     }
     // (record group, replay key) of every parked entry.
-    let mut parked: Vec<(String, ReplayKey)> = Vec::new();
-    let mut page = PageRequest::first(100);
-    loop {
-        let batch = app
-            .stores
-            .reports
-            .list(&ReportQuery {
-                tenant: tenant.clone(),
-                connection: connection.clone(),
-                status: ReportStatus::Parked,
-                object: None,
-                from: None,
-                to: None,
-                page: page.clone(),
-            })
-            .await?;
-        for entry in &batch.items {
-            let message = entry
-                .payload
-                .clone()
-                .and_then(|p| serde_json::from_value::<PushMessage>(p).ok());
-            if let Some(m) = message {
-                parked.push((m.group_id(), replay_key(entry)));
-            }
-        }
-        match batch.next {
-            Some(token) => page = PageRequest::next(100, token),
-            None => break,
-        }
-    }
+    let parked: Vec<(String, ReplayKey)> = parked_entries(app, tenant, connection)
+        .await?
+        .iter()
+        .filter_map(|entry| {
+            let payload = entry.payload.clone()?;
+            let m = serde_json::from_value::<PushMessage>(payload).ok()?;
+            Some((m.group_id(), replay_key(entry)))
+        })
+        .collect();
     // Parked events in this batch are pushed now, ahead of later ones (queue order).
     let in_batch: std::collections::BTreeSet<&str> = pending
         .iter()
