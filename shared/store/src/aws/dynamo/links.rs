@@ -97,28 +97,8 @@ impl LinkStore for DynamoStore {
         app_id: &str,
         hashes: BTreeMap<String, String>,
     ) -> StoreResult<Link> {
-        check_link_key(app_object, app_id)?;
-        let res = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(tenant_pk(tenant)))
-            .key(SK, s(link_sk(connection, app_object, app_id)))
-            .update_expression("SET #d.hashes = :h, #d.updated_at = :u")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_names("#d", "data")
-            .expression_attribute_values(":h", to_av(&hashes, "hashes")?)
-            .expression_attribute_values(":u", to_av(&self.now(), "updated_at")?)
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match res.map_err(|e| classify(SERVICE, "UpdateItem", e)) {
-            Ok(out) => data_of(&out.attributes.unwrap_or_default()),
-            Err(StoreError::Conflict(_)) => Err(StoreError::NotFound(format!(
-                "link {tenant}/{connection}/{app_object}/{app_id}"
-            ))),
-            Err(e) => Err(e),
-        }
+        self.set_link_data(tenant, connection, app_object, app_id, hashes, None)
+            .await
     }
 
     async fn update_synced(
@@ -130,29 +110,8 @@ impl LinkStore for DynamoStore {
         hashes: BTreeMap<String, String>,
         times: LinkTimes,
     ) -> StoreResult<Link> {
-        check_link_key(app_object, app_id)?;
-        let res = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(tenant_pk(tenant)))
-            .key(SK, s(link_sk(connection, app_object, app_id)))
-            .update_expression("SET #d.hashes = :h, #d.times = :t, #d.updated_at = :u")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_names("#d", "data")
-            .expression_attribute_values(":h", to_av(&hashes, "hashes")?)
-            .expression_attribute_values(":t", to_av(&times, "times")?)
-            .expression_attribute_values(":u", to_av(&self.now(), "updated_at")?)
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match res.map_err(|e| classify(SERVICE, "UpdateItem", e)) {
-            Ok(out) => data_of(&out.attributes.unwrap_or_default()),
-            Err(StoreError::Conflict(_)) => Err(StoreError::NotFound(format!(
-                "link {tenant}/{connection}/{app_object}/{app_id}"
-            ))),
-            Err(e) => Err(e),
-        }
+        self.set_link_data(tenant, connection, app_object, app_id, hashes, Some(times))
+            .await
     }
 
     async fn list_for_object(
@@ -226,6 +185,49 @@ impl LinkStore for DynamoStore {
         match out.attributes {
             Some(old) if !old.is_empty() => Ok(Some(data_of(&old)?)),
             _ => Ok(None),
+        }
+    }
+}
+
+impl DynamoStore {
+    /// Sets a link's hashes (and times, when given) in place; `NotFound` if it is gone.
+    async fn set_link_data(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        app_object: &str,
+        app_id: &str,
+        hashes: BTreeMap<String, String>,
+        times: Option<LinkTimes>,
+    ) -> StoreResult<Link> {
+        check_link_key(app_object, app_id)?;
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(tenant)))
+            .key(SK, s(link_sk(connection, app_object, app_id)))
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#d", "data")
+            .expression_attribute_values(":h", to_av(&hashes, "hashes")?)
+            .expression_attribute_values(":u", to_av(&self.now(), "updated_at")?)
+            .return_values(ReturnValue::AllNew);
+        update = match &times {
+            Some(times) => update
+                .update_expression("SET #d.hashes = :h, #d.times = :t, #d.updated_at = :u")
+                .expression_attribute_values(":t", to_av(times, "times")?),
+            None => update.update_expression("SET #d.hashes = :h, #d.updated_at = :u"),
+        };
+        match update
+            .send()
+            .await
+            .map_err(|e| classify(SERVICE, "UpdateItem", e))
+        {
+            Ok(out) => data_of(&out.attributes.unwrap_or_default()),
+            Err(StoreError::Conflict(_)) => Err(StoreError::NotFound(format!(
+                "link {tenant}/{connection}/{app_object}/{app_id}"
+            ))),
+            Err(e) => Err(e),
         }
     }
 }
