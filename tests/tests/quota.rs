@@ -13,28 +13,52 @@ use sf_emulator::{AppQuotaSpec, LimitHeaderForm};
 e2e!(
     spent_budget_pauses_then_resumes,
     quota_reads_every_header_form,
-    app_quota_binds_before_the_org_share
+    app_quota_binds_before_the_org_share,
+    a_raised_limit_lifts_the_pause_the_same_day,
+    a_projected_burn_slows_polls_before_pausing
 );
 
-async fn spent_budget_pauses_then_resumes(backend: Backend) {
-    let s = Stack::start(backend).await;
-    // A tiny org: 80 calls a day, crmsync may use half.
-    s.sf.set_daily_limit(PROD_ORG, 80).unwrap();
-    s.connect("prod", Environment::Production).await;
+/// Moves both clocks to the next `hour`:00 UTC, so the day's projected burn (which depends
+/// on the time of day) is the same whenever the test runs.
+fn advance_to_hour(s: &Stack, hour: u32) {
+    let now = s.now();
+    let mut target = now
+        .date_naive()
+        .and_hms_opt(hour, 0, 0)
+        .expect("valid hour")
+        .and_utc();
+    if target <= now {
+        target += chrono::Duration::days(1);
+    }
+    s.advance(target - now);
+}
 
-    let mut paused = None;
-    for i in 0..20 {
+/// Polls a minute apart until the connection pauses (a slowed poll just waits); panics if it
+/// never does within `limit` minutes.
+async fn poll_until_paused(s: &Stack, limit: usize) {
+    for i in 0..limit {
         s.advance(chrono::Duration::minutes(1));
         let run = poll::poll_connection(&s.app, &s.tenant, &s.conn("prod"))
             .await
             .unwrap_or_else(|e| panic!("poll {i} failed instead of pausing: {e}"));
-        if run.status == RunStatus::QuotaPaused {
-            paused = Some(i);
-            break;
+        match run.status {
+            RunStatus::QuotaPaused => return,
+            RunStatus::Completed | RunStatus::Slowed => {}
+            other => panic!("poll {i}: {other:?} {run:#?}"),
         }
-        assert_eq!(run.status, RunStatus::Completed, "{run:#?}");
     }
-    assert!(paused.is_some(), "the connection never paused");
+    panic!("the connection never paused in {limit} minutes");
+}
+
+async fn spent_budget_pauses_then_resumes(backend: Backend) {
+    let s = Stack::start(backend).await;
+    // A tiny org: 80 calls a day, crmsync may use half. Late in the day, so the day's
+    // projection does not space the polls out much.
+    s.sf.set_daily_limit(PROD_ORG, 80).unwrap();
+    advance_to_hour(&s, 23);
+    s.connect("prod", Environment::Production).await;
+
+    poll_until_paused(&s, 40).await;
     let usage = s.sf.api_usage(PROD_ORG).unwrap();
     assert!(
         usage.used < usage.max,
@@ -129,20 +153,9 @@ async fn app_quota_binds_before_the_org_share(backend: Backend) {
         }),
     )
     .unwrap();
+    advance_to_hour(&s, 23);
     s.connect("prod", Environment::Production).await;
-    let mut paused = false;
-    for i in 0..40 {
-        s.advance(chrono::Duration::minutes(1));
-        let run = poll::poll_connection(&s.app, &s.tenant, &s.conn("prod"))
-            .await
-            .unwrap_or_else(|e| panic!("poll {i} failed instead of pausing: {e}"));
-        if run.status == RunStatus::QuotaPaused {
-            paused = true;
-            break;
-        }
-        assert_eq!(run.status, RunStatus::Completed, "{run:#?}");
-    }
-    assert!(paused, "the app quota never paused the connection");
+    poll_until_paused(&s, 50).await;
     let org = s.sf.api_usage(PROD_ORG).unwrap();
     assert_eq!(org.app_max, Some(40));
     assert!(
@@ -156,4 +169,84 @@ async fn app_quota_binds_before_the_org_share(backend: Backend) {
     assert_eq!(view.app_max, Some(40), "{view:#?}");
     assert_eq!(view.app_used, org.app_used, "{view:#?}");
     assert_eq!(view.crmsync_allowance, 40, "{view:#?}");
+}
+
+/// The org's admin raises the daily limit while crmsync is paused at its share: the next
+/// poll after the probe interval re-reads the limit (one `GET limits` from the reserve) and
+/// runs, instead of waiting for the next day. While paused, crmsync never spends past its
+/// share, probes included.
+async fn a_raised_limit_lifts_the_pause_the_same_day(backend: Backend) {
+    let s = Stack::start(backend).await;
+    s.sf.set_daily_limit(PROD_ORG, 80).unwrap();
+    advance_to_hour(&s, 23);
+    s.connect("prod", Environment::Production).await;
+    poll_until_paused(&s, 40).await;
+    let paused = reports::quota_usage(&s.app, &s.tenant, &s.conn("prod"))
+        .await
+        .unwrap();
+    assert!(
+        paused.crmsync_calls_today <= paused.crmsync_allowance - paused.probe_reserve,
+        "work stops short of the share by the probe reserve: {paused:#?}"
+    );
+
+    s.sf.set_daily_limit(PROD_ORG, 400).unwrap();
+    s.sf.reset_counters(PROD_ORG).unwrap();
+    // Within the probe interval the old reading stands.
+    s.advance(chrono::Duration::minutes(1));
+    assert_eq!(s.poll("prod").await.status, RunStatus::QuotaPaused);
+    s.advance(crmsync_service::guard::LIMIT_PROBE_EVERY);
+    let run = s.poll("prod").await;
+    assert_eq!(run.status, RunStatus::Completed, "{run:#?}");
+    assert_eq!(s.sf.api_count(PROD_ORG, "limits").unwrap(), 1);
+    let view = reports::quota_usage(&s.app, &s.tenant, &s.conn("prod"))
+        .await
+        .unwrap();
+    assert_eq!(view.org_max, Some(400), "{view:#?}");
+    assert_eq!(view.crmsync_allowance, 200, "{view:#?}");
+    assert!(!view.paused, "{view:#?}");
+}
+
+/// At noon crmsync has already spent 600 of its 1,000 calls: at that rate the day would
+/// end near 1,200, so polls are spaced out (the run says so and the quota view shows the
+/// projection) instead of running every minute until the budget pauses them.
+async fn a_projected_burn_slows_polls_before_pausing(backend: Backend) {
+    let s = Stack::start(backend).await;
+    s.sf.set_daily_limit(PROD_ORG, 2_000).unwrap();
+    advance_to_hour(&s, 12);
+    s.connect("prod", Environment::Production).await;
+    s.advance(chrono::Duration::minutes(1));
+    assert_eq!(s.poll("prod").await.status, RunStatus::Completed);
+    let calm = reports::quota_usage(&s.app, &s.tenant, &s.conn("prod"))
+        .await
+        .unwrap();
+    assert_eq!(calm.poll_slowdown, 1, "{calm:#?}");
+
+    s.app
+        .stores
+        .quotas
+        .add_calls(&s.tenant, &s.conn("prod"), s.now().date_naive(), 600)
+        .await
+        .unwrap();
+    let view = reports::quota_usage(&s.app, &s.tenant, &s.conn("prod"))
+        .await
+        .unwrap();
+    assert!(
+        view.projected_day_calls > view.crmsync_allowance,
+        "{view:#?}"
+    );
+    assert!(view.poll_slowdown >= 2 && !view.paused, "{view:#?}");
+
+    s.advance(chrono::Duration::minutes(1));
+    let calls_before = s.sf.api_usage(PROD_ORG).unwrap().used;
+    let run = s.poll("prod").await;
+    assert_eq!(run.status, RunStatus::Slowed, "{run:#?}");
+    assert_eq!(
+        s.sf.api_usage(PROD_ORG).unwrap().used,
+        calls_before,
+        "a slowed poll makes no call"
+    );
+    // Once the stretched interval has passed, the poll runs.
+    s.advance(chrono::Duration::minutes(i64::from(view.poll_slowdown) - 1));
+    let run = s.poll("prod").await;
+    assert_eq!(run.status, RunStatus::Completed, "{run:#?}");
 }

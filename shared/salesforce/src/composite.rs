@@ -1,5 +1,7 @@
 //! Composite (`POST composite`): up to 25 subrequests (5 queries) in one API call.
 
+use std::collections::BTreeMap;
+
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -19,6 +21,10 @@ pub struct CompositeSubrequest {
     pub path: String,
     pub reference_id: String,
     pub body: Option<Value>,
+    /// Headers for this subrequest only (e.g. `Sforce-Query-Options`). Salesforce lets a
+    /// subrequest carry any header its resource supports except `Accept`, `Authorization`
+    /// and `Content-Type`, which it inherits from the composite request.
+    pub http_headers: BTreeMap<String, String>,
 }
 
 impl CompositeSubrequest {
@@ -28,6 +34,7 @@ impl CompositeSubrequest {
             path: path.into(),
             reference_id: reference_id.into(),
             body: None,
+            http_headers: BTreeMap::new(),
         }
     }
 
@@ -43,6 +50,11 @@ impl CompositeSubrequest {
         self.body = Some(body);
         self
     }
+
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.http_headers.insert(name.into(), value.into());
+        self
+    }
 }
 
 #[derive(Serialize)]
@@ -53,6 +65,8 @@ struct WireSubrequest<'a> {
     reference_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     body: Option<&'a Value>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    http_headers: &'a BTreeMap<String, String>,
 }
 
 #[derive(Serialize)]
@@ -142,6 +156,7 @@ impl SfClient {
                 url: format!("{prefix}{}", sub.path),
                 reference_id: &sub.reference_id,
                 body: sub.body.as_ref(),
+                http_headers: &sub.http_headers,
             });
         }
         let body = WireRequest {

@@ -5,7 +5,8 @@
 //! refreshes (keeping a rotated refresh token when Salesforce returns one), revokes, and
 //! reads the identity URL. [`SfClient`] makes the REST calls for one connection: query and
 //! queryAll as a stream of pages, describe (cached per client), single-record CRUD and
-//! upsert, sObject Collections, composite, getUpdated/getDeleted and limits.
+//! upsert, sObject Collections, composite (and several queries' first pages in one composite),
+//! getUpdated/getDeleted and limits.
 //!
 //! Tokens come from a [`TokenProvider`], so the service can keep them in its vault and
 //! refresh under a lease. Every call takes the current token; a 401 triggers exactly one
@@ -38,6 +39,7 @@ mod http;
 mod limits;
 mod oauth;
 mod query;
+mod query_batch;
 mod record;
 mod sobjects;
 pub mod soql;

@@ -42,8 +42,12 @@ pub enum QueryScope {
     IncludeDeleted,
 }
 
+pub(crate) const QUERY_OPTIONS: &str = "sforce-query-options";
+
 enum Cursor {
     Start(String),
+    /// A first page already read (e.g. inside a composite request).
+    Read(Box<QueryPage>),
     Next(String),
     Done,
 }
@@ -69,13 +73,32 @@ impl SfClient {
         soql: String,
         scope: QueryScope,
     ) -> BoxStream<'static, Result<QueryPage, SfError>> {
+        self.pages_from(Cursor::Start(soql), scope)
+    }
+
+    /// The pages of a query whose first page was already read (e.g. by
+    /// [`query_first_pages`](Self::query_first_pages)): that page, then each
+    /// `nextRecordsUrl` (one call each).
+    pub fn query_continue(
+        &self,
+        first: QueryPage,
+    ) -> BoxStream<'static, Result<QueryPage, SfError>> {
+        self.pages_from(Cursor::Read(Box::new(first)), QueryScope::Live)
+    }
+
+    fn pages_from(
+        &self,
+        start: Cursor,
+        scope: QueryScope,
+    ) -> BoxStream<'static, Result<QueryPage, SfError>> {
         let client = self.clone();
-        stream::unfold(Cursor::Start(soql), move |cursor| {
+        stream::unfold(start, move |cursor| {
             let client = client.clone();
             async move {
                 let result = match cursor {
                     Cursor::Done => return None,
                     Cursor::Start(soql) => client.query_first_page(&soql, scope).await,
+                    Cursor::Read(page) => Ok(*page),
                     Cursor::Next(url) => client.query_more(&url).await,
                 };
                 Some(match result {
@@ -128,17 +151,21 @@ impl SfClient {
 
     fn query_request(&self, url: url::Url) -> Result<Request, SfError> {
         let request = Request::new(Method::GET, url);
-        match self.inner.config.query_batch_size {
-            Some(size) => {
-                if !(200..=2000).contains(&size) {
-                    return Err(SfError::invalid(
-                        "query_batch_size",
-                        format!("{size} is outside 200..=2000"),
-                    ));
-                }
-                request.header("sforce-query-options", format!("batchSize={size}"))
-            }
+        match self.query_options()? {
+            Some(options) => request.header(QUERY_OPTIONS, options),
             None => Ok(request),
+        }
+    }
+
+    /// The `Sforce-Query-Options` value for the configured batch size, if one is set.
+    pub(crate) fn query_options(&self) -> Result<Option<String>, SfError> {
+        match self.inner.config.query_batch_size {
+            Some(size) if !(200..=2000).contains(&size) => Err(SfError::invalid(
+                "query_batch_size",
+                format!("{size} is outside 200..=2000"),
+            )),
+            Some(size) => Ok(Some(format!("batchSize={size}"))),
+            None => Ok(None),
         }
     }
 }

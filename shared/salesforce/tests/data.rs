@@ -364,3 +364,60 @@ async fn get_updated_and_get_deleted() {
     })
     .await;
 }
+
+/// Several queries' first pages in one composite request each five: one metered call for up
+/// to five queries, a failed query answers on its own, a page that is not done continues by
+/// `nextRecordsUrl`, and the batch size travels in each subrequest's own headers.
+#[tokio::test]
+async fn query_first_pages_reads_five_queries_a_composite_call() {
+    bounded(async {
+        let h = Harness::start().await;
+        insert_contacts(&h, 450, "Batch");
+        let (provider, _) = h.provider();
+        let client = h.client_with(h.config().with_query_batch_size(200), provider);
+        let mut soqls: Vec<String> = (0..5)
+            .map(|i| format!("SELECT Id FROM Contact WHERE LastName LIKE 'Batch0{i}%'"))
+            .collect();
+        soqls[0] = "SELECT Id, LastName FROM Contact WHERE LastName LIKE 'Batch%'".into();
+        soqls[3] = "SELECT NoSuchField__c FROM Contact".into();
+        h.emu.admin().reset_counters(ORG).unwrap();
+        let pages = client.query_first_pages(&soqls).await.unwrap();
+        let usage = h.emu.admin().api_usage(ORG).unwrap();
+        assert_eq!(usage.counters.get("composite"), Some(&1), "{usage:?}");
+        assert_eq!(usage.counters.get("query"), None, "{usage:?}");
+        assert_eq!(pages.len(), 5);
+        let first = pages[0].as_ref().unwrap();
+        assert_eq!((first.total_size, first.records.len()), (450, 200));
+        assert!(!first.done && first.next_records_url.is_some());
+        let err = pages[3]
+            .as_ref()
+            .expect_err("an unknown field fails its own query");
+        assert!(err.is_query_error(), "{err:?}");
+        assert_eq!(
+            pages[1].as_ref().unwrap().total_size,
+            100,
+            "Batch0100..Batch0199"
+        );
+
+        // The rest of the first query by its locator: 250 more in two pages.
+        let rest: Vec<QueryPage> = client
+            .query_continue(first.clone())
+            .try_collect()
+            .await
+            .unwrap();
+        let sizes: Vec<usize> = rest.iter().map(|p| p.records.len()).collect();
+        assert_eq!(sizes, vec![200, 200, 50]);
+
+        // Six queries need two composite requests (at most five queries in one).
+        h.emu.admin().reset_counters(ORG).unwrap();
+        soqls[3] = "SELECT Id FROM Contact".into();
+        soqls.push("SELECT Id FROM Account".into());
+        let pages = client.query_first_pages(&soqls).await.unwrap();
+        assert_eq!(pages.len(), 6);
+        assert!(pages.iter().all(Result::is_ok));
+        let usage = h.emu.admin().api_usage(ORG).unwrap();
+        assert_eq!(usage.counters.get("composite"), Some(&2), "{usage:?}");
+        h.stop().await;
+    })
+    .await;
+}

@@ -1,6 +1,7 @@
 //! Checks every Salesforce-facing use case makes first: is the connection usable, and does
 //! its API budget allow the work. Also books the calls a run made against the budget.
 
+use chrono::{DateTime, TimeDelta, Utc};
 use crmsync_salesforce::SfClient;
 use std::time::Duration;
 
@@ -15,7 +16,9 @@ use crate::quota::{self, QuotaStatus};
 use crate::runs::RunStatus;
 
 /// How long the org's last reported API usage is trusted.
-const ORG_USAGE_STALE_AFTER: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
+const ORG_USAGE_STALE_AFTER: TimeDelta = TimeDelta::minutes(15);
+/// While paused at crmsync's share, the org's limit is re-read at most this often.
+pub const LIMIT_PROBE_EVERY: TimeDelta = TimeDelta::minutes(10);
 
 /// The connection, if it exists.
 pub async fn connection(
@@ -75,11 +78,21 @@ pub async fn quota(
     connection: &Connection,
     planned: u64,
 ) -> Result<QuotaStatus, ServiceError> {
+    Ok(quota_and_reading(app, connection, planned).await?.0)
+}
+
+/// The budget, and when the org's limit was last read (`None`: never).
+async fn quota_and_reading(
+    app: &App,
+    connection: &Connection,
+    planned: u64,
+) -> Result<(QuotaStatus, Option<DateTime<Utc>>), ServiceError> {
     let usage = app
         .stores
         .quotas
         .usage(&connection.tenant, &connection.id, app.now().date_naive())
         .await?;
+    let seen_at = usage.limit.map(|l| l.seen_at);
     // The org's usage falls as its rolling 24 h window moves on, and only a call refreshes
     // the reading: an old one must not pause the connection for good (e.g. after
     // REQUEST_LIMIT_EXCEEDED). Its max (and the app's quota max) stay valid.
@@ -94,12 +107,84 @@ pub async fn quota(
             l
         }
     });
-    Ok(quota::check(
+    let status = quota::check(
         limit.as_ref(),
         usage.calls,
         app.settings.quota_share,
         planned,
-    ))
+    );
+    Ok((status, seen_at))
+}
+
+/// What a poll may do now.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PollBudget {
+    Go,
+    /// crmsync's share (or the org's or app's headroom) is spent.
+    Paused,
+    /// Today's burn would pass the share: this connection polls every `slowdown` times its
+    /// interval, next at `next_due`.
+    Slowed {
+        slowdown: u32,
+        next_due: DateTime<Utc>,
+    },
+}
+
+/// Whether a poll of `planned` calls may run now, for a connection polled every
+/// `interval_minutes`. While paused at the share it re-reads the org's limit (one
+/// `GET limits` call from the probe reserve, at most every [`LIMIT_PROBE_EVERY`]): the
+/// `Sforce-Limit-Info` header carries the org's max, so a raised limit lifts the pause now
+/// rather than the next day. When today's projected burn would pass the share, polls are
+/// spaced out first.
+pub async fn poll_budget(
+    app: &App,
+    connection: &Connection,
+    planned: u64,
+    interval_minutes: i64,
+) -> Result<PollBudget, ServiceError> {
+    let (mut status, seen_at) = quota_and_reading(app, connection, planned).await?;
+    let probe_due = seen_at.is_none_or(|t| app.now() - t >= LIMIT_PROBE_EVERY);
+    if status.may_probe() && probe_due {
+        probe_limit(app, connection).await;
+        status = quota_and_reading(app, connection, planned).await?.0;
+    }
+    if status.paused {
+        return Ok(PollBudget::Paused);
+    }
+    let projection = quota::project(status.crmsync_used, status.work_allowance(), app.now());
+    if projection.poll_slowdown > 1
+        && let Some(last) = connection.last_sync_at
+    {
+        let interval = TimeDelta::minutes(interval_minutes * i64::from(projection.poll_slowdown));
+        let next_due = last + interval;
+        // The scheduler's slack, so a minutely pass does not skip a due run.
+        if app.now() < next_due - TimeDelta::seconds(5) {
+            return Ok(PollBudget::Slowed {
+                slowdown: projection.poll_slowdown,
+                next_due,
+            });
+        }
+    }
+    Ok(PollBudget::Go)
+}
+
+/// One `GET limits` to refresh the org's reading (booked like any call). A failure leaves
+/// the connection paused; one a human must fix is recorded on the connection.
+async fn probe_limit(app: &App, connection: &Connection) {
+    let client = match app.salesforce.client(connection) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, "no client for a limit probe");
+            return;
+        }
+    };
+    let before = client.requests_sent();
+    let result = client.limits().await;
+    book_calls(app, connection, &client, before).await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "limit probe failed; the connection stays paused");
+        note_salesforce_error(app, connection, &e).await;
+    }
 }
 
 /// Books the calls `client` made since `calls_before`, and the org's latest usage.

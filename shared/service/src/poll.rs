@@ -1,7 +1,8 @@
 //! Pull (flow 2): the minute scheduler pass and the per-connection sync.
 //!
-//! Per enabled object: SOQL on the cursor `(SystemModstamp, Id)`, re-reading an overlap
-//! window so a record committed late with an older stamp is not lost; capped per run; each
+//! Per enabled object: SOQL from the cursor `(SystemModstamp, Id)` back by an overlap
+//! window, so a record committed late with an older stamp is not lost; every object's first
+//! page in one composite request (an idle minute is one API call); capped per run; each
 //! record mapped through the core; the change appended to the tenant's feed, then the link
 //! written; the cursor advanced only after its records are applied. One poller per
 //! connection at a time (a lease).
@@ -25,7 +26,7 @@ use serde::Deserialize;
 use crate::app::App;
 use crate::config_service;
 use crate::error::ServiceError;
-use crate::guard::{self, RunStart};
+use crate::guard::{self, PollBudget, RunStart};
 use crate::leases::LeaseKind;
 use crate::messages::PollMessage;
 use crate::runs::{RunKind, RunStatus, RunSummary};
@@ -148,12 +149,21 @@ async fn poll_under_lease(
         return Ok(());
     }
     let objects = inbound_objects(&config);
-    if guard::quota(app, connection, objects.len() as u64 + 1)
-        .await?
-        .paused
-    {
-        run.status = RunStatus::QuotaPaused;
-        return Ok(());
+    let interval = config.frequency.minutes();
+    match guard::poll_budget(app, connection, poll_cost(objects.len()), interval).await? {
+        PollBudget::Go => {}
+        PollBudget::Paused => {
+            run.status = RunStatus::QuotaPaused;
+            return Ok(());
+        }
+        PollBudget::Slowed { slowdown, next_due } => {
+            run.status = RunStatus::Slowed;
+            run.messages.push(format!(
+                "today's projected API use passes the budget: polling every {} minute(s), next at {next_due}",
+                interval * i64::from(slowdown)
+            ));
+            return Ok(());
+        }
     }
     // The budget has room again: events parked while it was spent go back to the push queue.
     // A replay that fails is tried again next minute; it never stops the poll itself.
@@ -166,15 +176,29 @@ async fn poll_under_lease(
     }
     let client = app.salesforce.client(connection)?;
     let calls_before = client.requests_sent();
-    let mut remaining = config.poll_cap.min(app.settings.poll_cap as u32).max(1);
+    let cap = config.poll_cap.min(app.settings.poll_cap as u32).max(1);
+    let mut remaining = cap;
     let outcome = async {
-        for object in &objects {
+        let queries = object_queries(app, connection, &client, &config, &objects, cap).await?;
+        let soqls: Vec<String> = queries.iter().map(|q| q.soql.clone()).collect();
+        // Every object's first page in one composite request (one API call per five
+        // objects): an idle minute costs one call.
+        let first_pages = client.query_first_pages(&soqls).await?;
+        for (query, first_page) in queries.into_iter().zip(first_pages) {
             if remaining == 0 {
                 run.status = RunStatus::Capped;
                 break;
             }
-            let pulled =
-                pull_object(app, connection, &client, &config, object, remaining, run).await?;
+            let pulled = pull_object(
+                app,
+                connection,
+                &client,
+                &config,
+                (query, first_page?),
+                remaining,
+                run,
+            )
+            .await?;
             remaining -= pulled.min(remaining);
         }
         Ok::<(), ServiceError>(())
@@ -190,51 +214,88 @@ async fn poll_under_lease(
     outcome
 }
 
-/// Pulls one object from its cursor; returns how many records beyond the cursor it applied.
+/// One object's cursor and the query that reads from it.
+struct ObjectQuery {
+    object: String,
+    start: Option<CursorPosition>,
+    soql: String,
+}
+
+/// Reads every object's cursor and builds its query. With a cursor, one query covers both the
+/// overlap window behind it and what lies beyond, `SystemModstamp >= cursor - OVERLAP` in
+/// `(SystemModstamp, Id)` order: late commits (visible only after the cursor passed their
+/// stamp) come back with the new records, in one query instead of two. Not limited: a
+/// cut-off window hides the late commits that sort after the cut, and the cap is applied to
+/// the records beyond the cursor while reading. Without a cursor (the first poll) the query
+/// starts at the beginning, limited to the cap.
+async fn object_queries(
+    app: &App,
+    connection: &Connection,
+    client: &SfClient,
+    config: &SyncConfig,
+    objects: &[String],
+    cap: u32,
+) -> Result<Vec<ObjectQuery>, ServiceError> {
+    let window = chrono::Duration::from_std(OVERLAP).expect("small duration");
+    let mut queries = Vec::with_capacity(objects.len());
+    for object in objects {
+        let start = app
+            .stores
+            .cursors
+            .get(&connection.tenant, &connection.id, object)
+            .await?
+            .position;
+        let soql = match &start {
+            Some(pos) => {
+                let since = Condition::ge("SystemModstamp", pos.system_modstamp - window);
+                select(client, config, object, Some(since), None).await?
+            }
+            None => select(client, config, object, None, Some(cap)).await?,
+        };
+        queries.push(ObjectQuery {
+            object: object.clone(),
+            start,
+            soql,
+        });
+    }
+    Ok(queries)
+}
+
+/// Applies one object's query, whose first page was read with the others' in one composite
+/// request; later pages are read only while records beyond the cursor are still wanted.
+/// Every record read is applied (those behind the cursor come back as no change when
+/// nothing moved); at most `cap` beyond the cursor. The cursor moves to the last applied
+/// record beyond it, so a burst past the cap continues from there next time. Returns how
+/// many records beyond the cursor it applied.
 async fn pull_object(
     app: &App,
     connection: &Connection,
     client: &SfClient,
     config: &SyncConfig,
-    object: &str,
+    (query, first_page): (ObjectQuery, crmsync_salesforce::QueryPage),
     cap: u32,
     run: &mut RunSummary,
 ) -> Result<u32, ServiceError> {
-    let cursor = app
-        .stores
-        .cursors
-        .get(&connection.tenant, &connection.id, object)
-        .await?;
-    let start = cursor.position.clone();
-    if let Some(pos) = &start {
-        reread_overlap(app, connection, client, config, object, pos, run).await?;
-    }
-    // Then what lies beyond the cursor, in (SystemModstamp, Id) order, up to the cap.
-    let beyond = start.as_ref().map(|pos| {
-        Condition::or([
-            Condition::gt("SystemModstamp", pos.system_modstamp),
-            Condition::and([
-                Condition::eq("SystemModstamp", pos.system_modstamp),
-                Condition::gt("Id", pos.last_id.as_str()),
-            ]),
-        ])
-    });
-    let soql = select(client, config, object, beyond, Some(cap)).await?;
+    let ObjectQuery { object, start, .. } = query;
+    let object = object.as_str();
     let mut applied_beyond = 0u32;
     let mut last = start.clone();
-    let mut pages = client.query(soql);
+    let mut pages = client.query_continue(first_page);
     'pages: while let Some(page) = pages.next().await {
         for record in page?.records {
             let Some(position) = position_of(&record) else {
                 run.stats(object).errors += 1;
                 continue;
             };
-            if applied_beyond >= cap {
+            let beyond = start.as_ref().is_none_or(|s| is_after(&position, s));
+            if beyond && applied_beyond >= cap {
                 break 'pages;
             }
             apply_record(app, connection, config, object, &record.fields, run).await?;
-            applied_beyond += 1;
-            last = Some(position);
+            if beyond {
+                applied_beyond += 1;
+                last = Some(position);
+            }
         }
     }
     drop(pages);
@@ -255,42 +316,18 @@ async fn pull_object(
     Ok(applied_beyond)
 }
 
-/// Re-reads the whole window behind the cursor to catch late commits (visible only after
-/// the cursor passed their SystemModstamp). Not limited: a cut-off window hides the late
-/// commits that sort after the cut. Bounded above by the cursor, so it never reads ahead;
-/// records already applied come back as no change.
-async fn reread_overlap(
-    app: &App,
-    connection: &Connection,
-    client: &SfClient,
-    config: &SyncConfig,
-    object: &str,
-    pos: &CursorPosition,
-    run: &mut RunSummary,
-) -> Result<(), ServiceError> {
-    let window = chrono::Duration::from_std(OVERLAP).expect("small duration");
-    let overlap = Condition::and([
-        Condition::ge("SystemModstamp", pos.system_modstamp - window),
-        Condition::or([
-            Condition::lt("SystemModstamp", pos.system_modstamp),
-            Condition::and([
-                Condition::eq("SystemModstamp", pos.system_modstamp),
-                Condition::le("Id", pos.last_id.as_str()),
-            ]),
-        ]),
-    ]);
-    let soql = select(client, config, object, Some(overlap), None).await?;
-    let mut pages = client.query(soql);
-    while let Some(page) = pages.next().await {
-        for record in page?.records {
-            if position_of(&record).is_none() {
-                run.stats(object).errors += 1;
-                continue;
-            }
-            apply_record(app, connection, config, object, &record.fields, run).await?;
-        }
-    }
-    Ok(())
+/// `(SystemModstamp, Id)` order, as the query sorts. Only records that share the cursor's
+/// stamp are told apart by Id; one misjudged there is still applied, and at worst the
+/// cursor does not move past it (it is read again next time), never skipped.
+fn is_after(position: &CursorPosition, cursor: &CursorPosition) -> bool {
+    (position.system_modstamp, position.last_id.as_str())
+        > (cursor.system_modstamp, cursor.last_id.as_str())
+}
+
+/// The calls an idle poll of `objects` makes: one composite request per five objects, plus
+/// one to spare for a page beyond the first.
+pub fn poll_cost(objects: usize) -> u64 {
+    objects.div_ceil(crmsync_salesforce::COMPOSITE_MAX_QUERIES) as u64 + 1
 }
 
 /// Syncs a small segment without moving cursors: to check mappings before a full sync.

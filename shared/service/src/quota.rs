@@ -3,9 +3,24 @@
 //! integrations keep the rest. When the org's admin gives crmsync's connected app its own
 //! quota (`per-app-api-usage`), the tighter of the two binds. At the threshold the
 //! connection pauses instead of failing.
+//!
+//! Two refinements keep the budget honest within a day:
+//! - a small reserve of the allowance is kept for re-reading the org's limit while paused
+//!   (one call every [`LIMIT_PROBE_EVERY`](crate::guard::LIMIT_PROBE_EVERY)), so a limit the
+//!   admin raised lifts the pause the same day; work pauses at the allowance less the
+//!   reserve and the probes never go past the allowance;
+//! - [`project`] extrapolates crmsync's calls so far today to the end of the UTC day; when
+//!   that would pass the allowance, polls are spaced out ([`BurnProjection::poll_slowdown`])
+//!   before anything pauses.
 
+use chrono::{DateTime, NaiveTime, Utc};
 use crmsync_store::LimitInfo;
 use serde::Serialize;
+
+/// The longest a poll interval is stretched (one minute becomes an hour).
+pub const MAX_POLL_SLOWDOWN: u32 = 60;
+/// Calls kept for limit probes: 1 % of the allowance, at least 1, at most this.
+const MAX_PROBE_RESERVE: u64 = 48;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct QuotaStatus {
@@ -21,7 +36,64 @@ pub struct QuotaStatus {
     pub crmsync_used: u64,
     /// The most crmsync may use today.
     pub crmsync_allowance: u64,
+    /// Calls of the allowance kept for re-reading the org's limit while paused.
+    pub probe_reserve: u64,
     pub paused: bool,
+}
+
+impl QuotaStatus {
+    /// The allowance work may spend; the rest is the probe reserve.
+    pub fn work_allowance(&self) -> u64 {
+        self.crmsync_allowance.saturating_sub(self.probe_reserve)
+    }
+
+    /// Paused by crmsync's own share (not by the org's or the app's headroom), with a call of
+    /// the reserve left and the org not at its limit: a limit probe may run.
+    pub fn may_probe(&self) -> bool {
+        self.paused
+            && self.org_max > 0
+            && self.crmsync_used < self.crmsync_allowance
+            && self.org_used < self.org_max
+            && self.app_used.zip(self.app_max).is_none_or(|(u, m)| u < m)
+    }
+}
+
+/// crmsync's calls for a connection today, extrapolated to the end of the UTC day.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BurnProjection {
+    /// Calls an hour, averaged since midnight UTC (over at least the first hour).
+    pub calls_per_hour: f64,
+    /// Today's calls by midnight UTC at that rate.
+    pub projected_day_calls: u64,
+    /// Polls run every `poll_slowdown` times their configured interval so the projection
+    /// fits the allowance (1: not slowed; at most [`MAX_POLL_SLOWDOWN`]).
+    pub poll_slowdown: u32,
+}
+
+/// Projects the day's burn from today's rate so far and the poll slowdown that keeps it
+/// within `allowance` (unknown, 0: never slowed).
+pub fn project(crmsync_used: u64, allowance: u64, now: DateTime<Utc>) -> BurnProjection {
+    let midnight = now.date_naive().and_time(NaiveTime::MIN).and_utc();
+    let elapsed_h = (now - midnight).num_seconds() as f64 / 3600.0;
+    let left_h = (24.0 - elapsed_h).max(0.0);
+    let calls_per_hour = crmsync_used as f64 / elapsed_h.max(1.0);
+    let projected_day_calls = crmsync_used + (calls_per_hour * left_h).ceil() as u64;
+    let poll_slowdown = if allowance == 0 || projected_day_calls <= allowance {
+        1
+    } else {
+        let room = allowance.saturating_sub(crmsync_used) as f64;
+        let fitting_rate = room / left_h.max(1.0 / 60.0);
+        if fitting_rate <= 0.0 {
+            MAX_POLL_SLOWDOWN
+        } else {
+            ((calls_per_hour / fitting_rate).ceil() as u32).clamp(1, MAX_POLL_SLOWDOWN)
+        }
+    };
+    BurnProjection {
+        calls_per_hour,
+        projected_day_calls,
+        poll_slowdown,
+    }
 }
 
 /// Decides whether a connection may make `planned` more calls.
@@ -40,10 +112,13 @@ pub fn check(
     let app = limit.and_then(|l| l.app);
     let share_allowance = (org_max as f64 * share).floor() as u64;
     let allowance = app.map_or(share_allowance, |a| share_allowance.min(a.max));
+    let probe_reserve = (allowance / 100).clamp(1, MAX_PROBE_RESERVE).min(allowance);
     let org_headroom = org_max.saturating_sub(org_used);
     let app_headroom = app.map_or(u64::MAX, |a| a.max.saturating_sub(a.used));
     let paused = org_max > 0
-        && (crmsync_used + planned > allowance || planned > org_headroom || planned > app_headroom);
+        && (crmsync_used + planned > allowance - probe_reserve
+            || planned > org_headroom
+            || planned > app_headroom);
     QuotaStatus {
         org_used,
         org_max,
@@ -51,6 +126,7 @@ pub fn check(
         app_max: app.map(|a| a.max),
         crmsync_used,
         crmsync_allowance: allowance,
+        probe_reserve,
         paused,
     }
 }
@@ -105,6 +181,60 @@ mod tests {
     fn app_headroom_binds_when_other_connections_of_the_app_used_it() {
         // This connection used little, but the app's quota in the org is nearly spent.
         assert!(check(Some(&limit(300, 5_000, Some((245, 250)))), 5, 0.5, 10).paused);
+    }
+
+    #[test]
+    fn work_pauses_short_of_the_share_by_the_probe_reserve() {
+        // 7,500 allowed; 1 % (capped at 48) is kept for limit probes.
+        let s = check(Some(&limit(8_000, 15_000, None)), 7_440, 0.5, 10);
+        assert_eq!((s.probe_reserve, s.work_allowance()), (48, 7_452));
+        assert!(s.paused && s.may_probe());
+        let spent = check(Some(&limit(8_000, 15_000, None)), 7_500, 0.5, 1);
+        assert!(
+            spent.paused && !spent.may_probe(),
+            "no probe past the share"
+        );
+        assert!(!check(Some(&limit(100, 15_000, None)), 7_400, 0.5, 10).paused);
+    }
+
+    #[test]
+    fn no_probe_when_the_org_itself_is_at_its_limit() {
+        let s = check(Some(&limit(15_000, 15_000, None)), 10, 0.5, 10);
+        assert!(s.paused && !s.may_probe());
+    }
+
+    fn at(hour: u32) -> DateTime<Utc> {
+        "2026-11-30T00:00:00Z".parse::<DateTime<Utc>>().unwrap()
+            + chrono::Duration::hours(i64::from(hour))
+    }
+
+    #[test]
+    fn projection_extrapolates_todays_rate_to_midnight() {
+        let p = project(600, 7_500, at(12));
+        assert_eq!(p.calls_per_hour, 50.0);
+        assert_eq!(p.projected_day_calls, 1_200);
+        assert_eq!(p.poll_slowdown, 1, "fits: not slowed");
+    }
+
+    #[test]
+    fn a_projection_past_the_allowance_slows_polls_to_fit() {
+        // 6,000 by noon: 12,000 projected; 1,500 left for 12 h fits 125/h, 4x slower.
+        let p = project(6_000, 7_500, at(12));
+        assert_eq!(p.projected_day_calls, 12_000);
+        assert_eq!(p.poll_slowdown, 4);
+        // Nothing left: the slowest interval.
+        assert_eq!(
+            project(7_500, 7_500, at(12)).poll_slowdown,
+            MAX_POLL_SLOWDOWN
+        );
+        // An unknown limit never slows.
+        assert_eq!(project(6_000, 0, at(12)).poll_slowdown, 1);
+    }
+
+    #[test]
+    fn the_first_hour_is_not_extrapolated_from_minutes() {
+        let p = project(30, 7_500, at(0) + chrono::Duration::minutes(5));
+        assert_eq!(p.calls_per_hour, 30.0);
     }
 
     #[test]

@@ -702,6 +702,16 @@ pub struct QuotaView {
     pub app_used: Option<u64>,
     pub app_max: Option<u64>,
     pub limit_seen_at: Option<DateTime<Utc>>,
+    /// Calls of the allowance kept for re-reading the org's limit while paused (work pauses
+    /// this much short of the allowance).
+    pub probe_reserve: u64,
+    /// crmsync's calls an hour today (averaged since midnight UTC).
+    pub calls_per_hour: f64,
+    /// Today's calls by midnight UTC at that rate.
+    pub projected_day_calls: u64,
+    /// Polls run every `poll_slowdown` times their interval so the projection fits the
+    /// allowance (1: not slowed).
+    pub poll_slowdown: u32,
     pub paused: bool,
 }
 
@@ -724,6 +734,7 @@ pub async fn quota_usage(
         app.settings.quota_share,
         0,
     );
+    let projection = quota::project(usage.calls, status.work_allowance(), app.now());
     Ok(QuotaView {
         connection: id.as_str().to_string(),
         day: usage.day,
@@ -736,6 +747,10 @@ pub async fn quota_usage(
         app_used: status.app_used,
         app_max: status.app_max,
         limit_seen_at: usage.limit.map(|l| l.seen_at),
+        probe_reserve: status.probe_reserve,
+        calls_per_hour: projection.calls_per_hour,
+        projected_day_calls: projection.projected_day_calls,
+        poll_slowdown: projection.poll_slowdown,
         paused: status.paused,
     })
 }

@@ -57,6 +57,8 @@ pub enum RunStatus {
     NotConnected,
     /// The connection's API budget is spent for now.
     QuotaPaused,
+    /// Today's projected API burn passes the budget: this poll waits for a longer interval.
+    Slowed,
     /// The sync config is not ready (e.g. a required app field is unmapped).
     NotReady,
     Failed,
@@ -71,6 +73,7 @@ impl RunStatus {
             RunStatus::Busy => "busy",
             RunStatus::NotConnected => "not_connected",
             RunStatus::QuotaPaused => "quota_paused",
+            RunStatus::Slowed => "slowed",
             RunStatus::NotReady => "not_ready",
             RunStatus::Failed => "failed",
         }
@@ -154,13 +157,14 @@ impl RunSummary {
 
 /// Adds a finished run to its connection's history, kept [`RUN_HISTORY_DAYS`] after it
 /// finished. Runs where nothing happened are not kept: `Busy` (another worker held the
-/// lease) and quota-paused minute polls (one a minute while a budget is spent; the quota
-/// endpoint shows that state).
+/// lease) and quota-paused or slowed minute polls (one a minute while a budget is spent or
+/// stretched; the quota endpoint shows that state).
 /// Never fails: the history is a report, so a write that fails is logged and the run goes
 /// on as if it had been recorded.
 pub async fn save(app: &App, run: &RunSummary) {
     let nothing_happened = run.status == RunStatus::Busy
-        || (run.kind == RunKind::Poll && run.status == RunStatus::QuotaPaused);
+        || (run.kind == RunKind::Poll
+            && matches!(run.status, RunStatus::QuotaPaused | RunStatus::Slowed));
     if nothing_happened {
         return;
     }
@@ -237,6 +241,7 @@ mod tests {
             RunStatus::Busy,
             RunStatus::NotConnected,
             RunStatus::QuotaPaused,
+            RunStatus::Slowed,
             RunStatus::NotReady,
             RunStatus::Failed,
         ] {

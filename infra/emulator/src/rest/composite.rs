@@ -4,7 +4,7 @@
 use super::{Ctx, Reply, parse_query, route};
 use crate::error::ApiError;
 use axum::body::Bytes;
-use axum::http::{Method, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use serde_json::{Map, Value, json};
 
 const MAX_SUBREQUESTS: usize = 25;
@@ -98,6 +98,9 @@ pub fn composite(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
             ),
         ));
     }
+    for sub in &subs {
+        check_sub_headers(sub)?;
+    }
     let all_or_none = body
         .get("allOrNone")
         .and_then(Value::as_bool)
@@ -155,6 +158,59 @@ fn location(sub: &Value, id: &str) -> String {
     format!("{path}/{id}")
 }
 
+/// Headers a subrequest inherits from the composite request; any other it carries itself
+/// in `httpHeaders` (REST API Developer Guide, "Composite Subrequest").
+const INHERITED: [&str; 3] = ["accept", "authorization", "content-type"];
+
+/// A subrequest naming an inherited header fails the whole request with 400.
+fn check_sub_headers(sub: &Value) -> Result<(), ApiError> {
+    let Some(headers) = sub.get("httpHeaders") else {
+        return Ok(());
+    };
+    let headers = headers.as_object().ok_or_else(|| {
+        ApiError::bad(
+            "JSON_PARSER_ERROR",
+            "httpHeaders: expected an object of strings",
+        )
+    })?;
+    for (name, value) in headers {
+        if INHERITED.contains(&name.to_ascii_lowercase().as_str()) {
+            return Err(ApiError::bad(
+                "INVALID_BATCH_REQUEST",
+                format!("The {name} header cannot be set on a subrequest"),
+            ));
+        }
+        if !value.is_string() {
+            return Err(ApiError::bad(
+                "JSON_PARSER_ERROR",
+                format!("httpHeaders.{name}: expected a string"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The inherited headers of the composite request plus the subrequest's own `httpHeaders`:
+/// e.g. `Sforce-Query-Options` on the composite request does not reach its queries.
+fn sub_headers(top: &HeaderMap, sub: &Value) -> HeaderMap {
+    let mut headers: HeaderMap = top
+        .iter()
+        .filter(|(name, _)| INHERITED.contains(&name.as_str()))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    if let Some(own) = sub.get("httpHeaders").and_then(Value::as_object) {
+        for (name, value) in own {
+            if let (Ok(name), Some(Ok(value))) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                value.as_str().map(HeaderValue::from_str),
+            ) {
+                headers.insert(name, value);
+            }
+        }
+    }
+    headers
+}
+
 fn run_sub(ctx: &mut Ctx<'_>, sub: &Value, refs: &Map<String, Value>) -> Result<Reply, ApiError> {
     let method: Method = sub
         .get("method")
@@ -196,7 +252,7 @@ fn run_sub(ctx: &mut Ctx<'_>, sub: &Value, refs: &Map<String, Value>) -> Result<
         method,
         segments: segs.collect(),
         params: parse_query(Some(query)),
-        headers: ctx.headers.clone(),
+        headers: sub_headers(&ctx.headers, sub),
         body: Bytes::from(body),
     };
     if sub_ctx.segments.first().is_some_and(|s| s == "composite") && sub_ctx.segments.len() == 1 {

@@ -94,6 +94,26 @@ impl Api {
         };
         (status, json, headers)
     }
+    /// POST with one extra request header.
+    pub async fn send_with_header(
+        &self,
+        path: &str,
+        body: Value,
+        (name, value): (&str, &str),
+    ) -> (u16, Value, reqwest::header::HeaderMap) {
+        let resp = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(&self.token)
+            .header(name, value)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        (status, resp.json().await.unwrap_or(Value::Null), headers)
+    }
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let (s, b, _) = self.send(reqwest::Method::GET, path, None).await;
         (s, b)
