@@ -186,7 +186,7 @@ mod tests {
     #[test]
     fn work_pauses_short_of_the_share_by_the_probe_reserve() {
         // 7,500 allowed; 1 % (capped at 48) is kept for limit probes.
-        let s = check(Some(&limit(8_000, 15_000, None)), 7_440, 0.5, 10);
+        let s = check(Some(&limit(8_000, 15_000, None)), 7_445, 0.5, 10);
         assert_eq!((s.probe_reserve, s.work_allowance()), (48, 7_452));
         assert!(s.paused && s.may_probe());
         let spent = check(Some(&limit(8_000, 15_000, None)), 7_500, 0.5, 1);
