@@ -375,15 +375,17 @@ async fn poll_worker(app: Arc<App>, every: Duration, mut stop: watch::Receiver<b
 
 /// The scheduler pass, then the worker over the poll queue (as the poll Lambda does).
 async fn poll_once(app: &App) -> CliResult<()> {
-    poll::schedule_due(app).await?;
+    crmsync_service::schedule::schedule_due(app).await?;
     loop {
         let batch = app.stores.queues.receive(QueueKind::Poll, 10).await?;
         if batch.is_empty() {
             return Ok(());
         }
         for m in batch {
-            let parsed = serde_json::from_str::<crmsync_service::messages::PollMessage>(&m.body)
-                .ok()
+            let message =
+                serde_json::from_str::<crmsync_service::messages::PollMessage>(&m.body).ok();
+            let parsed = message
+                .as_ref()
                 .and_then(|p| stack::ids(&p.tenant, &p.connection).ok());
             if let Some((t, c)) = parsed {
                 match poll::poll_connection(app, &t, &c).await {
@@ -399,6 +401,9 @@ async fn poll_once(app: &App) -> CliResult<()> {
                         tracing::warn!(tenant = t.as_str(), connection = c.as_str(), error = %e, "poll failed")
                     }
                 }
+            }
+            if let Some(message) = &message {
+                crmsync_service::schedule::release_mark(app, message).await;
             }
             app.stores.queues.ack(QueueKind::Poll, &m.receipt).await?;
         }

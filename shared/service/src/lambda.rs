@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::app::App;
 use crate::messages::PollMessage;
 use crate::push::InboundMessage;
-use crate::{poll as poll_uc, push, sweep as sweep_uc};
+use crate::{poll as poll_uc, push, schedule, sweep as sweep_uc};
 
 /// What the poll function receives: an EventBridge tick or a poll-queue batch.
 pub type PollEvent = Value;
@@ -56,24 +56,24 @@ pub async fn push_batch(app: &App, event: SqsEvent) -> Result<SqsBatchResponse, 
 /// The poll function: the minute tick fans out; a poll-queue batch syncs connections.
 pub async fn poll(app: &App, event: PollEvent) -> Result<Value, LambdaError> {
     if event.get("Records").is_none() {
-        let scheduled = poll_uc::schedule_due(app).await?;
-        return Ok(json!({ "scheduled": scheduled }));
+        let pass = schedule::schedule_due(app).await?;
+        return Ok(serde_json::to_value(pass)?);
     }
     let batch: SqsEvent = serde_json::from_value(event)?;
     let mut retry = Vec::new();
     for m in batch.records {
         let Some(id) = m.message_id else { continue };
-        let parsed = m
+        let message = m
             .body
             .as_deref()
-            .and_then(|b| serde_json::from_str::<PollMessage>(b).ok())
-            .and_then(|p| {
-                Some((
-                    TenantId::new(p.tenant).ok()?,
-                    ConnectionId::new(p.connection).ok()?,
-                ))
-            });
-        let Some((tenant, connection)) = parsed else {
+            .and_then(|b| serde_json::from_str::<PollMessage>(b).ok());
+        let parsed = message.as_ref().and_then(|p| {
+            Some((
+                TenantId::new(p.tenant.clone()).ok()?,
+                ConnectionId::new(p.connection.clone()).ok()?,
+            ))
+        });
+        let (Some(message), Some((tenant, connection))) = (message, parsed) else {
             tracing::error!(
                 message_id = id,
                 "unreadable poll message; leaving it for the dead-letter queue"
@@ -82,12 +82,17 @@ pub async fn poll(app: &App, event: PollEvent) -> Result<Value, LambdaError> {
             continue;
         };
         match poll_uc::poll_connection(app, &tenant, &connection).await {
+            // Redelivered: the connection stays marked as queued.
+            Err(e) if e.is_retryable() => {
+                retry.push(id);
+                continue;
+            }
             Ok(_) => {}
-            Err(e) if e.is_retryable() => retry.push(id),
             Err(e) => {
                 tracing::warn!(tenant = tenant.as_str(), connection = connection.as_str(), error = %e, "poll failed; the next tick retries")
             }
         }
+        schedule::release_mark(app, &message).await;
     }
     Ok(serde_json::to_value(failures(retry))?)
 }
