@@ -102,6 +102,9 @@ pub struct Settings {
     pub poll_cap: usize,
     pub quota_share: f64,
     pub operator_key_secret_id: Option<String>,
+    /// Link pages (of 200) one sweep run checks in a reconcile by Id scan; the scan
+    /// resumes from its checkpoint on the next run (not an environment variable).
+    pub reconcile_pages_per_run: usize,
 }
 
 impl Default for Settings {
@@ -121,6 +124,8 @@ impl Default for Settings {
             poll_cap: 1000,
             quota_share: 0.5,
             operator_key_secret_id: None,
+            // 50,000 links and 250 queries a run: a 300,000-link org takes 6 runs.
+            reconcile_pages_per_run: 250,
         }
     }
 }
@@ -176,6 +181,7 @@ impl Settings {
             poll_cap,
             quota_share,
             operator_key_secret_id: get(OPERATOR_KEY_SECRET_ID),
+            reconcile_pages_per_run: defaults.reconcile_pages_per_run,
         })
     }
 }
