@@ -117,6 +117,7 @@ impl Stack {
             settings.table = aws.table.clone();
             settings.push_queue_url = aws.push_queue_url.clone();
             settings.poll_queue_url = aws.poll_queue_url.clone();
+            settings.sweep_queue_url = aws.sweep_queue_url.clone();
             settings.secret_prefix = aws.secret_prefix.clone();
         }
         let credentials = AppCredentials {

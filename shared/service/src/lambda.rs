@@ -8,13 +8,13 @@ use crmsync_store::{ConnectionId, TenantId};
 use serde_json::{Value, json};
 
 use crate::app::App;
-use crate::messages::PollMessage;
+use crate::messages::{PollMessage, SweepMessage};
 use crate::push::InboundMessage;
 use crate::{poll as poll_uc, push, schedule, sweep as sweep_uc};
 
 /// What the poll function receives: an EventBridge tick or a poll-queue batch.
 pub type PollEvent = Value;
-/// What the sweep function receives from its schedule.
+/// What the sweep function receives: its schedule's tick or a sweep-queue batch.
 pub type ScheduledEvent = Value;
 
 pub type LambdaError = Box<dyn std::error::Error + Send + Sync>;
@@ -97,9 +97,44 @@ pub async fn poll(app: &App, event: PollEvent) -> Result<Value, LambdaError> {
     Ok(serde_json::to_value(failures(retry))?)
 }
 
-/// The sweep function: sweeps every connected connection.
-pub async fn sweep(app: &App, _event: ScheduledEvent) -> Result<Value, LambdaError> {
-    let runs = sweep_uc::sweep_all(app).await?;
-    let unlinked: u64 = runs.iter().map(|r| r.total().unlinked).sum();
-    Ok(json!({ "connections": runs.len(), "unlinked": unlinked }))
+/// The sweep function: the tick fans out one message per connected connection; a
+/// sweep-queue batch sweeps those connections (a retryable failure is redelivered).
+pub async fn sweep(app: &App, event: ScheduledEvent) -> Result<Value, LambdaError> {
+    if event.get("Records").is_none() {
+        let queued = sweep_uc::fan_out(app).await?;
+        return Ok(json!({ "queued": queued }));
+    }
+    let batch: SqsEvent = serde_json::from_value(event)?;
+    let mut retry = Vec::new();
+    for m in batch.records {
+        let Some(id) = m.message_id else { continue };
+        let parsed = m
+            .body
+            .as_deref()
+            .and_then(|b| serde_json::from_str::<SweepMessage>(b).ok())
+            .and_then(|p| {
+                Some((
+                    TenantId::new(p.tenant).ok()?,
+                    ConnectionId::new(p.connection).ok()?,
+                ))
+            });
+        let Some((tenant, connection)) = parsed else {
+            tracing::error!(
+                message_id = id,
+                "unreadable sweep message; leaving it for the dead-letter queue"
+            );
+            retry.push(id);
+            continue;
+        };
+        match sweep_uc::sweep_connection(app, &tenant, &connection).await {
+            Ok(run) => {
+                tracing::info!(tenant = tenant.as_str(), connection = connection.as_str(), status = ?run.status, unlinked = run.total().unlinked, "sweep")
+            }
+            Err(e) if e.is_retryable() => retry.push(id),
+            Err(e) => {
+                tracing::warn!(tenant = tenant.as_str(), connection = connection.as_str(), error = %e, "sweep failed; the next tick retries")
+            }
+        }
+    }
+    Ok(serde_json::to_value(failures(retry))?)
 }

@@ -67,6 +67,14 @@ pub struct PollMessage {
     pub mark: Option<String>,
 }
 
+/// One connection to sweep for deletions, on the sweep queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepMessage {
+    pub tenant: String,
+    pub connection: String,
+}
+
 /// SQS group and dedup ids allow 128 characters of a limited alphabet: hash anything else.
 fn bounded_id(raw: &str) -> String {
     let simple = raw.len() <= 128

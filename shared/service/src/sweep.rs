@@ -10,8 +10,8 @@ use crmsync_core::config::SyncConfig;
 use crmsync_salesforce::soql::{Condition, SoqlBuilder};
 use crmsync_salesforce::{SfClient, SfError};
 use crmsync_store::{
-    ChangeKind, Connection, ConnectionId, Link, NewChange, PageRequest, PageToken,
-    ReconcileCheckpoint, TenantId,
+    ChangeKind, Connection, ConnectionId, Link, NewChange, OutboundMessage, PageRequest, PageToken,
+    QueueKind, ReconcileCheckpoint, TenantId,
 };
 use futures::StreamExt;
 
@@ -21,13 +21,14 @@ use crate::error::ServiceError;
 use crate::guard::{self, RunStart};
 use crate::leases::LeaseKind;
 use crate::links::{LINKABLE_OBJECTS, app_object_of};
+use crate::messages::SweepMessage;
 use crate::runs::{RunKind, RunStatus, RunSummary};
 
 const SWEEP_LEASE_TTL: Duration = Duration::from_secs(10 * 60);
 /// Ids per existence query in a reconcile (keeps the URI well under 16 KB).
 const RECONCILE_CHUNK: usize = 200;
-/// Connections swept at the same time by one pass.
-const SWEEP_CONCURRENCY: usize = 8;
+/// Connections per page of the fan-out.
+const FAN_OUT_PAGE: u32 = 200;
 
 /// A first sweep looks this far back.
 const FIRST_SWEEP_LOOKBACK_DAYS: i64 = 14;
@@ -51,10 +52,20 @@ pub async fn sweep_connection(
     };
     let result = async {
         let config = config_service::load_or_init(app, tenant, id).await?.config;
+        // The guard first: a sweep spends calls from the same daily budget as the sync
+        // (one getDeleted per object, plus the token refresh).
+        let objects = swept_objects(&config);
+        if guard::quota(app, &connection, objects.len() as u64 + 1)
+            .await?
+            .paused
+        {
+            run.status = RunStatus::QuotaPaused;
+            return Ok(());
+        }
         let client = app.salesforce.client(&connection)?;
         let calls_before = client.requests_sent();
         let swept = async {
-            for object in swept_objects(&config) {
+            for object in objects {
                 sweep_object(app, &connection, &client, &config, &object, &mut run).await?;
             }
             Ok::<(), ServiceError>(())
@@ -81,41 +92,44 @@ pub async fn sweep_connection(
     Ok(run)
 }
 
-/// Sweeps every Connected connection (the scheduled Lambda).
-pub async fn sweep_all(app: &App) -> Result<Vec<RunSummary>, ServiceError> {
-    let mut page = PageRequest::first(200);
-    let mut runs = Vec::new();
+/// The sweep tick: one sweep-queue message per Connected connection, so each connection is
+/// swept in its own invocation (and retried alone) instead of one pass over all of them.
+/// Returns how many were queued.
+pub async fn fan_out(app: &App) -> Result<usize, ServiceError> {
+    let mut page = PageRequest::first(FAN_OUT_PAGE);
+    let mut queued = 0;
     loop {
         let batch = app.stores.connections.list_all(&page).await?;
-        // Connections are independent and the work is I/O: several at a time, so one slow
-        // org does not hold up the rest of the pass.
-        let connected: Vec<Connection> = batch
+        let messages = batch
             .items
-            .into_iter()
-            .filter(guard::is_connected)
-            .collect();
-        for chunk in connected.chunks(SWEEP_CONCURRENCY) {
-            let results = futures::future::join_all(
-                chunk
-                    .iter()
-                    .map(|c| sweep_connection(app, &c.tenant, &c.id)),
-            )
-            .await;
-            for (c, result) in chunk.iter().zip(results) {
-                match result {
-                    Ok(run) => runs.push(run),
-                    Err(e) => {
-                        tracing::warn!(tenant = c.tenant.as_str(), connection = c.id.as_str(), error = %e, "sweep failed")
-                    }
-                }
-            }
+            .iter()
+            .filter(|c| guard::is_connected(c))
+            .map(|c| {
+                serde_json::to_string(&SweepMessage {
+                    tenant: c.tenant.as_str().to_string(),
+                    connection: c.id.as_str().to_string(),
+                })
+                .map(|body| OutboundMessage {
+                    body,
+                    group_id: None,
+                    dedup_id: None,
+                })
+                .map_err(|e| ServiceError::Internal(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if !messages.is_empty() {
+            app.stores
+                .queues
+                .send_batch(QueueKind::Sweep, &messages)
+                .await?;
+            queued += messages.len();
         }
         match batch.next {
-            Some(token) => page = PageRequest::next(200, token),
+            Some(token) => page = PageRequest::next(FAN_OUT_PAGE, token),
             None => break,
         }
     }
-    Ok(runs)
+    Ok(queued)
 }
 
 /// Enabled objects that can carry links.

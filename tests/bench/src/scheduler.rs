@@ -1,6 +1,6 @@
 //! One scheduler pass over N due connections (issue 11 goal 5).
 //!
-//! Seeds N Connected, never-synced connections straight into the stores, then runs one
+//! Seeds N Connected, never-synced connections (10 per tenant) straight into the stores, then runs one
 //! pass (`crmsync_service::schedule::schedule_due`) through a queue adapter that counts the
 //! `SendMessageBatch` calls it would make on SQS. A second pass right after must send
 //! nothing: every connection is still marked as queued. Wall time is printed, not
@@ -65,9 +65,12 @@ pub struct SchedulerMeasure {
     pub second_sqs_calls: u64,
 }
 
-fn connection(tenant: &TenantId, i: usize, now: chrono::DateTime<chrono::Utc>) -> Connection {
+/// Connections per tenant: 10,000 connections are 1,000 tenants, as a fleet would be.
+const PER_TENANT: usize = 10;
+
+fn connection(i: usize, now: chrono::DateTime<chrono::Utc>) -> Connection {
     Connection {
-        tenant: tenant.clone(),
+        tenant: TenantId::new(format!("t{:05}", i / PER_TENANT)).expect("tenant id"),
         id: ConnectionId::new(format!("c{i:05}")).expect("connection id"),
         status: ConnectionStatus::Connected,
         environment: Environment::Production,
@@ -109,10 +112,9 @@ pub async fn scheduler_pass(backend: Backend, connections: usize) -> SchedulerMe
         client_secret: None,
     };
     let app = App::new(settings, stores, credentials).expect("app wires");
-    let tenant = TenantId::new("bench").expect("tenant id");
     let now = clock.now();
     futures::stream::iter((0..connections).map(|i| {
-        let c = connection(&tenant, i, now);
+        let c = connection(i, now);
         let app = &app;
         async move { app.stores.connections.put(&c).await.expect("seed") }
     }))
