@@ -141,10 +141,17 @@ pub async fn scheduler_pass(backend: Backend, connections: usize) -> SchedulerMe
     }
 }
 
-/// The row, as Markdown.
+/// The row with its header, as Markdown.
 pub fn row(m: &SchedulerMeasure) -> String {
     format!(
-        "| one scheduler pass over {} connections ({:?}) | {} queued | {} SendMessageBatch | {:.2} s | second pass: {} queued, {} calls |",
+        "| workload | queued | SQS calls | wall time | second pass |\n|---|---:|---:|---:|---|\n{}",
+        row_only(m)
+    )
+}
+
+fn row_only(m: &SchedulerMeasure) -> String {
+    format!(
+        "| one scheduler pass over {} connections ({:?}) | {} queued | {} SendMessageBatch | {:.2} s | {} queued, {} calls |",
         m.connections,
         m.backend,
         m.pass.scheduled,
