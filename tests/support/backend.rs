@@ -31,10 +31,7 @@ pub fn moto_endpoint() -> String {
 
 /// Stores for `backend` and, for AWS, the resource names (a fresh table, queues and secret
 /// prefix per call, so tests run in parallel).
-pub(crate) async fn stores(
-    backend: Backend,
-    clock: Arc<dyn Clock>,
-) -> (Stores, Option<AwsSettings>) {
+pub async fn stores(backend: Backend, clock: Arc<dyn Clock>) -> (Stores, Option<AwsSettings>) {
     match backend {
         Backend::Embedded => {
             let stores = Stores::embedded_with_clock(None, clock)

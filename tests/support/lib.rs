@@ -22,7 +22,7 @@ mod http;
 mod stack;
 mod toolkit;
 
-pub use backend::{Backend, moto_endpoint};
+pub use backend::{Backend, moto_endpoint, stores};
 pub use http::{Api, Reply, ok};
 pub use stack::{Drained, PROD_ORG, SANDBOX_ORG, Stack, StackOptions, inbound};
 pub use toolkit::{app_event, find_changes, str_field};

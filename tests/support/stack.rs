@@ -38,6 +38,9 @@ pub struct StackOptions {
     /// Records one poll reads per object (the service default, 1,000, when `None`): a low
     /// cap lets a volume scenario stay small.
     pub poll_cap: Option<usize>,
+    /// Link pages one sweep run reconciles (the service default when `None`): a low value
+    /// makes a reconcile span several runs.
+    pub reconcile_pages_per_run: Option<usize>,
 }
 
 /// What one drain of the push queue did.
@@ -107,10 +110,14 @@ impl Stack {
         if let Some(cap) = options.poll_cap {
             settings.poll_cap = cap;
         }
+        if let Some(pages) = options.reconcile_pages_per_run {
+            settings.reconcile_pages_per_run = pages;
+        }
         if let Some(aws) = &aws {
             settings.table = aws.table.clone();
             settings.push_queue_url = aws.push_queue_url.clone();
             settings.poll_queue_url = aws.poll_queue_url.clone();
+            settings.sweep_queue_url = aws.sweep_queue_url.clone();
             settings.secret_prefix = aws.secret_prefix.clone();
         }
         let credentials = AppCredentials {

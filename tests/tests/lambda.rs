@@ -128,11 +128,23 @@ async fn lambda_adapters_drive_the_use_cases(backend: Backend) {
     let scheduled = lambda::poll(&s.app, tick).await.unwrap();
     assert_eq!(scheduled["scheduled"], json!(0), "{scheduled}");
 
-    // Sweep: the scheduled tick sweeps every connected connection.
+    // Sweep: the scheduled tick queues every connected connection; the worker sweeps it.
     s.advance(chrono::Duration::minutes(2));
     let swept = lambda::sweep(&s.app, json!({"source": "aws.events", "detail": {}}))
         .await
         .expect("the sweep handler answers");
-    assert_eq!(swept["connections"], json!(1), "{swept}");
-    assert_eq!(swept["unlinked"], json!(0), "{swept}");
+    assert_eq!(swept["queued"], json!(1), "{swept}");
+    let sweeps = s
+        .app
+        .stores
+        .queues
+        .receive(QueueKind::Sweep, 10)
+        .await
+        .unwrap();
+    assert_eq!(sweeps.len(), 1, "one sweep message for the one connection");
+    let batch = json!({ "Records": [sqs_record("s-1", &sweeps[0].body)] });
+    let response = lambda::sweep(&s.app, batch)
+        .await
+        .expect("the sweep handler answers");
+    assert!(failures(&response).is_empty(), "{response}");
 }

@@ -467,6 +467,12 @@ fn every_function_policy_grants_what_its_code_paths_touch() {
             "the scan no longer finds poll's {action} on {resource}: {poll:#?}"
         );
     }
+    // The sweep tick fans out through its own queue (issue 11).
+    assert!(
+        needed["sweep"].contains_key(&("sqs:SendMessage".to_owned(), "SweepQueue".to_owned())),
+        "the scan no longer finds the sweep fan-out's send: {:#?}",
+        needed["sweep"]
+    );
     let t = template();
     let functions = t.functions();
     let mut problems = Vec::new();

@@ -375,15 +375,17 @@ async fn poll_worker(app: Arc<App>, every: Duration, mut stop: watch::Receiver<b
 
 /// The scheduler pass, then the worker over the poll queue (as the poll Lambda does).
 async fn poll_once(app: &App) -> CliResult<()> {
-    poll::schedule_due(app).await?;
+    crmsync_service::schedule::schedule_due(app).await?;
     loop {
         let batch = app.stores.queues.receive(QueueKind::Poll, 10).await?;
         if batch.is_empty() {
             return Ok(());
         }
         for m in batch {
-            let parsed = serde_json::from_str::<crmsync_service::messages::PollMessage>(&m.body)
-                .ok()
+            let message =
+                serde_json::from_str::<crmsync_service::messages::PollMessage>(&m.body).ok();
+            let parsed = message
+                .as_ref()
                 .and_then(|p| stack::ids(&p.tenant, &p.connection).ok());
             if let Some((t, c)) = parsed {
                 match poll::poll_connection(app, &t, &c).await {
@@ -400,6 +402,9 @@ async fn poll_once(app: &App) -> CliResult<()> {
                     }
                 }
             }
+            if let Some(message) = &message {
+                crmsync_service::schedule::release_mark(app, message).await;
+            }
             app.stores.queues.ack(QueueKind::Poll, &m.receipt).await?;
         }
     }
@@ -410,12 +415,39 @@ async fn sweep_worker(app: Arc<App>, every: Duration, mut stop: watch::Receiver<
         if wait(&mut stop, every).await {
             return;
         }
-        match sweep::sweep_all(&app).await {
-            Ok(runs) => {
-                let unlinked: u64 = runs.iter().map(|r| r.total().unlinked).sum();
-                tracing::info!(connections = runs.len(), unlinked, "sweep");
+        if let Err(e) = sweep_once(&app).await {
+            tracing::warn!(error = %e, "sweep pass failed");
+        }
+    }
+}
+
+/// The sweep tick's fan-out, then the worker over the sweep queue (as the sweep Lambda does).
+async fn sweep_once(app: &App) -> CliResult<()> {
+    sweep::fan_out(app).await?;
+    loop {
+        let batch = app.stores.queues.receive(QueueKind::Sweep, 10).await?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        for m in batch {
+            let parsed = serde_json::from_str::<crmsync_service::messages::SweepMessage>(&m.body)
+                .ok()
+                .and_then(|p| stack::ids(&p.tenant, &p.connection).ok());
+            if let Some((t, c)) = parsed {
+                match sweep::sweep_connection(app, &t, &c).await {
+                    Ok(run) => tracing::info!(
+                        tenant = t.as_str(),
+                        connection = c.as_str(),
+                        status = ?run.status,
+                        unlinked = run.total().unlinked,
+                        "sweep"
+                    ),
+                    Err(e) => {
+                        tracing::warn!(tenant = t.as_str(), connection = c.as_str(), error = %e, "sweep failed")
+                    }
+                }
             }
-            Err(e) => tracing::warn!(error = %e, "sweep failed"),
+            app.stores.queues.ack(QueueKind::Sweep, &m.receipt).await?;
         }
     }
 }

@@ -393,7 +393,7 @@ impl AdminHandle {
         self.with_org(alias, |st, i| {
             let def = writes::object_def(st, i, object)?;
             let now = crate::clock::sf_datetime(st.clock.now());
-            let r = st.orgs[i].store.get_mut(&def.name, id).ok_or_else(|| {
+            let mut r = st.orgs[i].store.get_mut(&def.name, id).ok_or_else(|| {
                 crate::error::ApiError::not_found(format!("no {object} {id} to undelete"))
             })?;
             r.deleted = false;

@@ -241,7 +241,7 @@ pub fn create(
         },
     );
     if let (Some(book), Some(opp)) = (book_for_opportunity, opportunity)
-        && let Some(r) = st.orgs[org].store.get_mut("Opportunity", &opp)
+        && let Some(mut r) = st.orgs[org].store.get_mut("Opportunity", &opp)
     {
         let stamp = sf_datetime(opts.stamp.unwrap_or(now));
         r.fields.insert("Pricebook2Id".into(), Value::String(book));
@@ -318,7 +318,7 @@ pub fn update(
     rec.insert("LastModifiedDate".into(), Value::String(stamp.clone()));
     rec.insert("SystemModstamp".into(), Value::String(stamp));
     rec.insert("LastModifiedById".into(), Value::String(user));
-    if let Some(r) = st.orgs[org].store.get_mut(&def.name, &id) {
+    if let Some(mut r) = st.orgs[org].store.get_mut(&def.name, &id) {
         r.fields = rec;
     }
     Ok(())
@@ -334,14 +334,15 @@ pub fn delete(
     let def = object_def(st, org, object)?;
     let id = check_id(&def, id)?;
     let now = opts.stamp.unwrap_or_else(|| st.clock.now());
-    let r = st.orgs[org]
+    let mut r = st.orgs[org]
         .store
         .get_mut(&def.name, &id)
         .ok_or_else(missing)?;
     if r.deleted {
         return Err(deleted());
     }
-    mark_deleted(r, now);
+    mark_deleted(&mut r, now);
+    drop(r);
     cascade(st, org, &def.name, &id, now);
     Ok(())
 }
@@ -370,8 +371,8 @@ fn cascade(st: &mut State, org: usize, object: &str, id: &str, now: DateTime<Utc
             .map(|r| r.id.clone())
             .collect();
         for cid in ids {
-            if let Some(r) = st.orgs[org].store.get_mut(child, &cid) {
-                mark_deleted(r, now);
+            if let Some(mut r) = st.orgs[org].store.get_mut(child, &cid) {
+                mark_deleted(&mut r, now);
             }
             cascade(st, org, child, &cid, now);
         }
@@ -389,7 +390,7 @@ pub fn touch_system(
     let def = object_def(st, org, object)?;
     let id = check_id(&def, id)?;
     let stamp = sf_datetime(st.clock.now());
-    let r = st.orgs[org]
+    let mut r = st.orgs[org]
         .store
         .get_mut(&def.name, &id)
         .ok_or_else(missing)?;

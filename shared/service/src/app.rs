@@ -50,6 +50,7 @@ impl App {
             settings::TABLE,
             settings::PUSH_QUEUE_URL,
             settings::POLL_QUEUE_URL,
+            settings::SWEEP_QUEUE_URL,
             settings::OAUTH_REDIRECT_URL,
         ];
         for var in settings::required_env(function) {
@@ -158,6 +159,7 @@ pub fn aws_settings(settings: &Settings) -> AwsSettings {
         table: settings.table.clone(),
         push_queue_url: settings.push_queue_url.clone(),
         poll_queue_url: settings.poll_queue_url.clone(),
+        sweep_queue_url: settings.sweep_queue_url.clone(),
         secret_prefix: settings.secret_prefix.clone(),
         kms_key_id: settings.kms_key_id.clone(),
     }

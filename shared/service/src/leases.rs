@@ -14,6 +14,8 @@ pub enum LeaseKind {
     Refresh,
     /// One parked replay per connection (the reconnect callback and the poll both replay).
     Replay,
+    /// A scheduled poll is queued or running (the scheduler's mark; see `schedule`).
+    Queued,
 }
 
 impl LeaseKind {
@@ -23,6 +25,7 @@ impl LeaseKind {
             Self::Sweep => "sweep",
             Self::Refresh => "refresh",
             Self::Replay => "replay",
+            Self::Queued => "queued",
         }
     }
 }
@@ -50,6 +53,7 @@ mod tests {
             LeaseKind::Sweep,
             LeaseKind::Refresh,
             LeaseKind::Replay,
+            LeaseKind::Queued,
         ] {
             let name = lease_name(kind, &tenant, &connection);
             assert!(!name.contains('#'), "{name}");

@@ -4,7 +4,7 @@
 //! (`functions/*`) and the local CLI (`crmsync demo`, `crmsync dev`):
 //!
 //! - [`connect`]: connect start, OAuth callback, reconnect, disconnect;
-//! - [`poll`]: the minute scheduler pass and the per-connection pull;
+//! - [`schedule`]: the minute scheduler pass; [`poll`]: the per-connection pull;
 //! - [`ingest`] and [`push`]: signed app events in, Salesforce writes out;
 //! - [`sweep`]: deletions in Salesforce unlink app records;
 //! - [`reports`]: connection details, report entries, re-push, config, test sync, change
@@ -34,6 +34,7 @@ pub mod push;
 pub mod quota;
 pub mod reports;
 pub mod runs;
+pub mod schedule;
 pub mod settings;
 pub mod sf_session;
 pub mod signing;

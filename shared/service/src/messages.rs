@@ -62,6 +62,17 @@ impl PushMessage {
 pub struct PollMessage {
     pub tenant: String,
     pub connection: String,
+    /// The scheduler's queued-mark owner, released when the poll finishes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mark: Option<String>,
+}
+
+/// One connection to sweep for deletions, on the sweep queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepMessage {
+    pub tenant: String,
+    pub connection: String,
 }
 
 /// SQS group and dedup ids allow 128 characters of a limited alphabet: hash anything else.

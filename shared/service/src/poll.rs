@@ -1,4 +1,4 @@
-//! Pull (flow 2): the minute scheduler pass and the per-connection sync.
+//! Pull (flow 2): the per-connection sync (the minute scheduler pass is `schedule`).
 //!
 //! Per enabled object: SOQL from the cursor `(SystemModstamp, Id)` back by an overlap
 //! window, so a record committed late with an older stamp is not lost; every object's first
@@ -17,8 +17,7 @@ use crmsync_core::query::fields_to_select;
 use crmsync_salesforce::SfClient;
 use crmsync_salesforce::soql::{Condition, Order, SoqlBuilder};
 use crmsync_store::{
-    ChangeKind, Connection, ConnectionId, CursorPosition, Link, NewChange, OutboundMessage,
-    PageRequest, QueueKind, TenantId,
+    ChangeKind, Connection, ConnectionId, CursorPosition, Link, NewChange, TenantId,
 };
 use futures::StreamExt;
 use serde::Deserialize;
@@ -28,7 +27,6 @@ use crate::config_service;
 use crate::error::ServiceError;
 use crate::guard::{self, PollBudget, RunStart};
 use crate::leases::LeaseKind;
-use crate::messages::PollMessage;
 use crate::runs::{RunKind, RunStatus, RunSummary};
 
 /// Late commits older than the cursor by at most this much are still picked up.
@@ -53,57 +51,6 @@ pub struct TestSegment {
     /// Most records per object (default 200, at most 2000).
     #[serde(default)]
     pub limit: Option<u32>,
-}
-
-/// The scheduler pass: one poll message per connection that is due, sent page by page
-/// (a pass cut short by its timeout has still scheduled the connections it reached).
-pub async fn schedule_due(app: &App) -> Result<usize, ServiceError> {
-    let now = app.now();
-    let mut page = PageRequest::first(200);
-    let mut scheduled = 0;
-    loop {
-        let batch = app.stores.connections.list_all(&page).await?;
-        let mut messages = Vec::new();
-        for connection in &batch.items {
-            if !guard::is_connected(connection) {
-                continue;
-            }
-            let frequency = match config_service::load(app, &connection.tenant, &connection.id)
-                .await
-            {
-                Ok(Some(c)) => c.config.frequency,
-                Ok(None) => Default::default(),
-                Err(e) => {
-                    tracing::warn!(tenant = connection.tenant.as_str(), connection = connection.id.as_str(), error = %e, "config unreadable; not scheduled");
-                    continue;
-                }
-            };
-            if frequency.is_due(connection.last_sync_at, now) {
-                let body = serde_json::to_string(&PollMessage {
-                    tenant: connection.tenant.as_str().to_string(),
-                    connection: connection.id.as_str().to_string(),
-                })
-                .map_err(|e| ServiceError::Internal(e.to_string()))?;
-                messages.push(OutboundMessage {
-                    body,
-                    group_id: None,
-                    dedup_id: None,
-                });
-            }
-        }
-        if !messages.is_empty() {
-            app.stores
-                .queues
-                .send_batch(QueueKind::Poll, &messages)
-                .await?;
-            scheduled += messages.len();
-        }
-        match batch.next {
-            Some(token) => page = PageRequest::next(200, token),
-            None => break,
-        }
-    }
-    Ok(scheduled)
 }
 
 /// Syncs one connection from Salesforce (the poll worker).

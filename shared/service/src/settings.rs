@@ -10,6 +10,7 @@ use crate::error::ServiceError;
 pub const TABLE: &str = "CRMSYNC_TABLE";
 pub const PUSH_QUEUE_URL: &str = "CRMSYNC_PUSH_QUEUE_URL";
 pub const POLL_QUEUE_URL: &str = "CRMSYNC_POLL_QUEUE_URL";
+pub const SWEEP_QUEUE_URL: &str = "CRMSYNC_SWEEP_QUEUE_URL";
 pub const SECRET_PREFIX: &str = "CRMSYNC_SECRET_PREFIX";
 pub const KMS_KEY_ID: &str = "CRMSYNC_KMS_KEY_ID";
 pub const SF_APP_SECRET_ID: &str = "CRMSYNC_SF_APP_SECRET_ID";
@@ -59,7 +60,18 @@ pub fn required_env(function: &str) -> &'static [&'static str] {
             SALESFORCE[4],
             POLL_CAP,
         ],
-        "push" | "sweep" => &[
+        "sweep" => &[
+            TABLE,
+            SWEEP_QUEUE_URL,
+            SECRET_PREFIX,
+            KMS_KEY_ID,
+            SALESFORCE[0],
+            SALESFORCE[1],
+            SALESFORCE[2],
+            SALESFORCE[3],
+            SALESFORCE[4],
+        ],
+        "push" => &[
             TABLE,
             SECRET_PREFIX,
             KMS_KEY_ID,
@@ -92,6 +104,7 @@ pub struct Settings {
     pub table: String,
     pub push_queue_url: String,
     pub poll_queue_url: String,
+    pub sweep_queue_url: String,
     pub secret_prefix: String,
     pub kms_key_id: Option<String>,
     pub sf_app_secret_id: String,
@@ -102,6 +115,9 @@ pub struct Settings {
     pub poll_cap: usize,
     pub quota_share: f64,
     pub operator_key_secret_id: Option<String>,
+    /// Link pages (of 200) one sweep run checks in a reconcile by Id scan; the scan
+    /// resumes from its checkpoint on the next run (not an environment variable).
+    pub reconcile_pages_per_run: usize,
 }
 
 impl Default for Settings {
@@ -110,6 +126,7 @@ impl Default for Settings {
             table: "crmsync".into(),
             push_queue_url: String::new(),
             poll_queue_url: String::new(),
+            sweep_queue_url: String::new(),
             secret_prefix: "crmsync/".into(),
             kms_key_id: None,
             // Outside the `crmsync/` token prefix, as the README advises.
@@ -121,6 +138,8 @@ impl Default for Settings {
             poll_cap: 1000,
             quota_share: 0.5,
             operator_key_secret_id: None,
+            // 50,000 links and 250 queries a run: a 300,000-link org takes 6 runs.
+            reconcile_pages_per_run: 250,
         }
     }
 }
@@ -165,6 +184,7 @@ impl Settings {
             table: get(TABLE).unwrap_or(defaults.table),
             push_queue_url: get(PUSH_QUEUE_URL).unwrap_or_default(),
             poll_queue_url: get(POLL_QUEUE_URL).unwrap_or_default(),
+            sweep_queue_url: get(SWEEP_QUEUE_URL).unwrap_or_default(),
             secret_prefix: get(SECRET_PREFIX).unwrap_or(defaults.secret_prefix),
             kms_key_id: get(KMS_KEY_ID),
             sf_app_secret_id: get(SF_APP_SECRET_ID).unwrap_or(defaults.sf_app_secret_id),
@@ -176,6 +196,7 @@ impl Settings {
             poll_cap,
             quota_share,
             operator_key_secret_id: get(OPERATOR_KEY_SECRET_ID),
+            reconcile_pages_per_run: defaults.reconcile_pages_per_run,
         })
     }
 }

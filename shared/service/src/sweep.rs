@@ -9,7 +9,10 @@ use chrono::{DateTime, Utc};
 use crmsync_core::config::SyncConfig;
 use crmsync_salesforce::soql::{Condition, SoqlBuilder};
 use crmsync_salesforce::{SfClient, SfError};
-use crmsync_store::{ChangeKind, Connection, ConnectionId, Link, NewChange, PageRequest, TenantId};
+use crmsync_store::{
+    ChangeKind, Connection, ConnectionId, Link, NewChange, OutboundMessage, PageRequest, PageToken,
+    QueueKind, ReconcileCheckpoint, TenantId,
+};
 use futures::StreamExt;
 
 use crate::app::App;
@@ -18,13 +21,14 @@ use crate::error::ServiceError;
 use crate::guard::{self, RunStart};
 use crate::leases::LeaseKind;
 use crate::links::{LINKABLE_OBJECTS, app_object_of};
+use crate::messages::SweepMessage;
 use crate::runs::{RunKind, RunStatus, RunSummary};
 
 const SWEEP_LEASE_TTL: Duration = Duration::from_secs(10 * 60);
 /// Ids per existence query in a reconcile (keeps the URI well under 16 KB).
 const RECONCILE_CHUNK: usize = 200;
-/// Connections swept at the same time by one pass.
-const SWEEP_CONCURRENCY: usize = 8;
+/// Connections per page of the fan-out.
+const FAN_OUT_PAGE: u32 = 200;
 
 /// A first sweep looks this far back.
 const FIRST_SWEEP_LOOKBACK_DAYS: i64 = 14;
@@ -48,10 +52,20 @@ pub async fn sweep_connection(
     };
     let result = async {
         let config = config_service::load_or_init(app, tenant, id).await?.config;
+        // The guard first: a sweep spends calls from the same daily budget as the sync
+        // (one getDeleted per object, plus the token refresh).
+        let objects = swept_objects(&config);
+        if guard::quota(app, &connection, objects.len() as u64 + 1)
+            .await?
+            .paused
+        {
+            run.status = RunStatus::QuotaPaused;
+            return Ok(());
+        }
         let client = app.salesforce.client(&connection)?;
         let calls_before = client.requests_sent();
         let swept = async {
-            for object in swept_objects(&config) {
+            for object in objects {
                 sweep_object(app, &connection, &client, &config, &object, &mut run).await?;
             }
             Ok::<(), ServiceError>(())
@@ -78,41 +92,44 @@ pub async fn sweep_connection(
     Ok(run)
 }
 
-/// Sweeps every Connected connection (the scheduled Lambda).
-pub async fn sweep_all(app: &App) -> Result<Vec<RunSummary>, ServiceError> {
-    let mut page = PageRequest::first(200);
-    let mut runs = Vec::new();
+/// The sweep tick: one sweep-queue message per Connected connection, so each connection is
+/// swept in its own invocation (and retried alone) instead of one pass over all of them.
+/// Returns how many were queued.
+pub async fn fan_out(app: &App) -> Result<usize, ServiceError> {
+    let mut page = PageRequest::first(FAN_OUT_PAGE);
+    let mut queued = 0;
     loop {
         let batch = app.stores.connections.list_all(&page).await?;
-        // Connections are independent and the work is I/O: several at a time, so one slow
-        // org does not hold up the rest of the pass.
-        let connected: Vec<Connection> = batch
+        let messages = batch
             .items
-            .into_iter()
-            .filter(guard::is_connected)
-            .collect();
-        for chunk in connected.chunks(SWEEP_CONCURRENCY) {
-            let results = futures::future::join_all(
-                chunk
-                    .iter()
-                    .map(|c| sweep_connection(app, &c.tenant, &c.id)),
-            )
-            .await;
-            for (c, result) in chunk.iter().zip(results) {
-                match result {
-                    Ok(run) => runs.push(run),
-                    Err(e) => {
-                        tracing::warn!(tenant = c.tenant.as_str(), connection = c.id.as_str(), error = %e, "sweep failed")
-                    }
-                }
-            }
+            .iter()
+            .filter(|c| guard::is_connected(c))
+            .map(|c| {
+                serde_json::to_string(&SweepMessage {
+                    tenant: c.tenant.as_str().to_string(),
+                    connection: c.id.as_str().to_string(),
+                })
+                .map(|body| OutboundMessage {
+                    body,
+                    group_id: None,
+                    dedup_id: None,
+                })
+                .map_err(|e| ServiceError::Internal(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if !messages.is_empty() {
+            app.stores
+                .queues
+                .send_batch(QueueKind::Sweep, &messages)
+                .await?;
+            queued += messages.len();
         }
         match batch.next {
-            Some(token) => page = PageRequest::next(200, token),
+            Some(token) => page = PageRequest::next(FAN_OUT_PAGE, token),
             None => break,
         }
     }
-    Ok(runs)
+    Ok(queued)
 }
 
 /// Enabled objects that can carry links.
@@ -168,9 +185,35 @@ async fn sweep_object(
             deleted.latest_date_covered.unwrap_or(now).min(now)
         }
         Err(SfError::InvalidReplicationDate { .. }) => {
-            run.messages.push(format!("{object}: the delete log no longer covers the gap since the last sweep; reconciled by Id scan"));
-            reconcile(app, connection, client, config, object, run).await?;
-            now
+            let resumed = cursor.reconcile.is_some();
+            match reconcile(
+                app,
+                connection,
+                client,
+                config,
+                object,
+                cursor.reconcile,
+                run,
+            )
+            .await?
+            {
+                Reconciled::Complete {
+                    started_at,
+                    checked,
+                } => {
+                    let how = if resumed {
+                        ", resumed from its checkpoint"
+                    } else {
+                        ""
+                    };
+                    run.messages.push(format!("{object}: the delete log no longer covers the gap since the last sweep; reconciled by Id scan ({checked} links checked{how})"));
+                    started_at
+                }
+                Reconciled::Paused { checked } => {
+                    run.messages.push(format!("{object}: reconcile by Id scan paused after {checked} links; the next sweep resumes it"));
+                    return Ok(());
+                }
+            }
         }
         Err(e) => return Err(e.into()),
     };
@@ -181,49 +224,113 @@ async fn sweep_object(
     Ok(())
 }
 
-/// Checks every linked id of `object` still exists; unlinks the ones that do not.
+/// How far a reconcile run got.
+enum Reconciled {
+    /// Every link was checked; the sweep covers up to when the scan began.
+    Complete {
+        started_at: DateTime<Utc>,
+        checked: u64,
+    },
+    /// The run's page budget ran out; the checkpoint holds where to continue.
+    Paused { checked: u64 },
+}
+
+/// Checks every linked id of `object` still exists; unlinks the ones that do not. Resumes
+/// from `checkpoint` and saves one after every page, so a scan interrupted by the page
+/// budget (or a timeout or a crash) continues where it stopped instead of starting over.
+/// Links are paged in key order and tokens are keys, so unlinking behind the scan does not
+/// shift what is still ahead.
 async fn reconcile(
     app: &App,
     connection: &Connection,
     client: &SfClient,
     config: &SyncConfig,
     object: &str,
+    checkpoint: Option<ReconcileCheckpoint>,
     run: &mut RunSummary,
-) -> Result<(), ServiceError> {
+) -> Result<Reconciled, ServiceError> {
+    let (tenant, id) = (&connection.tenant, &connection.id);
+    let mut checkpoint = checkpoint.unwrap_or(ReconcileCheckpoint {
+        started_at: app.now(),
+        after: None,
+        checked: 0,
+    });
     let describe = client.describe(object).await?;
-    let mut page = PageRequest::first(RECONCILE_CHUNK as u32);
-    loop {
+    let size = RECONCILE_CHUNK as u32;
+    for _ in 0..app.settings.reconcile_pages_per_run.max(1) {
+        let page = match &checkpoint.after {
+            Some(token) => PageRequest::next(size, PageToken(token.clone())),
+            None => PageRequest::first(size),
+        };
         let batch = app
             .stores
             .links
-            .list_for_object(&connection.tenant, &connection.id, object, &page)
+            .list_for_object(tenant, id, object, &page)
             .await?;
-        if !batch.items.is_empty() {
-            let ids: Vec<&str> = batch.items.iter().map(|l| l.sf_id.as_str()).collect();
-            let soql = SoqlBuilder::new(&describe)
-                .select(["Id"])
-                .filter(Condition::in_list("Id", ids.iter().copied()))
-                .build()
-                .map_err(SfError::from)?;
-            let mut alive = std::collections::HashSet::new();
-            let mut pages = client.query(soql);
-            while let Some(p) = pages.next().await {
-                for r in p?.records {
-                    if let Some(id) = r.id() {
-                        alive.insert(crmsync_core::sfid::canonical(id));
-                    }
-                }
-            }
-            for link in &batch.items {
-                // A link may hold the 15-character form; Salesforce returns 18.
-                if !alive.contains(&crmsync_core::sfid::canonical(&link.sf_id)) {
-                    unlink(app, connection, config, link, None, run).await?;
-                }
+        unlink_missing(
+            app,
+            connection,
+            client,
+            config,
+            &describe,
+            &batch.items,
+            run,
+        )
+        .await?;
+        checkpoint.checked += batch.items.len() as u64;
+        let Some(next) = batch.next else {
+            app.stores
+                .cursors
+                .set_reconcile(tenant, id, object, None)
+                .await?;
+            return Ok(Reconciled::Complete {
+                started_at: checkpoint.started_at,
+                checked: checkpoint.checked,
+            });
+        };
+        checkpoint.after = Some(next.0);
+        app.stores
+            .cursors
+            .set_reconcile(tenant, id, object, Some(&checkpoint))
+            .await?;
+    }
+    Ok(Reconciled::Paused {
+        checked: checkpoint.checked,
+    })
+}
+
+/// One existence query for a page of links; unlinks those whose record is gone.
+async fn unlink_missing(
+    app: &App,
+    connection: &Connection,
+    client: &SfClient,
+    config: &SyncConfig,
+    describe: &crmsync_core::describe::ObjectDescribe,
+    links: &[Link],
+    run: &mut RunSummary,
+) -> Result<(), ServiceError> {
+    if links.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = links.iter().map(|l| l.sf_id.as_str()).collect();
+    let soql = SoqlBuilder::new(describe)
+        .select(["Id"])
+        .filter(Condition::in_list("Id", ids.iter().copied()))
+        .build()
+        .map_err(SfError::from)?;
+    let mut alive = std::collections::HashSet::new();
+    let mut pages = client.query(soql);
+    while let Some(p) = pages.next().await {
+        for r in p?.records {
+            if let Some(id) = r.id() {
+                alive.insert(crmsync_core::sfid::canonical(id));
             }
         }
-        match batch.next {
-            Some(token) => page = PageRequest::next(RECONCILE_CHUNK as u32, token),
-            None => break,
+    }
+    for link in links {
+        // A link may hold the 15-character form; Salesforce returns 18.
+        if !alive.contains(&crmsync_core::sfid::canonical(&link.sf_id)) {
+            unlink(app, connection, config, link, None, run).await?;
         }
     }
     Ok(())

@@ -259,10 +259,13 @@ async fn create_queue(
 pub async fn bootstrap(clients: &AwsClients, name: &str) -> StoreResult<AwsSettings> {
     create_table(&clients.dynamodb, name).await?;
     let (push_queue_url, poll_queue_url) = create_queues(&clients.sqs, name).await?;
+    let sweep_queue_url =
+        create_queue(&clients.sqs, &format!("{name}-sweep"), BTreeMap::new()).await?;
     Ok(AwsSettings {
         table: name.to_string(),
         push_queue_url,
         poll_queue_url,
+        sweep_queue_url,
         secret_prefix: format!("{name}/"),
         kms_key_id: None,
     })

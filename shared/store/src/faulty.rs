@@ -321,6 +321,23 @@ impl ChangeFeed for FaultyStores {
 
 #[async_trait]
 impl CursorStore for FaultyStores {
+    async fn set_reconcile(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        object: &str,
+        checkpoint: Option<&ReconcileCheckpoint>,
+    ) -> StoreResult<()> {
+        self.call(
+            "cursors",
+            "set_reconcile",
+            true,
+            self.inner
+                .cursors
+                .set_reconcile(tenant, connection, object, checkpoint),
+        )
+        .await
+    }
     async fn get(
         &self,
         tenant: &TenantId,

@@ -107,6 +107,14 @@ pub trait CursorStore: Send + Sync {
         object: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<()>;
+    /// Stores the object's reconcile checkpoint, or clears it with `None`.
+    async fn set_reconcile(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        object: &str,
+        checkpoint: Option<&ReconcileCheckpoint>,
+    ) -> StoreResult<()>;
 }
 
 /// Links between app records and Salesforce records.

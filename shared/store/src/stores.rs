@@ -109,11 +109,14 @@ impl Stores {
                 settings.secret_prefix.clone(),
                 settings.kms_key_id.clone(),
             )),
-            queues: Arc::new(crate::aws::sqs::SqsQueues::new(
-                clients.sqs.clone(),
-                settings.push_queue_url.clone(),
-                settings.poll_queue_url.clone(),
-            )),
+            queues: Arc::new(
+                crate::aws::sqs::SqsQueues::new(
+                    clients.sqs.clone(),
+                    settings.push_queue_url.clone(),
+                    settings.poll_queue_url.clone(),
+                )
+                .with_sweep_queue(settings.sweep_queue_url.clone()),
+            ),
             clock,
         }
     }

@@ -51,6 +51,7 @@ async fn missing_table_is_a_permanent_error() {
         table: "crmsync-test-no-such-table".into(),
         push_queue_url: format!("{endpoint}/123456789012/none.fifo"),
         poll_queue_url: format!("{endpoint}/123456789012/none"),
+        sweep_queue_url: format!("{endpoint}/123456789012/none-sweep"),
         secret_prefix: "crmsync-test-none/".into(),
         kms_key_id: None,
     };
@@ -79,6 +80,7 @@ async fn unreachable_endpoint_is_retryable() {
         table: "t".into(),
         push_queue_url: format!("http://127.0.0.1:{port}/1/q.fifo"),
         poll_queue_url: format!("http://127.0.0.1:{port}/1/q"),
+        sweep_queue_url: format!("http://127.0.0.1:{port}/1/s"),
         secret_prefix: "p/".into(),
         kms_key_id: None,
     };

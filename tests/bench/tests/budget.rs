@@ -61,3 +61,17 @@ async fn api_calls_do_not_regress() {
         );
     }
 }
+
+/// One scheduler pass over 1,000 due connections (embedded queue): exactly one
+/// `SendMessageBatch` per 10 connections, and a second pass right after sends nothing
+/// (every connection is still marked as queued).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduler_pass_sends_batches_of_ten_and_never_twice() {
+    use crmsync_bench::scheduler::{row, scheduler_pass};
+    let m = scheduler_pass(crmsync_e2e::Backend::Embedded, 1_000).await;
+    println!("{}", row(&m));
+    assert_eq!((m.pass.scheduled, m.messages), (1_000, 1_000), "{m:?}");
+    assert_eq!(m.sqs_calls, 100, "{m:?}");
+    assert_eq!((m.second.scheduled, m.second_sqs_calls), (0, 0), "{m:?}");
+    assert_eq!(m.second.already_queued, 1_000, "{m:?}");
+}

@@ -86,12 +86,32 @@ fn insert_path(
     }
 }
 
+/// How `run` finds candidate records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Through the store's equality index when the WHERE clause allows (the default).
+    Indexed,
+    /// Every record of the object (the reference the index is tested against).
+    Scan,
+}
+
 pub fn run(
     org: &Org,
     q: &Query,
     include_deleted: bool,
     version: &str,
     now: DateTime<Utc>,
+) -> Result<QueryOutput, SoqlError> {
+    run_with(org, q, include_deleted, version, now, Access::Indexed)
+}
+
+pub fn run_with(
+    org: &Org,
+    q: &Query,
+    include_deleted: bool,
+    version: &str,
+    now: DateTime<Utc>,
+    access: Access,
 ) -> Result<QueryOutput, SoqlError> {
     let def = org.object(&q.object).cloned().ok_or_else(|| SoqlError {
         code: "INVALID_TYPE",
@@ -117,9 +137,15 @@ pub fn run(
         .iter()
         .map(|k| Ok((resolve(org, &def, &k.path)?, k.desc, k.nulls_last)))
         .collect::<Result<Vec<_>, SoqlError>>()?;
-    let mut rows: Vec<&Record> = org
-        .store
-        .records(&def.name)
+    let indexed = match (&cond, access) {
+        (Some(c), Access::Indexed) => super::index::candidates(org, &def, c),
+        _ => None,
+    };
+    let scanned: Box<dyn Iterator<Item = &Record>> = match indexed {
+        Some(candidates) => Box::new(candidates.into_iter()),
+        None => Box::new(org.store.records(&def.name)),
+    };
+    let mut rows: Vec<&Record> = scanned
         .filter(|r| include_deleted || !r.deleted)
         .filter(|r| cond.as_ref().is_none_or(|c| matches(org, r, c)))
         .collect();

@@ -59,6 +59,8 @@ pub struct AwsSettings {
     pub table: String,
     pub push_queue_url: String,
     pub poll_queue_url: String,
+    /// The sweep fan-out queue; empty where a process never sweeps (`CRMSYNC_SWEEP_QUEUE_URL`).
+    pub sweep_queue_url: String,
     /// Secrets are named `{secret_prefix}{tenant}/{connection}`.
     pub secret_prefix: String,
     pub kms_key_id: Option<String>,
@@ -84,6 +86,7 @@ impl AwsSettings {
             table: required("CRMSYNC_TABLE")?,
             push_queue_url: required("CRMSYNC_PUSH_QUEUE_URL")?,
             poll_queue_url: required("CRMSYNC_POLL_QUEUE_URL")?,
+            sweep_queue_url: non_empty("CRMSYNC_SWEEP_QUEUE_URL").unwrap_or_default(),
             secret_prefix: non_empty("CRMSYNC_SECRET_PREFIX")
                 .unwrap_or_else(|| Self::DEFAULT_SECRET_PREFIX.to_string()),
             kms_key_id: non_empty("CRMSYNC_KMS_KEY_ID"),

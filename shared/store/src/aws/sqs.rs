@@ -55,6 +55,7 @@ pub struct SqsQueues {
     client: aws_sdk_sqs::Client,
     push_url: String,
     poll_url: String,
+    sweep_url: String,
 }
 
 impl SqsQueues {
@@ -67,13 +68,21 @@ impl SqsQueues {
             client,
             push_url: push_url.into(),
             poll_url: poll_url.into(),
+            sweep_url: String::new(),
         }
+    }
+
+    /// The sweep fan-out queue (only the sweep function sends to it).
+    pub fn with_sweep_queue(mut self, sweep_url: impl Into<String>) -> Self {
+        self.sweep_url = sweep_url.into();
+        self
     }
 
     fn url(&self, queue: QueueKind) -> &str {
         match queue {
             QueueKind::Push => &self.push_url,
             QueueKind::Poll => &self.poll_url,
+            QueueKind::Sweep => &self.sweep_url,
         }
     }
 }

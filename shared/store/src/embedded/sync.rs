@@ -72,6 +72,21 @@ impl ConfigStore for EmbeddedStore {
 
 #[async_trait]
 impl CursorStore for EmbeddedStore {
+    async fn set_reconcile(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        object: &str,
+        checkpoint: Option<&ReconcileCheckpoint>,
+    ) -> StoreResult<()> {
+        check_parts(&[("object", object)])?;
+        let k = key(&[tenant.as_str(), connection.as_str(), object]);
+        self.write(|s, _| {
+            s.cursors.entry(k).or_default().reconcile = checkpoint.cloned();
+            Ok(())
+        })
+        .await
+    }
     async fn get(
         &self,
         tenant: &TenantId,

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-/// The two queues crmsync uses.
+/// The queues crmsync uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum QueueKind {
@@ -8,6 +8,8 @@ pub enum QueueKind {
     Push,
     /// Standard: one message per connection due for a pull.
     Poll,
+    /// Standard: one message per connection to sweep for deletions (the sweep fan-out).
+    Sweep,
 }
 
 impl QueueKind {
@@ -15,6 +17,7 @@ impl QueueKind {
         match self {
             QueueKind::Push => "push",
             QueueKind::Poll => "poll",
+            QueueKind::Sweep => "sweep",
         }
     }
 }

@@ -29,4 +29,20 @@ pub struct ObjectCursor {
     /// `None` until the first pull applied something.
     pub position: Option<CursorPosition>,
     pub last_sweep_at: Option<DateTime<Utc>>,
+    /// A reconcile by Id scan under way (the sweep resumes it on its next run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconcile: Option<ReconcileCheckpoint>,
+}
+
+/// Where a reconcile by Id scan stopped: links are checked page by page in key order, and
+/// the scan continues after `after` instead of starting over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconcileCheckpoint {
+    /// When the scan began: once it completes, the deletion sweep covers up to here
+    /// (a record deleted after a page was checked is in the delete log from this time).
+    pub started_at: DateTime<Utc>,
+    /// The page token after the last fully checked page (`None`: from the start).
+    pub after: Option<String>,
+    /// Links checked so far.
+    pub checked: u64,
 }

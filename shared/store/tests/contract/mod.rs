@@ -54,6 +54,7 @@ macro_rules! all_contract_tests {
             tenant_created_twice_at_once_has_one_winner,
             config_versions_are_optimistic,
             cursor_only_moves_forward,
+            reconcile_checkpoint_is_kept_with_the_cursor,
             link_race_has_exactly_one_winner,
             links_found_by_either_side_updated_and_unlinked,
             links_listed_per_object_and_paged,
@@ -415,6 +416,30 @@ pub async fn cursor_only_moves_forward(h: &Harness) {
         Some(p(30, "003C")),
         "sweep keeps the position"
     );
+}
+
+pub async fn reconcile_checkpoint_is_kept_with_the_cursor(h: &Harness) {
+    let s = &h.stores.cursors;
+    let (t, c) = (tid("t1"), cid("c1"));
+    s.set_last_sweep(&t, &c, "Contact", at(h, 100))
+        .await
+        .unwrap();
+    let checkpoint = ReconcileCheckpoint {
+        started_at: at(h, 200),
+        after: Some("opaque-token".into()),
+        checked: 400,
+    };
+    s.set_reconcile(&t, &c, "Contact", Some(&checkpoint))
+        .await
+        .unwrap();
+    let cur = s.get(&t, &c, "Contact").await.unwrap();
+    assert_eq!(cur.reconcile, Some(checkpoint));
+    assert_eq!(cur.last_sweep_at, Some(at(h, 100)), "the sweep time stays");
+    assert_eq!(s.get(&t, &c, "Lead").await.unwrap().reconcile, None);
+    s.set_reconcile(&t, &c, "Contact", None).await.unwrap();
+    let cur = s.get(&t, &c, "Contact").await.unwrap();
+    assert_eq!(cur.reconcile, None);
+    assert_eq!(cur.last_sweep_at, Some(at(h, 100)));
 }
 
 pub async fn link_race_has_exactly_one_winner(h: &Harness) {

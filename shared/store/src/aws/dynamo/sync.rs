@@ -121,6 +121,13 @@ impl CursorStore for DynamoStore {
         Ok(ObjectCursor {
             position,
             last_sweep_at: parse_time(&it, "last_sweep_at")?,
+            reconcile: str_of(&it, "reconcile")
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|e| StoreError::Corrupt {
+                    key: cursor_sk(connection, object),
+                    message: format!("reconcile checkpoint: {e}"),
+                })?,
         })
     }
 
@@ -203,5 +210,35 @@ impl CursorStore for DynamoStore {
             ))),
             Err(e) => Err(e),
         }
+    }
+
+    async fn set_reconcile(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        object: &str,
+        checkpoint: Option<&ReconcileCheckpoint>,
+    ) -> StoreResult<()> {
+        check_parts(&[("object", object)])?;
+        let req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(tenant)))
+            .key(SK, s(cursor_sk(connection, object)));
+        let req = match checkpoint {
+            Some(c) => req
+                .update_expression("SET reconcile = :r")
+                .expression_attribute_values(
+                    ":r",
+                    s(serde_json::to_string(c)
+                        .map_err(|e| StoreError::invalid("checkpoint", e.to_string()))?),
+                ),
+            None => req.update_expression("REMOVE reconcile"),
+        };
+        req.send()
+            .await
+            .map_err(|e| classify(SERVICE, "UpdateItem", e))?;
+        Ok(())
     }
 }
