@@ -30,6 +30,7 @@
 //! | `[/orgs/{alias}]/services/Soap/u/{version}` | partner SOAP `login` (simple-salesforce) |
 //! | `/id/{orgId}/{userId}` | identity URL |
 //! | `/services/data/vNN.0/…` | `limits`, `query`, `queryAll`, `query/{locator}`, `sobjects`, `sobjects/{T}[/describe\|/updated\|/deleted\|/{id}\|/{field}/{value}]`, `composite/sobjects[/{T}[/{field}]]`, `composite` |
+//! | `/services/data/vNN.0/jobs/…` | Bulk API 2.0 query and ingest jobs ([`bulk`]) |
 //! | `/__admin/…` | test control, see below |
 //!
 //! # Admin API
@@ -50,6 +51,7 @@
 
 pub mod activity;
 pub mod admin;
+pub mod bulk;
 pub mod clock;
 pub mod demo_seed;
 pub mod describe;
