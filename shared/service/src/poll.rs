@@ -206,6 +206,12 @@ async fn pull_object(
         .get(&connection.tenant, &connection.id, object)
         .await?;
     let start = cursor.position.clone();
+    // Large pulls (the initial import, a backlog) go through Bulk API; see `backfill`.
+    if let Some(_bulk) =
+        crate::backfill::pull(app, connection, client, config, object, start.as_ref(), run).await?
+    {
+        return Ok(0);
+    }
     if let Some(pos) = &start {
         reread_overlap(app, connection, client, config, object, pos, run).await?;
     }
@@ -252,6 +258,7 @@ async fn pull_object(
             )
             .await?;
     }
+    crate::backfill::note_rest_pull(app, connection, object, applied_beyond, cap).await?;
     Ok(applied_beyond)
 }
 
