@@ -1,8 +1,8 @@
-//! The bulk backfill: an initial import above the threshold goes through one Bulk API 2.0
-//! query job, resumes across poll runs from its checkpoint (a run budget of zero stops
-//! after the first chunk of rows), applies each record once through the poll's mapping,
-//! linking and change feed, moves the cursor to the highest record, and hands later polls
-//! back to REST.
+//! The bulk backfill: an initial import whose first REST page fills the cap, and whose rest
+//! counts above the threshold, goes through one Bulk API 2.0 query job, resumes across
+//! poll runs from its checkpoint (a run budget of zero stops after the first chunk of
+//! rows), applies each record once through the poll's mapping, linking and change feed,
+//! moves the cursor to the highest record, and hands later polls back to REST.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -31,6 +31,7 @@ async fn an_initial_import_runs_as_a_bulk_job_across_runs(backend: Backend) {
     // Small thresholds so a few hundred records exercise the whole path: above 100
     // records is bulk; each run stops at its first check of the clock.
     let settings = Settings {
+        poll_cap: 50,
         bulk_threshold: 100,
         bulk_run_budget: std::time::Duration::ZERO,
         bulk_set_records: 1000,
@@ -56,37 +57,43 @@ async fn an_initial_import_runs_as_a_bulk_job_across_runs(backend: Backend) {
             .expect("checkpoint read")
     };
 
-    // Run 1: count, create the job, one status read (InProgress): a checkpoint, no rows.
-    let run = run_poll().await;
-    assert!(
-        run.messages
-            .iter()
-            .any(|m| m.contains("Bulk API query job")),
-        "{run:#?}"
-    );
-    let cp = checkpoint().await.expect("job checkpoint kept");
-    assert_eq!(cp.value["kind"], "job", "{cp:?}");
-    assert!(s.changes_after(0).await.iter().all(|c| c.object != "Lead"));
-
-    // Run 2: JobComplete, the first set, 500 rows (one chunk), then the budget is spent.
-    run_poll().await;
-    let cp = checkpoint().await.expect("still running");
-    assert_eq!(cp.value["rows_done"], 500, "{cp:?}");
     let lead_changes = |all: Vec<crmsync_store::ChangeEntry>| {
         all.into_iter()
             .filter(|c| c.object == "Lead")
             .collect::<Vec<_>>()
     };
-    assert_eq!(lead_changes(s.changes_after(0).await).len(), 500);
 
-    // Run 3: the same set read again from its locator, the rest applied, the job done.
+    // Run 1: REST, the cap (50) filled: a backlog mark, no job, no count yet.
+    run_poll().await;
+    assert_eq!(lead_changes(s.changes_after(0).await).len(), 50);
+    let cp = checkpoint().await.expect("backlog marked");
+    assert_eq!(cp.value["kind"], "backlog", "{cp:?}");
+    assert_eq!(s.sf.api_count(PROD_ORG, "bulk.query.create").unwrap(), 0);
+
+    // Run 2: count (550 > 100), create the job, one status read (InProgress): no rows.
     let run = run_poll().await;
-    assert!(
-        run.messages
-            .iter()
-            .any(|m| m.contains("done, 600 records applied")),
-        "{run:#?}"
-    );
+    let started = run
+        .messages
+        .iter()
+        .any(|m| m.contains("550 records to pull"));
+    assert!(started, "{run:#?}");
+    let cp = checkpoint().await.expect("job checkpoint kept");
+    assert_eq!(cp.value["kind"], "job", "{cp:?}");
+    assert_eq!(lead_changes(s.changes_after(0).await).len(), 50);
+
+    // Run 3: JobComplete, the first set, 500 rows (one chunk), then the budget is spent.
+    run_poll().await;
+    let cp = checkpoint().await.expect("still running");
+    assert_eq!(cp.value["rows_done"], 500, "{cp:?}");
+    assert_eq!(lead_changes(s.changes_after(0).await).len(), 550);
+
+    // Run 4: the same set read again from its locator, the rest applied, the job done.
+    let run = run_poll().await;
+    let done = run
+        .messages
+        .iter()
+        .any(|m| m.contains("done, 550 records applied"));
+    assert!(done, "{run:#?}");
     assert!(checkpoint().await.is_none(), "checkpoint cleared");
     let changes = lead_changes(s.changes_after(0).await);
     let ids: BTreeSet<&str> = changes.iter().map(|c| c.sf_id.as_str()).collect();

@@ -1,10 +1,12 @@
 //! Bulk backfill: large pulls through a Bulk API 2.0 query job instead of REST pages.
 //!
-//! When: the initial import of an object (no cursor yet) whose `SELECT COUNT()` is above
-//! `settings.bulk_threshold` (2,000 by default), and any later pull after a REST pull
-//! filled its whole cap (the previous poll's size says a backlog is waiting), again if
-//! the count beyond the cursor is above the threshold. The count is one call, made only
-//! in those two cases, so an idle poll pays nothing for it.
+//! When: the previous poll's size decides. A REST pull that filled its whole cap (the
+//! initial import's first run of a large object, or a backlog later) leaves a `Backlog`
+//! mark; the next poll counts what lies beyond the cursor (`SELECT COUNT()`, one call) and
+//! starts a job when that is above `settings.bulk_threshold` (2,000 by default). So an
+//! idle or small poll pays nothing extra, and an initial import costs one REST page (up
+//! to the poll cap) before the job takes the rest. The job's planned calls are checked
+//! against the connection's API budget first; without room the REST pull goes on.
 //!
 //! How: one query job (`SELECT <mapped fields> FROM <object> [WHERE beyond cursor]`, no
 //! `ORDER BY`/`LIMIT`, which the guide says disable PK chunking), its state polled with
@@ -21,7 +23,7 @@
 //! a job outlives any one Lambda invocation. A row applied twice (a crash between apply
 //! and checkpoint) comes back as no change.
 //!
-//! API calls for N records: 1 count, 1 job create, the status reads (backoff from 0.5 s,
+//! API calls for N records: the first REST page, 1 count, 1 job create, the status reads (backoff from 0.5 s,
 //! doubling to 30 s), ⌈N / set size⌉ result sets, plus the describes the REST pull makes
 //! anyway: 1,000,000 records with sets of 50,000 → 1 + 1 + polls + 20.
 
@@ -49,8 +51,6 @@ const ROWS_PER_CHECK: usize = 500;
 enum BulkState {
     /// The last REST pull filled its cap: count what lies beyond the cursor next time.
     Backlog,
-    /// The initial count was small: the REST pull imports this object.
-    Small,
     /// A query job in progress.
     Job(JobCheckpoint),
 }
@@ -137,18 +137,19 @@ pub(crate) async fn pull(
     start: Option<&CursorPosition>,
     run: &mut RunSummary,
 ) -> Result<Option<u32>, ServiceError> {
-    let job = match (load(app, connection, object).await?, start) {
-        (Some(BulkState::Job(job)), _) => job,
-        (Some(BulkState::Small), None) => return Ok(None),
-        (None, None) | (Some(BulkState::Backlog), _) => {
+    let job = match load(app, connection, object).await? {
+        Some(BulkState::Job(job)) => job,
+        None => return Ok(None),
+        Some(BulkState::Backlog) => {
+            // The count, the create, two status reads and a first set, checked before spending.
+            let planned = 5;
+            if crate::guard::quota(app, connection, planned).await?.paused {
+                return Ok(None);
+            }
             let filter = start.map(beyond);
             let count = count(client, object, filter.clone()).await?;
             if count <= app.settings.bulk_threshold {
-                if start.is_none() {
-                    save(app, connection, object, &BulkState::Small).await?;
-                } else {
-                    clear(app, connection, object).await?;
-                }
+                clear(app, connection, object).await?;
                 return Ok(None);
             }
             let soql = bulk_select(client, config, object, filter).await?;
@@ -169,7 +170,6 @@ pub(crate) async fn pull(
             save(app, connection, object, &BulkState::Job(job.clone())).await?;
             job
         }
-        (_, Some(_)) => return Ok(None),
     };
     continue_job(app, connection, client, config, object, job, run)
         .await
