@@ -479,6 +479,28 @@ impl AdminHandle {
     }
 
     /// Live (non-deleted) records of an object.
+    /// Inserts many records under one lock (seeding large orgs); returns their Ids.
+    pub fn insert_records(
+        &self,
+        alias: &str,
+        object: &str,
+        records: Vec<Map<String, Value>>,
+    ) -> Result<Vec<String>, EmulatorError> {
+        self.with_org(alias, |st, i| {
+            let opts = admin_opts(None);
+            records
+                .iter()
+                .map(|fields| Ok(writes::create(st, i, object, fields, &opts)?))
+                .collect()
+        })
+    }
+
+    /// Bulk API 2.0: how many status reads answer `InProgress` before a job completes
+    /// (default 1; for every org).
+    pub fn set_bulk_polls(&self, n: u32) {
+        self.lock().bulk.polls_to_complete = Some(n);
+    }
+
     pub fn record_count(&self, alias: &str, object: &str) -> Result<usize, EmulatorError> {
         self.with_org(alias, |st, i| {
             let name = st.orgs[i]

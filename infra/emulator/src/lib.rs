@@ -30,11 +30,14 @@
 //! | `[/orgs/{alias}]/services/Soap/u/{version}` | partner SOAP `login` (simple-salesforce) |
 //! | `/id/{orgId}/{userId}` | identity URL |
 //! | `/services/data/vNN.0/…` | `limits`, `query`, `queryAll`, `query/{locator}`, `sobjects`, `sobjects/{T}[/describe\|/updated\|/deleted\|/{id}\|/{field}/{value}]`, `composite/sobjects[/{T}[/{field}]]`, `composite` |
+//! | `/services/data/vNN.0/jobs/…` | Bulk API 2.0 query and ingest jobs ([`bulk`]) |
 //! | `/__admin/…` | test control, see below |
 //!
 //! # Admin API
 //!
-//! Every [`AdminHandle`] method has an HTTP twin (no auth, JSON, never counted):
+//! Every [`AdminHandle`] method has an HTTP twin (no auth, JSON, never counted), except the
+//! in-process `insert_records` (seeding large orgs) and `set_bulk_polls` (Bulk API job
+//! pacing):
 //! `GET /__admin/orgs`; `GET /__admin/clock`, `POST /__admin/clock/{advance,set,freeze}`;
 //! `GET|PUT|DELETE /__admin/orgs/{alias}/faults` ([`FaultSpec`]);
 //! `POST /__admin/orgs/{alias}/revoke-tokens`; `POST /__admin/orgs/{alias}/limit/exhaust`;
@@ -50,6 +53,7 @@
 
 pub mod activity;
 pub mod admin;
+pub mod bulk;
 pub mod clock;
 pub mod demo_seed;
 pub mod describe;

@@ -104,6 +104,8 @@ pub struct State {
     pub refresh: HashMap<String, RefreshGrant>,
     pub codes: HashMap<String, AuthCode>,
     pub locators: HashMap<String, Locator>,
+    /// Bulk API 2.0 jobs.
+    pub bulk: crate::bulk::Jobs,
     pub access_ttl: chrono::Duration,
     pub rng: StdRng,
     pub seq: u64,
@@ -119,6 +121,7 @@ impl State {
             refresh: HashMap::new(),
             codes: HashMap::new(),
             locators: HashMap::new(),
+            bulk: crate::bulk::Jobs::default(),
             access_ttl: chrono::Duration::from_std(opts.access_token_ttl)
                 .unwrap_or(chrono::Duration::hours(2)),
             rng: StdRng::seed_from_u64(opts.seed),

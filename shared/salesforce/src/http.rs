@@ -20,6 +20,8 @@ pub(crate) struct Request {
     pub headers: HeaderMap,
     /// Safe to resend after an ambiguous failure (timeout, 500).
     pub idempotent: bool,
+    /// `Content-Type` of the body (JSON unless a CSV upload says otherwise).
+    pub content_type: &'static str,
 }
 
 impl Request {
@@ -31,7 +33,15 @@ impl Request {
             body: None,
             headers: HeaderMap::new(),
             idempotent,
+            content_type: "application/json",
         }
+    }
+
+    /// A CSV body (Bulk API 2.0 uploads).
+    pub fn csv(mut self, body: Vec<u8>) -> Self {
+        self.body = Some(body);
+        self.content_type = "text/csv";
+        self
     }
 
     pub fn json(mut self, body: &impl Serialize) -> Result<Self, SfError> {
@@ -59,6 +69,8 @@ impl Request {
 pub(crate) struct Reply {
     pub status: u16,
     pub body: Vec<u8>,
+    /// Response headers (Bulk API 2.0 reads `Sforce-Locator` from them).
+    pub headers: HeaderMap,
 }
 
 impl Reply {
@@ -164,7 +176,7 @@ impl SfClient {
             .headers(request.headers.clone());
         if let Some(body) = &request.body {
             builder = builder
-                .header(CONTENT_TYPE, "application/json")
+                .header(CONTENT_TYPE, request.content_type)
                 .body(body.clone());
         }
         self.inner.requests.fetch_add(1, Ordering::Relaxed);
@@ -178,6 +190,7 @@ impl SfClient {
         {
             self.record_usage(usage);
         }
+        let headers = response.headers().clone();
         let body = response
             .bytes()
             .await
@@ -185,7 +198,11 @@ impl SfClient {
             .to_vec();
         tracing::trace!(method = %request.method, path = request.url.path(), status, "Salesforce response");
         if (200..300).contains(&status) || status == 300 {
-            Ok(Reply { status, body })
+            Ok(Reply {
+                status,
+                body,
+                headers,
+            })
         } else {
             Err(classify(status, &body))
         }

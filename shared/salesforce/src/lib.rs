@@ -22,11 +22,15 @@
 //! matches, `INVALID_REPLICATION_DATE`). Token types redact themselves in `Debug`, and no
 //! error carries a token or an OAuth response body.
 //!
+//! [`bulk`] runs Bulk API 2.0 query jobs (results read by locator, rows typed by describe)
+//! and ingest jobs (CSV upload, per-record results).
+//!
 //! SOQL is only built through [`soql::SoqlBuilder`]: field names are checked against
 //! describe, values are typed literals escaped per Salesforce's rules, so record data cannot
 //! change a query's shape. [`soql::cursor_query`] builds the poller's
 //! `(SystemModstamp, Id)` query.
 
+pub mod bulk;
 mod changes;
 mod client;
 mod collections;

@@ -17,6 +17,7 @@
 
 pub mod api_keys;
 pub mod app;
+pub mod backfill;
 pub mod config_service;
 pub mod connect;
 pub mod describe;

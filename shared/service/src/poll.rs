@@ -126,7 +126,31 @@ async fn poll_under_lease(
     let cap = config.poll_cap.min(app.settings.poll_cap as u32).max(1);
     let mut remaining = cap;
     let outcome = async {
-        let queries = object_queries(app, connection, &client, &config, &objects, cap).await?;
+        // Large pulls (the initial import, a backlog) go through Bulk API; see `backfill`.
+        let mut rest_objects = Vec::with_capacity(objects.len());
+        for object in &objects {
+            let start = app
+                .stores
+                .cursors
+                .get(&connection.tenant, &connection.id, object)
+                .await?
+                .position;
+            let bulk = crate::backfill::pull(
+                app,
+                connection,
+                &client,
+                &config,
+                object,
+                start.as_ref(),
+                run,
+            )
+            .await?;
+            if bulk.is_none() {
+                rest_objects.push(object.clone());
+            }
+        }
+        let queries =
+            object_queries(app, connection, &client, &config, &rest_objects, cap).await?;
         let soqls: Vec<String> = queries.iter().map(|q| q.soql.clone()).collect();
         // Every object's first page in one composite request (one API call per five
         // objects): an idle minute costs one call.
@@ -260,6 +284,7 @@ async fn pull_object(
             )
             .await?;
     }
+    crate::backfill::note_rest_pull(app, connection, object, applied_beyond, cap).await?;
     Ok(applied_beyond)
 }
 

@@ -21,6 +21,9 @@ pub const OAUTH_REDIRECT_URL: &str = "CRMSYNC_OAUTH_REDIRECT_URL";
 pub const POLL_CAP: &str = "CRMSYNC_POLL_CAP";
 pub const QUOTA_SHARE: &str = "CRMSYNC_QUOTA_SHARE";
 pub const OPERATOR_KEY_SECRET_ID: &str = "CRMSYNC_OPERATOR_KEY_SECRET_ID";
+pub const BULK_THRESHOLD: &str = "CRMSYNC_BULK_THRESHOLD";
+pub const BULK_RUN_SECONDS: &str = "CRMSYNC_BULK_RUN_SECONDS";
+pub const BULK_SET_RECORDS: &str = "CRMSYNC_BULK_SET_RECORDS";
 
 /// The environment variables each function reads. Variables with defaults are listed too:
 /// the template sets them explicitly so a deployer sees every knob.
@@ -118,6 +121,13 @@ pub struct Settings {
     /// Link pages (of 200) one sweep run checks in a reconcile by Id scan; the scan
     /// resumes from its checkpoint on the next run (not an environment variable).
     pub reconcile_pages_per_run: usize,
+    /// A pull of more records than this goes through a Bulk API 2.0 query job.
+    pub bulk_threshold: u64,
+    /// How long one poll run works on a bulk job before it keeps a checkpoint and stops
+    /// (under the poll function's timeout; the next run continues).
+    pub bulk_run_budget: std::time::Duration,
+    /// Rows per bulk result set (`maxRecords`).
+    pub bulk_set_records: u32,
 }
 
 impl Default for Settings {
@@ -140,6 +150,9 @@ impl Default for Settings {
             operator_key_secret_id: None,
             // 50,000 links and 250 queries a run: a 300,000-link org takes 6 runs.
             reconcile_pages_per_run: 250,
+            bulk_threshold: 2_000,
+            bulk_run_budget: std::time::Duration::from_secs(40),
+            bulk_set_records: 50_000,
         }
     }
 }
@@ -173,6 +186,28 @@ impl Settings {
                 .ok_or_else(|| ServiceError::settings(QUOTA_SHARE, "a fraction in (0, 1]"))?,
             None => defaults.quota_share,
         };
+        let number = |key: &'static str, default: u64, max: u64| -> Result<u64, ServiceError> {
+            match get(key) {
+                Some(v) => v
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n <= max)
+                    .ok_or_else(|| ServiceError::settings(key, "a whole number in range")),
+                None => Ok(default),
+            }
+        };
+        let bulk_threshold = number(BULK_THRESHOLD, defaults.bulk_threshold, u64::MAX)?;
+        let bulk_run_budget = std::time::Duration::from_secs(number(
+            BULK_RUN_SECONDS,
+            defaults.bulk_run_budget.as_secs(),
+            900,
+        )?);
+        let bulk_set_records = number(
+            BULK_SET_RECORDS,
+            defaults.bulk_set_records.into(),
+            1_000_000,
+        )?
+        .max(1) as u32;
         let api_version = get(SF_API_VERSION).unwrap_or(defaults.sf_api_version);
         if !is_api_version(&api_version) {
             return Err(ServiceError::settings(
@@ -197,6 +232,9 @@ impl Settings {
             quota_share,
             operator_key_secret_id: get(OPERATOR_KEY_SECRET_ID),
             reconcile_pages_per_run: defaults.reconcile_pages_per_run,
+            bulk_threshold,
+            bulk_run_budget,
+            bulk_set_records,
         })
     }
 }

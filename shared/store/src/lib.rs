@@ -37,6 +37,7 @@
 //! | run | `TENANT#t` | `RUN#c#startedMs#runId` | | TTL; query newest first |
 //! | change | `TENANT#t` | `CHANGE#00000000000000000042` | | |
 //! | change counter | `TENANT#t` | `CHANGESEQ` | | `UpdateItem ADD seq :n` |
+//! | checkpoint | `TENANT#t` | `CHECKPOINT#c#name` | | a long job's position (bulk backfill) |
 //! | quota day | `TENANT#t` | `QUOTA#c#2026-11-22` | | `ADD calls :n`, TTL |
 //! | quota limit | `TENANT#t` | `QUOTALIMIT#c` | | last `Sforce-Limit-Info` |
 //! | idempotency key | `TENANT#t` | `IDEM#key` | | put-if-absent-or-expired, TTL |
@@ -64,6 +65,7 @@
 
 pub mod aws;
 pub mod bootstrap;
+pub mod checkpoints;
 pub mod clock;
 pub mod embedded;
 pub mod error;
@@ -76,6 +78,7 @@ mod stores;
 mod util;
 
 pub use aws::{AwsClients, AwsSettings};
+pub use checkpoints::{Checkpoint, CheckpointStore};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{StoreError, StoreResult};
 pub use ids::{ConnectionId, TenantId, validate_key_part};

@@ -13,6 +13,7 @@
 //! - **mix**: 70 % update, 25 % create, 5 % sale with 2 items from the demo catalog.
 
 pub mod scheduler;
+pub mod backfill;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -1,21 +1,40 @@
-//! `cargo run -p crmsync-bench -- [--quick] [--events N] [--idle-polls N]`: prints the
-//! exact Salesforce API call table of issue 11.
+//! `cargo run -p crmsync-bench -- [--quick] [--events N] [--idle-polls N] …`: prints the
+//! exact Salesforce API call table of issue 11, then the backfill rows and one scheduler pass.
 
-use crmsync_bench::{Options, run, scheduler, table};
+use crmsync_bench::{Options, backfill, run, scheduler, table};
 use crmsync_e2e::Backend;
 
 fn usage() -> ! {
     eprintln!(
-        "usage: crmsync-bench [--quick] [--events N] [--idle-polls N] [--connections N] [--scheduler-moto] [--scheduler-only]"
+        "usage: crmsync-bench [--quick] [--events N] [--idle-polls N] [--backfill N]... \
+         [--backfill-only] [--connections N] [--scheduler-moto] [--scheduler-only]"
     );
     std::process::exit(2)
 }
 
-/// The scheduler row: how many connections, on which backend (moto needs
-/// `source infra/scripts/moto.sh`).
-fn parse() -> (Options, usize, Backend, bool) {
-    let mut options = Options::FULL;
-    let (mut connections, mut backend, mut only) = (10_000, Backend::Embedded, false);
+/// What to run: the push/idle workloads (`options`), backfill sizes, and the scheduler pass.
+struct Cli {
+    options: Options,
+    quick: bool,
+    backfills: Vec<usize>,
+    backfill_only: bool,
+    /// Connections in the scheduler row, and on which backend (moto needs
+    /// `source infra/scripts/moto.sh`).
+    connections: usize,
+    scheduler_backend: Backend,
+    scheduler_only: bool,
+}
+
+fn parse() -> Cli {
+    let mut cli = Cli {
+        options: Options::FULL,
+        quick: false,
+        backfills: Vec::new(),
+        backfill_only: false,
+        connections: 10_000,
+        scheduler_backend: Backend::Embedded,
+        scheduler_only: false,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut number = || -> usize {
@@ -25,24 +44,43 @@ fn parse() -> (Options, usize, Backend, bool) {
                 .unwrap_or_else(|| usage())
         };
         match arg.as_str() {
-            "--quick" => (options, connections) = (Options::QUICK, 1_000),
-            "--connections" => connections = number(),
-            "--scheduler-moto" => backend = Backend::Aws,
-            "--scheduler-only" => only = true,
-            "--events" => options.events = number(),
-            "--idle-polls" => options.idle_polls = number(),
+            "--quick" => {
+                (cli.options, cli.connections, cli.quick) = (Options::QUICK, 1_000, true);
+            }
+            "--events" => cli.options.events = number(),
+            "--idle-polls" => cli.options.idle_polls = number(),
+            "--backfill" => cli.backfills.push(number()),
+            "--backfill-only" => cli.backfill_only = true,
+            "--connections" => cli.connections = number(),
+            "--scheduler-moto" => cli.scheduler_backend = Backend::Aws,
+            "--scheduler-only" => cli.scheduler_only = true,
             _ => usage(),
         }
     }
-    (options, connections, backend, only)
+    cli
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let (options, connections, backend, only) = parse();
-    if !only {
-        println!("{}", table(&run(options).await));
+    let cli = parse();
+    let only_one = cli.backfill_only || cli.scheduler_only;
+    if !only_one {
+        println!("{}", table(&run(cli.options).await));
     }
-    let pass = scheduler::scheduler_pass(backend, connections).await;
-    println!("{}", scheduler::row(&pass));
+    if !cli.scheduler_only {
+        let sizes = match (cli.backfills.is_empty(), cli.quick) {
+            (false, _) => cli.backfills.clone(),
+            (true, true) => backfill::QUICK.to_vec(),
+            (true, false) => backfill::FULL.to_vec(),
+        };
+        let mut rows = Vec::new();
+        for n in sizes {
+            rows.push(backfill::backfill(n).await);
+        }
+        println!("{}", backfill::table(&rows));
+    }
+    if !cli.backfill_only {
+        let pass = scheduler::scheduler_pass(cli.scheduler_backend, cli.connections).await;
+        println!("{}", scheduler::row(&pass));
+    }
 }

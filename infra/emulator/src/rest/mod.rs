@@ -25,6 +25,8 @@ use serde_json::Value;
 pub struct Reply {
     pub status: StatusCode,
     pub body: Option<Value>,
+    /// A Bulk API 2.0 answer (CSV bodies and their headers).
+    pub bulk: Option<crate::bulk::BulkReply>,
 }
 
 impl Reply {
@@ -32,10 +34,22 @@ impl Reply {
         Self {
             status: StatusCode::OK,
             body: Some(body),
+            bulk: None,
         }
     }
     pub fn status(status: StatusCode, body: Option<Value>) -> Self {
-        Self { status, body }
+        Self {
+            status,
+            body,
+            bulk: None,
+        }
+    }
+    pub fn bulk(reply: crate::bulk::BulkReply) -> Self {
+        Self {
+            status: StatusCode::OK,
+            body: None,
+            bulk: Some(reply),
+        }
     }
 }
 
@@ -138,6 +152,7 @@ pub fn endpoint_name(method: &Method, seg: &[String]) -> String {
         ("PATCH", ["composite", "sobjects", _, _]) => "collections.upsert".into(),
         ("GET" | "POST", ["composite", "sobjects", _]) => "collections.retrieve".into(),
         (_, ["composite"]) => "composite".into(),
+        (_, ["jobs", ..]) => crate::bulk::endpoint_name(m, &s),
         _ => format!("{m} {}", s.join("/")),
     }
 }
@@ -286,10 +301,16 @@ pub async fn data_api(
     drop(st);
     let resp = match result {
         Ok(Reply {
+            bulk: Some(reply), ..
+        }) => reply.into_response(),
+        Ok(Reply {
             status,
             body: Some(b),
+            ..
         }) => (status, axum::Json(b)).into_response(),
-        Ok(Reply { status, body: None }) => status.into_response(),
+        Ok(Reply {
+            status, body: None, ..
+        }) => status.into_response(),
         Err(e) => e.into_response(),
     };
     with_limit_header(resp, &header)
@@ -381,6 +402,7 @@ pub fn route(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         ("PATCH", ["composite", "sobjects", t, f]) => collections::upsert(ctx, t, f),
         ("GET" | "POST", ["composite", "sobjects", t]) => collections::retrieve(ctx, t),
         ("POST", ["composite"]) => composite::composite(ctx),
+        (_, ["jobs", ..]) => crate::bulk::route(ctx).map(Reply::bulk),
         (m, s) if known_resource(s) => Err(ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "METHOD_NOT_ALLOWED",

@@ -35,7 +35,7 @@ impl LinkStore for EmbeddedStore {
             if let Some(existing) = s.links.get(&k) {
                 return Ok(LinkCreate::Existing(existing.clone()));
             }
-            s.links.insert(k, link.clone());
+            s.put_link(k, link.clone());
             Ok(LinkCreate::Created(link))
         })
         .await
@@ -61,11 +61,7 @@ impl LinkStore for EmbeddedStore {
         check_parts(&[("sf_id", sf_id)])?;
         Ok(self
             .read(|s, _| {
-                s.links
-                    .values()
-                    .find(|l| {
-                        &l.tenant == tenant && &l.connection == connection && l.sf_id == sf_id
-                    })
+                s.link_by_sf_id(tenant.as_str(), connection.as_str(), sf_id)
                     .cloned()
             })
             .await)
@@ -149,7 +145,7 @@ impl LinkStore for EmbeddedStore {
         link.created_at = millis(link.created_at);
         link.updated_at = millis(link.updated_at);
         self.write(|s, _| {
-            s.links.insert(k, link);
+            s.put_link(k, link);
             Ok(())
         })
         .await
@@ -163,6 +159,6 @@ impl LinkStore for EmbeddedStore {
         app_id: &str,
     ) -> StoreResult<Option<Link>> {
         let k = link_key(tenant, connection, app_object, app_id)?;
-        self.write(|s, _| Ok(s.links.remove(&k))).await
+        self.write(|s, _| Ok(s.remove_link(&k))).await
     }
 }

@@ -11,6 +11,7 @@
 //! development), so it is created with owner-only permissions.
 
 mod accounts;
+mod checkpoints;
 mod feed;
 mod intents;
 mod links;
@@ -181,6 +182,10 @@ fn io_err(path: &Path, e: impl ToString) -> StoreError {
 async fn load(path: &Path) -> StoreResult<State> {
     match tokio::fs::read(path).await {
         Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(|mut state: State| {
+                state.reindex();
+                state
+            })
             .map_err(|e| StoreError::corrupt(path.display().to_string(), e)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
         Err(e) => Err(io_err(path, e)),

@@ -75,6 +75,7 @@ macro_rules! all_contract_tests {
             queues_batch_split_by_total_size,
             queues_refuse_oversized_message,
             bad_input_names_the_field,
+            checkpoints_are_kept_per_connection_and_name,
         );
     };
 }
@@ -1621,5 +1622,38 @@ pub async fn bad_input_names_the_field(h: &Harness) {
             .unwrap()
             .entries
             .is_empty()
+    );
+}
+
+pub async fn checkpoints_are_kept_per_connection_and_name(h: &Harness) {
+    let s = &h.stores.checkpoints;
+    let (t, c1, c2) = (tid("t1"), cid("c1"), cid("c2"));
+    assert_eq!(s.get(&t, &c1, "bulk:Contact").await.unwrap(), None);
+    let v = serde_json::json!({"job": "750x", "locator": "MTAw", "rows": 100, "f": 1.5});
+    s.put(&t, &c1, "bulk:Contact", v.clone()).await.unwrap();
+    s.put(&t, &c2, "bulk:Contact", serde_json::json!({"job": "other"}))
+        .await
+        .unwrap();
+    let got = s.get(&t, &c1, "bulk:Contact").await.unwrap().unwrap();
+    assert_eq!((got.value, got.name.as_str()), (v, "bulk:Contact"));
+    assert!(got.updated_at <= h.clock.now());
+    assert_eq!(s.get(&t, &c1, "bulk:Lead").await.unwrap(), None);
+    let next = serde_json::json!({"job": "750x", "locator": null, "rows": 250});
+    s.put(&t, &c1, "bulk:Contact", next.clone()).await.unwrap();
+    assert_eq!(
+        s.get(&t, &c1, "bulk:Contact").await.unwrap().unwrap().value,
+        next
+    );
+    s.delete(&t, &c1, "bulk:Contact").await.unwrap();
+    s.delete(&t, &c1, "bulk:Contact").await.unwrap();
+    assert_eq!(s.get(&t, &c1, "bulk:Contact").await.unwrap(), None);
+    assert!(
+        s.get(&t, &c2, "bulk:Contact").await.unwrap().is_some(),
+        "other connection kept"
+    );
+    assert!(
+        s.put(&t, &c1, "bad#name", serde_json::json!(1))
+            .await
+            .is_err()
     );
 }

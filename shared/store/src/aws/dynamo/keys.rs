@@ -39,6 +39,11 @@ pub fn cursor_sk(c: &ConnectionId, object: &str) -> String {
     format!("CURSOR#{c}#{object}")
 }
 
+/// A long job's checkpoint: `CHECKPOINT#c#name`.
+pub fn checkpoint_sk(c: &ConnectionId, name: &str) -> String {
+    format!("CHECKPOINT#{c}#{name}")
+}
+
 pub fn link_sk(c: &ConnectionId, app_object: &str, app_id: &str) -> String {
     format!("LINK#{c}#{app_object}#{app_id}")
 }

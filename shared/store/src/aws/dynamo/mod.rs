@@ -1,6 +1,7 @@
 //! DynamoDB adapter: every table port over one table (layout in [`keys`]).
 
 mod accounts;
+mod checkpoints;
 mod feed;
 mod intents;
 pub mod keys;
