@@ -395,6 +395,7 @@ async fn push_wave(
         pricer,
     } = wave_ctx;
     let mut single: Vec<Planned> = Vec::new();
+    let mut multi: Vec<Planned> = Vec::new();
     for (message_id, mut msg) in wave {
         // The same event twice in one batch: the earlier wave already reported it.
         if already_done(app, &conn.tenant, &conn.id, &msg).await? {
@@ -537,13 +538,24 @@ async fn push_wave(
                 if is_single_direct(&planned.plan) {
                     single.push(planned);
                 } else {
-                    let o = atomic::run_atomic(app, conn, client, config, &planned).await?;
-                    out.outcomes.push(o);
+                    multi.push(planned);
                 }
             }
         }
     }
-    write_singles(app, conn, client, config, single, out).await
+    // One composite of IN queries for the whole wave's matching lookups (a wave holds one
+    // event per record, so no lookup waits for another event's write of the same record).
+    let lookups: Vec<_> = single
+        .iter()
+        .chain(&multi)
+        .flat_map(|p| p.plan.steps.iter().flat_map(steps::known_lookups))
+        .collect();
+    let pre = prefetch::prefetch(client, &lookups).await?;
+    for planned in &multi {
+        let o = atomic::run_atomic(app, conn, client, config, planned, &pre).await?;
+        out.outcomes.push(o);
+    }
+    write_singles(app, conn, client, config, single, &pre, out).await
 }
 
 /// One step that needs no other step's result: it can share a collections call.
@@ -559,17 +571,12 @@ async fn write_singles(
     client: &SfClient,
     config: &SyncConfig,
     planned: Vec<Planned>,
+    pre: &prefetch::Prefetched,
     out: &mut BatchOutcome,
 ) -> Result<(), ServiceError> {
     // (object, is_update) → (index into planned, record)
     let mut batches: BTreeMap<(String, bool), Vec<(usize, SObjectRecord)>> = BTreeMap::new();
     let mut upserts = Vec::new();
-    // One IN query per object and field for the whole batch's matching lookups.
-    let lookups: Vec<_> = planned
-        .iter()
-        .flat_map(|p| steps::known_lookups(&p.plan.steps[0]))
-        .collect();
-    let pre = prefetch::prefetch(client, &lookups).await?;
     for (i, p) in planned.iter().enumerate() {
         let step = &p.plan.steps[0];
         let fields = to_map(&step.fields);
@@ -577,7 +584,7 @@ async fn write_singles(
             upserts.push(i);
             continue;
         }
-        match steps::resolve(client, config, step, &[], &pre).await? {
+        match steps::resolve(client, config, step, &[], pre).await? {
             Resolved::Create => batches
                 .entry((step.object.clone(), false))
                 .or_default()

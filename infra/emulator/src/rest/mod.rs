@@ -149,6 +149,25 @@ fn is_write(method: &Method) -> bool {
     )
 }
 
+/// Whether a request can change data: a write method, except a composite request whose
+/// subrequests are all reads (`GET` queries), which commits nothing to lose or lock.
+fn writes(method: &Method, segments: &[String], body: &[u8]) -> bool {
+    if !is_write(method) {
+        return false;
+    }
+    if method == Method::POST && segments == ["composite"] {
+        let subs = json_body(body)
+            .ok()
+            .and_then(|b| b.get("compositeRequest").and_then(Value::as_array).cloned());
+        if let Some(subs) = subs {
+            return subs
+                .iter()
+                .any(|s| s.get("method").and_then(Value::as_str) != Some("GET"));
+        }
+    }
+    true
+}
+
 /// The random server faults configured for the org, decided once per request.
 enum Injected {
     None,
@@ -235,12 +254,12 @@ pub async fn data_api(
             let rng = &mut st_ref.rng;
             if faults.error_rate > 0.0 && rng.random_bool(faults.error_rate.clamp(0.0, 1.0)) {
                 Injected::Server(faults.error_status.unwrap_or(500))
-            } else if is_write(&method)
+            } else if writes(&method, &segments, &body)
                 && faults.lock_row_rate > 0.0
                 && rng.random_bool(faults.lock_row_rate.clamp(0.0, 1.0))
             {
                 Injected::Lock
-            } else if is_write(&method) && faults.loses_commit(rng) {
+            } else if writes(&method, &segments, &body) && faults.loses_commit(rng) {
                 Injected::CommitLost
             } else {
                 Injected::None
@@ -387,5 +406,22 @@ pub fn route(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
             format!("HTTP Method '{m}' not allowed for this resource"),
         )),
         (_, _) => Err(ApiError::not_found("The requested resource does not exist")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_composite_of_queries_writes_nothing_but_one_with_a_write_does() {
+        let seg = |s: &str| vec![s.to_string()];
+        let reads = br#"{"compositeRequest":[{"method":"GET","url":"/q","referenceId":"a"}]}"#;
+        let mixed = br#"{"compositeRequest":[{"method":"GET","url":"/q","referenceId":"a"},
+                                             {"method":"POST","url":"/s","referenceId":"b"}]}"#;
+        assert!(!writes(&Method::POST, &seg("composite"), reads));
+        assert!(writes(&Method::POST, &seg("composite"), mixed));
+        assert!(writes(&Method::POST, &seg("sobjects"), reads));
+        assert!(!writes(&Method::GET, &seg("query"), b""));
     }
 }

@@ -12,6 +12,7 @@ use crmsync_salesforce::{COMPOSITE_MAX_SUBREQUESTS, CompositeSubrequest, Method,
 use crmsync_store::{Connection, ReportStatus};
 use serde_json::Value;
 
+use super::prefetch::Prefetched;
 use super::redelivery::{self, EventIntent};
 use super::steps::{Resolved, resolve, run_plan};
 use super::{EventOutcome, Planned, report_msg, to_map, write_link};
@@ -66,9 +67,10 @@ pub(super) async fn run_atomic(
     client: &SfClient,
     config: &SyncConfig,
     planned: &Planned,
+    pre: &Prefetched,
 ) -> Result<EventOutcome, ServiceError> {
     let mut intent = None;
-    let outcome = write_atomic(app, conn, client, config, planned, &mut intent).await?;
+    let outcome = write_atomic(app, conn, client, config, planned, pre, &mut intent).await?;
     if intent.is_some() {
         redelivery::finish(app, conn, &planned.msg.event.event_id).await;
     }
@@ -81,6 +83,7 @@ async fn write_atomic(
     client: &SfClient,
     config: &SyncConfig,
     planned: &Planned,
+    pre: &Prefetched,
     intent: &mut Option<EventIntent>,
 ) -> Result<EventOutcome, ServiceError> {
     let steps = &planned.plan.steps;
@@ -100,15 +103,7 @@ async fn write_atomic(
     // 1. Where each step writes (matches are reads: nothing is written yet).
     let mut known: Vec<Option<String>> = Vec::with_capacity(steps.len());
     for step in steps {
-        match resolve(
-            client,
-            config,
-            step,
-            &known,
-            &super::prefetch::Prefetched::default(),
-        )
-        .await?
-        {
+        match resolve(client, config, step, &known, pre).await? {
             Resolved::Create => known.push(None),
             Resolved::Existing(id) => known.push(Some(id)),
             Resolved::Refused(reason) => {
