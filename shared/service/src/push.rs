@@ -8,6 +8,7 @@
 //! linked, so a redelivery updates instead of creating twice. One report entry per event.
 
 mod atomic;
+mod budget;
 mod linking;
 pub mod owners;
 mod prefetch;
@@ -16,6 +17,7 @@ mod report;
 mod sale;
 mod steps;
 
+use budget::Budget;
 use linking::write_link;
 use report::{park, report, report_msg};
 
@@ -292,8 +294,12 @@ async fn push_connection(
         .config;
     let client = app.salesforce.client(&conn)?;
     let calls_before = client.requests_sent();
-    let result = push_events(app, &conn, &client, &config, pending, out).await;
-    out.api_calls += guard::book_calls(app, &conn, &client, calls_before).await;
+    let mut budget = Budget::new(&client);
+    let result = push_events(app, &conn, &client, &config, pending, &mut budget, out).await;
+    // Calls reserved before they were made are booked already.
+    let booked_ahead = calls_before + budget.booked;
+    guard::book_calls(app, &conn, &client, booked_ahead).await;
+    out.api_calls += client.requests_sent().saturating_sub(calls_before);
     if let Err(ServiceError::Salesforce(e)) = &result {
         guard::note_salesforce_error(app, &conn, e).await;
         if e.is_reconnect_needed() {
@@ -319,6 +325,7 @@ async fn push_events(
     client: &SfClient,
     config: &SyncConfig,
     pending: Vec<(String, PushMessage)>,
+    budget: &mut Budget,
     out: &mut BatchOutcome,
 ) -> Result<(), ServiceError> {
     let describes = describes(client, config).await?;
@@ -334,6 +341,17 @@ async fn push_events(
             if held_back.contains(&msg.group_id()) {
                 // An earlier event of this record is being retried: keep FIFO order.
                 out.retry.push(message_id);
+            } else if budget.is_behind_parked(&msg) {
+                out.outcomes.push(
+                    park(
+                        app,
+                        conn,
+                        &msg,
+                        "BEHIND_PARKED",
+                        "an earlier event of this record is parked; this one replays after it",
+                    )
+                    .await?,
+                );
             } else {
                 ready.push((message_id, msg));
             }
@@ -347,6 +365,7 @@ async fn push_events(
             describes: &describes,
             owners: &owners,
             pricer: &mut pricer,
+            budget: &mut *budget,
         };
         push_wave(app, conn, client, config, ctx, ready, out).await?;
         for (message_id, group) in groups {
@@ -378,6 +397,7 @@ struct WaveContext<'a> {
     describes: &'a BTreeMap<String, CoreDescribe>,
     owners: &'a BTreeMap<String, String>,
     pricer: &'a mut sale::Pricer,
+    budget: &'a mut Budget,
 }
 
 async fn push_wave(
@@ -393,6 +413,7 @@ async fn push_wave(
         describes,
         owners,
         pricer,
+        budget,
     } = wave_ctx;
     let mut single: Vec<Planned> = Vec::new();
     let mut multi: Vec<Planned> = Vec::new();
@@ -552,10 +573,21 @@ async fn push_wave(
         .collect();
     let pre = prefetch::prefetch(client, &lookups).await?;
     for planned in &multi {
-        let o = atomic::run_atomic(app, conn, client, config, planned, &pre).await?;
+        let writes = Writes {
+            pre: &pre,
+            budget: &mut *budget,
+        };
+        let o = atomic::run_atomic(app, conn, client, config, planned, writes).await?;
         out.outcomes.push(o);
     }
-    write_singles(app, conn, client, config, single, &pre, out).await
+    let writes = Writes { pre: &pre, budget };
+    write_singles(app, conn, client, config, single, writes, out).await
+}
+
+/// What a wave's writes share: its matching rows and the batch's budget.
+struct Writes<'a> {
+    pre: &'a prefetch::Prefetched,
+    budget: &'a mut Budget,
 }
 
 /// One step that needs no other step's result: it can share a collections call.
@@ -571,9 +603,10 @@ async fn write_singles(
     client: &SfClient,
     config: &SyncConfig,
     planned: Vec<Planned>,
-    pre: &prefetch::Prefetched,
+    writes: Writes<'_>,
     out: &mut BatchOutcome,
 ) -> Result<(), ServiceError> {
+    let Writes { pre, budget } = writes;
     // (object, is_update) → (index into planned, record)
     let mut batches: BTreeMap<(String, bool), Vec<(usize, SObjectRecord)>> = BTreeMap::new();
     let mut upserts = Vec::new();
@@ -629,13 +662,40 @@ async fn write_singles(
             ),
         }
     }
+    // Creates get write intents; redelivered ones adopt what an earlier attempt committed.
+    let adopted = redelivery::prepare_singles(app, conn, client, &planned, &mut batches).await?;
+    out.outcomes.extend(adopted);
+    // The writes' calls, booked before the first is sent; none are sent if they do not fit.
+    let calls = upserts.len() as u64
+        + batches
+            .values()
+            .map(|items| budget::collection_calls(items.len()))
+            .sum::<u64>();
+    if !budget.reserve(app, conn, client, calls).await? {
+        let mut waiting: Vec<usize> = upserts.clone();
+        for items in batches.values() {
+            waiting.extend(items.iter().map(|(i, _)| *i));
+        }
+        for i in waiting {
+            let msg = &planned[i].msg;
+            budget.parked(msg);
+            out.outcomes.push(
+                park(
+                    app,
+                    conn,
+                    msg,
+                    budget::BUDGET_SPENT,
+                    budget::BUDGET_SPENT_REASON,
+                )
+                .await?,
+            );
+        }
+        return Ok(());
+    }
     for i in upserts {
         let o = steps::run_plan(app, conn, client, config, &planned[i], None).await?;
         out.outcomes.push(o);
     }
-    // Creates get write intents; redelivered ones adopt what an earlier attempt committed.
-    let adopted = redelivery::prepare_singles(app, conn, client, &planned, &mut batches).await?;
-    out.outcomes.extend(adopted);
     for ((_object, is_update), items) in batches {
         if is_update {
             for (i, _) in &items {

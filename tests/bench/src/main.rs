@@ -33,4 +33,6 @@ async fn main() {
     let options = parse();
     let report = run(options).await;
     println!("{}", table(&report));
+    let latency = crmsync_bench::latency::run(options.events.clamp(20, 100)).await;
+    println!("{}", crmsync_bench::latency::table(&latency));
 }

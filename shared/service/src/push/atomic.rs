@@ -12,10 +12,9 @@ use crmsync_salesforce::{COMPOSITE_MAX_SUBREQUESTS, CompositeSubrequest, Method,
 use crmsync_store::{Connection, ReportStatus};
 use serde_json::Value;
 
-use super::prefetch::Prefetched;
 use super::redelivery::{self, EventIntent};
 use super::steps::{Resolved, resolve, run_plan};
-use super::{EventOutcome, Planned, report_msg, to_map, write_link};
+use super::{EventOutcome, Planned, Writes, park, report_msg, to_map, write_link};
 use crate::app::App;
 use crate::error::ServiceError;
 
@@ -67,10 +66,10 @@ pub(super) async fn run_atomic(
     client: &SfClient,
     config: &SyncConfig,
     planned: &Planned,
-    pre: &Prefetched,
+    writes: Writes<'_>,
 ) -> Result<EventOutcome, ServiceError> {
     let mut intent = None;
-    let outcome = write_atomic(app, conn, client, config, planned, pre, &mut intent).await?;
+    let outcome = write_atomic(app, conn, client, config, planned, writes, &mut intent).await?;
     if intent.is_some() {
         redelivery::finish(app, conn, &planned.msg.event.event_id).await;
     }
@@ -83,9 +82,10 @@ async fn write_atomic(
     client: &SfClient,
     config: &SyncConfig,
     planned: &Planned,
-    pre: &Prefetched,
+    writes: Writes<'_>,
     intent: &mut Option<EventIntent>,
 ) -> Result<EventOutcome, ServiceError> {
+    let Writes { pre, budget } = writes;
     let steps = &planned.plan.steps;
     let refuse = |code: &'static str, reason: String| async move {
         report_msg(
@@ -160,6 +160,23 @@ async fn write_atomic(
         let sub = subrequest(step, i, known[i].as_deref(), fields);
         sub_of_step.push(sub.as_ref().map(|_| subs.len()));
         subs.extend(sub);
+    }
+    // The sale's real cost, booked before its first write: one composite, or a call a step.
+    let calls = if subs.len() > COMPOSITE_MAX_SUBREQUESTS {
+        steps.len() as u64
+    } else {
+        u64::from(!subs.is_empty())
+    };
+    if !budget.reserve(app, conn, client, calls).await? {
+        budget.parked(&planned.msg);
+        return park(
+            app,
+            conn,
+            &planned.msg,
+            super::budget::BUDGET_SPENT,
+            super::budget::BUDGET_SPENT_REASON,
+        )
+        .await;
     }
     if subs.len() > COMPOSITE_MAX_SUBREQUESTS {
         tracing::info!(
