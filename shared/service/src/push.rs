@@ -572,16 +572,71 @@ async fn push_wave(
         .flat_map(|p| p.plan.steps.iter().flat_map(steps::known_lookups))
         .collect();
     let pre = prefetch::prefetch(client, &lookups).await?;
-    for planned in &multi {
-        let writes = Writes {
-            pre: &pre,
-            budget: &mut *budget,
+    // Sales that could match the same record (a shared lookup value, e.g. one company) go
+    // in successive rounds, each matching after the previous one wrote, so the second finds
+    // the first one's Account instead of creating another.
+    let mut tag = 0;
+    for (round, sales) in sale_rounds(&multi).into_iter().enumerate() {
+        let fresh;
+        let round_pre = if round == 0 {
+            &pre
+        } else {
+            let lookups: Vec<_> = sales
+                .iter()
+                .flat_map(|p| p.plan.steps.iter().flat_map(steps::known_lookups))
+                .collect();
+            fresh = prefetch::prefetch(client, &lookups).await?;
+            &fresh
         };
-        let o = atomic::run_atomic(app, conn, client, config, planned, writes).await?;
-        out.outcomes.push(o);
+        let mut ready = Vec::new();
+        for planned in sales {
+            let writes = Writes {
+                pre: round_pre,
+                budget: &mut *budget,
+            };
+            tag += 1;
+            match atomic::prepare(app, conn, client, config, planned, tag, writes).await? {
+                atomic::Prepared::Done(o) => out.outcomes.push(o),
+                atomic::Prepared::Ready(r) => ready.push(r),
+            }
+        }
+        let sent = atomic::send(app, conn, client, ready, budget).await?;
+        out.outcomes.extend(sent);
     }
     let writes = Writes { pre: &pre, budget };
     write_singles(app, conn, client, config, single, writes, out).await
+}
+
+/// Splits a wave's sales into rounds: a sale sharing a lookup value (object, field, value)
+/// with an earlier sale goes in a later round than it; the rest keep queue order.
+fn sale_rounds(sales: &[Planned]) -> Vec<Vec<&Planned>> {
+    let mut rounds: Vec<Vec<&Planned>> = Vec::new();
+    let mut taken: Vec<(std::collections::BTreeSet<String>, usize)> = Vec::new();
+    for sale in sales {
+        let keys: std::collections::BTreeSet<String> = sale
+            .plan
+            .steps
+            .iter()
+            .flat_map(steps::known_lookups)
+            .flat_map(|l| {
+                l.conditions
+                    .iter()
+                    .map(|(f, v)| format!("{}\u{1f}{f}\u{1f}{}", l.object, v.to_lowercase()))
+            })
+            .collect();
+        let round = taken
+            .iter()
+            .filter(|(k, _)| !k.is_disjoint(&keys))
+            .map(|(_, r)| r + 1)
+            .max()
+            .unwrap_or(0);
+        if rounds.len() <= round {
+            rounds.resize_with(round + 1, Vec::new);
+        }
+        rounds[round].push(sale);
+        taken.push((keys, round));
+    }
+    rounds
 }
 
 /// What a wave's writes share: its matching rows and the batch's budget.

@@ -5,6 +5,7 @@ pub mod admin_http;
 pub mod changes;
 pub mod collections;
 pub mod composite;
+pub mod graph;
 pub mod limits;
 pub mod query;
 pub mod sobjects;
@@ -138,6 +139,7 @@ pub fn endpoint_name(method: &Method, seg: &[String]) -> String {
         ("PATCH", ["composite", "sobjects", _, _]) => "collections.upsert".into(),
         ("GET" | "POST", ["composite", "sobjects", _]) => "collections.retrieve".into(),
         (_, ["composite"]) => "composite".into(),
+        (_, ["composite", "graph"]) => "composite.graph".into(),
         _ => format!("{m} {}", s.join("/")),
     }
 }
@@ -352,6 +354,7 @@ fn known_resource(s: &[&str]) -> bool {
             | ["query" | "queryAll", _]
             | ["sobjects", ..]
             | ["composite"]
+            | ["composite", "graph"]
             | ["composite", "sobjects", ..]
     ) && s.len() <= 4
 }
@@ -400,6 +403,7 @@ pub fn route(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         ("PATCH", ["composite", "sobjects", t, f]) => collections::upsert(ctx, t, f),
         ("GET" | "POST", ["composite", "sobjects", t]) => collections::retrieve(ctx, t),
         ("POST", ["composite"]) => composite::composite(ctx),
+        ("POST", ["composite", "graph"]) => graph::graph(ctx),
         (m, s) if known_resource(s) => Err(ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "METHOD_NOT_ALLOWED",
