@@ -107,6 +107,15 @@ impl CompositeSubresponse {
         Some(classify(self.http_status_code, &body))
     }
 
+    /// A query subrequest's result: its first page (follow `next_records_url` as usual).
+    pub fn query_page(&self) -> Result<crate::query::QueryPage, SfError> {
+        if let Some(e) = self.error() {
+            return Err(e);
+        }
+        serde_json::from_value(self.body.clone())
+            .map_err(|e| SfError::decode("composite query subresponse", e))
+    }
+
     /// The raw error entries of a failed subrequest.
     pub fn errors(&self) -> Vec<ApiError> {
         if self.is_success() {

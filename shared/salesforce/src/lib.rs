@@ -39,6 +39,7 @@ mod config;
 pub mod datetime;
 pub mod describe;
 mod error;
+mod graph;
 mod http;
 mod limits;
 mod oauth;
@@ -62,6 +63,7 @@ pub use config::{
     LoginHost, LoginHosts, RetryPolicy, build_http_client,
 };
 pub use error::{ApiError, SfError};
+pub use graph::{GRAPH_MAX_GRAPHS, GRAPH_MAX_NODES, Graph, GraphOutcome, graphs_fit};
 pub use limits::{LimitValue, Limits};
 pub use oauth::{
     AuthorizeRequest, Identity, OAuthClient, OAuthConfig, Revocable, SalesforceTokenFields,

@@ -187,6 +187,29 @@ async fn probe_limit(app: &App, connection: &Connection) {
     }
 }
 
+/// Books `calls` against today's budget before they are made, when they fit in crmsync's
+/// share; false (nothing booked) when they would cross it. Check and booking are two store
+/// operations, so two workers of one connection may both fit the last calls: the overshoot
+/// is bounded by one wave's writes.
+pub async fn reserve(app: &App, connection: &Connection, calls: u64) -> Result<bool, ServiceError> {
+    if calls == 0 {
+        return Ok(true);
+    }
+    if quota(app, connection, calls).await?.paused {
+        return Ok(false);
+    }
+    app.stores
+        .quotas
+        .add_calls(
+            &connection.tenant,
+            &connection.id,
+            app.now().date_naive(),
+            calls,
+        )
+        .await?;
+    Ok(true)
+}
+
 /// Books the calls `client` made since `calls_before`, and the org's latest usage.
 pub async fn book_calls(
     app: &App,

@@ -8,6 +8,7 @@
 //! linked, so a redelivery updates instead of creating twice. One report entry per event.
 
 mod atomic;
+mod budget;
 mod linking;
 pub mod owners;
 mod prefetch;
@@ -16,6 +17,7 @@ mod report;
 mod sale;
 mod steps;
 
+use budget::Budget;
 use linking::write_link;
 use report::{park, report, report_msg};
 
@@ -292,8 +294,12 @@ async fn push_connection(
         .config;
     let client = app.salesforce.client(&conn)?;
     let calls_before = client.requests_sent();
-    let result = push_events(app, &conn, &client, &config, pending, out).await;
-    out.api_calls += guard::book_calls(app, &conn, &client, calls_before).await;
+    let mut budget = Budget::new(&client);
+    let result = push_events(app, &conn, &client, &config, pending, &mut budget, out).await;
+    // Calls reserved before they were made are booked already.
+    let booked_ahead = calls_before + budget.booked;
+    guard::book_calls(app, &conn, &client, booked_ahead).await;
+    out.api_calls += client.requests_sent().saturating_sub(calls_before);
     if let Err(ServiceError::Salesforce(e)) = &result {
         guard::note_salesforce_error(app, &conn, e).await;
         if e.is_reconnect_needed() {
@@ -319,6 +325,7 @@ async fn push_events(
     client: &SfClient,
     config: &SyncConfig,
     pending: Vec<(String, PushMessage)>,
+    budget: &mut Budget,
     out: &mut BatchOutcome,
 ) -> Result<(), ServiceError> {
     let describes = describes(client, config).await?;
@@ -334,6 +341,17 @@ async fn push_events(
             if held_back.contains(&msg.group_id()) {
                 // An earlier event of this record is being retried: keep FIFO order.
                 out.retry.push(message_id);
+            } else if budget.is_behind_parked(&msg) {
+                out.outcomes.push(
+                    park(
+                        app,
+                        conn,
+                        &msg,
+                        "BEHIND_PARKED",
+                        "an earlier event of this record is parked; this one replays after it",
+                    )
+                    .await?,
+                );
             } else {
                 ready.push((message_id, msg));
             }
@@ -347,6 +365,7 @@ async fn push_events(
             describes: &describes,
             owners: &owners,
             pricer: &mut pricer,
+            budget: &mut *budget,
         };
         push_wave(app, conn, client, config, ctx, ready, out).await?;
         for (message_id, group) in groups {
@@ -378,6 +397,7 @@ struct WaveContext<'a> {
     describes: &'a BTreeMap<String, CoreDescribe>,
     owners: &'a BTreeMap<String, String>,
     pricer: &'a mut sale::Pricer,
+    budget: &'a mut Budget,
 }
 
 async fn push_wave(
@@ -393,8 +413,10 @@ async fn push_wave(
         describes,
         owners,
         pricer,
+        budget,
     } = wave_ctx;
     let mut single: Vec<Planned> = Vec::new();
+    let mut multi: Vec<Planned> = Vec::new();
     for (message_id, mut msg) in wave {
         // The same event twice in one batch: the earlier wave already reported it.
         if already_done(app, &conn.tenant, &conn.id, &msg).await? {
@@ -537,13 +559,90 @@ async fn push_wave(
                 if is_single_direct(&planned.plan) {
                     single.push(planned);
                 } else {
-                    let o = atomic::run_atomic(app, conn, client, config, &planned).await?;
-                    out.outcomes.push(o);
+                    multi.push(planned);
                 }
             }
         }
     }
-    write_singles(app, conn, client, config, single, out).await
+    // One composite of IN queries for the whole wave's matching lookups (a wave holds one
+    // event per record, so no lookup waits for another event's write of the same record).
+    let lookups: Vec<_> = single
+        .iter()
+        .chain(&multi)
+        .flat_map(|p| p.plan.steps.iter().flat_map(steps::known_lookups))
+        .collect();
+    let pre = prefetch::prefetch(client, &lookups).await?;
+    // Sales that could match the same record (a shared lookup value, e.g. one company) go
+    // in successive rounds, each matching after the previous one wrote, so the second finds
+    // the first one's Account instead of creating another.
+    let mut tag = 0;
+    for (round, sales) in sale_rounds(&multi).into_iter().enumerate() {
+        let fresh;
+        let round_pre = if round == 0 {
+            &pre
+        } else {
+            let lookups: Vec<_> = sales
+                .iter()
+                .flat_map(|p| p.plan.steps.iter().flat_map(steps::known_lookups))
+                .collect();
+            fresh = prefetch::prefetch(client, &lookups).await?;
+            &fresh
+        };
+        let mut ready = Vec::new();
+        for planned in sales {
+            let writes = Writes {
+                pre: round_pre,
+                budget: &mut *budget,
+            };
+            tag += 1;
+            match atomic::prepare(app, conn, client, config, planned, tag, writes).await? {
+                atomic::Prepared::Done(o) => out.outcomes.push(o),
+                atomic::Prepared::Ready(r) => ready.push(r),
+            }
+        }
+        let sent = atomic::send(app, conn, client, ready, budget).await?;
+        out.outcomes.extend(sent);
+    }
+    let writes = Writes { pre: &pre, budget };
+    write_singles(app, conn, client, config, single, writes, out).await
+}
+
+/// Splits a wave's sales into rounds: a sale sharing a lookup value (object, field, value)
+/// with an earlier sale goes in a later round than it; the rest keep queue order.
+fn sale_rounds(sales: &[Planned]) -> Vec<Vec<&Planned>> {
+    let mut rounds: Vec<Vec<&Planned>> = Vec::new();
+    let mut taken: Vec<(std::collections::BTreeSet<String>, usize)> = Vec::new();
+    for sale in sales {
+        let keys: std::collections::BTreeSet<String> = sale
+            .plan
+            .steps
+            .iter()
+            .flat_map(steps::known_lookups)
+            .flat_map(|l| {
+                l.conditions
+                    .iter()
+                    .map(|(f, v)| format!("{}\u{1f}{f}\u{1f}{}", l.object, v.to_lowercase()))
+            })
+            .collect();
+        let round = taken
+            .iter()
+            .filter(|(k, _)| !k.is_disjoint(&keys))
+            .map(|(_, r)| r + 1)
+            .max()
+            .unwrap_or(0);
+        if rounds.len() <= round {
+            rounds.resize_with(round + 1, Vec::new);
+        }
+        rounds[round].push(sale);
+        taken.push((keys, round));
+    }
+    rounds
+}
+
+/// What a wave's writes share: its matching rows and the batch's budget.
+struct Writes<'a> {
+    pre: &'a prefetch::Prefetched,
+    budget: &'a mut Budget,
 }
 
 /// One step that needs no other step's result: it can share a collections call.
@@ -559,17 +658,13 @@ async fn write_singles(
     client: &SfClient,
     config: &SyncConfig,
     planned: Vec<Planned>,
+    writes: Writes<'_>,
     out: &mut BatchOutcome,
 ) -> Result<(), ServiceError> {
+    let Writes { pre, budget } = writes;
     // (object, is_update) → (index into planned, record)
     let mut batches: BTreeMap<(String, bool), Vec<(usize, SObjectRecord)>> = BTreeMap::new();
     let mut upserts = Vec::new();
-    // One IN query per object and field for the whole batch's matching lookups.
-    let lookups: Vec<_> = planned
-        .iter()
-        .flat_map(|p| steps::known_lookups(&p.plan.steps[0]))
-        .collect();
-    let pre = prefetch::prefetch(client, &lookups).await?;
     for (i, p) in planned.iter().enumerate() {
         let step = &p.plan.steps[0];
         let fields = to_map(&step.fields);
@@ -577,7 +672,7 @@ async fn write_singles(
             upserts.push(i);
             continue;
         }
-        match steps::resolve(client, config, step, &[], &pre).await? {
+        match steps::resolve(client, config, step, &[], pre).await? {
             Resolved::Create => batches
                 .entry((step.object.clone(), false))
                 .or_default()
@@ -622,13 +717,40 @@ async fn write_singles(
             ),
         }
     }
+    // Creates get write intents; redelivered ones adopt what an earlier attempt committed.
+    let adopted = redelivery::prepare_singles(app, conn, client, &planned, &mut batches).await?;
+    out.outcomes.extend(adopted);
+    // The writes' calls, booked before the first is sent; none are sent if they do not fit.
+    let calls = upserts.len() as u64
+        + batches
+            .values()
+            .map(|items| budget::collection_calls(items.len()))
+            .sum::<u64>();
+    if !budget.reserve(app, conn, client, calls).await? {
+        let mut waiting: Vec<usize> = upserts.clone();
+        for items in batches.values() {
+            waiting.extend(items.iter().map(|(i, _)| *i));
+        }
+        for i in waiting {
+            let msg = &planned[i].msg;
+            budget.parked(msg);
+            out.outcomes.push(
+                park(
+                    app,
+                    conn,
+                    msg,
+                    budget::BUDGET_SPENT,
+                    budget::BUDGET_SPENT_REASON,
+                )
+                .await?,
+            );
+        }
+        return Ok(());
+    }
     for i in upserts {
         let o = steps::run_plan(app, conn, client, config, &planned[i], None).await?;
         out.outcomes.push(o);
     }
-    // Creates get write intents; redelivered ones adopt what an earlier attempt committed.
-    let adopted = redelivery::prepare_singles(app, conn, client, &planned, &mut batches).await?;
-    out.outcomes.extend(adopted);
     for ((_object, is_update), items) in batches {
         if is_update {
             for (i, _) in &items {

@@ -14,6 +14,7 @@
 
 pub mod scheduler;
 pub mod backfill;
+pub mod latency;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -24,11 +25,11 @@ use crmsync_store::{Environment, ReportStatus};
 use serde_json::{Value, json};
 
 /// The connection every workload pushes through.
-const CONN: &str = "prod";
+pub(crate) const CONN: &str = "prod";
 /// Events per ingest call (the ingest limit is 100).
 const INGEST_CHUNK: usize = 100;
 /// Messages per push batch (an SQS FIFO batch).
-const PUSH_BATCH: usize = 10;
+pub(crate) const PUSH_BATCH: usize = 10;
 
 /// How much work a run does.
 #[derive(Debug, Clone, Copy)]
@@ -97,7 +98,7 @@ pub async fn run(options: Options) -> Report {
     }
 }
 
-async fn connected() -> Stack {
+pub(crate) async fn connected() -> Stack {
     let s = Stack::start(Backend::Embedded).await;
     s.connect(CONN, Environment::Production).await;
     s
@@ -129,7 +130,7 @@ pub async fn idle(polls: usize) -> Measure {
     measure(&s, "idle poll (per connection-minute)", polls)
 }
 
-fn create_event(s: &Stack, app_id: &str, i: usize) -> Value {
+pub(crate) fn create_event(s: &Stack, app_id: &str, i: usize) -> Value {
     app_event(
         "create",
         "contact",
@@ -156,7 +157,7 @@ fn update_event(s: &Stack, app_id: &str, i: usize) -> Value {
     )
 }
 
-fn sale_event(s: &Stack, app_id: &str, i: usize) -> Value {
+pub(crate) fn sale_event(s: &Stack, app_id: &str, i: usize) -> Value {
     let mut e = app_event(
         "sale",
         "contact",

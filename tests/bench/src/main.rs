@@ -1,7 +1,8 @@
 //! `cargo run -p crmsync-bench -- [--quick] [--events N] [--idle-polls N] …`: prints the
-//! exact Salesforce API call table of issue 11, then the backfill rows and one scheduler pass.
+//! exact Salesforce API call table of issue 11, push latency, the backfill rows and one
+//! scheduler pass.
 
-use crmsync_bench::{Options, backfill, run, scheduler, table};
+use crmsync_bench::{Options, backfill, latency, run, scheduler, table};
 use crmsync_e2e::Backend;
 
 fn usage() -> ! {
@@ -66,6 +67,8 @@ async fn main() {
     let only_one = cli.backfill_only || cli.scheduler_only;
     if !only_one {
         println!("{}", table(&run(cli.options).await));
+        let latency = latency::run(cli.options.events.clamp(20, 100)).await;
+        println!("{}", latency::table(&latency));
     }
     if !cli.scheduler_only {
         let sizes = match (cli.backfills.is_empty(), cli.quick) {

@@ -105,11 +105,24 @@ pub fn composite(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         .get("allOrNone")
         .and_then(Value::as_bool)
         .unwrap_or(false);
+    let (out, _) = run_transaction(ctx, &subs, all_or_none);
+    Ok(Reply::ok(json!({"compositeResponse": out})))
+}
+
+/// Runs subrequests in order with `@{ref}` substitution; with `all_or_none`, a failure rolls
+/// the org's data back and turns every other answer into `PROCESSING_HALTED`. Returns the
+/// subresponses and whether any failed. Shared by composite and composite graph (where
+/// each graph is all or none).
+pub(super) fn run_transaction(
+    ctx: &mut Ctx<'_>,
+    subs: &[Value],
+    all_or_none: bool,
+) -> (Vec<Value>, bool) {
     let snapshot = all_or_none.then(|| ctx.st.orgs[ctx.org].store.clone());
     let mut refs = Map::new();
     let mut out: Vec<Value> = Vec::new();
     let mut failed = false;
-    for sub in &subs {
+    for sub in subs {
         let reference = sub
             .get("referenceId")
             .and_then(Value::as_str)
@@ -148,7 +161,7 @@ pub fn composite(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
             }
         }
     }
-    Ok(Reply::ok(json!({"compositeResponse": out})))
+    (out, failed)
 }
 
 /// `{subrequest url}/{id}` without a query string, e.g. `/services/data/v62.0/sobjects/Account/001…`.
@@ -255,7 +268,16 @@ fn run_sub(ctx: &mut Ctx<'_>, sub: &Value, refs: &Map<String, Value>) -> Result<
         headers: sub_headers(&ctx.headers, sub),
         body: Bytes::from(body),
     };
-    if sub_ctx.segments.first().is_some_and(|s| s == "composite") && sub_ctx.segments.len() == 1 {
+    let nested = matches!(
+        sub_ctx
+            .segments
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice(),
+        ["composite"] | ["composite", "graph"]
+    );
+    if nested {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "INVALID_BATCH_REQUEST",

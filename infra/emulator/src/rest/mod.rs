@@ -5,6 +5,7 @@ pub mod admin_http;
 pub mod changes;
 pub mod collections;
 pub mod composite;
+pub mod graph;
 pub mod limits;
 pub mod query;
 pub mod sobjects;
@@ -152,6 +153,7 @@ pub fn endpoint_name(method: &Method, seg: &[String]) -> String {
         ("PATCH", ["composite", "sobjects", _, _]) => "collections.upsert".into(),
         ("GET" | "POST", ["composite", "sobjects", _]) => "collections.retrieve".into(),
         (_, ["composite"]) => "composite".into(),
+        (_, ["composite", "graph"]) => "composite.graph".into(),
         (_, ["jobs", ..]) => crate::bulk::endpoint_name(m, &s),
         _ => format!("{m} {}", s.join("/")),
     }
@@ -162,6 +164,25 @@ fn is_write(method: &Method) -> bool {
         *method,
         Method::POST | Method::PATCH | Method::PUT | Method::DELETE
     )
+}
+
+/// Whether a request can change data: a write method, except a composite request whose
+/// subrequests are all reads (`GET` queries), which commits nothing to lose or lock.
+fn writes(method: &Method, segments: &[String], body: &[u8]) -> bool {
+    if !is_write(method) {
+        return false;
+    }
+    if method == Method::POST && segments == ["composite"] {
+        let subs = json_body(body)
+            .ok()
+            .and_then(|b| b.get("compositeRequest").and_then(Value::as_array).cloned());
+        if let Some(subs) = subs {
+            return subs
+                .iter()
+                .any(|s| s.get("method").and_then(Value::as_str) != Some("GET"));
+        }
+    }
+    true
 }
 
 /// The random server faults configured for the org, decided once per request.
@@ -250,12 +271,12 @@ pub async fn data_api(
             let rng = &mut st_ref.rng;
             if faults.error_rate > 0.0 && rng.random_bool(faults.error_rate.clamp(0.0, 1.0)) {
                 Injected::Server(faults.error_status.unwrap_or(500))
-            } else if is_write(&method)
+            } else if writes(&method, &segments, &body)
                 && faults.lock_row_rate > 0.0
                 && rng.random_bool(faults.lock_row_rate.clamp(0.0, 1.0))
             {
                 Injected::Lock
-            } else if is_write(&method) && faults.loses_commit(rng) {
+            } else if writes(&method, &segments, &body) && faults.loses_commit(rng) {
                 Injected::CommitLost
             } else {
                 Injected::None
@@ -354,6 +375,7 @@ fn known_resource(s: &[&str]) -> bool {
             | ["query" | "queryAll", _]
             | ["sobjects", ..]
             | ["composite"]
+            | ["composite", "graph"]
             | ["composite", "sobjects", ..]
     ) && s.len() <= 4
 }
@@ -402,6 +424,7 @@ pub fn route(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         ("PATCH", ["composite", "sobjects", t, f]) => collections::upsert(ctx, t, f),
         ("GET" | "POST", ["composite", "sobjects", t]) => collections::retrieve(ctx, t),
         ("POST", ["composite"]) => composite::composite(ctx),
+        ("POST", ["composite", "graph"]) => graph::graph(ctx),
         (_, ["jobs", ..]) => crate::bulk::route(ctx).map(Reply::bulk),
         (m, s) if known_resource(s) => Err(ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -409,5 +432,22 @@ pub fn route(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
             format!("HTTP Method '{m}' not allowed for this resource"),
         )),
         (_, _) => Err(ApiError::not_found("The requested resource does not exist")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_composite_of_queries_writes_nothing_but_one_with_a_write_does() {
+        let seg = |s: &str| vec![s.to_string()];
+        let reads = br#"{"compositeRequest":[{"method":"GET","url":"/q","referenceId":"a"}]}"#;
+        let mixed = br#"{"compositeRequest":[{"method":"GET","url":"/q","referenceId":"a"},
+                                             {"method":"POST","url":"/s","referenceId":"b"}]}"#;
+        assert!(!writes(&Method::POST, &seg("composite"), reads));
+        assert!(writes(&Method::POST, &seg("composite"), mixed));
+        assert!(writes(&Method::POST, &seg("sobjects"), reads));
+        assert!(!writes(&Method::GET, &seg("query"), b""));
     }
 }

@@ -1,28 +1,34 @@
-//! A multi-step plan (a sale: Account → Contact → Opportunity → line items) written as one
-//! `POST composite` with `allOrNone`, so a failing step leaves nothing behind.
+//! Multi-step plans (a sale: Account → Contact → Opportunity → line items), each written
+//! all or none as one graph of a `POST composite/graph`, many sales a request (up to 75
+//! graphs and 500 nodes: Salesforce's composite graph limits), so a failing step leaves
+//! nothing of its sale behind and the other sales are not held up.
 //!
-//! Matches run first (reads only); then every write goes in one request, later steps taking
-//! earlier new records' ids through `@{sN.id}` references. Only after Salesforce commits
-//! are the records linked and the event reported. A plan with more steps than one composite
-//! holds (25 subrequests) is written step by step instead.
+//! Per sale, matches run first (reads only); then its writes become graph nodes, later steps
+//! taking earlier new records' ids through `@{eKsN.id}` references. Only after Salesforce
+//! commits a graph are its records linked and its event reported. A plan larger than one
+//! request's 500 nodes is written step by step instead.
 
 use crmsync_core::config::SyncConfig;
 use crmsync_core::outbound::{WriteOp, WriteStep};
-use crmsync_salesforce::{COMPOSITE_MAX_SUBREQUESTS, CompositeSubrequest, Method, SfClient};
+use crmsync_salesforce::{
+    CompositeSubrequest, CompositeSubresponse, GRAPH_MAX_NODES, Graph, Method, SfClient, SfError,
+    graphs_fit,
+};
 use crmsync_store::{Connection, ReportStatus};
 use serde_json::Value;
 
 use super::redelivery::{self, EventIntent};
 use super::steps::{Resolved, resolve, run_plan};
-use super::{EventOutcome, Planned, report_msg, to_map, write_link};
+use super::{EventOutcome, Planned, Writes, park, report_msg, to_map, write_link};
 use crate::app::App;
 use crate::error::ServiceError;
 
 /// Salesforce's status for subrequests undone because another one failed.
 const HALTED: &str = "PROCESSING_HALTED";
 
-fn reference(step: usize) -> String {
-    format!("s{step}")
+/// A node's reference id, unique in the request: the sale's tag, then its step.
+fn reference(tag: usize, step: usize) -> String {
+    format!("e{tag}s{step}")
 }
 
 /// `sobjects/{object}/{segments…}` with each segment percent-encoded.
@@ -37,6 +43,7 @@ fn sobject_path(object: &str, rest: &[&str]) -> String {
 /// The subrequest that writes `step`, or `None` when it has nothing to write.
 fn subrequest(
     step: &WriteStep,
+    tag: usize,
     index: usize,
     known: Option<&str>,
     fields: serde_json::Map<String, Value>,
@@ -56,33 +63,68 @@ fn subrequest(
         (_, Some(id)) => (Method::PATCH, sobject_path(&step.object, &[id])),
         (_, None) => (Method::POST, sobject_path(&step.object, &[])),
     };
-    Some(CompositeSubrequest::new(method, path, reference(index)).with_body(Value::Object(fields)))
+    Some(
+        CompositeSubrequest::new(method, path, reference(tag, index))
+            .with_body(Value::Object(fields)),
+    )
 }
 
-/// Writes `planned` all or nothing; links and reports it, then clears its write intent.
-pub(super) async fn run_atomic(
+/// A sale whose nodes are built, waiting for its graph to be sent.
+pub(super) struct Ready<'p> {
+    planned: &'p Planned,
+    subs: Vec<CompositeSubrequest>,
+    sub_of_step: Vec<Option<usize>>,
+    known: Vec<Option<String>>,
+    /// A write intent was recorded: clear it once the sale has its outcome.
+    intent: bool,
+}
+
+/// A sale after matching: its outcome already (refused, or written step by step), or its
+/// graph to send.
+pub(super) enum Prepared<'p> {
+    Done(EventOutcome),
+    Ready(Ready<'p>),
+}
+
+/// Matches `planned` and builds its graph; `tag` makes its reference ids unique in the
+/// request.
+pub(super) async fn prepare<'p>(
     app: &App,
     conn: &Connection,
     client: &SfClient,
     config: &SyncConfig,
-    planned: &Planned,
-) -> Result<EventOutcome, ServiceError> {
+    planned: &'p Planned,
+    tag: usize,
+    writes: Writes<'_>,
+) -> Result<Prepared<'p>, ServiceError> {
     let mut intent = None;
-    let outcome = write_atomic(app, conn, client, config, planned, &mut intent).await?;
-    if intent.is_some() {
-        redelivery::finish(app, conn, &planned.msg.event.event_id).await;
+    let prepared = build(app, conn, client, config, planned, tag, writes, &mut intent).await?;
+    match prepared {
+        Prepared::Done(outcome) => {
+            if intent.is_some() {
+                redelivery::finish(app, conn, &planned.msg.event.event_id).await;
+            }
+            Ok(Prepared::Done(outcome))
+        }
+        Prepared::Ready(ready) => Ok(Prepared::Ready(Ready {
+            intent: intent.is_some(),
+            ..ready
+        })),
     }
-    Ok(outcome)
 }
 
-async fn write_atomic(
+#[allow(clippy::too_many_arguments)] // the push context, the sale, and its intent slot
+async fn build<'p>(
     app: &App,
     conn: &Connection,
     client: &SfClient,
     config: &SyncConfig,
-    planned: &Planned,
+    planned: &'p Planned,
+    tag: usize,
+    writes: Writes<'_>,
     intent: &mut Option<EventIntent>,
-) -> Result<EventOutcome, ServiceError> {
+) -> Result<Prepared<'p>, ServiceError> {
+    let Writes { pre, budget } = writes;
     let steps = &planned.plan.steps;
     let refuse = |code: &'static str, reason: String| async move {
         report_msg(
@@ -96,19 +138,12 @@ async fn write_atomic(
             &planned.plan,
         )
         .await
+        .map(Prepared::Done)
     };
     // 1. Where each step writes (matches are reads: nothing is written yet).
     let mut known: Vec<Option<String>> = Vec::with_capacity(steps.len());
     for step in steps {
-        match resolve(
-            client,
-            config,
-            step,
-            &known,
-            &super::prefetch::Prefetched::default(),
-        )
-        .await?
-        {
+        match resolve(client, config, step, &known, pre).await? {
             Resolved::Create => known.push(None),
             Resolved::Existing(id) => known.push(Some(id)),
             Resolved::Refused(reason) => {
@@ -148,7 +183,7 @@ async fn write_atomic(
                 sub_of_step.get(parent),
             ) {
                 (Some(id), _) => id,
-                (None, Some(Some(_))) => format!("@{{{}.id}}", reference(parent)),
+                (None, Some(Some(_))) => format!("@{{{}.id}}", reference(tag, parent)),
                 _ => {
                     return refuse(
                         "MISSING_PARENT",
@@ -162,44 +197,176 @@ async fn write_atomic(
             };
             fields.insert(field.clone(), Value::String(id));
         }
-        let sub = subrequest(step, i, known[i].as_deref(), fields);
+        let sub = subrequest(step, tag, i, known[i].as_deref(), fields);
         sub_of_step.push(sub.as_ref().map(|_| subs.len()));
         subs.extend(sub);
     }
-    if subs.len() > COMPOSITE_MAX_SUBREQUESTS {
+    if subs.len() > GRAPH_MAX_NODES {
+        // Larger than one request: a call a step, booked before the first.
         tracing::info!(
             steps = steps.len(),
-            "plan exceeds one composite request; writing it step by step"
+            "plan exceeds one composite graph request; writing it step by step"
         );
-        return run_plan(app, conn, client, config, planned, intent.as_ref()).await;
+        if !budget
+            .reserve(app, conn, client, steps.len() as u64)
+            .await?
+        {
+            budget.parked(&planned.msg);
+            return park_sale(app, conn, planned).await.map(Prepared::Done);
+        }
+        return run_plan(app, conn, client, config, planned, intent.as_ref())
+            .await
+            .map(Prepared::Done);
     }
-    // 4. All or nothing.
-    let responses = if subs.is_empty() {
-        Vec::new()
-    } else {
-        match client.composite(&subs, true).await {
-            Ok(r) => r,
+    Ok(Prepared::Ready(Ready {
+        planned,
+        subs,
+        sub_of_step,
+        known,
+        intent: false,
+    }))
+}
+
+async fn park_sale(
+    app: &App,
+    conn: &Connection,
+    planned: &Planned,
+) -> Result<EventOutcome, ServiceError> {
+    park(
+        app,
+        conn,
+        &planned.msg,
+        super::budget::BUDGET_SPENT,
+        super::budget::BUDGET_SPENT_REASON,
+    )
+    .await
+}
+
+/// Sends the wave's sales as composite graphs, as many a request as the limits allow, each
+/// request booked before it is sent (what does not fit the budget is parked); then links
+/// and reports each sale and clears its intent.
+pub(super) async fn send(
+    app: &App,
+    conn: &Connection,
+    client: &SfClient,
+    ready: Vec<Ready<'_>>,
+    budget: &mut super::budget::Budget,
+) -> Result<Vec<EventOutcome>, ServiceError> {
+    let mut outcomes = Vec::with_capacity(ready.len());
+    let mut requests: Vec<Vec<Ready<'_>>> = Vec::new();
+    for r in ready {
+        if r.subs.is_empty() {
+            // Nothing left to write (matched, or adopted from an earlier attempt).
+            outcomes.push(finish(app, conn, &r, &[]).await?);
+            continue;
+        }
+        let fits = requests.last().is_some_and(|req| {
+            let nodes: usize = req.iter().map(|x| x.subs.len()).sum();
+            graphs_fit(req.len() + 1, nodes + r.subs.len())
+        });
+        if fits {
+            requests.last_mut().expect("a request").push(r);
+        } else {
+            requests.push(vec![r]);
+        }
+    }
+    for request in requests {
+        if !budget.reserve(app, conn, client, 1).await? {
+            for r in &request {
+                budget.parked(&r.planned.msg);
+                outcomes.push(park_sale(app, conn, r.planned).await?);
+                clear_intent(app, conn, r).await;
+            }
+            continue;
+        }
+        let graphs: Vec<Graph> = request
+            .iter()
+            .enumerate()
+            .map(|(k, r)| Graph {
+                graph_id: format!("g{k}"),
+                nodes: r.subs.clone(),
+            })
+            .collect();
+        match client.composite_graph(&graphs).await {
+            Ok(results) => {
+                let by_id: std::collections::BTreeMap<String, Vec<CompositeSubresponse>> = results
+                    .into_iter()
+                    .map(|g| (g.graph_id, g.responses))
+                    .collect();
+                for (graph, r) in graphs.iter().zip(&request) {
+                    let Some(responses) = by_id.get(&graph.graph_id) else {
+                        return Err(ServiceError::Internal(format!(
+                            "composite graph answered without graph {}",
+                            graph.graph_id
+                        )));
+                    };
+                    outcomes.push(finish(app, conn, r, responses).await?);
+                }
+            }
             Err(e) if e.is_retryable() || e.is_auth() || e.is_rate_limited() => {
                 return Err(e.into());
             }
             Err(e) => {
-                let code = e.code().unwrap_or("COMPOSITE_FAILED").to_string();
-                return report_msg(
-                    app,
-                    conn,
-                    &planned.msg,
-                    ReportStatus::Error,
-                    Some(&code),
-                    Some(&format!(
-                        "the write request failed: {e}; nothing was written"
-                    )),
-                    None,
-                    &planned.plan,
-                )
-                .await;
+                for r in &request {
+                    outcomes.push(refused_request(app, conn, r, &e).await?);
+                }
             }
         }
-    };
+    }
+    Ok(outcomes)
+}
+
+async fn clear_intent(app: &App, conn: &Connection, r: &Ready<'_>) {
+    if r.intent {
+        redelivery::finish(app, conn, &r.planned.msg.event.event_id).await;
+    }
+}
+
+/// A request Salesforce refused as a whole (not retryable): nothing of the sale was written.
+async fn refused_request(
+    app: &App,
+    conn: &Connection,
+    r: &Ready<'_>,
+    e: &SfError,
+) -> Result<EventOutcome, ServiceError> {
+    let code = e.code().unwrap_or("COMPOSITE_FAILED").to_string();
+    let outcome = report_msg(
+        app,
+        conn,
+        &r.planned.msg,
+        ReportStatus::Error,
+        Some(&code),
+        Some(&format!(
+            "the write request failed: {e}; nothing was written"
+        )),
+        None,
+        &r.planned.plan,
+    )
+    .await?;
+    clear_intent(app, conn, r).await;
+    Ok(outcome)
+}
+
+/// One sale's graph answered: on failure report the failing step (nothing was written);
+/// on success link every record, then report.
+async fn finish(
+    app: &App,
+    conn: &Connection,
+    r: &Ready<'_>,
+    responses: &[CompositeSubresponse],
+) -> Result<EventOutcome, ServiceError> {
+    let outcome = finish_sale(app, conn, r, responses).await?;
+    clear_intent(app, conn, r).await;
+    Ok(outcome)
+}
+
+async fn finish_sale(
+    app: &App,
+    conn: &Connection,
+    r: &Ready<'_>,
+    responses: &[CompositeSubresponse],
+) -> Result<EventOutcome, ServiceError> {
+    let (planned, steps) = (r.planned, &r.planned.plan.steps);
     let failed = responses
         .iter()
         .enumerate()
@@ -207,7 +374,8 @@ async fn write_atomic(
         .find(|(_, r)| r.errors().first().is_none_or(|e| e.error_code != HALTED))
         .or_else(|| responses.iter().enumerate().find(|(_, r)| !r.is_success()));
     if let Some((sub, response)) = failed {
-        let step = sub_of_step
+        let step = r
+            .sub_of_step
             .iter()
             .position(|s| *s == Some(sub))
             .map(|i| &steps[i]);
@@ -218,7 +386,7 @@ async fn write_atomic(
             // Rolled back: a redelivery starts from scratch.
             return Err(error
                 .map(ServiceError::from)
-                .unwrap_or_else(|| ServiceError::Internal("composite".into())));
+                .unwrap_or_else(|| ServiceError::Internal("composite graph".into())));
         }
         let code = response
             .errors()
@@ -244,15 +412,15 @@ async fn write_atomic(
         )
         .await;
     }
-    // 5. Committed: link every record, then report.
+    // Committed: link every record, then report.
     let mut ids: Vec<Option<String>> = Vec::with_capacity(steps.len());
     for (i, step) in steps.iter().enumerate() {
-        let written = sub_of_step[i]
+        let written = r.sub_of_step[i]
             .and_then(|s| responses.get(s))
             .and_then(|r| r.body.get("id"))
             .and_then(Value::as_str)
             .map(str::to_string);
-        let id = known[i].clone().or(written);
+        let id = r.known[i].clone().or(written);
         if let (Some(id), Some(link)) = (&id, &step.link) {
             write_link(app, conn, &step.object, id, link).await?;
         }

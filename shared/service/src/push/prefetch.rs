@@ -4,13 +4,20 @@
 //! whose field equals one of its values as SOQL compares text (case-insensitively), so the
 //! core's matching rules see the same candidates a one-by-one query would return. Phone
 //! lookups keep their stored-format variants (core `lookup_values`).
+//!
+//! The `IN` queries of a batch go out together as query subrequests of one `POST composite`
+//! (one API call for up to five queries: "up to 25 subrequests … Up to 5 of these subrequests
+//! can be sObject Collections or query operations", Composite resource, REST API Developer
+//! Guide). Each subrequest's body is the query's first page; further pages are read with
+//! `nextRecordsUrl` like any query.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crmsync_core::matching::{Lookup, lookup_values};
 use crmsync_salesforce::soql::{Condition, Literal, SoqlBuilder};
-use crmsync_salesforce::{SfClient, SfError};
-use futures::StreamExt;
+use crmsync_salesforce::{
+    COMPOSITE_MAX_QUERIES, CompositeSubrequest, QueryPage, QueryScope, SfClient, SfError,
+};
 use serde_json::{Map, Value};
 
 use crate::error::ServiceError;
@@ -91,24 +98,61 @@ pub(super) async fn prefetch(
         group.fields.insert(field.clone());
         group.values.extend(texts);
     }
-    let mut out = Prefetched::default();
+    let mut queries: Vec<((String, String), String)> = Vec::new();
     for ((object, field), group) in groups {
         let describe = client.describe(&object).await?;
-        let mut rows = Vec::new();
         for chunk in chunks(&group.values) {
             let soql = SoqlBuilder::new(&describe)
                 .select(group.fields.iter())
                 .filter(Condition::in_list(&field, chunk))
                 .build()
                 .map_err(SfError::from)?;
-            let mut pages = client.query(soql);
-            while let Some(page) = pages.next().await {
-                rows.extend(page?.records.into_iter().map(|r| r.fields));
+            queries.push(((object.clone(), field.clone()), soql));
+        }
+    }
+    let mut out = Prefetched::default();
+    for batch in queries.chunks(COMPOSITE_MAX_QUERIES) {
+        let pages = first_pages(client, batch).await?;
+        for ((key, _), page) in batch.iter().zip(pages) {
+            let rows = out.rows.entry(key.clone()).or_default();
+            let mut next = page.next_records_url.clone().filter(|_| !page.done);
+            rows.extend(page.records.into_iter().map(|r| r.fields));
+            while let Some(url) = next {
+                let page = client.query_more(&url).await?;
+                next = page.next_records_url.clone().filter(|_| !page.done);
+                rows.extend(page.records.into_iter().map(|r| r.fields));
             }
         }
-        out.rows.insert((object, field), rows);
     }
     Ok(out)
+}
+
+/// The first page of each query: one plain query, or several as query subrequests of one
+/// composite request (one API call; Salesforce allows 5 query subrequests in a composite).
+async fn first_pages(
+    client: &SfClient,
+    queries: &[((String, String), String)],
+) -> Result<Vec<QueryPage>, ServiceError> {
+    if let [(_, soql)] = queries {
+        return Ok(vec![client.query_first_page(soql, QueryScope::Live).await?]);
+    }
+    let subs: Vec<CompositeSubrequest> = queries
+        .iter()
+        .enumerate()
+        .map(|(i, (_, soql))| CompositeSubrequest::query(soql, format!("q{i}")))
+        .collect();
+    let responses = client.composite(&subs, false).await?;
+    if responses.len() != subs.len() {
+        return Err(ServiceError::Internal(format!(
+            "composite matching: {} responses to {} queries",
+            responses.len(),
+            subs.len()
+        )));
+    }
+    responses
+        .iter()
+        .map(|r| r.query_page().map_err(ServiceError::from))
+        .collect()
 }
 
 /// Splits `IN` values so each query's literals stay under [`IN_CHARS`].
