@@ -149,8 +149,7 @@ async fn poll_under_lease(
                 rest_objects.push(object.clone());
             }
         }
-        let queries =
-            object_queries(app, connection, &client, &config, &rest_objects, cap).await?;
+        let queries = object_queries(app, connection, &client, &config, &rest_objects, cap).await?;
         let soqls: Vec<String> = queries.iter().map(|q| q.soql.clone()).collect();
         // Every object's first page in one composite request (one API call per five
         // objects): an idle minute costs one call.

@@ -12,9 +12,9 @@
 //! - **update**: `events` `update` events of contacts already pushed (linked);
 //! - **mix**: 70 % update, 25 % create, 5 % sale with 2 items from the demo catalog.
 
-pub mod scheduler;
 pub mod backfill;
 pub mod latency;
+pub mod scheduler;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
