@@ -30,7 +30,6 @@
 use std::time::Instant;
 
 use crmsync_core::config::SyncConfig;
-use crmsync_core::query::fields_to_select;
 use crmsync_salesforce::bulk::{JobState, PollBackoff, typed_record};
 use crmsync_salesforce::soql::{Condition, SoqlBuilder};
 use crmsync_salesforce::{QueryScope, SfClient};
@@ -40,6 +39,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::error::ServiceError;
+use crate::poll::Shape;
 use crate::runs::RunSummary;
 
 /// Rows applied between looks at the clock.
@@ -152,7 +152,8 @@ pub(crate) async fn pull(
                 clear(app, connection, object).await?;
                 return Ok(None);
             }
-            let soql = bulk_select(client, config, object, filter).await?;
+            let soql = crate::poll::select_mapped(client, config, object, filter, Shape::Unordered)
+                .await?;
             let info = client.bulk_query_create(&soql, QueryScope::Live).await?;
             run.messages.push(format!(
                 "{object}: {count} records to pull; Bulk API query job {} started",
@@ -208,30 +209,6 @@ async fn count(
         Some(page) => Ok(page?.total_size),
         None => Ok(0),
     }
-}
-
-/// The REST pull's allow-listed, escaped SELECT without ORDER BY or LIMIT.
-async fn bulk_select(
-    client: &SfClient,
-    config: &SyncConfig,
-    object: &str,
-    filter: Option<Condition>,
-) -> Result<String, ServiceError> {
-    let describe = client.describe(object).await?;
-    let fields = fields_to_select(object, config);
-    let user = if fields.iter().any(|f| f.starts_with("Owner.")) {
-        Some(client.describe("User").await?)
-    } else {
-        None
-    };
-    let mut builder = SoqlBuilder::new(&describe).select(fields.iter());
-    if let Some(user) = &user {
-        builder = builder.related(user);
-    }
-    if let Some(f) = filter {
-        builder = builder.filter(f);
-    }
-    Ok(builder.build().map_err(crmsync_salesforce::SfError::from)?)
 }
 
 async fn continue_job(

@@ -146,10 +146,10 @@ async fn poll_under_lease(
             )
             .await?;
             if bulk.is_none() {
-                rest_objects.push(object.clone());
+                rest_objects.push((object.clone(), start));
             }
         }
-        let queries = object_queries(app, connection, &client, &config, &rest_objects, cap).await?;
+        let queries = object_queries(&client, &config, rest_objects, cap).await?;
         let soqls: Vec<String> = queries.iter().map(|q| q.soql.clone()).collect();
         // Every object's first page in one composite request (one API call per five
         // objects): an idle minute costs one call.
@@ -191,7 +191,7 @@ struct ObjectQuery {
     soql: String,
 }
 
-/// Reads every object's cursor and builds its query. With a cursor, one query covers both the
+/// Builds each object's query from its cursor. With a cursor, one query covers both the
 /// overlap window behind it and what lies beyond, `SystemModstamp >= cursor - OVERLAP` in
 /// `(SystemModstamp, Id)` order: late commits (visible only after the cursor passed their
 /// stamp) come back with the new records, in one query instead of two. Not limited: a
@@ -199,31 +199,23 @@ struct ObjectQuery {
 /// the records beyond the cursor while reading. Without a cursor (the first poll) the query
 /// starts at the beginning, limited to the cap.
 async fn object_queries(
-    app: &App,
-    connection: &Connection,
     client: &SfClient,
     config: &SyncConfig,
-    objects: &[String],
+    objects: Vec<(String, Option<CursorPosition>)>,
     cap: u32,
 ) -> Result<Vec<ObjectQuery>, ServiceError> {
     let window = chrono::Duration::from_std(OVERLAP).expect("small duration");
     let mut queries = Vec::with_capacity(objects.len());
-    for object in objects {
-        let start = app
-            .stores
-            .cursors
-            .get(&connection.tenant, &connection.id, object)
-            .await?
-            .position;
+    for (object, start) in objects {
         let soql = match &start {
             Some(pos) => {
                 let since = Condition::ge("SystemModstamp", pos.system_modstamp - window);
-                select(client, config, object, Some(since), None).await?
+                select(client, config, &object, Some(since), None).await?
             }
-            None => select(client, config, object, None, Some(cap)).await?,
+            None => select(client, config, &object, None, Some(cap)).await?,
         };
         queries.push(ObjectQuery {
-            object: object.clone(),
+            object,
             start,
             soql,
         });
@@ -393,13 +385,22 @@ fn filter_condition(
     Ok(Condition::eq(&described.name, literal))
 }
 
+/// How a SELECT of the mapped fields is shaped.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Shape {
+    /// `(SystemModstamp, Id)` order, as the REST pull and its cursor need, optionally limited.
+    Ordered { limit: Option<u32> },
+    /// No `ORDER BY` or `LIMIT`: a Bulk API query job, where they disable PK chunking.
+    Unordered,
+}
+
 /// Builds an allow-listed, escaped SELECT of the fields the config maps for `object`.
-async fn select(
+pub(crate) async fn select_mapped(
     client: &SfClient,
     config: &SyncConfig,
     object: &str,
     filter: Option<Condition>,
-    limit: Option<u32>,
+    shape: Shape,
 ) -> Result<String, ServiceError> {
     let describe = client.describe(object).await?;
     let fields = fields_to_select(object, config);
@@ -416,14 +417,27 @@ async fn select(
     if let Some(f) = filter {
         builder = builder.filter(f);
     }
-    builder = builder
-        .order_by("SystemModstamp", Order::Asc)
-        .order_by("Id", Order::Asc);
-    if let Some(limit) = limit {
-        builder = builder.limit(limit);
+    if let Shape::Ordered { limit } = shape {
+        builder = builder
+            .order_by("SystemModstamp", Order::Asc)
+            .order_by("Id", Order::Asc);
+        if let Some(limit) = limit {
+            builder = builder.limit(limit);
+        }
     }
     let soql = builder.build().map_err(crmsync_salesforce::SfError::from)?;
     Ok(soql)
+}
+
+/// The REST pull's SELECT: ordered for the cursor.
+async fn select(
+    client: &SfClient,
+    config: &SyncConfig,
+    object: &str,
+    filter: Option<Condition>,
+    limit: Option<u32>,
+) -> Result<String, ServiceError> {
+    select_mapped(client, config, object, filter, Shape::Ordered { limit }).await
 }
 
 fn position_of(record: &crmsync_salesforce::Record) -> Option<CursorPosition> {
