@@ -182,6 +182,13 @@ pub trait IntentStore: Send + Sync {
         connection: &ConnectionId,
         event_id: &str,
     ) -> StoreResult<Option<WriteIntent>>;
+    /// The connection's intents that are neither cleared nor expired (few: one per event
+    /// being pushed or awaiting redelivery).
+    async fn list_open(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+    ) -> StoreResult<Vec<WriteIntent>>;
     /// Removes the event's intent (no error if absent).
     async fn clear(
         &self,

@@ -271,3 +271,40 @@ fn push_visibility_race_keeps_the_newer_update() {
         report.failure_text()
     );
 }
+
+/// Found by deals seeds 201 and 426: a create commits in Salesforce, then the worker dies
+/// before linking it (killed at each store call in turn); a poll before the redelivery took
+/// crmsync's own new record for a Salesforce user's (a new app `deal` / `company`), and the
+/// redelivery, finding it linked to that record, created the Opportunity and its line items
+/// again. The write intent now names the records it is creating; the poll links such a
+/// record to the intent's app record.
+#[test]
+fn a_poll_between_a_committed_create_and_its_link_makes_a_second_record() {
+    for (sale, at_call) in [false, true]
+        .into_iter()
+        .flat_map(|sale| (0..40).map(move |c| (sale, c)))
+    {
+        let deal = if sale {
+            Step::AppSale { app: 0, items: 2 }
+        } else {
+            Step::AppDemoSet { app: 0 }
+        };
+        assert_holds(
+            "a_poll_between_a_committed_create_and_its_link_makes_a_second_record",
+            1,
+            true,
+            vec![
+                Step::AppCreate { app: 0 },
+                drain(),
+                Step::Advance { secs: 61 },
+                Step::Poll { fault: None },
+                deal,
+                Step::DrainPush {
+                    fault: Some(Fault::WorkerKilled { at_call }),
+                },
+                Step::Advance { secs: 5 },
+                Step::Poll { fault: None },
+            ],
+        );
+    }
+}

@@ -42,6 +42,24 @@ impl IntentStore for EmbeddedStore {
             .await)
     }
 
+    async fn list_open(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+    ) -> StoreResult<Vec<WriteIntent>> {
+        Ok(self
+            .read(|s, now| {
+                s.intents
+                    .values()
+                    .filter(|i| {
+                        &i.tenant == tenant && &i.connection == connection && i.expires_at > now
+                    })
+                    .cloned()
+                    .collect()
+            })
+            .await)
+    }
+
     async fn clear(
         &self,
         tenant: &TenantId,

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::keys::*;
-use super::{DynamoStore, SERVICE, item, n, s, with_data};
+use super::{DynamoStore, SERVICE, data_of, item, n, s, with_data};
 use crate::aws::errors::classify;
 use crate::error::StoreResult;
 use crate::ids::{ConnectionId, TenantId};
@@ -39,6 +39,26 @@ impl IntentStore for DynamoStore {
         // The TTL sweeper may lag by days: expiry is checked on read.
         let now = self.now();
         Ok(intent.filter(|i| i.expires_at > now))
+    }
+
+    async fn list_open(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+    ) -> StoreResult<Vec<WriteIntent>> {
+        let q = self
+            .query()
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(tenant_pk(tenant)))
+            .expression_attribute_values(":prefix", s(intent_sk(connection, "")))
+            .consistent_read(true);
+        let now = self.now();
+        let items = self.query_all(q).await?;
+        let intents = items
+            .iter()
+            .map(data_of)
+            .collect::<StoreResult<Vec<WriteIntent>>>()?;
+        Ok(intents.into_iter().filter(|i| i.expires_at > now).collect())
     }
 
     async fn clear(
