@@ -173,7 +173,9 @@ pub trait LinkStore: Send + Sync {
 /// Write intents of push events (see [`WriteIntent`]), one per event, expiring.
 #[async_trait]
 pub trait IntentStore: Send + Sync {
-    /// Records (or replaces) the event's intent.
+    /// Records the event's intent unless a live (unexpired) one exists:
+    /// [`crate::StoreError::Conflict`] then, so of two workers pushing one event at once
+    /// only one goes on.
     async fn put(&self, intent: &WriteIntent) -> StoreResult<()>;
     /// The event's intent; `None` if absent, cleared or expired.
     async fn get(

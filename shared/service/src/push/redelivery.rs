@@ -37,7 +37,8 @@ pub(super) struct EventIntent {
 }
 
 /// The event's intent: the earlier one on a redelivery, else a new one, recorded now
-/// (before any create is sent).
+/// (before any create is sent). [`ServiceError::InFlight`] (retried) while an earlier
+/// attempt may still be running.
 pub(super) async fn begin(
     app: &App,
     conn: &Connection,
@@ -50,6 +51,13 @@ pub(super) async fn begin(
         .get(&conn.tenant, &conn.id, event_id)
         .await?
     {
+        // An attempt younger than the push function's timeout may still be running (the
+        // same message delivered twice at once): creating now could race its creates.
+        let timeout = chrono::Duration::from_std(crate::parked::PUSH_FUNCTION_TIMEOUT)
+            .expect("small duration");
+        if app.now() - intent.started_at < timeout {
+            return Err(ServiceError::InFlight(event_id.clone()));
+        }
         return Ok(EventIntent {
             intent,
             redelivered: true,
@@ -65,7 +73,19 @@ pub(super) async fn begin(
         creates: pending_creates(&planned.plan.steps),
         expires_at: now + chrono::Duration::days(INTENT_TTL_DAYS),
     };
-    app.stores.intents.put(&intent).await?;
+    match app.stores.intents.put(&intent).await {
+        Ok(()) => {}
+        // Another worker recorded it since the read: it is pushing the event now.
+        Err(e) if e.is_conflict() => return Err(ServiceError::InFlight(event_id.clone())),
+        Err(e) => return Err(e.into()),
+    }
+    // A worker that pushed the event at once may have reported and cleared its intent
+    // since this one checked for a report: then nothing is left to do (the retry finds
+    // the report).
+    if super::already_done(app, &conn.tenant, &conn.id, &planned.msg).await? {
+        finish(app, conn, event_id).await;
+        return Err(ServiceError::InFlight(event_id.clone()));
+    }
     Ok(EventIntent {
         intent,
         redelivered: false,

@@ -593,14 +593,20 @@ pub async fn intents_put_get_clear_and_expire(h: &Harness) {
     // Per connection and per event.
     assert!(s.get(&t, &cid("c2"), "evt-1").await.unwrap().is_none());
     assert!(s.get(&t, &c, "evt-2").await.unwrap().is_none());
-    // Put replaces.
+    // A live intent is never replaced: a second worker on the same event is refused.
     h.clock.advance(chrono::Duration::seconds(5));
     let second = intent(h, "evt-1", 3600);
-    s.put(&second).await.unwrap();
+    let refused = s.put(&second).await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(_))),
+        "{refused:?}"
+    );
     assert_eq!(
         s.get(&t, &c, "evt-1").await.unwrap().unwrap().started_at,
-        second.started_at
+        first.started_at
     );
+    s.clear(&t, &c, "evt-1").await.unwrap();
+    s.put(&second).await.unwrap();
     s.clear(&t, &c, "evt-1").await.unwrap();
     assert!(s.get(&t, &c, "evt-1").await.unwrap().is_none());
     s.clear(&t, &c, "evt-1").await.unwrap();
@@ -623,6 +629,9 @@ pub async fn intents_put_get_clear_and_expire(h: &Harness) {
     assert_eq!(open, ["evt-3", "evt-4"]);
     h.clock.advance(chrono::Duration::seconds(61));
     assert!(s.get(&t, &c, "evt-3").await.unwrap().is_none());
+    // An expired intent no longer blocks a new one.
+    s.put(&intent(h, "evt-3", 60)).await.unwrap();
+    s.clear(&t, &c, "evt-3").await.unwrap();
     let open = s.list_open(&t, &c).await.unwrap();
     assert_eq!(open.len(), 1, "{open:?}");
     assert_eq!(open[0].creates, intent(h, "evt-4", 1).creates);

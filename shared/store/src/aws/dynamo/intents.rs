@@ -23,7 +23,18 @@ impl IntentStore for DynamoStore {
             &intent_sk(&i.connection, &i.event_id),
         );
         it.insert(TTL.into(), n(i.expires_at.timestamp()));
-        self.put_item(with_data(it, &i)?, "PutItem").await
+        // Over an expired item the TTL sweeper has not removed yet, but never a live one.
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(with_data(it, &i)?))
+            .condition_expression("attribute_not_exists(pk) OR #ttl <= :now")
+            .expression_attribute_names("#ttl", TTL)
+            .expression_attribute_values(":now", n(self.now().timestamp()))
+            .send()
+            .await
+            .map_err(|e| classify(SERVICE, "PutItem", e))?;
+        Ok(())
     }
 
     async fn get(
