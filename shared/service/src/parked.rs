@@ -24,6 +24,8 @@ use crate::error::ServiceError;
 use crate::leases::{LeaseKind, lease_name};
 use crate::messages::PushMessage;
 
+/// How a parked replay's `repush_id` starts (an operator's re-push starts `repush-`).
+pub const REPLAY_PREFIX: &str = "replay-";
 /// The code of a parked entry already sent back to the push queue.
 pub const REQUEUED: &str = "REQUEUED";
 /// The push queue's visibility timeout (`PushQueue.VisibilityTimeout` in template.yaml; a
@@ -101,7 +103,7 @@ async fn replay_under_lease(
                 continue;
             };
             // A fresh dedup id: the FIFO queue may still remember the first delivery.
-            message.repush_id = Some(format!("replay-{}", uuid::Uuid::new_v4()));
+            message.repush_id = Some(format!("{REPLAY_PREFIX}{}", uuid::Uuid::new_v4()));
             // Marked before sending: the push worker's outcome must never be overwritten.
             let mut marked = entry.clone();
             marked.code = Some(REQUEUED.to_string());

@@ -737,7 +737,13 @@ async fn already_done(
     conn: &ConnectionId,
     msg: &PushMessage,
 ) -> Result<bool, ServiceError> {
-    if msg.repush_id.is_some() {
+    // An operator's re-push runs again whatever the report says; a parked replay does not
+    // (the event's own redelivery may have finished it meanwhile).
+    if msg
+        .repush_id
+        .as_deref()
+        .is_some_and(|r| !r.starts_with(crate::parked::REPLAY_PREFIX))
+    {
         return Ok(false);
     }
     Ok(matches!(
