@@ -613,7 +613,8 @@ impl World {
     /// settling).
     async fn reconnect_if_needed(&mut self, who: &str) {
         let status = self.stack.connection(CONN).await.status;
-        if status != ConnectionStatus::Connected {
+        // A revoked grant the service has not noticed yet needs the reconnect too.
+        if status != ConnectionStatus::Connected || self.grant_revoked {
             // A refused reconnect (the callback's identity call while the org's API limit
             // is spent) is an outcome: the admin tries again later.
             match self.stack.try_connect(CONN, Environment::Production).await {
@@ -842,7 +843,10 @@ impl World {
             let parked = self.parked().await.len();
             // A poll still paused on the quota reads nothing: the service trusts the org's
             // last (spent) usage reading for 15 minutes, so later rounds wait it out.
-            let paused = self.last_run_status == Some(RunStatus::QuotaPaused);
+            let paused = matches!(
+                self.last_run_status,
+                Some(RunStatus::QuotaPaused | RunStatus::NotConnected)
+            );
             if received == 0 && parked == 0 && !paused {
                 settled = true;
                 break;
