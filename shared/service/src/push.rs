@@ -184,6 +184,15 @@ async fn park_group(
         _ => None,
     };
     for (message_id, msg) in unfinished {
+        // A redelivery of an event already reported (a duplicate) keeps its report.
+        if let Some(conn) = &conn
+            && matches!(
+                already_done(app, &conn.tenant, &conn.id, &msg).await,
+                Ok(true)
+            )
+        {
+            continue;
+        }
         let parked = match &conn {
             Some(conn) => park(app, conn, &msg, "REQUEST_LIMIT_EXCEEDED", "the org's daily API request limit is used up; the event is parked and replays when it resets").await,
             None => Err(ServiceError::Internal("connection not found".into())),
