@@ -217,11 +217,30 @@ impl Stack {
 
     /// [`Stack::connect`] for another tenant.
     pub async fn connect_for(&self, tenant: &TenantId, conn: &str, env: Environment) -> Connected {
-        let url = self.start_connect_for(tenant, conn, env).await;
-        let (code, state) = self.authorize(&url).await;
-        connect::callback(&self.app, &code, &state)
+        self.try_connect_for(tenant, conn, env)
             .await
             .unwrap_or_else(|e| panic!("OAuth callback for {conn} failed: {e}"))
+    }
+
+    /// The whole connect flow; the callback's error if Salesforce refuses it (e.g. the
+    /// identity call while the org's API limit is spent).
+    pub async fn try_connect(
+        &self,
+        conn: &str,
+        env: Environment,
+    ) -> Result<Connected, crmsync_service::error::ServiceError> {
+        self.try_connect_for(&self.tenant, conn, env).await
+    }
+
+    async fn try_connect_for(
+        &self,
+        tenant: &TenantId,
+        conn: &str,
+        env: Environment,
+    ) -> Result<Connected, crmsync_service::error::ServiceError> {
+        let url = self.start_connect_for(tenant, conn, env).await;
+        let (code, state) = self.authorize(&url).await;
+        connect::callback(&self.app, &code, &state).await
     }
 
     pub async fn connection(&self, conn: &str) -> Connection {

@@ -140,6 +140,8 @@ async fn retryable_faults_are_redelivered_and_written_once(backend: Backend) {
         .filter(|m| retry.contains(&m.message_id))
         .cloned()
         .collect();
+    // The queue redelivers after its visibility timeout (the first attempt has ended).
+    s.advance(redelivery_delay());
     let out = push::push_batch(&s.app, stack_inbound(&redelivery)).await;
     let mut again = out.retry.clone();
     again.sort();
@@ -152,6 +154,7 @@ async fn retryable_faults_are_redelivered_and_written_once(backend: Backend) {
 
     // Salesforce recovers; the next redelivery writes each record once.
     s.sf.clear_faults(PROD_ORG).unwrap();
+    s.advance(redelivery_delay());
     let out = push::push_batch(&s.app, stack_inbound(&redelivery)).await;
     assert!(out.retry.is_empty(), "{out:#?}");
     assert_eq!(out.outcomes.len(), 2, "{out:#?}");
@@ -225,6 +228,7 @@ async fn two_events_for_one_record_in_a_batch_apply_in_order(backend: Backend) {
     assert!(out.outcomes.is_empty(), "{out:#?}");
     assert!(phones("heldback").await.is_empty());
     s.sf.clear_faults(PROD_ORG).unwrap();
+    s.advance(redelivery_delay());
     let out = push::push_batch(&s.app, stack_inbound(&batch)).await;
     assert!(out.retry.is_empty(), "{out:#?}");
     s.ack_push(&batch).await;
@@ -233,4 +237,12 @@ async fn two_events_for_one_record_in_a_batch_apply_in_order(backend: Backend) {
 
 fn stack_inbound(batch: &[crmsync_store::ReceivedMessage]) -> Vec<push::InboundMessage> {
     crmsync_e2e::inbound(batch)
+}
+
+/// How long after a failed attempt the push queue delivers its messages again: past the
+/// visibility timeout. (A redelivery sooner would meet the attempt's fresh write intent
+/// and be retried as possibly still in flight.)
+fn redelivery_delay() -> chrono::Duration {
+    chrono::Duration::from_std(crmsync_service::parked::PUSH_VISIBILITY_TIMEOUT).unwrap()
+        + chrono::Duration::seconds(1)
 }

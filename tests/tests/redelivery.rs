@@ -87,8 +87,14 @@ async fn send_one(s: &Stack, event: Value) -> Vec<ReceivedMessage> {
     batch
 }
 
-/// The redelivery: the same message through the healthy worker, which must finish it.
+/// The redelivery: the same message through the healthy worker, which must finish it. It
+/// comes after the queue's visibility timeout (sooner, the first attempt's fresh write
+/// intent would have it retried as possibly still running).
 async fn redeliver(s: &Stack, batch: &[ReceivedMessage]) -> BatchOutcome {
+    s.advance(
+        chrono::Duration::from_std(crmsync_service::parked::PUSH_VISIBILITY_TIMEOUT).unwrap()
+            + chrono::Duration::seconds(1),
+    );
     let outcome = push::push_batch(&s.app, inbound(batch)).await;
     assert!(outcome.retry.is_empty(), "{outcome:#?}");
     assert_eq!(outcome.outcomes.len(), 1, "{outcome:#?}");

@@ -790,3 +790,23 @@ Resources:
     assert!(has("secretsmanager:PutSecretValue", TOKEN_SECRETS), "{g:?}");
     assert!(!has("secretsmanager:CreateSecret", TOKEN_SECRETS), "{g:?}");
 }
+
+/// A redelivered push whose write intent is younger than the push function's timeout may
+/// race a still-running attempt, so it is retried later; that needs the code's timeout to
+/// be the template's and below the queue's visibility timeout (a plain redelivery comes
+/// after the first attempt ended).
+#[test]
+fn the_push_function_timeout_is_the_code_s_and_below_the_visibility() {
+    use crmsync_service::parked::{PUSH_FUNCTION_TIMEOUT, PUSH_VISIBILITY_TIMEOUT};
+    let t = template();
+    let function = t.resource("PushFunction").expect("PushFunction");
+    let timeout = at(function, &["Properties", "Timeout"])
+        .and_then(cfn::as_u64)
+        .expect("PushFunction Timeout");
+    assert_eq!(
+        timeout,
+        PUSH_FUNCTION_TIMEOUT.as_secs(),
+        "template.yaml and parked::PUSH_FUNCTION_TIMEOUT disagree"
+    );
+    assert!(timeout < PUSH_VISIBILITY_TIMEOUT.as_secs());
+}

@@ -28,6 +28,8 @@ pub enum ServiceError {
     Salesforce(#[from] crmsync_salesforce::SfError),
     #[error("state store: {0}")]
     Store(#[from] crmsync_store::StoreError),
+    #[error("event {0} is being pushed by another worker; it is retried later")]
+    InFlight(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -49,7 +51,7 @@ impl ServiceError {
         match self {
             Self::Salesforce(e) => e.is_retryable(),
             Self::Store(e) => e.is_retryable(),
-            Self::QuotaPaused(_) => true,
+            Self::QuotaPaused(_) | Self::InFlight(_) => true,
             // Internal failures (a stored config that does not parse...) repeat on retry.
             Self::Internal(_) => false,
             _ => false,
@@ -62,7 +64,7 @@ impl ServiceError {
             Self::BadRequest { .. } | Self::InvalidConfig(_) => 400,
             Self::Unauthorized(_) => 401,
             Self::NotFound(_) => 404,
-            Self::Conflict(_) | Self::ReconnectNeeded(_) => 409,
+            Self::Conflict(_) | Self::ReconnectNeeded(_) | Self::InFlight(_) => 409,
             Self::QuotaPaused(_) => 429,
             Self::Salesforce(e) if e.is_retryable() => 503,
             Self::Salesforce(_) => 502,
@@ -81,6 +83,7 @@ impl ServiceError {
             Self::Conflict(_) => "conflict",
             Self::ReconnectNeeded(_) => "reconnect_needed",
             Self::QuotaPaused(_) => "quota_paused",
+            Self::InFlight(_) => "in_flight",
             Self::InvalidConfig(_) => "invalid_config",
             Self::Salesforce(_) => "salesforce",
             Self::Store(_) => "store",

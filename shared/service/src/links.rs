@@ -103,6 +103,45 @@ pub fn store_times(t: &CoreTimes) -> crmsync_store::LinkTimes {
     }
 }
 
+/// Writes `link`. An existing link of the same app record to another Salesforce record
+/// moves to this one (a new demo cycle's Opportunity replaces the last cycle's, so the
+/// next sale closes the Opportunity the app is working on).
+pub async fn link_record(app: &App, link: &crmsync_store::Link) -> Result<(), ServiceError> {
+    let existing = match app.stores.links.create_if_absent(link).await? {
+        crmsync_store::LinkCreate::Created(_) => return Ok(()),
+        crmsync_store::LinkCreate::Existing(existing) => existing,
+    };
+    if crmsync_core::sfid::same_id(&existing.sf_id, &link.sf_id) {
+        app.stores
+            .links
+            .update_synced(
+                &link.tenant,
+                &link.connection,
+                &link.app_object,
+                &link.app_id,
+                link.hashes.clone(),
+                link.times.clone(),
+            )
+            .await?;
+    } else {
+        tracing::info!(
+            app_object = link.app_object,
+            app_id = link.app_id,
+            from = existing.sf_id,
+            to = link.sf_id,
+            "link moves to the record written for it"
+        );
+        app.stores
+            .links
+            .replace(&crmsync_store::Link {
+                created_at: existing.created_at,
+                ..link.clone()
+            })
+            .await?;
+    }
+    Ok(())
+}
+
 /// The link of a Salesforce record, by its id in either form. Links are keyed by the
 /// 18-character id; one written before ids were normalised may hold the 15-character form,
 /// so a miss retries with it rather than treating a linked record as new.

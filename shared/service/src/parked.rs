@@ -24,11 +24,16 @@ use crate::error::ServiceError;
 use crate::leases::{LeaseKind, lease_name};
 use crate::messages::PushMessage;
 
+/// How a parked replay's `repush_id` starts (an operator's re-push starts `repush-`).
+pub const REPLAY_PREFIX: &str = "replay-";
 /// The code of a parked entry already sent back to the push queue.
 pub const REQUEUED: &str = "REQUEUED";
 /// The push queue's visibility timeout (`PushQueue.VisibilityTimeout` in template.yaml; a
 /// template test keeps them equal): how long a received message stays in flight.
 pub const PUSH_VISIBILITY_TIMEOUT: Duration = Duration::from_secs(720);
+/// The push function's timeout (`PushFunction.Timeout` in template.yaml; a template test
+/// keeps them equal): no attempt at an event runs longer.
+pub const PUSH_FUNCTION_TIMEOUT: Duration = Duration::from_secs(120);
 /// After this long a `REQUEUED` entry that is still parked (its message was lost, e.g. the
 /// queue send failed) is sent again. Twice the visibility timeout, so a message still in
 /// flight (or just redelivered) is never sent a second time.
@@ -98,7 +103,7 @@ async fn replay_under_lease(
                 continue;
             };
             // A fresh dedup id: the FIFO queue may still remember the first delivery.
-            message.repush_id = Some(format!("replay-{}", uuid::Uuid::new_v4()));
+            message.repush_id = Some(format!("{REPLAY_PREFIX}{}", uuid::Uuid::new_v4()));
             // Marked before sending: the push worker's outcome must never be overwritten.
             let mut marked = entry.clone();
             marked.code = Some(REQUEUED.to_string());
@@ -202,20 +207,28 @@ pub async fn held_behind_parked(
             Some((m.group_id(), replay_key(entry)))
         })
         .collect();
-    // Parked events in this batch are pushed now, ahead of later ones (queue order).
-    let in_batch: std::collections::BTreeSet<&str> = pending
+    // Parked events in this batch are pushed now, in queue order: only those ahead of an
+    // event go before it (a fresh event queued before the replay comes first in the batch).
+    let position: std::collections::BTreeMap<&str, usize> = pending
         .iter()
-        .map(|(_, m)| m.event.event_id.as_str())
+        .enumerate()
+        .map(|(i, (_, m))| (m.event.event_id.as_str(), i))
         .collect();
-    for (_, msg) in pending {
+    let mut held_groups = std::collections::BTreeSet::new();
+    for (i, (_, msg)) in pending.iter().enumerate() {
         let group = msg.group_id();
         let id = &msg.event.event_id;
         let own = parked.iter().find(|(g, k)| g == &group && &k.3 == id);
         let behind = parked.iter().any(|(g, k)| {
-            g == &group && !in_batch.contains(k.3.as_str()) && own.is_none_or(|(_, mine)| k < mine)
+            g == &group
+                && &k.3 != id
+                && position.get(k.3.as_str()).is_none_or(|&j| j > i)
+                && own.is_none_or(|(_, mine)| k < mine)
         });
-        if behind {
+        // Once one of a record's events waits, its later ones in the batch wait too.
+        if behind || held_groups.contains(&group) {
             held.insert(id.clone());
+            held_groups.insert(group);
         }
     }
     Ok(held)

@@ -403,7 +403,13 @@ pub(crate) async fn select_mapped(
     shape: Shape,
 ) -> Result<String, ServiceError> {
     let describe = client.describe(object).await?;
-    let fields = fields_to_select(object, config);
+    let mut fields = fields_to_select(object, config);
+    // Also what tells crmsync's own unlinked creates apart (`own_creates`).
+    for f in crate::own_creates::recognition_fields(object) {
+        if describe.field(f).is_some() && !fields.iter().any(|s| s.eq_ignore_ascii_case(f)) {
+            fields.push(f.to_string());
+        }
+    }
     let needs_user = fields.iter().any(|f| f.starts_with("Owner."));
     let user = if needs_user {
         Some(client.describe("User").await?)
@@ -477,7 +483,11 @@ pub(crate) async fn apply_record(
         run.stats(object).errors += 1;
         return Ok(());
     };
-    let link = crate::links::link_by_sf_id(app, &connection.tenant, &connection.id, sf_id).await?;
+    let mut link =
+        crate::links::link_by_sf_id(app, &connection.tenant, &connection.id, sf_id).await?;
+    if link.is_none() {
+        link = crate::own_creates::link_if_own_create(app, connection, object, fields).await?;
+    }
     // The link's change times stand in for the app record the poll cannot read: the
     // conflict policy and `keep_owner_field` judge by them.
     let core_link = link.as_ref().map(crate::links::core_link);

@@ -186,6 +186,15 @@ async fn park_group(
         _ => None,
     };
     for (message_id, msg) in unfinished {
+        // A redelivery of an event already reported (a duplicate) keeps its report.
+        if let Some(conn) = &conn
+            && matches!(
+                already_done(app, &conn.tenant, &conn.id, &msg).await,
+                Ok(true)
+            )
+        {
+            continue;
+        }
         let parked = match &conn {
             Some(conn) => park(app, conn, &msg, "REQUEST_LIMIT_EXCEEDED", "the org's daily API request limit is used up; the event is parked and replays when it resets").await,
             None => Err(ServiceError::Internal("connection not found".into())),
@@ -859,7 +868,13 @@ async fn already_done(
     conn: &ConnectionId,
     msg: &PushMessage,
 ) -> Result<bool, ServiceError> {
-    if msg.repush_id.is_some() {
+    // An operator's re-push runs again whatever the report says; a parked replay does not
+    // (the event's own redelivery may have finished it meanwhile).
+    if msg
+        .repush_id
+        .as_deref()
+        .is_some_and(|r| !r.starts_with(crate::parked::REPLAY_PREFIX))
+    {
         return Ok(false);
     }
     Ok(matches!(

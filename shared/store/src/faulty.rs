@@ -277,6 +277,19 @@ impl IntentStore for FaultyStores {
         )
         .await
     }
+    async fn list_open(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+    ) -> StoreResult<Vec<WriteIntent>> {
+        self.call(
+            "intents",
+            "list_open",
+            false,
+            self.inner.intents.list_open(tenant, connection),
+        )
+        .await
+    }
     async fn clear(
         &self,
         tenant: &TenantId,

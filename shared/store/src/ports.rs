@@ -181,7 +181,9 @@ pub trait LinkStore: Send + Sync {
 /// Write intents of push events (see [`WriteIntent`]), one per event, expiring.
 #[async_trait]
 pub trait IntentStore: Send + Sync {
-    /// Records (or replaces) the event's intent.
+    /// Records the event's intent unless a live (unexpired) one exists:
+    /// [`crate::StoreError::Conflict`] then, so of two workers pushing one event at once
+    /// only one goes on.
     async fn put(&self, intent: &WriteIntent) -> StoreResult<()>;
     /// The event's intent; `None` if absent, cleared or expired.
     async fn get(
@@ -190,6 +192,13 @@ pub trait IntentStore: Send + Sync {
         connection: &ConnectionId,
         event_id: &str,
     ) -> StoreResult<Option<WriteIntent>>;
+    /// The connection's intents that are neither cleared nor expired (few: one per event
+    /// being pushed or awaiting redelivery).
+    async fn list_open(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+    ) -> StoreResult<Vec<WriteIntent>>;
     /// Removes the event's intent (no error if absent).
     async fn clear(
         &self,

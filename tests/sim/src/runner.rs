@@ -200,6 +200,9 @@ pub struct World {
     pub second_app: Arc<App>,
     /// The status of the latest poll or sweep that ran to its end.
     pub last_run_status: Option<RunStatus>,
+    /// The org revoked crmsync's grant since the last reconnect (the service may not know
+    /// yet): a refresh then fails for good, whatever else the step does.
+    pub(crate) grant_revoked: bool,
     pub(crate) step_no: usize,
 }
 
@@ -252,6 +255,7 @@ impl World {
             step_violations: Vec::new(),
             second_app,
             last_run_status: None,
+            grant_revoked: false,
             step_no: 0,
         };
         // The first poll sets the cursors on the empty org.
@@ -609,9 +613,17 @@ impl World {
     /// settling).
     async fn reconnect_if_needed(&mut self, who: &str) {
         let status = self.stack.connection(CONN).await.status;
-        if status != ConnectionStatus::Connected {
-            self.stack.connect(CONN, Environment::Production).await;
-            self.log(format!("{who}: reconnected (was {status:?})"));
+        // A revoked grant the service has not noticed yet needs the reconnect too.
+        if status != ConnectionStatus::Connected || self.grant_revoked {
+            // A refused reconnect (the callback's identity call while the org's API limit
+            // is spent) is an outcome: the admin tries again later.
+            match self.stack.try_connect(CONN, Environment::Production).await {
+                Ok(_) => {
+                    self.grant_revoked = false;
+                    self.log(format!("{who}: reconnected (was {status:?})"));
+                }
+                Err(e) => self.log(format!("{who}: reconnect refused (was {status:?}): {e}")),
+            }
         }
     }
 
@@ -707,6 +719,7 @@ impl World {
                         FaultSpec::none()
                     }
                     SfFault::TokensRevoked => {
+                        self.grant_revoked = true;
                         sf.revoke_tokens(PROD_ORG).expect("org");
                         FaultSpec::none()
                     }
@@ -825,9 +838,16 @@ impl World {
                     break;
                 }
             }
+            self.last_run_status = None;
             self.poll(None).await;
             let parked = self.parked().await.len();
-            if received == 0 && parked == 0 {
+            // A poll still paused on the quota reads nothing: the service trusts the org's
+            // last (spent) usage reading for 15 minutes, so later rounds wait it out.
+            let paused = matches!(
+                self.last_run_status,
+                Some(RunStatus::QuotaPaused | RunStatus::NotConnected)
+            );
+            if received == 0 && parked == 0 && !paused {
                 settled = true;
                 break;
             }
@@ -853,6 +873,11 @@ impl World {
             self.stack.advance(Duration::seconds(61));
             polls += 1;
             let capped = self.last_run_status == Some(RunStatus::Capped);
+            if self.last_run_status == Some(RunStatus::QuotaPaused) {
+                self.settle_problems
+                    .push("the poll is still paused on the API quota at quiescence".into());
+                break;
+            }
             if polls >= 2 && !capped {
                 break;
             }

@@ -111,8 +111,10 @@ impl World {
     /// One worker invocation with `fault`, plus the racing second worker the fault asks for.
     /// Returns how many messages the push workers received (0 for polls and sweeps).
     pub(crate) async fn run_worker(&mut self, kind: WorkerKind, fault: Option<Fault>) -> usize {
-        let connected_before =
-            self.stack.connection(crate::runner::CONN).await.status == ConnectionStatus::Connected;
+        // A grant revoked earlier (not noticed yet) fails any refresh: not this run's fault.
+        let connected_before = !self.grant_revoked
+            && self.stack.connection(crate::runner::CONN).await.status
+                == ConnectionStatus::Connected;
         self.arm(&fault);
         let racer = self.racer(kind, &fault);
         let ack = fault != Some(Fault::Redelivery);

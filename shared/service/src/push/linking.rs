@@ -7,9 +7,8 @@ use crate::app::App;
 use crate::error::ServiceError;
 use crate::links::link_app_key;
 
-/// Links the app record to the record just written. An existing link to another record
-/// moves to this one: a new demo cycle's Opportunity replaces the last cycle's, so the
-/// next sale closes the Opportunity the app is working on.
+/// Links the app record to the record just written (an existing link to another record
+/// moves to this one: [`crate::links::link_record`]).
 pub(super) async fn write_link(
     app: &App,
     conn: &Connection,
@@ -22,7 +21,7 @@ pub(super) async fn write_link(
     let link = Link {
         tenant: conn.tenant.clone(),
         connection: conn.id.clone(),
-        app_object: key.clone(),
+        app_object: key,
         app_id: update.app_id.clone(),
         sf_object: sf_object.to_string(),
         // Every link is keyed by the 18-character id the poll and the sweep see.
@@ -36,39 +35,7 @@ pub(super) async fn write_link(
         created_at: now,
         updated_at: now,
     };
-    let existing = match app.stores.links.create_if_absent(&link).await? {
-        crmsync_store::LinkCreate::Created(_) => return Ok(()),
-        crmsync_store::LinkCreate::Existing(existing) => existing,
-    };
-    if crmsync_core::sfid::same_id(&existing.sf_id, &link.sf_id) {
-        app.stores
-            .links
-            .update_synced(
-                &conn.tenant,
-                &conn.id,
-                &key,
-                &update.app_id,
-                update.hashes.clone(),
-                link.times,
-            )
-            .await?;
-    } else {
-        tracing::info!(
-            app_object = key,
-            app_id = update.app_id,
-            from = existing.sf_id,
-            to = link.sf_id,
-            "link moves to the record this event wrote"
-        );
-        app.stores
-            .links
-            .replace(&Link {
-                created_at: existing.created_at,
-                ..link
-            })
-            .await?;
-    }
-    Ok(())
+    crate::links::link_record(app, &link).await
 }
 
 /// Records, before an update is sent, the hashes of the values it writes, so that a poll

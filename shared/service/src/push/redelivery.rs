@@ -17,7 +17,7 @@ use crmsync_core::reconcile::{Candidate, created_since, identity_fields, keys_of
 use crmsync_core::types::FieldMap;
 use crmsync_salesforce::soql::{Condition, Literal, SoqlBuilder};
 use crmsync_salesforce::{SObjectRecord, SfClient, SfError};
-use crmsync_store::{Connection, ReportStatus, WriteIntent};
+use crmsync_store::{Connection, PendingCreate, ReportStatus, WriteIntent};
 use futures::StreamExt;
 use serde_json::Value;
 
@@ -37,7 +37,8 @@ pub(super) struct EventIntent {
 }
 
 /// The event's intent: the earlier one on a redelivery, else a new one, recorded now
-/// (before any create is sent).
+/// (before any create is sent). [`ServiceError::InFlight`] (retried) while an earlier
+/// attempt may still be running.
 pub(super) async fn begin(
     app: &App,
     conn: &Connection,
@@ -50,6 +51,13 @@ pub(super) async fn begin(
         .get(&conn.tenant, &conn.id, event_id)
         .await?
     {
+        // An attempt younger than the push function's timeout may still be running (the
+        // same message delivered twice at once): creating now could race its creates.
+        let timeout = chrono::Duration::from_std(crate::parked::PUSH_FUNCTION_TIMEOUT)
+            .expect("small duration");
+        if app.now() - intent.started_at < timeout {
+            return Err(ServiceError::InFlight(event_id.clone()));
+        }
         return Ok(EventIntent {
             intent,
             redelivered: true,
@@ -62,13 +70,56 @@ pub(super) async fn begin(
         event_id: event_id.clone(),
         started_at: now,
         known_ids: planned.linked.clone(),
+        creates: pending_creates(&planned.plan.steps),
         expires_at: now + chrono::Duration::days(INTENT_TTL_DAYS),
     };
-    app.stores.intents.put(&intent).await?;
+    match app.stores.intents.put(&intent).await {
+        Ok(()) => {}
+        // Another worker recorded it since the read: it is pushing the event now.
+        Err(e) if e.is_conflict() => return Err(ServiceError::InFlight(event_id.clone())),
+        Err(e) => return Err(e.into()),
+    }
+    // A worker that pushed the event at once may have reported and cleared its intent
+    // since this one checked for a report: then nothing is left to do (the retry finds
+    // the report).
+    if super::already_done(app, &conn.tenant, &conn.id, &planned.msg).await? {
+        finish(app, conn, event_id).await;
+        return Err(ServiceError::InFlight(event_id.clone()));
+    }
     Ok(EventIntent {
         intent,
         redelivered: false,
     })
+}
+
+/// The linked records a plan may create, with the links its push writes for them, so a
+/// poll that sees one before the push linked it links it the same way ([`crate::own_creates`]).
+/// A step without identity values cannot be told from a user's record and is left out.
+fn pending_creates(steps: &[WriteStep]) -> Vec<PendingCreate> {
+    steps
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.op,
+                WriteOp::Create | WriteOp::MatchThenWrite { create: true, .. }
+            )
+        })
+        .filter_map(|s| {
+            let link = s.link.as_ref()?;
+            let identity: BTreeMap<String, Value> = keys_of(&s.object, &s.fields)
+                .into_iter()
+                .map(|(f, v)| (f.to_string(), v.clone()))
+                .collect();
+            (!identity.is_empty()).then(|| PendingCreate {
+                sf_object: s.object.clone(),
+                identity,
+                app_object: link_app_key(link.app_object.as_str(), &s.object),
+                app_id: link.app_id.clone(),
+                hashes: link.hashes.clone(),
+                times: crate::links::store_times(&link.times),
+            })
+        })
+        .collect()
 }
 
 /// Clears an event's intent once its report is written. A failure only logs: the report

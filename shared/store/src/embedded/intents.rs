@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use super::EmbeddedStore;
 use super::state::key;
-use crate::error::StoreResult;
+use crate::error::{StoreError, StoreResult};
 use crate::ids::{ConnectionId, TenantId};
 use crate::model::*;
 use crate::ports::*;
@@ -24,6 +24,12 @@ impl IntentStore for EmbeddedStore {
         intent.expires_at = millis(intent.expires_at);
         self.write(|s, now| {
             s.intents.retain(|_, v| v.expires_at > now);
+            if s.intents.contains_key(&k) {
+                return Err(StoreError::Conflict(format!(
+                    "a write intent for event {} exists",
+                    intent.event_id
+                )));
+            }
             s.intents.insert(k, intent);
             Ok(())
         })
@@ -39,6 +45,24 @@ impl IntentStore for EmbeddedStore {
         let k = intent_key(tenant, connection, event_id)?;
         Ok(self
             .read(|s, now| s.intents.get(&k).filter(|i| i.expires_at > now).cloned())
+            .await)
+    }
+
+    async fn list_open(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+    ) -> StoreResult<Vec<WriteIntent>> {
+        Ok(self
+            .read(|s, now| {
+                s.intents
+                    .values()
+                    .filter(|i| {
+                        &i.tenant == tenant && &i.connection == connection && i.expires_at > now
+                    })
+                    .cloned()
+                    .collect()
+            })
             .await)
     }
 

@@ -17,7 +17,7 @@ mod token;
 pub use change::{ChangeBatch, ChangeEntry, ChangeKind, NewChange};
 pub use connection::{ConnectedUser, Connection, ConnectionStatus, Environment};
 pub use ephemeral::{Lease, OAuthState};
-pub use intent::WriteIntent;
+pub use intent::{PendingCreate, WriteIntent};
 pub use link::{FieldChange, Link, LinkCreate, LinkTimes};
 pub use page::{Page, PageRequest, PageToken};
 pub use queue::{OutboundMessage, QueueKind, ReceivedMessage};

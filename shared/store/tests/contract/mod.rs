@@ -594,6 +594,14 @@ fn intent(h: &Harness, event: &str, ttl_secs: i64) -> WriteIntent {
         event_id: event.into(),
         started_at: h.clock.now(),
         known_ids: vec!["006000000000OLDAAA".into()],
+        creates: vec![PendingCreate {
+            sf_object: "Opportunity".into(),
+            identity: [("Name".to_string(), serde_json::json!("Opp 1"))].into(),
+            app_object: "contact.Opportunity".into(),
+            app_id: "app-1".into(),
+            hashes: [("Name".to_string(), "h1".to_string())].into(),
+            times: LinkTimes::default(),
+        }],
         expires_at: at(h, ttl_secs),
     }
 }
@@ -607,25 +615,52 @@ pub async fn intents_put_get_clear_and_expire(h: &Harness) {
     let got = s.get(&t, &c, "evt-1").await.unwrap().expect("stored");
     assert_eq!(got.started_at, first.started_at);
     assert_eq!(got.known_ids, first.known_ids);
+    assert_eq!(got.creates, first.creates);
     // Per connection and per event.
     assert!(s.get(&t, &cid("c2"), "evt-1").await.unwrap().is_none());
     assert!(s.get(&t, &c, "evt-2").await.unwrap().is_none());
-    // Put replaces.
+    // A live intent is never replaced: a second worker on the same event is refused.
     h.clock.advance(chrono::Duration::seconds(5));
     let second = intent(h, "evt-1", 3600);
-    s.put(&second).await.unwrap();
+    let refused = s.put(&second).await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(_))),
+        "{refused:?}"
+    );
     assert_eq!(
         s.get(&t, &c, "evt-1").await.unwrap().unwrap().started_at,
-        second.started_at
+        first.started_at
     );
+    s.clear(&t, &c, "evt-1").await.unwrap();
+    s.put(&second).await.unwrap();
     s.clear(&t, &c, "evt-1").await.unwrap();
     assert!(s.get(&t, &c, "evt-1").await.unwrap().is_none());
     s.clear(&t, &c, "evt-1").await.unwrap();
     // Expired intents are invisible before any sweeper removes them.
     s.put(&intent(h, "evt-3", 60)).await.unwrap();
     assert!(s.get(&t, &c, "evt-3").await.unwrap().is_some());
+    // Open intents of the connection: not another connection's, not expired ones.
+    s.put(&intent(h, "evt-4", 3600)).await.unwrap();
+    let mut other = intent(h, "evt-5", 3600);
+    other.connection = cid("c2");
+    s.put(&other).await.unwrap();
+    let mut open: Vec<String> = s
+        .list_open(&t, &c)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.event_id)
+        .collect();
+    open.sort();
+    assert_eq!(open, ["evt-3", "evt-4"]);
     h.clock.advance(chrono::Duration::seconds(61));
     assert!(s.get(&t, &c, "evt-3").await.unwrap().is_none());
+    // An expired intent no longer blocks a new one.
+    s.put(&intent(h, "evt-3", 60)).await.unwrap();
+    s.clear(&t, &c, "evt-3").await.unwrap();
+    let open = s.list_open(&t, &c).await.unwrap();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0].creates, intent(h, "evt-4", 1).creates);
 }
 
 pub async fn link_hashes_and_times_are_replaced_together(h: &Harness) {

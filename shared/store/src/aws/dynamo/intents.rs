@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::keys::*;
-use super::{DynamoStore, SERVICE, item, n, s, with_data};
+use super::{DynamoStore, SERVICE, data_of, item, n, s, with_data};
 use crate::aws::errors::classify;
 use crate::error::StoreResult;
 use crate::ids::{ConnectionId, TenantId};
@@ -23,7 +23,18 @@ impl IntentStore for DynamoStore {
             &intent_sk(&i.connection, &i.event_id),
         );
         it.insert(TTL.into(), n(i.expires_at.timestamp()));
-        self.put_item(with_data(it, &i)?, "PutItem").await
+        // Over an expired item the TTL sweeper has not removed yet, but never a live one.
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(with_data(it, &i)?))
+            .condition_expression("attribute_not_exists(pk) OR #ttl <= :now")
+            .expression_attribute_names("#ttl", TTL)
+            .expression_attribute_values(":now", n(self.now().timestamp()))
+            .send()
+            .await
+            .map_err(|e| classify(SERVICE, "PutItem", e))?;
+        Ok(())
     }
 
     async fn get(
@@ -39,6 +50,26 @@ impl IntentStore for DynamoStore {
         // The TTL sweeper may lag by days: expiry is checked on read.
         let now = self.now();
         Ok(intent.filter(|i| i.expires_at > now))
+    }
+
+    async fn list_open(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+    ) -> StoreResult<Vec<WriteIntent>> {
+        let q = self
+            .query()
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(tenant_pk(tenant)))
+            .expression_attribute_values(":prefix", s(intent_sk(connection, "")))
+            .consistent_read(true);
+        let now = self.now();
+        let items = self.query_all(q).await?;
+        let intents = items
+            .iter()
+            .map(data_of)
+            .collect::<StoreResult<Vec<WriteIntent>>>()?;
+        Ok(intents.into_iter().filter(|i| i.expires_at > now).collect())
     }
 
     async fn clear(
