@@ -798,9 +798,7 @@ async fn write_singles(
                     )
                     .await?,
                 );
-                if !is_update {
-                    redelivery::finish(app, conn, &p.msg.event.event_id).await;
-                }
+                redelivery::finish(app, conn, &p.msg.event.event_id).await;
             } else if result.errors.iter().any(|e| e.is_retryable()) {
                 out.retry.push(p.message_id.clone());
             } else {
@@ -830,9 +828,7 @@ async fn write_singles(
                     )
                     .await?,
                 );
-                if !is_update {
-                    redelivery::finish(app, conn, &p.msg.event.event_id).await;
-                }
+                redelivery::finish(app, conn, &p.msg.event.event_id).await;
             }
         }
     }

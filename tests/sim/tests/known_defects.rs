@@ -400,3 +400,26 @@ fn a_parked_replay_of_an_event_its_redelivery_finished_writes_again() {
         assert!(report.passed(), "{}", report.failure_text());
     }
 }
+
+/// Found by the 40-step long run with every fault (people seed 7884): a worker stalled in
+/// a batch of linked updates while the visibility timeout passed; a second worker received
+/// the same messages and wrote the record's two updates (e36, then e37); the first then
+/// resumed and wrote e36's earlier FirstName over e37's (invariant 4). Updates now take a
+/// write intent like creates, so the second worker waits (`InFlight`) while the first
+/// attempt may still run, and a resumed attempt finds the event reported.
+#[test]
+fn a_stalled_worker_writes_an_earlier_update_over_a_racing_workers_later_one() {
+    let config = SimConfig {
+        steps: 40,
+        records: 4,
+        profile: Profile::parse(
+            "today+deletes_and_sweeps+records_without_email+phone_variants+bursts",
+        )
+        .expect("profile"),
+        faults: FaultSet::parse("all").expect("faults"),
+        emails: None,
+        ..SimConfig::new(7884)
+    };
+    let report = crmsync_sim::run_seed(&config);
+    assert!(report.passed(), "{}", report.failure_text());
+}

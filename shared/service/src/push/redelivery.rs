@@ -358,8 +358,8 @@ pub(super) fn link_of(
     })
 }
 
-/// Single creates about to go out in collections calls (`batches`, keyed by object and
-/// whether it is an update): each gets an intent; a redelivered one whose record an
+/// Single writes about to go out in collections calls (`batches`, keyed by object and
+/// whether it is an update): each gets an intent; a redelivered create whose record an
 /// earlier attempt committed leaves its batch and is linked and reported as written.
 pub(super) async fn prepare_singles(
     app: &App,
@@ -370,9 +370,13 @@ pub(super) async fn prepare_singles(
 ) -> Result<Vec<EventOutcome>, ServiceError> {
     let mut intents = Vec::new();
     for ((object, is_update), items) in batches.iter() {
-        if !is_update {
-            for (i, _) in items {
-                intents.push((object.clone(), *i, begin(app, conn, &planned[*i]).await?));
+        for (i, _) in items {
+            // Updates take an intent too: a second worker on the same messages (a visibility
+            // timeout passed while this one stalled) then waits instead of writing the
+            // record's later value before this one writes its earlier one.
+            let intent = begin(app, conn, &planned[*i]).await?;
+            if !is_update {
+                intents.push((object.clone(), *i, intent));
             }
         }
     }
