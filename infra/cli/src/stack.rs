@@ -150,7 +150,10 @@ impl LocalStack {
                 let c = Arc::new(ManualClock::starting_now());
                 if let Some(emu) = &emulator {
                     // One "now" for both sides, so getDeleted windows and TTLs line up.
-                    emu.admin().set_clock(c.now());
+                    // Frozen, like the store's clock: a running emulator clock drifted
+                    // ahead by the real time a slow run took, and a deletion then fell
+                    // after the sweep's window (a flaky sweep on a loaded machine).
+                    emu.admin().freeze_clock(c.now());
                 }
                 (c.clone(), Some(c))
             }
