@@ -124,19 +124,7 @@ impl SfClient {
         backoff: PollBackoff,
         deadline: Option<Instant>,
     ) -> Result<JobInfo, SfError> {
-        let mut n = 0;
-        loop {
-            let info = self.bulk_ingest_info(job_id).await?;
-            if info.state.is_final() {
-                return Ok(info);
-            }
-            n += 1;
-            let delay = backoff.delay(n);
-            if !PollBackoff::fits(delay, deadline) {
-                return Ok(info);
-            }
-            tokio::time::sleep(delay).await;
-        }
+        super::wait_until_final(|| self.bulk_ingest_info(job_id), backoff, deadline).await
     }
 
     /// Reads `successfulResults/`, `failedResults/` and `unprocessedrecords/` (3 calls).

@@ -83,6 +83,33 @@ impl Default for PollBackoff {
     }
 }
 
+/// Reads a job's state with `read` until it is final, waiting per `backoff` between reads;
+/// returns early (with the last, unfinished state) when the next wait would pass
+/// `deadline`. One loop for query and ingest jobs.
+pub(super) async fn wait_until_final<F, Fut>(
+    mut read: F,
+    backoff: PollBackoff,
+    deadline: Option<Instant>,
+) -> Result<JobInfo, crate::error::SfError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<JobInfo, crate::error::SfError>>,
+{
+    let mut n = 0;
+    loop {
+        let info = read().await?;
+        if info.state.is_final() {
+            return Ok(info);
+        }
+        n += 1;
+        let delay = backoff.delay(n);
+        if !PollBackoff::fits(delay, deadline) {
+            return Ok(info);
+        }
+        tokio::time::sleep(delay).await;
+    }
+}
+
 impl PollBackoff {
     /// The wait before status read number `n` (0 = the first read: no wait).
     pub fn delay(&self, n: u32) -> Duration {

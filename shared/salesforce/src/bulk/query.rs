@@ -57,19 +57,7 @@ impl SfClient {
         backoff: PollBackoff,
         deadline: Option<Instant>,
     ) -> Result<JobInfo, SfError> {
-        let mut n = 0;
-        loop {
-            let info = self.bulk_query_info(job_id).await?;
-            if info.state.is_final() {
-                return Ok(info);
-            }
-            n += 1;
-            let delay = backoff.delay(n);
-            if !PollBackoff::fits(delay, deadline) {
-                return Ok(info);
-            }
-            tokio::time::sleep(delay).await;
-        }
+        super::wait_until_final(|| self.bulk_query_info(job_id), backoff, deadline).await
     }
 
     /// `GET jobs/query/{id}/results`: one set of at most `max_records` rows, from
