@@ -6,6 +6,7 @@
 //! options: --steps N (40) --records N (4) --profile today|full[+feature|-feature…]
 //!          --faults none|sf|store|workers|all[,kind|,-kind…]
 //!          --trace (print the trace of every seed) --keep-going (do not stop at the first failure)
+//! RUST_LOG=crmsync_service=info prints the service's logs (to stderr) beside the trace.
 //! ```
 
 use std::process::ExitCode;
@@ -61,6 +62,14 @@ fn parse() -> Result<Args, String> {
 }
 
 fn main() -> ExitCode {
+    // The service's own logs, for diagnosing one seed: `RUST_LOG=crmsync_service=info`.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .without_time()
+            .init();
+    }
     let args = match parse() {
         Ok(a) => a,
         Err(e) => {

@@ -842,10 +842,11 @@ impl World {
             self.poll(None).await;
             let parked = self.parked().await.len();
             // A poll still paused on the quota reads nothing: the service trusts the org's
-            // last (spent) usage reading for 15 minutes, so later rounds wait it out.
+            // last (spent) usage reading for 15 minutes, so later rounds wait it out. A
+            // killed poll's lease (5 minutes) answers Busy until it expires.
             let paused = matches!(
                 self.last_run_status,
-                Some(RunStatus::QuotaPaused | RunStatus::NotConnected)
+                Some(RunStatus::QuotaPaused | RunStatus::NotConnected | RunStatus::Busy)
             );
             if received == 0 && parked == 0 && !paused {
                 settled = true;

@@ -443,8 +443,8 @@ pub(super) async fn adopt_steps(
         if known[i].is_some() || matches!(step.op, WriteOp::Upsert { .. }) {
             continue;
         }
-        let Some(fields) = with_references(step, known) else {
-            // A parent was not committed, so neither was this step (all or none).
+        let Some((fields, complete)) = probe_fields(step, known) else {
+            // A parent that identifies this step was not found: it cannot be told apart.
             continue;
         };
         let probe = Probe {
@@ -455,20 +455,30 @@ pub(super) async fn adopt_steps(
         };
         if let Some(id) = finder.find(app, conn, &[probe]).await?.pop().flatten() {
             known[i] = Some(id);
-            adopted[i] = true;
+            // With a parent missing (a Salesforce user deleted what the earlier attempt
+            // created), the record is written again as an update, to point at the new parent.
+            adopted[i] = complete;
         }
     }
     Ok(())
 }
 
-/// The step's fields with its references filled from `known`; `None` if one is unknown.
-pub(super) fn with_references(step: &WriteStep, known: &[Option<String>]) -> Option<FieldMap> {
+/// What identifies a step's record on a redelivery: its fields with the references known
+/// so far, and whether every reference was known. `None` when a reference that is an
+/// identity field is unknown. A parent can be unknown although the earlier attempt
+/// committed this step (the parent was deleted since), so a reference that does not
+/// identify the record does not stop the search.
+fn probe_fields(step: &WriteStep, known: &[Option<String>]) -> Option<(FieldMap, bool)> {
     let mut fields = step.fields.clone();
+    let mut complete = true;
     for (field, &parent) in &step.references {
-        fields.insert(
-            field.clone(),
-            Value::String(known.get(parent).cloned().flatten()?),
-        );
+        match known.get(parent).cloned().flatten() {
+            Some(id) => {
+                fields.insert(field.clone(), Value::String(id));
+            }
+            None if identity_fields(&step.object).contains(&field.as_str()) => return None,
+            None => complete = false,
+        }
     }
-    Some(fields)
+    Some((fields, complete))
 }
