@@ -13,6 +13,7 @@ e2e!(
     a_burst_drains_in_chunks_of_200,
     a_worker_killed_mid_drain_loses_and_duplicates_nothing,
     a_records_updates_keep_their_order_across_chunks,
+    a_lost_nudge_is_resent_by_the_poll_and_repeats_are_pushed_once,
 );
 
 /// 1,000 events on the embedded store; 250 on moto (slower per store call).
@@ -217,4 +218,44 @@ async fn a_records_updates_keep_their_order_across_chunks(backend: Backend) {
         .await;
     assert_eq!(rows.len(), 1, "{rows:#?}");
     assert_eq!(rows[0]["Phone"], "+1 557 2222", "the later update wins");
+}
+
+async fn a_lost_nudge_is_resent_by_the_poll_and_repeats_are_pushed_once(backend: Backend) {
+    let s = Stack::start(backend).await;
+    s.connect("prod", Environment::Production).await;
+    s.poll("prod").await;
+    // The app sends a request twice (its first answer was lost): six entries, three events.
+    let events: Vec<Value> = (0..3).map(|i| person(&s, "twice", i)).collect();
+    s.send_events("prod", events.clone()).await;
+    s.send_events("prod", events.clone()).await;
+    assert_eq!(outbox_len(&s).await, 6);
+    // Both nudges are lost (say the queue send failed after the append).
+    let lost = s.receive_push(10).await;
+    assert_eq!(lost.len(), 2);
+    s.ack_push(&lost).await;
+
+    // A poll soon after leaves a fresh outbox alone; one after 2 minutes nudges it.
+    s.advance(chrono::Duration::minutes(1));
+    s.poll("prod").await;
+    assert!(s.receive_push(10).await.is_empty(), "entries 1 minute old");
+    s.advance(chrono::Duration::minutes(2));
+    let run = s.poll("prod").await;
+    assert!(
+        run.messages.iter().any(|m| m.contains("push outbox")),
+        "{run:#?}"
+    );
+    let nudges = s.receive_push(10).await;
+    assert_eq!(nudges.len(), 1, "{nudges:#?}");
+    let out = push::push_batch(&s.app, inbound(&nudges)).await;
+    assert!(out.retry.is_empty(), "{out:#?}");
+    assert_eq!(out.outcomes.len(), 3, "{out:#?}");
+    assert_eq!(out.duplicates, 3, "the repeats are dropped: {out:#?}");
+    s.ack_push(&nudges).await;
+    assert_eq!(outbox_len(&s).await, 0);
+    all_succeeded(&s, &events).await;
+    assert_eq!(leads_named(&s, "twice").await, 3);
+    // Nothing waits now: the next poll sends no nudge.
+    s.advance(chrono::Duration::minutes(3));
+    s.poll("prod").await;
+    assert!(s.receive_push(10).await.is_empty());
 }
