@@ -17,7 +17,9 @@ use crate::error::{StoreError, StoreResult};
 use crate::ids::{ConnectionId, TenantId};
 use crate::outbox::{MAX_OUTBOX_READ, NewOutboxEntry, OutboxEntry, OutboxStore};
 
-/// Entries per transaction: DynamoDB allows 100 actions, one is the counter.
+/// Entries per transaction: a `TransactWriteItems` holds at most 100 actions and 4 MB
+/// (DynamoDB API reference), one action is the counter; ingest's 1 MiB body stays far
+/// below 4 MB.
 const ENTRIES_PER_TRANSACTION: usize = 99;
 /// Attempts when other appenders keep winning the counter.
 const APPEND_ATTEMPTS: u32 = 12;
