@@ -41,6 +41,10 @@ pub struct StackOptions {
     /// Link pages one sweep run reconciles (the service default when `None`): a low value
     /// makes a reconcile span several runs.
     pub reconcile_pages_per_run: Option<usize>,
+    /// Ingest sends each event as its own push-queue message, as before the outbox (the
+    /// path that still serves messages sent then); by default events go through the
+    /// connection's outbox and the queue carries nudges.
+    pub per_event_push: bool,
 }
 
 /// What one drain of the push queue did.
@@ -78,6 +82,16 @@ impl Stack {
         Self::start_with(backend, StackOptions::default()).await
     }
 
+    /// A stack whose ingest sends one push-queue message per event: the path that still
+    /// serves messages sent before the outbox (tests that handle those messages one by one).
+    pub async fn start_per_event(backend: Backend) -> Stack {
+        let options = StackOptions {
+            per_event_push: true,
+            ..StackOptions::default()
+        };
+        Self::start_with(backend, options).await
+    }
+
     pub async fn start_with(backend: Backend, options: StackOptions) -> Stack {
         let mut prod = OrgSpec::demo().demo_data(options.demo_data);
         prod.record_types = options.record_types.clone();
@@ -110,6 +124,7 @@ impl Stack {
         if let Some(cap) = options.poll_cap {
             settings.poll_cap = cap;
         }
+        settings.push_outbox = !options.per_event_push;
         if let Some(pages) = options.reconcile_pages_per_run {
             settings.reconcile_pages_per_run = pages;
         }

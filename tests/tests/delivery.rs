@@ -2,6 +2,9 @@
 //! duplicates; a worker stopped mid-batch loses nothing; messages hit by a retryable
 //! Salesforce fault (UNABLE_TO_LOCK_ROW, 503) come back in `retry`, and after redelivery
 //! every record is written exactly once.
+//!
+//! These tests run on the per-event message path (one queue message per event, as sent
+//! before the outbox, `Stack::start_per_event`); `outbox.rs` covers the outbox's drains.
 
 use crmsync_e2e::*;
 use crmsync_service::push;
@@ -40,7 +43,7 @@ async fn leads_named(s: &Stack, org: &str, tag: &str) -> usize {
 }
 
 async fn a_batch_delivered_twice_writes_once(backend: Backend) {
-    let s = Stack::start(backend).await;
+    let s = Stack::start_per_event(backend).await;
     s.connect("prod", Environment::Production).await;
     let events: Vec<Value> = (0..4).map(|i| person(&s, "twice", i)).collect();
     s.send_events("prod", events.clone()).await;
@@ -65,7 +68,7 @@ async fn a_batch_delivered_twice_writes_once(backend: Backend) {
 }
 
 async fn a_worker_stopped_mid_batch_loses_nothing(backend: Backend) {
-    let s = Stack::start(backend).await;
+    let s = Stack::start_per_event(backend).await;
     s.connect("prod", Environment::Production).await;
     let events: Vec<Value> = (0..5).map(|i| person(&s, "midway", i)).collect();
     let ids = event_ids(&events);
@@ -91,7 +94,7 @@ async fn a_worker_stopped_mid_batch_loses_nothing(backend: Backend) {
 }
 
 async fn retryable_faults_are_redelivered_and_written_once(backend: Backend) {
-    let s = Stack::start(backend).await;
+    let s = Stack::start_per_event(backend).await;
     s.connect("prod", Environment::Production).await;
     s.connect("sbx", Environment::Sandbox).await;
     let prod_events: Vec<Value> = (0..2).map(|i| person(&s, "faultprod", i)).collect();
@@ -173,7 +176,7 @@ async fn retryable_faults_are_redelivered_and_written_once(backend: Backend) {
 /// A create and an update of the same record (one FIFO group) in one batch: one Salesforce
 /// record, carrying the update; if the create must be retried, the update waits with it.
 async fn two_events_for_one_record_in_a_batch_apply_in_order(backend: Backend) {
-    let s = Stack::start(backend).await;
+    let s = Stack::start_per_event(backend).await;
     s.connect("prod", Environment::Production).await;
     let update_of = |create: &Value| {
         let mut update = create.clone();

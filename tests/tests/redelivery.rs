@@ -1,6 +1,9 @@
 //! Issue 10's first two defects: a push redelivered after its Salesforce write committed
 //! (a store failure, a lost response, a killed worker) writes nothing twice, and a second
 //! demo set moves the deal's link to its new Opportunity, which the sale then closes.
+//!
+//! Run on the per-event message path (`Stack::start_per_event`): each test redelivers one
+//! event's own message; `outbox.rs` covers a drain killed mid-chunk.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -70,7 +73,7 @@ fn faulty_app(
 }
 
 async fn connected(backend: Backend) -> Stack {
-    let s = Stack::start(backend).await;
+    let s = Stack::start_per_event(backend).await;
     s.connect("prod", Environment::Production).await;
     s
 }

@@ -378,7 +378,17 @@ fn needed_grants() -> BTreeMap<String, BTreeMap<(String, String), String>> {
     let items = reach::fn_items(&repo_root().join("shared/service/src")).unwrap();
     let vault = reach::adapter_ops(&read("shared/store/src/aws/vault.rs"), "TokenVault");
     let queues = reach::adapter_ops(&read("shared/store/src/aws/sqs.rs"), "Queues");
-    let table = reach::sdk_ops_under(&repo_root().join("shared/store/src/aws/dynamo")).unwrap();
+    // A transaction is authorised by the actions it holds ("Using IAM with DynamoDB
+    // transactions", DynamoDB developer guide): the outbox append's Put and Update.
+    let table: BTreeSet<String> =
+        reach::sdk_ops_under(&repo_root().join("shared/store/src/aws/dynamo"))
+            .unwrap()
+            .into_iter()
+            .flat_map(|op| match op.as_str() {
+                "TransactWriteItems" => vec!["PutItem".to_owned(), "UpdateItem".to_owned()],
+                _ => vec![op],
+            })
+            .collect();
     assert!(
         vault
             .get("rotate")

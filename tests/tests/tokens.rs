@@ -65,7 +65,7 @@ async fn access_token_expiry_is_invisible(backend: Backend) {
 }
 
 async fn revoked_refresh_token_parks_work_until_reconnect(backend: Backend) {
-    let s = Stack::start(backend).await;
+    let s = Stack::start_per_event(backend).await;
     s.connect("prod", Environment::Production).await;
     s.edit_config("prod", |c| c.poll_cap = 77).await;
     s.poll("prod").await;

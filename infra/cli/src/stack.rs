@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use crmsync_service::connect::{self, Connected};
 use crmsync_service::ingest::{self, Accepted};
 use crmsync_service::links::links_of;
-use crmsync_service::messages::PushMessage;
+use crmsync_service::messages::{NudgeMessage, PushMessage};
 use crmsync_service::poll::{self, TestSegment};
 use crmsync_service::push::{self, InboundMessage};
 use crmsync_service::runs::{ObjectStats, RunStatus, RunSummary};
@@ -517,6 +517,36 @@ impl PushTotals {
     }
 }
 
+/// The events a batch will push: per-event messages as they are, and for an outbox nudge
+/// the connection's waiting entries (the first [`OUTBOX_PEEK`]; a drain may take more,
+/// which are then tallied under object `?`).
+async fn pushed_events(
+    app: &App,
+    received: &[crmsync_store::ReceivedMessage],
+) -> CliResult<Vec<PushMessage>> {
+    let mut events = Vec::new();
+    let mut peeked = std::collections::BTreeSet::new();
+    for m in received {
+        if let Ok(msg) = serde_json::from_str::<PushMessage>(&m.body) {
+            events.push(msg);
+        } else if let Ok(n) = serde_json::from_str::<NudgeMessage>(&m.body)
+            && peeked.insert((n.tenant.clone(), n.connection.clone()))
+            && let Ok((t, c)) = ids(&n.tenant, &n.connection)
+        {
+            let entries = app.stores.outbox.oldest(&t, &c, OUTBOX_PEEK).await?;
+            events.extend(
+                entries
+                    .iter()
+                    .filter_map(|e| serde_json::from_str::<PushMessage>(&e.body).ok()),
+            );
+        }
+    }
+    Ok(events)
+}
+
+/// Outbox entries a drain looks at ahead of pushing (for its per-object tallies).
+const OUTBOX_PEEK: u32 = 1000;
+
 /// Batches a drain may take before giving up (10 messages each).
 const MAX_DRAIN_BATCHES: usize = 1000;
 
@@ -534,22 +564,20 @@ pub async fn drain_push_queue(app: &App) -> CliResult<PushTotals> {
         totals.messages += received.len();
         // Whether each app record was linked before: tells a create from an update.
         let mut linked_before = BTreeMap::new();
-        for m in &received {
-            if let Ok(msg) = serde_json::from_str::<PushMessage>(&m.body) {
-                let linked = match ids(&msg.tenant, &msg.connection) {
-                    Ok((t, c)) => !links_of(
-                        app,
-                        &t,
-                        &c,
-                        msg.event.app_object.as_str(),
-                        &msg.event.app_id,
-                    )
-                    .await?
-                    .is_empty(),
-                    Err(_) => false,
-                };
-                linked_before.insert(msg.event.event_id.clone(), (msg, linked));
-            }
+        for msg in pushed_events(app, &received).await? {
+            let linked = match ids(&msg.tenant, &msg.connection) {
+                Ok((t, c)) => !links_of(
+                    app,
+                    &t,
+                    &c,
+                    msg.event.app_object.as_str(),
+                    &msg.event.app_id,
+                )
+                .await?
+                .is_empty(),
+                Err(_) => false,
+            };
+            linked_before.insert(msg.event.event_id.clone(), (msg, linked));
         }
         let batch = received
             .iter()

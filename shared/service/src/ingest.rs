@@ -1,5 +1,6 @@
 //! Ingest: authenticate a signed batch of app events, validate every event (naming the
-//! field that is wrong), and enqueue them on the FIFO push queue.
+//! field that is wrong), and append them to the connection's push outbox with one nudge on
+//! the FIFO push queue (`outbox`), or, with the outbox off, one queue message each.
 
 use crmsync_core::event::{AppEvent, EventError};
 use crmsync_store::{OutboundMessage, QueueKind};
@@ -75,6 +76,7 @@ pub async fn ingest(
             format!("must hold 1 to {MAX_EVENTS} events"),
         ));
     }
+    let mut pushes = Vec::with_capacity(parsed.events.len());
     let mut messages = Vec::with_capacity(parsed.events.len());
     let mut event_ids = Vec::with_capacity(parsed.events.len());
     for (i, raw) in parsed.events.into_iter().enumerate() {
@@ -100,13 +102,18 @@ pub async fn ingest(
             dedup_id: Some(message.dedup_id()),
             body,
         });
+        pushes.push(message);
     }
-    app.stores
-        .queues
-        .send_batch(QueueKind::Push, &messages)
-        .await?;
+    if app.settings.push_outbox {
+        crate::outbox::enqueue(app, &tenant, &connection, &pushes).await?;
+    } else {
+        app.stores
+            .queues
+            .send_batch(QueueKind::Push, &messages)
+            .await?;
+    }
     Ok(Accepted {
-        accepted: messages.len(),
+        accepted: pushes.len(),
         event_ids,
     })
 }

@@ -29,6 +29,7 @@ pub mod lambda;
 pub mod leases;
 pub mod links;
 pub mod messages;
+pub mod outbox;
 pub mod own_creates;
 pub mod parked;
 pub mod poll;

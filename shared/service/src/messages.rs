@@ -56,6 +56,41 @@ impl PushMessage {
     }
 }
 
+/// A wake-up on the push queue: the connection's outbox has events (README "Batching
+/// design"). The events themselves are in the store; the FIFO group is the connection, so
+/// one worker drains a connection at a time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NudgeMessage {
+    /// Always `outbox`: tells a nudge from a [`PushMessage`] at a glance.
+    pub nudge: String,
+    pub tenant: String,
+    pub connection: String,
+}
+
+impl NudgeMessage {
+    pub const KIND: &'static str = "outbox";
+
+    pub fn new(tenant: &str, connection: &str) -> Self {
+        Self {
+            nudge: Self::KIND.into(),
+            tenant: tenant.into(),
+            connection: connection.into(),
+        }
+    }
+
+    /// FIFO group: the whole connection.
+    pub fn group_id(&self) -> String {
+        bounded_id(&format!("{}:{}", self.tenant, self.connection))
+    }
+
+    /// FIFO dedup id, unique per `tag` (the first sequence number of an append, so a
+    /// retried send is dropped as a repeat while every append gets its own nudge).
+    pub fn dedup_id(&self, tag: &str) -> String {
+        bounded_id(&format!("{}:{}:outbox:{tag}", self.tenant, self.connection))
+    }
+}
+
 /// One connection to poll, on the poll queue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

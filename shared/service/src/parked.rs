@@ -3,7 +3,7 @@
 //! A push for a connection in `ReconnectNeeded` is not dropped: its message is recorded as a
 //! `parked` report entry (with the whole message as payload) and acknowledged. After the
 //! reconnect, and on each poll while the API budget has room, parked entries are enqueued
-//! again. An enqueued entry is marked `REQUEUED` first, so the next poll does not send it
+//! again (appended to the connection's push outbox, like ingest's events). An enqueued entry is marked `REQUEUED` first, so the next poll does not send it
 //! twice; if the push worker parks it again, it is replayed again later.
 //!
 //! Once each, in order: one replay per connection at a time (a lease); the `REQUEUED` mark
@@ -90,7 +90,7 @@ async fn replay_under_lease(
 
     let mut replayed = 0;
     for chunk in parked.chunks(10) {
-        let mut messages = Vec::new();
+        let mut messages: Vec<PushMessage> = Vec::new();
         for entry in chunk {
             let Some(payload) = &entry.payload else {
                 continue;
@@ -115,17 +115,14 @@ async fn replay_under_lease(
                 .write_if_status(&marked, ReportStatus::Parked)
                 .await
             {
-                Ok(()) => messages.push(outbound(&message)?),
+                Ok(()) => messages.push(message),
                 // The push worker finished it since the listing: nothing to replay.
                 Err(StoreError::Conflict(_)) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
         if !messages.is_empty() {
-            app.stores
-                .queues
-                .send_batch(QueueKind::Push, &messages)
-                .await?;
+            send(app, tenant, connection, &messages).await?;
             replayed += messages.len();
         }
     }
@@ -254,11 +251,31 @@ pub async fn repush(
         .map_err(|e| ServiceError::Internal(format!("stored payload does not parse: {e}")))?;
     let repush_id = format!("repush-{}", uuid::Uuid::new_v4());
     message.repush_id = Some(repush_id.clone());
-    app.stores
-        .queues
-        .send_batch(QueueKind::Push, &[outbound(&message)?])
-        .await?;
+    send(app, tenant, connection, &[message]).await?;
     Ok(repush_id)
+}
+
+/// Sends events back to the push worker: through the connection's outbox (behind what it
+/// holds, in order), or as queue messages when the outbox is off.
+async fn send(
+    app: &App,
+    tenant: &TenantId,
+    connection: &ConnectionId,
+    messages: &[PushMessage],
+) -> Result<(), ServiceError> {
+    if app.settings.push_outbox {
+        crate::outbox::enqueue(app, tenant, connection, messages).await?;
+    } else {
+        let outbound = messages
+            .iter()
+            .map(outbound)
+            .collect::<Result<Vec<_>, _>>()?;
+        app.stores
+            .queues
+            .send_batch(QueueKind::Push, &outbound)
+            .await?;
+    }
+    Ok(())
 }
 
 pub fn outbound(message: &PushMessage) -> Result<OutboundMessage, ServiceError> {

@@ -89,6 +89,14 @@ async fn poll_under_lease(
     connection: &Connection,
     run: &mut RunSummary,
 ) -> Result<(), ServiceError> {
+    // A push outbox whose nudge was lost is woken here; a failure waits for the next poll.
+    match crate::outbox::nudge_if_stale(app, &connection.tenant, &connection.id).await {
+        Ok(true) => run
+            .messages
+            .push("the push outbox had waiting events: the push worker was nudged".into()),
+        Ok(false) => {}
+        Err(e) => tracing::warn!(error = %e, "nudging the push outbox failed; next poll retries"),
+    }
     let config = config_service::load_or_init(app, &connection.tenant, &connection.id)
         .await?
         .config;

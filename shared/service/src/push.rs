@@ -9,6 +9,7 @@
 
 mod atomic;
 mod budget;
+mod drain;
 mod linking;
 pub mod owners;
 mod prefetch;
@@ -39,7 +40,7 @@ use crate::config_service;
 use crate::error::ServiceError;
 use crate::guard;
 use crate::links::links_of;
-use crate::messages::PushMessage;
+use crate::messages::{NudgeMessage, PushMessage};
 
 /// The report code of an event older than changes already applied to its record.
 pub const SUPERSEDED: &str = "SUPERSEDED";
@@ -71,58 +72,90 @@ pub struct BatchOutcome {
     pub retry: Vec<String>,
     pub duplicates: usize,
     pub api_calls: u64,
+    /// Outbox chunks pushed (each up to [`drain::CHUNK`] events).
+    pub chunks: usize,
 }
 
 /// Processes one SQS batch. Never fails as a whole: each message ends reported, retried or
-/// (if unreadable) retried until the queue moves it to its dead-letter queue.
+/// (if unreadable) retried until the queue moves it to its dead-letter queue. A batch holds
+/// outbox nudges (each connection's outbox is drained once, whatever the number of its
+/// nudges) and, from before the outbox, per-event messages (pushed as they are).
 pub async fn push_batch(app: &App, messages: Vec<InboundMessage>) -> BatchOutcome {
     let mut out = BatchOutcome::default();
     // Group by connection, keeping queue order within each group.
     let mut groups: BTreeMap<(String, String), Vec<(String, PushMessage)>> = BTreeMap::new();
+    let mut nudges: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     for m in messages {
         match serde_json::from_str::<PushMessage>(&m.body) {
             Ok(msg) => groups
                 .entry((msg.tenant.clone(), msg.connection.clone()))
                 .or_default()
                 .push((m.message_id, msg)),
-            Err(e) => {
-                tracing::error!(message_id = m.message_id, error = %e, "unreadable push message; leaving it for the dead-letter queue");
-                out.retry.push(m.message_id);
-            }
+            Err(e) => match serde_json::from_str::<NudgeMessage>(&m.body) {
+                Ok(n) if n.nudge == NudgeMessage::KIND => nudges
+                    .entry((n.tenant, n.connection))
+                    .or_default()
+                    .push(m.message_id),
+                _ => {
+                    tracing::error!(message_id = m.message_id, error = %e, "unreadable push message; leaving it for the dead-letter queue");
+                    out.retry.push(m.message_id);
+                }
+            },
         }
     }
     for ((tenant, connection), batch) in groups {
-        let messages = batch.clone();
-        let reported_before = out.outcomes.len();
-        let Err(e) = push_connection(app, &tenant, &connection, batch, &mut out).await else {
-            continue;
-        };
-        // Events reported before the failure are done.
-        let reported: Vec<String> = out.outcomes[reported_before..]
-            .iter()
-            .map(|o| o.event_id.clone())
-            .collect();
-        let unfinished = messages.into_iter().filter(|(message_id, m)| {
-            !out.retry.contains(message_id) && !reported.contains(&m.event.event_id)
-        });
-        let unfinished: Vec<(String, PushMessage)> = unfinished.collect();
-        let redeliver = e.is_retryable() || matches!(e, ServiceError::ReconnectNeeded(_));
-        tracing::warn!(tenant, connection, error = %e, redeliver, "push group failed");
-        if matches!(&e, ServiceError::Salesforce(sf) if sf.is_rate_limited()) {
-            // The org's limit resets: park, and the poll replays once the budget has room.
-            park_group(app, &tenant, &connection, unfinished, &mut out).await;
-        } else if redeliver {
-            // Redelivery is safe: links and report entries make it idempotent; a
-            // reconnect-needed redelivery parks the events.
-            out.retry
-                .extend(unfinished.into_iter().map(|(message_id, _)| message_id));
-        } else {
-            // Retrying cannot help: report each event (re-push once the cause is fixed)
-            // rather than cycling it into the dead-letter queue unseen.
-            report_group_failure(app, &tenant, &connection, unfinished, &e, &mut out).await;
+        let mut pricer = sale::Pricer::default();
+        push_group(app, &tenant, &connection, batch, &mut pricer, &mut out).await;
+    }
+    for ((tenant, connection), message_ids) in nudges {
+        if !drain::drain(app, &tenant, &connection, &mut out).await {
+            // Redelivered after the visibility timeout; the FIFO group holds the
+            // connection's later nudges behind it, so its order holds.
+            out.retry.extend(message_ids);
         }
     }
     out
+}
+
+/// Pushes one connection's events (queue order); every event ends in `out` as an outcome,
+/// a duplicate or a retry (by its message id).
+async fn push_group(
+    app: &App,
+    tenant: &str,
+    connection: &str,
+    batch: Vec<(String, PushMessage)>,
+    pricer: &mut sale::Pricer,
+    out: &mut BatchOutcome,
+) {
+    let messages = batch.clone();
+    let reported_before = out.outcomes.len();
+    let Err(e) = push_connection(app, tenant, connection, batch, pricer, out).await else {
+        return;
+    };
+    // Events reported before the failure are done.
+    let reported: Vec<String> = out.outcomes[reported_before..]
+        .iter()
+        .map(|o| o.event_id.clone())
+        .collect();
+    let unfinished = messages.into_iter().filter(|(message_id, m)| {
+        !out.retry.contains(message_id) && !reported.contains(&m.event.event_id)
+    });
+    let unfinished: Vec<(String, PushMessage)> = unfinished.collect();
+    let redeliver = e.is_retryable() || matches!(e, ServiceError::ReconnectNeeded(_));
+    tracing::warn!(tenant, connection, error = %e, redeliver, "push group failed");
+    if matches!(&e, ServiceError::Salesforce(sf) if sf.is_rate_limited()) {
+        // The org's limit resets: park, and the poll replays once the budget has room.
+        park_group(app, tenant, connection, unfinished, out).await;
+    } else if redeliver {
+        // Redelivery is safe: links and report entries make it idempotent; a
+        // reconnect-needed redelivery parks the events.
+        out.retry
+            .extend(unfinished.into_iter().map(|(message_id, _)| message_id));
+    } else {
+        // Retrying cannot help: report each event (re-push once the cause is fixed)
+        // rather than cycling it into the dead-letter queue unseen.
+        report_group_failure(app, tenant, connection, unfinished, &e, out).await;
+    }
 }
 
 /// Reports every unfinished event of a group that failed for good; an event whose report
@@ -211,6 +244,7 @@ async fn push_connection(
     tenant: &str,
     connection: &str,
     batch: Vec<(String, PushMessage)>,
+    pricer: &mut sale::Pricer,
     out: &mut BatchOutcome,
 ) -> Result<(), ServiceError> {
     let tenant_id = TenantId::new(tenant).map_err(ServiceError::from)?;
@@ -304,7 +338,16 @@ async fn push_connection(
     let client = app.salesforce.client(&conn)?;
     let calls_before = client.requests_sent();
     let mut budget = Budget::new(&client);
-    let result = push_events(app, &conn, &client, &config, pending, &mut budget, out).await;
+    let result = push_events(
+        app,
+        &conn,
+        &client,
+        &config,
+        pending,
+        (&mut budget, pricer),
+        out,
+    )
+    .await;
     // Calls reserved before they were made are booked already.
     let booked_ahead = calls_before + budget.booked;
     guard::book_calls(app, &conn, &client, booked_ahead).await;
@@ -334,13 +377,12 @@ async fn push_events(
     client: &SfClient,
     config: &SyncConfig,
     pending: Vec<(String, PushMessage)>,
-    budget: &mut Budget,
+    (budget, pricer): (&mut Budget, &mut sale::Pricer),
     out: &mut BatchOutcome,
 ) -> Result<(), ServiceError> {
     let describes = describes(client, config).await?;
     let messages: Vec<&PushMessage> = pending.iter().map(|(_, m)| m).collect();
     let owners = owners::directory(app, conn, client, config, &messages).await?;
-    let mut pricer = sale::Pricer::default();
     // Waves hold at most one event per record, so a record's second event is planned only
     // after its first is written and linked (no double create), in queue order.
     let mut held_back: Vec<String> = Vec::new();
@@ -373,7 +415,7 @@ async fn push_events(
         let ctx = WaveContext {
             describes: &describes,
             owners: &owners,
-            pricer: &mut pricer,
+            pricer: &mut *pricer,
             budget: &mut *budget,
         };
         push_wave(app, conn, client, config, ctx, ready, out).await?;

@@ -128,6 +128,11 @@ pub struct Settings {
     pub bulk_run_budget: std::time::Duration,
     /// Rows per bulk result set (`maxRecords`).
     pub bulk_set_records: u32,
+    /// Ingest, parked replay and re-push append events to the connection's push outbox and
+    /// nudge the push queue (README "Batching design"); off, each event is its own queue
+    /// message, as before the outbox (not an environment variable: tests of that path,
+    /// which still serves messages sent before the outbox, turn it off).
+    pub push_outbox: bool,
 }
 
 impl Default for Settings {
@@ -153,6 +158,7 @@ impl Default for Settings {
             bulk_threshold: 2_000,
             bulk_run_budget: std::time::Duration::from_secs(40),
             bulk_set_records: 50_000,
+            push_outbox: true,
         }
     }
 }
@@ -235,6 +241,7 @@ impl Settings {
             bulk_threshold,
             bulk_run_budget,
             bulk_set_records,
+            push_outbox: defaults.push_outbox,
         })
     }
 }

@@ -132,26 +132,38 @@ async fn signed_batches_are_checked_validated_and_queued() {
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     assert_eq!(r.json["accepted"], 2);
     assert_eq!(r.json["event_ids"], json!(["e1", "e2"]));
+    // The events are in the connection's outbox, in order; the queue holds one nudge.
+    let (t, c) = (
+        crmsync_store::TenantId::new("acme").unwrap(),
+        crmsync_store::ConnectionId::new("production").unwrap(),
+    );
+    let outbox = app.stores.outbox.oldest(&t, &c, 10).await.unwrap();
+    let ids: Vec<String> = outbox
+        .iter()
+        .map(|e| {
+            serde_json::from_str::<Value>(&e.body).unwrap()["event"]["event_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(ids, vec!["e1", "e2"]);
     let queued = app
         .stores
         .queues
         .receive(QueueKind::Push, 10)
         .await
         .unwrap();
-    let mut ids: Vec<String> = queued
-        .iter()
-        .map(|m| {
-            serde_json::from_str::<Value>(&m.body).unwrap()["event"]["event_id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
-    ids.sort();
-    assert_eq!(ids, vec!["e1", "e2"]);
-    assert!(
-        queued.iter().all(|m| m.group_id.is_some()),
-        "FIFO messages carry a group"
+    assert_eq!(queued.len(), 1, "one nudge for the request: {queued:#?}");
+    let nudge: Value = serde_json::from_str(&queued[0].body).unwrap();
+    assert_eq!(
+        nudge,
+        json!({"nudge": "outbox", "tenant": "acme", "connection": "production"})
+    );
+    assert_eq!(
+        queued[0].group_id.as_deref(),
+        Some("acme:production"),
+        "the nudge's FIFO group is the connection"
     );
 }
 

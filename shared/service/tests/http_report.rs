@@ -607,8 +607,18 @@ async fn repush_enqueues_known_events_and_404s_unknown_ones() {
         .receive(QueueKind::Push, 10)
         .await
         .unwrap();
-    assert_eq!(queued.len(), 1);
-    let body: Value = serde_json::from_str(&queued[0].body).unwrap();
+    assert_eq!(queued.len(), 1, "one nudge");
+    let nudge: Value = serde_json::from_str(&queued[0].body).unwrap();
+    assert_eq!(nudge["nudge"], "outbox");
+    // The event itself waits in the connection's outbox.
+    let outbox = app
+        .stores
+        .outbox
+        .oldest(&tid("acme"), &cid("production"), 10)
+        .await
+        .unwrap();
+    assert_eq!(outbox.len(), 1);
+    let body: Value = serde_json::from_str(&outbox[0].body).unwrap();
     assert_eq!(body["event"]["event_id"], "ev-9");
     assert_eq!(body["repush_id"], r.json["repush_id"]);
 }

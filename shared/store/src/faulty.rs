@@ -1,7 +1,7 @@
 //! A fault-injecting wrapper around the store ports, for tests and the fault simulation.
 //!
 //! [`with_faults`] returns a [`Stores`] bundle whose links, reports, write intents, change
-//! feed, cursors and queues ask a [`StoreFaultPlan`] before every call. The plan answers, per call:
+//! feed, cursors, queues and push outboxes ask a [`StoreFaultPlan`] before every call. The plan answers, per call:
 //! - [`StoreFault::FailBefore`]: the call fails (retryable) and nothing is written;
 //! - [`StoreFault::FailAfterCommit`]: the write happens, then the call reports a failure
 //!   (a DynamoDB response lost after the commit);
@@ -34,13 +34,13 @@ pub enum StoreFault {
 }
 
 /// Decides the fate of each store call (`port`: `links`, `reports`, `intents`, `changes`,
-/// `cursors`, `queues`; `write`: whether the call changes state).
+/// `cursors`, `queues`, `outbox`; `write`: whether the call changes state).
 pub trait StoreFaultPlan: Send + Sync {
     fn decide(&self, port: &'static str, operation: &'static str, write: bool) -> StoreFault;
 }
 
-/// `stores` with links, reports, write intents, change feed, cursors and queues behind
-/// `plan`.
+/// `stores` with links, reports, write intents, change feed, cursors, queues and push
+/// outboxes behind `plan`.
 pub fn with_faults(stores: Stores, plan: Arc<dyn StoreFaultPlan>) -> Stores {
     let faulty = Arc::new(FaultyStores {
         inner: stores.clone(),
@@ -52,6 +52,7 @@ pub fn with_faults(stores: Stores, plan: Arc<dyn StoreFaultPlan>) -> Stores {
         intents: faulty.clone(),
         changes: faulty.clone(),
         cursors: faulty.clone(),
+        outbox: faulty.clone(),
         queues: faulty,
         ..stores
     }
@@ -425,5 +426,51 @@ impl Queues for FaultyStores {
     async fn ack(&self, queue: QueueKind, receipt: &str) -> StoreResult<()> {
         self.call("queues", "ack", true, self.inner.queues.ack(queue, receipt))
             .await
+    }
+}
+
+#[async_trait]
+impl crate::outbox::OutboxStore for FaultyStores {
+    async fn append(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        entries: Vec<crate::outbox::NewOutboxEntry>,
+    ) -> StoreResult<Vec<crate::outbox::OutboxEntry>> {
+        self.call(
+            "outbox",
+            "append",
+            true,
+            self.inner.outbox.append(tenant, connection, entries),
+        )
+        .await
+    }
+    async fn oldest(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::outbox::OutboxEntry>> {
+        self.call(
+            "outbox",
+            "oldest",
+            false,
+            self.inner.outbox.oldest(tenant, connection, limit),
+        )
+        .await
+    }
+    async fn remove(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        seqs: &[u64],
+    ) -> StoreResult<()> {
+        self.call(
+            "outbox",
+            "remove",
+            true,
+            self.inner.outbox.remove(tenant, connection, seqs),
+        )
+        .await
     }
 }

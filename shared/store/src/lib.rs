@@ -38,6 +38,8 @@
 //! | change | `TENANT#t` | `CHANGE#00000000000000000042` | | |
 //! | change counter | `TENANT#t` | `CHANGESEQ` | | `UpdateItem ADD seq :n` |
 //! | checkpoint | `TENANT#t` | `CHECKPOINT#c#name` | | a long job's position (bulk backfill) |
+//! | outbox entry | `OUTBOX#t#c` | `ENTRY#00000000000000000042` | | a pushed event awaiting the worker |
+//! | outbox counter | `OUTBOX#t#c` | `SEQ` | | `seq`: moved by the append's transaction |
 //! | quota day | `TENANT#t` | `QUOTA#c#2026-11-22` | | `ADD calls :n`, TTL |
 //! | quota limit | `TENANT#t` | `QUOTALIMIT#c` | | last `Sforce-Limit-Info` |
 //! | idempotency key | `TENANT#t` | `IDEM#key` | | put-if-absent-or-expired, TTL |
@@ -72,6 +74,7 @@ pub mod error;
 pub mod faulty;
 pub mod ids;
 pub mod model;
+pub mod outbox;
 pub mod ports;
 pub mod secret;
 mod stores;
@@ -83,6 +86,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{StoreError, StoreResult};
 pub use ids::{ConnectionId, TenantId, validate_key_part};
 pub use model::*;
+pub use outbox::{NewOutboxEntry, OutboxEntry, OutboxStore};
 pub use ports::*;
 pub use secret::Secret;
 pub use stores::Stores;

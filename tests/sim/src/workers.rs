@@ -245,6 +245,12 @@ impl World {
                         *self.model.deliveries.entry(ev.event_id).or_default() += 1;
                     }
                 }
+                // A nudge delivers outboxed events: each one handled counts as delivered.
+                if received.iter().any(|m| push::event_of(&m.body).is_none()) {
+                    for o in &outcome.outcomes {
+                        *self.model.deliveries.entry(o.event_id.clone()).or_default() += 1;
+                    }
+                }
                 let n = received.len();
                 if n > 0 || fired {
                     let ids: Vec<String> = received

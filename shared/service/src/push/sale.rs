@@ -55,10 +55,16 @@ impl Entry {
     }
 }
 
-/// Prices the sales of one push batch; the price book is looked up once per batch.
+/// Prices the sales of one push batch or outbox drain: the price book is looked up once,
+/// and each product key's entries once (a drain lasts seconds, so a price book edited
+/// meanwhile is seen by the next drain).
 #[derive(Default)]
 pub(super) struct Pricer {
     book: Option<Result<PriceBook, String>>,
+    /// Entries found for the keys asked so far.
+    entries: Vec<Entry>,
+    /// Keys already queried (see [`Key::cache_key`]), found or not.
+    asked: std::collections::BTreeSet<String>,
 }
 
 /// How one item is looked up.
@@ -85,6 +91,14 @@ impl Key<'_> {
             Key::Product(p) => e.product_id.starts_with(p) && p.len() >= 15,
             Key::Code(c) => e.code.eq_ignore_ascii_case(c),
             Key::Name(n) => e.name.eq_ignore_ascii_case(n),
+        }
+    }
+    /// The key as queried: Salesforce ids as given, codes and names case-insensitively.
+    fn cache_key(&self) -> String {
+        match self {
+            Key::Product(p) => format!("p:{p}"),
+            Key::Code(c) => format!("c:{}", c.to_lowercase()),
+            Key::Name(n) => format!("n:{}", n.to_lowercase()),
         }
     }
     fn describe(&self) -> String {
@@ -124,12 +138,21 @@ impl Pricer {
             .into_iter()
             .map(|(i, it)| (i, it, Key::of(it)))
             .collect();
-        let entries = entries(
-            client,
-            &book,
-            keys.iter().filter_map(|(_, _, k)| k.as_ref()),
-        )
-        .await?;
+        let unasked: Vec<&Key> = keys
+            .iter()
+            .filter_map(|(_, _, k)| k.as_ref())
+            .filter(|k| !self.asked.contains(&k.cache_key()))
+            .collect();
+        if !unasked.is_empty() {
+            let found = entries(client, &book, unasked.iter().copied()).await?;
+            self.asked.extend(unasked.iter().map(|k| k.cache_key()));
+            for e in found {
+                if !self.entries.iter().any(|known| known.id == e.id) {
+                    self.entries.push(e);
+                }
+            }
+        }
+        let entries = &self.entries;
         let mut problems = Vec::new();
         let mut chosen = Vec::new();
         for (step, item, key) in &keys {
@@ -251,10 +274,10 @@ fn looks_like_book_id(s: &str) -> bool {
 }
 
 /// Every entry of `book` that any key could name, in one query.
-async fn entries<'a>(
+async fn entries<'k, 'a: 'k>(
     client: &SfClient,
     book: &PriceBook,
-    keys: impl Iterator<Item = &'a Key<'a>>,
+    keys: impl Iterator<Item = &'k Key<'a>>,
 ) -> Result<Vec<Entry>, ServiceError> {
     let (mut products, mut codes, mut names) = (Vec::new(), Vec::new(), Vec::new());
     for k in keys {

@@ -15,6 +15,7 @@ mod checkpoints;
 mod feed;
 mod intents;
 mod links;
+mod outbox;
 mod paging;
 mod queues;
 mod quota;

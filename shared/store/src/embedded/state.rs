@@ -47,6 +47,8 @@ pub(super) struct State {
     pub queues: BTreeMap<QueueKind, QueueState>,
     /// `t#c#name`
     pub checkpoints: BTreeMap<String, crate::checkpoints::Checkpoint>,
+    /// `t#c` → the connection's push outbox
+    pub outboxes: BTreeMap<String, super::outbox::Outbox>,
     /// `t#c#sfId` → link keys: the index behind `get_by_sf_id` (rebuilt on load, so a
     /// million links are not scanned once per pulled record).
     #[serde(skip)]

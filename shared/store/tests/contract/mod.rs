@@ -76,6 +76,8 @@ macro_rules! all_contract_tests {
             queues_refuse_oversized_message,
             bad_input_names_the_field,
             checkpoints_are_kept_per_connection_and_name,
+            outbox_keeps_append_order_per_connection,
+            outbox_concurrent_appends_interleave_whole,
         );
     };
 }
@@ -1691,4 +1693,95 @@ pub async fn checkpoints_are_kept_per_connection_and_name(h: &Harness) {
             .await
             .is_err()
     );
+}
+
+fn outbox_entries(prefix: &str, n: usize) -> Vec<NewOutboxEntry> {
+    (0..n)
+        .map(|i| NewOutboxEntry {
+            event_id: format!("{prefix}-{i}"),
+            body: format!("{{\"n\":{i},\"p\":\"{prefix}\"}}"),
+        })
+        .collect()
+}
+
+fn event_ids(entries: &[OutboxEntry]) -> Vec<String> {
+    entries.iter().map(|e| e.event_id.clone()).collect()
+}
+
+pub async fn outbox_keeps_append_order_per_connection(h: &Harness) {
+    let o = &h.stores.outbox;
+    let (t, c1, c2) = (tid("t1"), cid("c1"), cid("c2"));
+    assert!(o.oldest(&t, &c1, 10).await.unwrap().is_empty());
+    // More than one transaction's worth (99) in one append, then a small one.
+    let first = o.append(&t, &c1, outbox_entries("a", 120)).await.unwrap();
+    let seqs: Vec<u64> = first.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=120).collect::<Vec<_>>());
+    let second = o.append(&t, &c1, outbox_entries("b", 3)).await.unwrap();
+    assert_eq!(
+        second.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [121, 122, 123]
+    );
+    o.append(&t, &c2, outbox_entries("other", 2)).await.unwrap();
+
+    let head = o.oldest(&t, &c1, 5).await.unwrap();
+    assert_eq!(event_ids(&head), ["a-0", "a-1", "a-2", "a-3", "a-4"]);
+    assert_eq!(head[2].body, "{\"n\":2,\"p\":\"a\"}");
+    assert_eq!(
+        (head[0].tenant.as_str(), head[0].connection.as_str()),
+        ("t1", "c1")
+    );
+    let all = o.oldest(&t, &c1, 1000).await.unwrap();
+    assert_eq!(all.len(), 123);
+    assert_eq!(all.last().unwrap().event_id, "b-2");
+
+    // Removal leaves the rest in order; removing absent entries is no error.
+    let gone: Vec<u64> = (1..=119).chain([122, 999]).collect();
+    o.remove(&t, &c1, &gone).await.unwrap();
+    let left = o.oldest(&t, &c1, 10).await.unwrap();
+    assert_eq!(event_ids(&left), ["a-119", "b-0", "b-2"]);
+    // Numbers are never reused, even once the outbox was emptied.
+    o.remove(&t, &c1, &[120, 121, 123]).await.unwrap();
+    assert!(o.oldest(&t, &c1, 10).await.unwrap().is_empty());
+    let again = o.append(&t, &c1, outbox_entries("c", 1)).await.unwrap();
+    assert_eq!(again[0].seq, 124);
+    // The other connection's outbox is its own.
+    assert_eq!(
+        event_ids(&o.oldest(&t, &c2, 10).await.unwrap()),
+        ["other-0", "other-1"]
+    );
+}
+
+pub async fn outbox_concurrent_appends_interleave_whole(h: &Harness) {
+    let o = h.stores.outbox.clone();
+    let (t, c) = (tid("t1"), cid("c1"));
+    let appends = (0..6).map(|w| {
+        let (o, t, c) = (o.clone(), t.clone(), c.clone());
+        async move { o.append(&t, &c, outbox_entries(&format!("w{w}"), 4)).await }
+    });
+    let results = join_all(appends).await;
+    let mut handed: BTreeSet<u64> = BTreeSet::new();
+    for r in &results {
+        let r = r.as_ref().unwrap();
+        let seqs: Vec<u64> = r.iter().map(|e| e.seq).collect();
+        // One append's entries are contiguous and in its order.
+        assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+        handed.extend(seqs);
+    }
+    assert_eq!(handed, (1..=24).collect());
+    let all = o.oldest(&t, &c, 100).await.unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..=24).collect::<Vec<_>>()
+    );
+    for w in 0..6 {
+        let mine: Vec<String> = all
+            .iter()
+            .filter(|e| e.event_id.starts_with(&format!("w{w}-")))
+            .map(|e| e.event_id.clone())
+            .collect();
+        assert_eq!(
+            mine,
+            (0..4).map(|i| format!("w{w}-{i}")).collect::<Vec<_>>()
+        );
+    }
 }

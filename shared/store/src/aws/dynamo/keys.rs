@@ -109,3 +109,14 @@ pub const LEASE_SK: &str = "LEASE";
 pub fn cursor_pos(modstamp: DateTime<Utc>, id: &str) -> String {
     format!("{}#{id}", millis_key(modstamp))
 }
+
+/// One connection's push outbox: `OUTBOX#t#c` (its own partition, so a busy connection's
+/// outbox does not share a partition with the tenant's other items).
+pub fn outbox_pk(t: &TenantId, c: &ConnectionId) -> String {
+    format!("OUTBOX#{t}#{c}")
+}
+pub const OUTBOX_ENTRY_PREFIX: &str = "ENTRY#";
+pub fn outbox_sk(seq: u64) -> String {
+    format!("{OUTBOX_ENTRY_PREFIX}{seq:020}")
+}
+pub const OUTBOX_SEQ_SK: &str = "SEQ";

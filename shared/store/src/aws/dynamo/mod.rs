@@ -7,6 +7,7 @@ mod intents;
 pub mod keys;
 mod links;
 mod ops;
+mod outbox;
 mod quota;
 mod reports;
 mod runs;
