@@ -15,6 +15,7 @@ e2e!(
     quota_reads_every_header_form,
     app_quota_binds_before_the_org_share,
     a_raised_limit_lifts_the_pause_the_same_day,
+    a_raised_limit_is_noticed_within_a_minute_when_the_reserve_lasts,
     a_projected_burn_slows_polls_before_pausing
 );
 
@@ -203,6 +204,45 @@ async fn a_raised_limit_lifts_the_pause_the_same_day(backend: Backend) {
         .unwrap();
     assert_eq!(view.org_max, Some(400), "{view:#?}");
     assert_eq!(view.crmsync_allowance, 200, "{view:#?}");
+    assert!(!view.paused, "{view:#?}");
+}
+
+/// Half an hour before midnight, with 48 calls of probe reserve left, a paused connection
+/// probes every minute (the reserve lasts until midnight at that rate): a limit raised
+/// between two polls is seen by the next one, a minute later, not ten.
+async fn a_raised_limit_is_noticed_within_a_minute_when_the_reserve_lasts(backend: Backend) {
+    let s = Stack::start(backend).await;
+    s.sf.set_daily_limit(PROD_ORG, 20_000).unwrap();
+    advance_to_hour(&s, 23);
+    s.advance(chrono::Duration::minutes(30));
+    s.connect("prod", Environment::Production).await;
+    // A first poll records the org's limit (unknown limits never pause).
+    s.advance(chrono::Duration::minutes(1));
+    assert_eq!(s.poll("prod").await.status, RunStatus::Completed);
+    let today = s.now().date_naive();
+    s.app
+        .stores
+        .quotas
+        .add_calls(&s.tenant, &s.conn("prod"), today, 9_952)
+        .await
+        .unwrap();
+    s.advance(chrono::Duration::minutes(1));
+    assert_eq!(s.poll("prod").await.status, RunStatus::QuotaPaused);
+    assert_eq!(
+        s.sf.api_count(PROD_ORG, "limits").unwrap(),
+        1,
+        "probed at once"
+    );
+
+    s.sf.set_daily_limit(PROD_ORG, 40_000).unwrap();
+    s.advance(chrono::Duration::minutes(1));
+    let run = s.poll("prod").await;
+    assert_eq!(run.status, RunStatus::Completed, "{run:#?}");
+    assert_eq!(s.sf.api_count(PROD_ORG, "limits").unwrap(), 2);
+    let view = reports::quota_usage(&s.app, &s.tenant, &s.conn("prod"))
+        .await
+        .unwrap();
+    assert_eq!(view.org_max, Some(40_000), "{view:#?}");
     assert!(!view.paused, "{view:#?}");
 }
 

@@ -2,6 +2,7 @@
 //! batches of 10; a connection whose poll is queued or running is not queued again; the
 //! mark clears when the poll finishes and expires when its message is lost.
 
+use crmsync_core::config::SyncFrequency;
 use crmsync_e2e::*;
 use crmsync_service::lambda;
 use crmsync_service::messages::PollMessage;
@@ -15,7 +16,8 @@ use std::collections::BTreeSet;
 
 e2e!(
     each_due_connection_is_queued_once_until_its_poll_finishes,
-    a_polled_connection_is_queued_again_after_its_mark_is_cleared
+    a_polled_connection_is_queued_again_after_its_mark_is_cleared,
+    the_configured_frequency_reaches_the_scheduler_through_the_connection
 );
 
 fn fake_connection(s: &Stack, id: &str, status: ConnectionStatus) -> Connection {
@@ -36,6 +38,7 @@ fn fake_connection(s: &Stack, id: &str, status: ConnectionStatus) -> Connection 
         },
         secret_name: format!("fanout/{id}"),
         last_sync_at: None,
+        poll_minutes: None,
         last_error: None,
         created_at: now,
         updated_at: now,
@@ -90,6 +93,24 @@ async fn each_due_connection_is_queued_once_until_its_poll_finishes(backend: Bac
     s.app.stores.connections.put(&fresh).await.unwrap();
     let parked = fake_connection(&s, "parked", ConnectionStatus::ReconnectNeeded);
     s.app.stores.connections.put(&parked).await.unwrap();
+
+    // While another pass holds the scheduler lease, a pass does nothing.
+    let other = s
+        .app
+        .stores
+        .leases
+        .acquire(
+            schedule::PASS_LEASE,
+            "other-pass",
+            std::time::Duration::from_secs(90),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let pass = schedule::schedule_due(&s.app).await.unwrap();
+    assert!(pass.overlapped && pass.connections == 0, "{pass:?}");
+    assert!(drain_poll_queue(&s).await.is_empty());
+    s.app.stores.leases.release(&other).await.unwrap();
 
     let pass = schedule::schedule_due(&s.app).await.unwrap();
     assert_eq!(pass.connections, due + 2, "{pass:?}");
@@ -165,4 +186,47 @@ async fn a_polled_connection_is_queued_again_after_its_mark_is_cleared(backend: 
         (json!(1), json!(0)),
         "{pass}"
     );
+}
+
+/// The pass reads no config: the frequency travels on the connection record, written when
+/// the config is replaced and repaired by the next poll when a copy was missed.
+async fn the_configured_frequency_reaches_the_scheduler_through_the_connection(backend: Backend) {
+    let s = Stack::start(backend).await;
+    s.connect("prod", Environment::Production).await;
+    assert_eq!(
+        s.connection("prod").await.poll_minutes,
+        None,
+        "standard: every minute"
+    );
+    s.edit_config("prod", |c| c.frequency = SyncFrequency::Every15Minutes)
+        .await;
+    assert_eq!(s.connection("prod").await.poll_minutes, Some(15));
+
+    s.poll("prod").await;
+    s.advance(chrono::Duration::minutes(1));
+    let pass = schedule::schedule_due(&s.app).await.unwrap();
+    assert_eq!((pass.connections, pass.scheduled), (1, 0), "{pass:?}");
+    s.advance(chrono::Duration::minutes(14));
+    let pass = schedule::schedule_due(&s.app).await.unwrap();
+    assert_eq!(pass.scheduled, 1, "15 minutes after the poll: {pass:?}");
+    let queued = drain_poll_queue(&s).await;
+
+    // A copy that missed the config write (here: overwritten) is repaired by the poll.
+    s.app
+        .stores
+        .connections
+        .set_poll_minutes(&s.tenant, &s.conn("prod"), 1)
+        .await
+        .unwrap();
+    let batch = json!({"Records": [{
+        "messageId": "p-1", "receiptHandle": "r-1", "body": queued[0].body,
+        "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:poll", "awsRegion": "us-east-1"
+    }]});
+    let response = lambda::poll(&s.app, batch).await.unwrap();
+    assert_eq!(response["batchItemFailures"], json!([]), "{response}");
+    assert_eq!(s.connection("prod").await.poll_minutes, Some(15));
+    s.advance(chrono::Duration::minutes(1));
+    let pass = schedule::schedule_due(&s.app).await.unwrap();
+    assert_eq!(pass.scheduled, 0, "{pass:?}");
 }

@@ -79,6 +79,17 @@ pub async fn replace(
             )),
             other => other.into(),
         })?;
+    // The scheduler reads the frequency from the connection record; a failed copy is
+    // repaired by the next poll, which compares it with the config it loads.
+    let minutes = u32::try_from(config.frequency.minutes()).unwrap_or(1);
+    if let Err(e) = app
+        .stores
+        .connections
+        .set_poll_minutes(tenant, id, minutes)
+        .await
+    {
+        tracing::warn!(tenant = tenant.as_str(), connection = id.as_str(), error = %e, "poll frequency not copied to the connection; the next poll repairs it");
+    }
     Ok(VersionedConfig {
         version: stored.version,
         config,

@@ -182,6 +182,7 @@ pub async fn callback(app: &App, code: &str, state: &str) -> Result<Connected, S
         },
         secret_name: app.stores.vault.secret_name(&tenant, &id),
         last_sync_at: previous.as_ref().and_then(|p| p.last_sync_at),
+        poll_minutes: previous.as_ref().and_then(|p| p.poll_minutes),
         last_error: None,
         created_at: previous.as_ref().map(|p| p.created_at).unwrap_or(now),
         updated_at: now,

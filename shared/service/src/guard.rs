@@ -17,7 +17,9 @@ use crate::runs::RunStatus;
 
 /// How long the org's last reported API usage is trusted.
 const ORG_USAGE_STALE_AFTER: TimeDelta = TimeDelta::minutes(15);
-/// While paused at crmsync's share, the org's limit is re-read at most this often.
+/// While paused at crmsync's share, the org's limit is re-read at least this often while
+/// the reserve lasts, and more often (down to every minute) when the reserve left covers
+/// it until midnight ([`quota::probe_interval`]).
 pub const LIMIT_PROBE_EVERY: TimeDelta = TimeDelta::minutes(10);
 
 /// The connection, if it exists.
@@ -132,7 +134,7 @@ pub enum PollBudget {
 
 /// Whether a poll of `planned` calls may run now, for a connection polled every
 /// `interval_minutes`. While paused at the share it re-reads the org's limit (one
-/// `GET limits` call from the probe reserve, at most every [`LIMIT_PROBE_EVERY`]): the
+/// `GET limits` call from the probe reserve, every [`quota::probe_interval`]): the
 /// `Sforce-Limit-Info` header carries the org's max, so a raised limit lifts the pause now
 /// rather than the next day. When today's projected burn would pass the share, polls are
 /// spaced out first.
@@ -143,7 +145,9 @@ pub async fn poll_budget(
     interval_minutes: i64,
 ) -> Result<PollBudget, ServiceError> {
     let (mut status, seen_at) = quota_and_reading(app, connection, planned).await?;
-    let probe_due = seen_at.is_none_or(|t| app.now() - t >= LIMIT_PROBE_EVERY);
+    let interval = quota::probe_interval(&status, app.now(), LIMIT_PROBE_EVERY);
+    // The scheduler's slack, so a probe a minute is not skipped by a pass a second early.
+    let probe_due = seen_at.is_none_or(|t| app.now() - t >= interval - TimeDelta::seconds(5));
     if status.may_probe() && probe_due {
         probe_limit(app, connection).await;
         status = quota_and_reading(app, connection, planned).await?.0;

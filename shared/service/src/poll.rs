@@ -28,6 +28,7 @@ use crate::error::ServiceError;
 use crate::guard::{self, PollBudget, RunStart};
 use crate::leases::LeaseKind;
 use crate::runs::{RunKind, RunStatus, RunSummary};
+use crate::schedule;
 
 /// Late commits older than the cursor by at most this much are still picked up.
 pub const OVERLAP: Duration = Duration::from_secs(5 * 60);
@@ -100,6 +101,10 @@ async fn poll_under_lease(
     let config = config_service::load_or_init(app, &connection.tenant, &connection.id)
         .await?
         .config;
+    // Repairs the scheduler's copy of the frequency if a config write missed it.
+    if let Err(e) = schedule::sync_frequency(app, connection, config.frequency).await {
+        tracing::warn!(error = %e, "poll frequency not copied to the connection; next poll retries");
+    }
     if !ready(&config, run) {
         return Ok(());
     }

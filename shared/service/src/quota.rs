@@ -6,14 +6,20 @@
 //!
 //! Two refinements keep the budget honest within a day:
 //! - a small reserve of the allowance is kept for re-reading the org's limit while paused
-//!   (one call every [`LIMIT_PROBE_EVERY`](crate::guard::LIMIT_PROBE_EVERY)), so a limit the
-//!   admin raised lifts the pause the same day; work pauses at the allowance less the
-//!   reserve and the probes never go past the allowance;
+//!   (one `GET limits` call every [`probe_interval`]: the reserve left spread over the rest
+//!   of the UTC day, every minute when it lasts that long, at most
+//!   [`LIMIT_PROBE_EVERY`](crate::guard::LIMIT_PROBE_EVERY) apart), so a limit the admin
+//!   raised lifts the pause within that interval; work pauses at the allowance less the
+//!   reserve and the probes never go past the allowance. A probe is not free: the REST API
+//!   Developer Guide ("Limit Info Header") says `Sforce-Limit-Info` comes with every REST
+//!   API response except the Versions URI `/`, the one call that does not count towards
+//!   the org's limit, so `GET limits` (an ordinary REST resource) costs one call, and the
+//!   free call carries no reading;
 //! - [`project`] extrapolates crmsync's calls so far today to the end of the UTC day; when
 //!   that would pass the allowance, polls are spaced out ([`BurnProjection::poll_slowdown`])
 //!   before anything pauses.
 
-use chrono::{DateTime, NaiveTime, Utc};
+use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
 use crmsync_store::LimitInfo;
 use serde::Serialize;
 
@@ -56,6 +62,26 @@ impl QuotaStatus {
             && self.org_used < self.org_max
             && self.app_used.zip(self.app_max).is_none_or(|(u, m)| u < m)
     }
+}
+
+/// The shortest time between two limit probes of a paused connection.
+pub const MIN_PROBE_INTERVAL: TimeDelta = TimeDelta::minutes(1);
+
+/// How long a paused connection waits between limit probes: the calls of the probe reserve
+/// still left (`status.crmsync_allowance - status.crmsync_used`) spread over the rest of
+/// the UTC day, so the reserve lasts until midnight, within `MIN_PROBE_INTERVAL..=longest`.
+/// A raised limit is noticed within this interval: every minute while the reserve affords
+/// one probe a minute until midnight (late in the day, or a large reserve), otherwise up to
+/// `longest`; once the reserve is spent, only the next day's first calls see it.
+pub fn probe_interval(status: &QuotaStatus, now: DateTime<Utc>, longest: TimeDelta) -> TimeDelta {
+    let left = status
+        .crmsync_allowance
+        .saturating_sub(status.crmsync_used)
+        .max(1);
+    let midnight = now.date_naive().and_time(NaiveTime::MIN).and_utc() + TimeDelta::days(1);
+    let minutes_left = (midnight - now).num_minutes().max(0) as u64;
+    let spread = TimeDelta::minutes(minutes_left.div_ceil(left) as i64);
+    spread.clamp(MIN_PROBE_INTERVAL, longest.max(MIN_PROBE_INTERVAL))
 }
 
 /// crmsync's calls for a connection today, extrapolated to the end of the UTC day.
@@ -144,6 +170,34 @@ mod tests {
             app: app.map(|(used, max)| AppQuota { used, max }),
             seen_at: DateTime::UNIX_EPOCH,
         }
+    }
+
+    fn at_time(hms: &str) -> DateTime<Utc> {
+        format!("2026-11-22T{hms}Z").parse().unwrap()
+    }
+
+    #[test]
+    fn probes_spread_the_reserve_left_over_the_rest_of_the_day() {
+        let longest = TimeDelta::minutes(10);
+        // 48 calls of reserve, 30 minutes to midnight: a probe each minute.
+        let paused = check(Some(&limit(9_000, 20_000, None)), 9_952, 0.5, 1);
+        assert!(paused.paused && paused.may_probe());
+        let every = |used, hms| {
+            let s = QuotaStatus {
+                crmsync_used: used,
+                ..paused
+            };
+            probe_interval(&s, at_time(hms), longest)
+        };
+        assert_eq!(every(9_952, "23:30:00"), TimeDelta::minutes(1));
+        // 240 minutes for 48 calls: every 5 minutes.
+        assert_eq!(every(9_952, "20:00:00"), TimeDelta::minutes(5));
+        // Early in the day the reserve cannot last at one a minute: at most `longest` apart.
+        assert_eq!(every(9_952, "01:00:00"), longest);
+        // The last call of the reserve, 3 minutes before midnight: wait those 3 minutes.
+        assert_eq!(every(9_999, "23:57:00"), TimeDelta::minutes(3));
+        // Nothing left (never probed: `may_probe` is false) still gives a sane interval.
+        assert_eq!(every(10_000, "23:59:30"), TimeDelta::minutes(1));
     }
 
     #[test]

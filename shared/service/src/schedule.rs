@@ -4,12 +4,30 @@
 //! that decides it), marks each as queued and sends the messages in `SendMessageBatch`
 //! calls of 10, several calls at a time, while the next page is already being read.
 //!
+//! **Cost.** Everything "due" needs is on the connection record (status, last sync and
+//! the poll frequency, [`Connection::poll_minutes`]), so nothing is read per connection.
+//! The copy of the frequency is written when the config is replaced and checked by every
+//! poll ([`sync_frequency`]), which repairs a copy that missed a write. For N connections
+//! of which D are due and F of those not already queued, a pass makes exactly these
+//! DynamoDB requests: ⌈N / 1,000⌉ index `Query` pages, 2 + (pages) for the pass lease
+//! (take, renew before each page's marks, release), ⌈D / 100⌉ per page `BatchGetItem`s
+//! (are the marks free?) and ⌈F / 25⌉ per page `BatchWriteItem`s (the marks); and
+//! ⌈F / 10⌉ per page `SendMessageBatch` calls. 10,000 due connections: 522 DynamoDB
+//! requests and 1,000 `SendMessageBatch` (before: a config `Query` and a conditional
+//! `PutItem` per connection, 20,050 DynamoDB requests).
+//!
 //! **Queued mark.** A connection whose poll is queued or running is not queued again: the
-//! scheduler takes an expiring lease `queued:{tenant}:{connection}` (a conditional write)
-//! before sending, and the poll worker releases it when the poll has finished. A message
-//! that is lost (dead-lettered, or a worker that died) cannot keep the connection off the
+//! scheduler marks it with an expiring lease `queued:{tenant}:{connection}` before
+//! sending, and the poll worker releases it when the poll has finished. A message that is
+//! lost (dead-lettered, or a worker that died) cannot keep the connection off the
 //! schedule: the mark expires after [`QUEUED_MARK_TTL`] and the next pass queues it again.
+//! Marks are read in batches and written in batches, which cannot be conditional; that is
+//! safe because only the scheduler takes queued marks and one pass runs at a time: a
+//! pass holds the lease [`PASS_LEASE`] (longer than the poll function's 60 s timeout) and
+//! renews it after reading a page's marks and before writing them, so no other pass can
+//! have started in between. A pass that finds the lease held does nothing.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -21,7 +39,6 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use crate::app::App;
-use crate::config_service;
 use crate::error::ServiceError;
 use crate::guard;
 use crate::leases::{LeaseKind, lease_name};
@@ -31,10 +48,14 @@ use crate::messages::PollMessage;
 /// redelivery (the poll queue's 360 s visibility timeout) plus the poll itself, so a retried
 /// message is not doubled; short enough that a lost message delays a connection by minutes.
 pub const QUEUED_MARK_TTL: Duration = Duration::from_secs(15 * 60);
-/// Connections per page of the connections index (a DynamoDB query page).
-const PAGE: u32 = 200;
-/// Connections checked at the same time (a config read and a conditional write each).
-const CHECK_CONCURRENCY: usize = 32;
+/// The lease that lets one scheduler pass run at a time.
+pub const PASS_LEASE: &str = "scheduler-pass";
+/// How long [`PASS_LEASE`] holds without a renewal: longer than the poll function's
+/// timeout (60 s), so a pass the runtime killed has stopped writing before the next starts.
+const PASS_LEASE_TTL: Duration = Duration::from_secs(90);
+/// Connections per page of the connections index (a DynamoDB query page; the port's
+/// largest, and about 600 KB of connection items, under DynamoDB's 1 MB page).
+pub const PAGE: u32 = 1000;
 /// `SendMessageBatch` calls in flight at the same time.
 const SEND_CONCURRENCY: usize = 8;
 /// SQS's batch size.
@@ -51,9 +72,10 @@ pub struct SchedulePass {
     pub already_queued: usize,
     /// `send_batch` calls made (each at most 10 messages: one `SendMessageBatch`).
     pub send_calls: usize,
-    /// Due connections not sent (config unreadable, store or queue errors); the next
-    /// pass tries them again.
+    /// Due connections not sent (store or queue errors); the next pass tries them again.
     pub failed: usize,
+    /// Another pass held the scheduler lease, so this one did nothing.
+    pub overlapped: bool,
 }
 
 /// Whether `connection` should be polled at `now`: Connected, and its last sync is at
@@ -62,10 +84,31 @@ pub fn is_due(connection: &Connection, frequency: SyncFrequency, now: DateTime<U
     guard::is_connected(connection) && frequency.is_due(connection.last_sync_at, now)
 }
 
-/// Whether `connection` could be due under the most frequent schedule; lets the pass skip
-/// the config read for connections synced less than a minute ago.
-fn may_be_due(connection: &Connection, now: DateTime<Utc>) -> bool {
-    is_due(connection, SyncFrequency::EveryMinute, now)
+/// The poll frequency the scheduler uses: the copy on the connection record.
+pub fn scheduled_frequency(connection: &Connection) -> SyncFrequency {
+    connection
+        .poll_minutes
+        .and_then(|m| SyncFrequency::from_minutes(i64::from(m)))
+        .unwrap_or_default()
+}
+
+/// Keeps the connection's copy of the poll frequency equal to its config's (called by
+/// each poll with the config it loaded); one `UpdateItem` only when they differ.
+pub async fn sync_frequency(
+    app: &App,
+    connection: &Connection,
+    frequency: SyncFrequency,
+) -> Result<(), ServiceError> {
+    if scheduled_frequency(connection) == frequency {
+        return Ok(());
+    }
+    let minutes = u32::try_from(frequency.minutes())
+        .map_err(|_| ServiceError::Internal("poll frequency out of range".into()))?;
+    app.stores
+        .connections
+        .set_poll_minutes(&connection.tenant, &connection.id, minutes)
+        .await?;
+    Ok(())
 }
 
 /// The scheduler pass. A pass cut short by its timeout has still queued (and marked) the
@@ -73,6 +116,29 @@ fn may_be_due(connection: &Connection, now: DateTime<Utc>) -> bool {
 pub async fn schedule_due(app: &App) -> Result<SchedulePass, ServiceError> {
     let now = app.now();
     let mut pass = SchedulePass::default();
+    let owner = uuid::Uuid::new_v4().to_string();
+    let Some(mut lease) = app
+        .stores
+        .leases
+        .acquire(PASS_LEASE, &owner, PASS_LEASE_TTL)
+        .await?
+    else {
+        pass.overlapped = true;
+        return Ok(pass);
+    };
+    let result = run_pass(app, &mut lease, &mut pass, now).await;
+    if let Err(e) = app.stores.leases.release(&lease).await {
+        tracing::warn!(error = %e, "scheduler lease not released; it expires");
+    }
+    result.map(|()| pass)
+}
+
+async fn run_pass(
+    app: &App,
+    lease: &mut Lease,
+    pass: &mut SchedulePass,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
     let mut page = app
         .stores
         .connections
@@ -89,50 +155,73 @@ pub async fn schedule_due(app: &App) -> Result<SchedulePass, ServiceError> {
                     None => Ok(None),
                 }
             },
-            schedule_page(app, &page.items, now)
+            schedule_page(app, lease, &page.items, now)
         );
+        let done = done?;
         pass.scheduled += done.scheduled;
         pass.already_queued += done.already_queued;
         pass.send_calls += done.send_calls;
         pass.failed += done.failed;
         match next_page? {
             Some(p) => page = p,
-            None => break,
+            None => return Ok(()),
         }
     }
-    Ok(pass)
 }
 
-/// The outcome of checking one connection.
-enum Check {
-    NotDue,
-    AlreadyQueued,
-    Failed,
-    Queue(PollMessage),
-}
-
-async fn schedule_page(app: &App, connections: &[Connection], now: DateTime<Utc>) -> SchedulePass {
+/// Marks and queues the due connections of one page. An error here means the pass lease
+/// was lost (or unreadable): the pass stops.
+async fn schedule_page(
+    app: &App,
+    lease: &mut Lease,
+    connections: &[Connection],
+    now: DateTime<Utc>,
+) -> Result<SchedulePass, ServiceError> {
     let mut pass = SchedulePass::default();
-    // Owned items and futures built by the iterator: the stream's futures then borrow
-    // nothing but `app`, which keeps the pass `Send` for a spawned task.
-    let checks: Vec<Check> = futures::stream::iter(
-        connections
-            .iter()
-            .cloned()
-            .map(|c| async move { check(app, &c, now).await }),
-    )
-    .buffer_unordered(CHECK_CONCURRENCY)
-    .collect()
-    .await;
-    let mut messages = Vec::new();
-    for c in checks {
-        match c {
-            Check::NotDue => {}
-            Check::AlreadyQueued => pass.already_queued += 1,
-            Check::Failed => pass.failed += 1,
-            Check::Queue(m) => messages.push(m),
-        }
+    let due: Vec<(&Connection, String)> = connections
+        .iter()
+        .filter(|c| is_due(c, scheduled_frequency(c), now))
+        .map(|c| (c, lease_name(LeaseKind::Queued, &c.tenant, &c.id)))
+        .collect();
+    if due.is_empty() {
+        return Ok(pass);
     }
+    let names: Vec<String> = due.iter().map(|(_, n)| n.clone()).collect();
+    let held: HashSet<String> = match app.stores.leases.held(&names).await {
+        Ok(held) => held.into_iter().map(|l| l.name).collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, connections = due.len(), "queued marks unreadable; not scheduled");
+            pass.failed += due.len();
+            return Ok(pass);
+        }
+    };
+    let free: Vec<&(&Connection, String)> = due.iter().filter(|(_, n)| !held.contains(n)).collect();
+    pass.already_queued = due.len() - free.len();
+    if free.is_empty() {
+        return Ok(pass);
+    }
+    // Still the only pass since the marks were read: the unconditional writes are safe.
+    *lease = app.stores.leases.renew(lease, PASS_LEASE_TTL).await?;
+    let free_names: Vec<String> = free.iter().map(|(_, n)| n.clone()).collect();
+    let mark = uuid::Uuid::new_v4().to_string();
+    if let Err(e) = app
+        .stores
+        .leases
+        .grant_unchecked(&free_names, &mark, QUEUED_MARK_TTL)
+        .await
+    {
+        tracing::warn!(error = %e, connections = free.len(), "queued marks not written; not scheduled");
+        pass.failed += free.len();
+        return Ok(pass);
+    }
+    let messages: Vec<PollMessage> = free
+        .iter()
+        .map(|(c, _)| PollMessage {
+            tenant: c.tenant.as_str().to_string(),
+            connection: c.id.as_str().to_string(),
+            mark: Some(mark.clone()),
+        })
+        .collect();
     let chunks: Vec<Vec<PollMessage>> = messages.chunks(SEND_BATCH).map(<[_]>::to_vec).collect();
     let sent: Vec<(usize, bool)> = futures::stream::iter(
         chunks
@@ -150,44 +239,7 @@ async fn schedule_page(app: &App, connections: &[Connection], now: DateTime<Utc>
             pass.failed += n;
         }
     }
-    pass
-}
-
-async fn check(app: &App, connection: &Connection, now: DateTime<Utc>) -> Check {
-    if !may_be_due(connection, now) {
-        return Check::NotDue;
-    }
-    let (tenant, id) = (&connection.tenant, &connection.id);
-    let frequency = match config_service::load(app, tenant, id).await {
-        Ok(Some(c)) => c.config.frequency,
-        Ok(None) => SyncFrequency::default(),
-        Err(e) => {
-            tracing::warn!(tenant = tenant.as_str(), connection = id.as_str(), error = %e, "config unreadable; not scheduled");
-            return Check::Failed;
-        }
-    };
-    if !is_due(connection, frequency, now) {
-        return Check::NotDue;
-    }
-    let owner = uuid::Uuid::new_v4().to_string();
-    let name = lease_name(LeaseKind::Queued, tenant, id);
-    match app
-        .stores
-        .leases
-        .acquire(&name, &owner, QUEUED_MARK_TTL)
-        .await
-    {
-        Ok(Some(_)) => Check::Queue(PollMessage {
-            tenant: tenant.as_str().to_string(),
-            connection: id.as_str().to_string(),
-            mark: Some(owner),
-        }),
-        Ok(None) => Check::AlreadyQueued,
-        Err(e) => {
-            tracing::warn!(tenant = tenant.as_str(), connection = id.as_str(), error = %e, "queued mark not written; not scheduled");
-            Check::Failed
-        }
-    }
+    Ok(pass)
 }
 
 /// Sends one batch; on failure releases its marks so the next pass queues them again.

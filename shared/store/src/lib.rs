@@ -28,7 +28,7 @@
 //! | item | pk | sk | gsi1pk / gsi1sk | notes |
 //! |---|---|---|---|---|
 //! | tenant | `TENANT#t` | `TENANT` | `APIKEY#hash` / `TENANT#t` | API key lookup via gsi1 |
-//! | connection | `TENANT#t` | `CONN#c` | `CONNS` / `TENANT#t#CONN#c` | gsi1 lists all for the scheduler |
+//! | connection | `TENANT#t` | `CONN#c` | `CONNS` / `TENANT#t#CONN#c` | gsi1 lists all for the scheduler, which needs nothing else (the poll frequency is copied here) |
 //! | config version | `TENANT#t` | `CONFIG#c#v0000000001` | | put-if-absent on the next version |
 //! | cursor | `TENANT#t` | `CURSOR#c#object` | | conditional on the expected position |
 //! | link | `TENANT#t` | `LINK#c#appObject#appId` | `SFID#t#c#sfId` / `LINK` | create-if-absent |
@@ -44,7 +44,7 @@
 //! | quota limit | `TENANT#t` | `QUOTALIMIT#c` | | last `Sforce-Limit-Info` |
 //! | idempotency key | `TENANT#t` | `IDEM#key` | | put-if-absent-or-expired, TTL |
 //! | OAuth state | `OAUTH#state` | `OAUTH` | | take = conditional delete, TTL |
-//! | lease | `LEASE#name` | `LEASE` | | conditional on owner / expiry, TTL |
+//! | lease | `LEASE#name` | `LEASE` | | conditional on owner / expiry, TTL; the scheduler's queued marks are read and written in batches under its pass lease |
 //!
 //! Run records (the history of sync runs) are listed by a query on `pk` with
 //! `begins_with(sk, "RUN#c#")`, backwards and strongly consistent (no index involved). Their summary is a

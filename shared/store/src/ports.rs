@@ -38,6 +38,14 @@ pub trait ConnectionStore: Send + Sync {
         id: &ConnectionId,
         at: DateTime<Utc>,
     ) -> StoreResult<()>;
+    /// Sets the poll frequency the scheduler reads from the connection (see
+    /// [`Connection::poll_minutes`]); touches nothing else (`NotFound` if absent).
+    async fn set_poll_minutes(
+        &self,
+        tenant: &TenantId,
+        id: &ConnectionId,
+        minutes: u32,
+    ) -> StoreResult<()>;
 }
 
 /// Tenants and their API keys (hashes only).
@@ -290,6 +298,20 @@ pub trait LeaseStore: Send + Sync {
     async fn renew(&self, lease: &Lease, ttl: Duration) -> StoreResult<Lease>;
     /// Releases; `Conflict` if `lease.owner` does not hold it any more.
     async fn release(&self, lease: &Lease) -> StoreResult<()>;
+    /// The leases among `names` that are held (not expired) now. Read in batches
+    /// (DynamoDB: strongly consistent `BatchGetItem`s of 100 keys).
+    async fn held(&self, names: &[String]) -> StoreResult<Vec<Lease>>;
+    /// Writes every lease in `names` as held by `owner` for `ttl` **without checking who
+    /// holds it** (DynamoDB: `BatchWriteItem`s of 25, which cannot be conditional). Only
+    /// for a single writer that read them free with [`Self::held`] while holding a lease
+    /// that excludes every other writer of these names (the scheduler pass and its queued
+    /// marks). On an error some of them may have been written.
+    async fn grant_unchecked(
+        &self,
+        names: &[String],
+        owner: &str,
+        ttl: Duration,
+    ) -> StoreResult<Vec<Lease>>;
 }
 
 /// Salesforce API budget tracking.

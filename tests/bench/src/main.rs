@@ -8,7 +8,7 @@ use crmsync_e2e::Backend;
 fn usage() -> ! {
     eprintln!(
         "usage: crmsync-bench [--quick] [--events N] [--idle-polls N] [--backfill N]... \
-         [--backfill-only] [--connections N] [--scheduler-moto] [--scheduler-only]"
+         [--backfill-only] [--connections N] [--scheduler-moto] [--scheduler-embedded-queue] [--scheduler-only]"
     );
     std::process::exit(2)
 }
@@ -24,6 +24,8 @@ struct Cli {
     connections: usize,
     scheduler_backend: Backend,
     scheduler_only: bool,
+    /// Scheduler on moto with the poll queue embedded (moto's SQS slows with depth).
+    scheduler_embedded_queue: bool,
 }
 
 fn parse() -> Cli {
@@ -35,6 +37,7 @@ fn parse() -> Cli {
         connections: 10_000,
         scheduler_backend: Backend::Embedded,
         scheduler_only: false,
+        scheduler_embedded_queue: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -55,6 +58,7 @@ fn parse() -> Cli {
             "--connections" => cli.connections = number(),
             "--scheduler-moto" => cli.scheduler_backend = Backend::Aws,
             "--scheduler-only" => cli.scheduler_only = true,
+            "--scheduler-embedded-queue" => cli.scheduler_embedded_queue = true,
             _ => usage(),
         }
     }
@@ -83,7 +87,12 @@ async fn main() {
         println!("{}", backfill::table(&rows));
     }
     if !cli.backfill_only {
-        let pass = scheduler::scheduler_pass(cli.scheduler_backend, cli.connections).await;
+        let pass = scheduler::scheduler_pass_with(
+            cli.scheduler_backend,
+            cli.connections,
+            cli.scheduler_embedded_queue,
+        )
+        .await;
         println!("{}", scheduler::row(&pass));
     }
 }

@@ -1,10 +1,16 @@
 //! One scheduler pass over N due connections (issue 11 goal 5).
 //!
-//! Seeds N Connected, never-synced connections (10 per tenant) straight into the stores, then runs one
-//! pass (`crmsync_service::schedule::schedule_due`) through a queue adapter that counts the
-//! `SendMessageBatch` calls it would make on SQS. A second pass right after must send
-//! nothing: every connection is still marked as queued. Wall time is printed, not
-//! asserted (it depends on the machine); the SQS call count is exact.
+//! Seeds N Connected, never-synced connections (10 per tenant) straight into the stores
+//! (no configs: the pass reads none), then runs one pass
+//! (`crmsync_service::schedule::schedule_due`) through a queue adapter that counts the
+//! `SendMessageBatch` calls it would make on SQS and store ports that count the DynamoDB
+//! requests ([`meter`]). A second pass right after must send nothing: every connection is
+//! still marked as queued. Wall time is printed, not asserted (it depends on the
+//! machine); the SQS and DynamoDB request counts are exact.
+
+mod meter;
+
+use std::collections::BTreeMap;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,19 +21,22 @@ use crmsync_e2e::Backend;
 use crmsync_service::schedule::{self, SchedulePass};
 use crmsync_service::{App, AppCredentials, Settings};
 use crmsync_store::{
-    Clock, ConnectedUser, Connection, ConnectionId, ConnectionStatus, Environment, ManualClock,
-    OutboundMessage, QueueKind, Queues, ReceivedMessage, StoreResult, TenantId,
+    Clock, ConfigStore, ConnectedUser, Connection, ConnectionId, ConnectionStatus, ConnectionStore,
+    Environment, LeaseStore, ManualClock, OutboundMessage, QueueKind, Queues, ReceivedMessage,
+    StoreResult, TenantId,
 };
 use futures::StreamExt;
+use meter::{Meter, Metered, Use, since};
 
 /// SQS's batch size: one `SendMessageBatch` call carries at most 10 messages.
 const SQS_BATCH: usize = 10;
 
-/// Counts the `SendMessageBatch` calls and messages sent through it.
+/// Counts the `SendMessageBatch` calls and messages sent through it, and times them.
 struct MeteredQueues {
     inner: Arc<dyn Queues>,
     batch_calls: AtomicU64,
     messages: AtomicU64,
+    waited_micros: AtomicU64,
 }
 
 #[async_trait]
@@ -37,7 +46,11 @@ impl Queues for MeteredQueues {
         self.batch_calls.fetch_add(calls, Ordering::Relaxed);
         self.messages
             .fetch_add(messages.len() as u64, Ordering::Relaxed);
-        self.inner.send_batch(queue, messages).await
+        let started = Instant::now();
+        let out = self.inner.send_batch(queue, messages).await;
+        self.waited_micros
+            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        out
     }
 
     async fn receive(&self, queue: QueueKind, max: u32) -> StoreResult<Vec<ReceivedMessage>> {
@@ -53,6 +66,8 @@ impl Queues for MeteredQueues {
 #[derive(Debug, Clone)]
 pub struct SchedulerMeasure {
     pub backend: Backend,
+    /// The poll queue was the embedded one (the table still on `backend`).
+    pub embedded_queue: bool,
     pub connections: usize,
     /// The first pass (every connection due).
     pub pass: SchedulePass,
@@ -60,9 +75,28 @@ pub struct SchedulerMeasure {
     pub sqs_calls: u64,
     pub messages: u64,
     pub wall: Duration,
+    /// Summed latency of the first pass's `SendMessageBatch` calls.
+    pub sqs_waited: Duration,
+    /// Store requests of the first pass per `port.operation` (each one DynamoDB request
+    /// on the AWS adapters).
+    pub store_requests: BTreeMap<&'static str, Use>,
     /// The second pass right after: every connection still queued.
     pub second: SchedulePass,
     pub second_sqs_calls: u64,
+    pub second_store_requests: BTreeMap<&'static str, Use>,
+}
+
+impl SchedulerMeasure {
+    /// DynamoDB requests of the first pass.
+    pub fn dynamo_requests(&self) -> u64 {
+        self.store_requests.values().map(|u| u.requests).sum()
+    }
+
+    /// Requests per `port.operation` of the first and the second pass.
+    pub fn counts(&self) -> [BTreeMap<&'static str, u64>; 2] {
+        [&self.store_requests, &self.second_store_requests]
+            .map(|m| m.iter().map(|(k, u)| (*k, u.requests)).collect())
+    }
 }
 
 /// Connections per tenant: 10,000 connections are 1,000 tenants, as a fleet would be.
@@ -85,6 +119,7 @@ fn connection(i: usize, now: chrono::DateTime<chrono::Utc>) -> Connection {
         },
         secret_name: format!("bench/c{i:05}"),
         last_sync_at: None,
+        poll_minutes: None,
         last_error: None,
         created_at: now,
         updated_at: now,
@@ -93,14 +128,42 @@ fn connection(i: usize, now: chrono::DateTime<chrono::Utc>) -> Connection {
 
 /// Seeds `connections` due connections on `backend` and measures one scheduler pass.
 pub async fn scheduler_pass(backend: Backend, connections: usize) -> SchedulerMeasure {
+    scheduler_pass_with(backend, connections, false).await
+}
+
+/// [`scheduler_pass`], with the poll queue embedded when `embedded_queue` (moto's SQS
+/// slows down with the queue's depth; this separates the table's share).
+pub async fn scheduler_pass_with(
+    backend: Backend,
+    connections: usize,
+    embedded_queue: bool,
+) -> SchedulerMeasure {
     let clock = Arc::new(ManualClock::starting_now());
     let (mut stores, aws) = crmsync_e2e::stores(backend, clock.clone()).await;
+    if embedded_queue {
+        let (embedded, _) = crmsync_e2e::stores(Backend::Embedded, clock.clone()).await;
+        stores.queues = embedded.queues;
+    }
     let metered = Arc::new(MeteredQueues {
         inner: stores.queues.clone(),
         batch_calls: AtomicU64::new(0),
         messages: AtomicU64::new(0),
+        waited_micros: AtomicU64::new(0),
     });
     stores.queues = metered.clone();
+    let meter = Arc::new(Meter::default());
+    stores.connections = Arc::new(Metered::<dyn ConnectionStore> {
+        inner: stores.connections.clone(),
+        meter: meter.clone(),
+    });
+    stores.configs = Arc::new(Metered::<dyn ConfigStore> {
+        inner: stores.configs.clone(),
+        meter: meter.clone(),
+    });
+    stores.leases = Arc::new(Metered::<dyn LeaseStore> {
+        inner: stores.leases.clone(),
+        meter: meter.clone(),
+    });
     let mut settings = Settings::default();
     if let Some(aws) = &aws {
         settings.table = aws.table.clone();
@@ -122,42 +185,66 @@ pub async fn scheduler_pass(backend: Backend, connections: usize) -> SchedulerMe
     .collect::<Vec<()>>()
     .await;
 
+    let before = meter.snapshot();
     let started = Instant::now();
     let pass = schedule::schedule_due(&app).await.expect("scheduler pass");
     let wall = started.elapsed();
+    let after = meter.snapshot();
     let sqs_calls = metered.batch_calls.load(Ordering::Relaxed);
     let messages = metered.messages.load(Ordering::Relaxed);
+    let sqs_waited = Duration::from_micros(metered.waited_micros.load(Ordering::Relaxed));
     let second = schedule::schedule_due(&app).await.expect("second pass");
     let second_sqs_calls = metered.batch_calls.load(Ordering::Relaxed) - sqs_calls;
     SchedulerMeasure {
         backend,
+        embedded_queue,
         connections,
         pass,
         sqs_calls,
         messages,
         wall,
+        sqs_waited,
+        store_requests: since(&before, &after),
         second,
         second_sqs_calls,
+        second_store_requests: since(&after, &meter.snapshot()),
     }
 }
 
-/// The row with its header, as Markdown.
+/// The row with its header, as Markdown, then the requests per operation with their
+/// mean latency.
 pub fn row(m: &SchedulerMeasure) -> String {
-    format!(
-        "| workload | queued | SQS calls | wall time | second pass |\n|---|---:|---:|---:|---|\n{}",
-        row_only(m)
-    )
-}
-
-fn row_only(m: &SchedulerMeasure) -> String {
-    format!(
-        "| one scheduler pass over {} connections ({:?}) | {} queued | {} SendMessageBatch | {:.2} s | {} queued, {} calls |",
+    let place = match (m.backend, m.embedded_queue) {
+        (Backend::Embedded, _) => "embedded",
+        (_, false) => "moto: DynamoDB and SQS",
+        (_, true) => "moto DynamoDB, embedded queue",
+    };
+    let mut out = format!(
+        "| workload | queued | SQS calls | DynamoDB requests | wall time | second pass |\n\
+         |---|---:|---:|---:|---:|---|\n\
+         | one scheduler pass over {} connections ({place}) | {} queued | {} SendMessageBatch | {} | {:.2} s | {} queued, {} calls |\n\n\
+         | first pass: request | requests | mean latency |\n|---|---:|---:|\n",
         m.connections,
-        m.backend,
         m.pass.scheduled,
         m.sqs_calls,
+        m.dynamo_requests(),
         m.wall.as_secs_f64(),
         m.second.scheduled,
-        m.second_sqs_calls
-    )
+        m.second_sqs_calls,
+    );
+    let sqs = Use {
+        requests: m.sqs_calls,
+        waited: m.sqs_waited,
+    };
+    for (name, u) in m
+        .store_requests
+        .iter()
+        .map(|(k, u)| (*k, *u))
+        .chain([("SendMessageBatch", sqs)])
+    {
+        let mean = u.waited.as_secs_f64() * 1000.0 / u.requests.max(1) as f64;
+        out.push_str(&format!("| {name} | {} | {mean:.1} ms |\n", u.requests));
+    }
+    out.push_str(&format!("\nsecond pass: {:?}", m.counts()[1]));
+    out
 }

@@ -100,6 +100,12 @@ async fn push_calls_per_1000_events_meet_the_goals() {
 /// One scheduler pass over 1,000 due connections (embedded queue): exactly one
 /// `SendMessageBatch` per 10 connections, and a second pass right after sends nothing
 /// (every connection is still marked as queued).
+///
+/// DynamoDB requests, exact (2026-12-01): one index page per 1,000 connections, the pass
+/// lease (take, one renewal per page with marks to write, release), one `BatchGetItem` of
+/// the queued marks per 100 due connections and one `BatchWriteItem` of new marks per 25;
+/// no config read. Before: one config `Query` and one conditional `PutItem` per
+/// connection (2,005 requests for 1,000 connections in index pages of 200).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scheduler_pass_sends_batches_of_ten_and_never_twice() {
     use crmsync_bench::scheduler::{row, scheduler_pass};
@@ -109,6 +115,23 @@ async fn a_scheduler_pass_sends_batches_of_ten_and_never_twice() {
     assert_eq!(m.sqs_calls, 100, "{m:?}");
     assert_eq!((m.second.scheduled, m.second_sqs_calls), (0, 0), "{m:?}");
     assert_eq!(m.second.already_queued, 1_000, "{m:?}");
+    let first = [
+        ("connections.list_all", 1),
+        ("leases.acquire", 1),
+        ("leases.grant_unchecked (BatchWriteItem)", 40),
+        ("leases.held (BatchGetItem)", 10),
+        ("leases.release", 1),
+        ("leases.renew", 1),
+    ];
+    assert_eq!(m.counts()[0], first.into(), "{m:?}");
+    assert_eq!(m.dynamo_requests(), 54, "{m:?}");
+    let second = [
+        ("connections.list_all", 1),
+        ("leases.acquire", 1),
+        ("leases.held (BatchGetItem)", 10),
+        ("leases.release", 1),
+    ];
+    assert_eq!(m.counts()[1], second.into(), "{m:?}");
 }
 
 /// 5,000 Leads imported: 7 calls measured 2026-11-30 (2 composite polls holding every

@@ -397,6 +397,18 @@ impl SyncFrequency {
         }
     }
 
+    /// The frequency of [`Self::minutes`], if it is one.
+    pub fn from_minutes(minutes: i64) -> Option<Self> {
+        [
+            SyncFrequency::EveryMinute,
+            SyncFrequency::Every5Minutes,
+            SyncFrequency::Every15Minutes,
+            SyncFrequency::Hourly,
+        ]
+        .into_iter()
+        .find(|f| f.minutes() == minutes)
+    }
+
     /// Whether a connection last polled at `last_run` is due at `now`.
     /// A few seconds of slack keep a minutely scheduler from skipping runs.
     pub fn is_due(

@@ -509,6 +509,15 @@ mod tests {
         use chrono::{TimeZone, Utc};
         let t0 = Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap();
         assert!(SyncFrequency::EveryMinute.is_due(None, t0));
+        for f in [
+            SyncFrequency::EveryMinute,
+            SyncFrequency::Every5Minutes,
+            SyncFrequency::Every15Minutes,
+            SyncFrequency::Hourly,
+        ] {
+            assert_eq!(SyncFrequency::from_minutes(f.minutes()), Some(f));
+        }
+        assert_eq!(SyncFrequency::from_minutes(7), None);
         assert!(SyncFrequency::EveryMinute.is_due(Some(t0), t0 + chrono::Duration::seconds(58)));
         assert!(
             !SyncFrequency::Every15Minutes.is_due(Some(t0), t0 + chrono::Duration::minutes(10))

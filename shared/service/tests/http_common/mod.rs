@@ -58,6 +58,7 @@ pub async fn connection(app: &App, tenant: &str, id: &str) -> Connection {
         },
         secret_name: format!("crmsync/{tenant}/{id}"),
         last_sync_at: Some(now),
+        poll_minutes: None,
         last_error: None,
         created_at: now,
         updated_at: now,

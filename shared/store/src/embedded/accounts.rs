@@ -104,6 +104,24 @@ impl ConnectionStore for EmbeddedStore {
         })
         .await
     }
+
+    async fn set_poll_minutes(
+        &self,
+        tenant: &TenantId,
+        id: &ConnectionId,
+        minutes: u32,
+    ) -> StoreResult<()> {
+        let k = key(&[tenant.as_str(), id.as_str()]);
+        self.write(|s, _| {
+            let c = s
+                .connections
+                .get_mut(&k)
+                .ok_or_else(|| StoreError::NotFound(format!("connection {tenant}/{id}")))?;
+            c.poll_minutes = Some(minutes);
+            Ok(())
+        })
+        .await
+    }
 }
 
 #[async_trait]

@@ -116,4 +116,44 @@ impl LeaseStore for EmbeddedStore {
         })
         .await
     }
+
+    async fn held(&self, names: &[String]) -> StoreResult<Vec<Lease>> {
+        Ok(self
+            .read(|s, now| {
+                names
+                    .iter()
+                    .filter_map(|n| s.leases.get(n))
+                    .filter(|l| l.expires_at > now)
+                    .cloned()
+                    .collect()
+            })
+            .await)
+    }
+
+    async fn grant_unchecked(
+        &self,
+        names: &[String],
+        owner: &str,
+        ttl: Duration,
+    ) -> StoreResult<Vec<Lease>> {
+        for name in names {
+            check_parts(&[("lease name", name), ("lease owner", owner)])?;
+        }
+        self.write(|s, now| {
+            let until = millis(expiry(now, ttl, "ttl")?);
+            Ok(names
+                .iter()
+                .map(|name| {
+                    let lease = Lease {
+                        name: name.clone(),
+                        owner: owner.to_string(),
+                        expires_at: until,
+                    };
+                    s.leases.insert(name.clone(), lease.clone());
+                    lease
+                })
+                .collect())
+        })
+        .await
+    }
 }

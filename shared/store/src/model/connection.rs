@@ -56,6 +56,12 @@ pub struct Connection {
     /// Name of the Secrets Manager secret (or embedded vault entry) holding the tokens.
     pub secret_name: String,
     pub last_sync_at: Option<DateTime<Utc>>,
+    /// The sync config's poll frequency in minutes, copied here when the config changes
+    /// (and checked by each poll) so the scheduler decides "due" from the connections
+    /// index alone, with no config read per connection. `None`: every minute, the
+    /// standard config's frequency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll_minutes: Option<u32>,
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -63,6 +63,7 @@ macro_rules! all_contract_tests {
             link_hashes_and_times_are_replaced_together,
             report_status_transition_is_conditional,
             lease_is_exclusive_and_expires,
+            leases_read_and_granted_in_batches,
             oauth_state_is_taken_once_and_expires,
             idempotency_keys_dedupe_until_expiry,
             reports_page_filter_and_expire,
@@ -112,6 +113,7 @@ pub fn connection(h: &Harness, tenant: &str, id: &str) -> Connection {
         },
         secret_name: format!("crmsync/{tenant}/{id}"),
         last_sync_at: None,
+        poll_minutes: None,
         last_error: None,
         created_at: now,
         updated_at: now,
@@ -239,6 +241,27 @@ pub async fn connections_crud_status_and_paging(h: &Harness) {
     );
     assert!(matches!(
         s.record_sync(&tid("t9"), &cid("c1"), synced_at).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // The scheduler's copy of the poll frequency: set alone, read back, listed.
+    assert_eq!(c.poll_minutes, None);
+    s.set_poll_minutes(&tid("t2"), &cid("c1"), 15)
+        .await
+        .unwrap();
+    let c = s.get(&tid("t2"), &cid("c1")).await.unwrap().unwrap();
+    assert_eq!(c.poll_minutes, Some(15));
+    assert_eq!(
+        c.last_sync_at.map(|t| t.timestamp_millis()),
+        Some(synced_at.timestamp_millis())
+    );
+    let listed = s.list_all(&PageRequest::first(1000)).await.unwrap().items;
+    let found = listed
+        .iter()
+        .find(|l| l.id == cid("c1") && l.tenant == tid("t2"));
+    assert_eq!(found.and_then(|l| l.poll_minutes), Some(15));
+    assert!(matches!(
+        s.set_poll_minutes(&tid("t9"), &cid("c1"), 5).await,
         Err(StoreError::NotFound(_))
     ));
 }
@@ -853,6 +876,55 @@ pub async fn lease_is_exclusive_and_expires(h: &Harness) {
             .unwrap()
             .is_some()
     );
+}
+
+/// The scheduler's batched marks: `held` sees exactly the unexpired leases (past one
+/// `BatchGetItem` of 100), and `grant_unchecked` writes leases their owner can release.
+pub async fn leases_read_and_granted_in_batches(h: &Harness) {
+    let s = &h.stores.leases;
+    let ttl = Duration::from_secs(60);
+    let names: Vec<String> = (0..130).map(|i| format!("queued:t1:c{i:03}")).collect();
+    assert!(s.held(&names).await.unwrap().is_empty());
+    s.acquire(&names[7], "other", Duration::from_secs(10))
+        .await
+        .unwrap()
+        .unwrap();
+    let granted = s
+        .grant_unchecked(&names[100..], "pass-1", ttl)
+        .await
+        .unwrap();
+    assert_eq!(granted.len(), 30);
+    let mut held: Vec<(String, String)> = s
+        .held(&names)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| (l.name, l.owner))
+        .collect();
+    held.sort();
+    let mut expected: Vec<(String, String)> = names[100..]
+        .iter()
+        .map(|n| (n.clone(), "pass-1".to_string()))
+        .collect();
+    expected.insert(0, (names[7].clone(), "other".to_string()));
+    assert_eq!(held, expected);
+    // A granted lease is an ordinary lease: it excludes others and its owner releases it.
+    assert!(s.acquire(&names[100], "x", ttl).await.unwrap().is_none());
+    s.release(&granted[0]).await.unwrap();
+    h.clock.advance(chrono::Duration::seconds(11));
+    let held: Vec<String> = s
+        .held(&names)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.name)
+        .collect();
+    assert_eq!(
+        held.len(),
+        29,
+        "released and expired ones are not held: {held:?}"
+    );
+    assert!(!held.contains(&names[7]) && !held.contains(&names[100]));
 }
 
 fn oauth_state(h: &Harness, value: &str, ttl_secs: i64) -> OAuthState {

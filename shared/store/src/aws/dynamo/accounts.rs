@@ -130,6 +130,33 @@ impl ConnectionStore for DynamoStore {
             Err(e) => Err(e),
         }
     }
+
+    async fn set_poll_minutes(
+        &self,
+        tenant: &TenantId,
+        id: &ConnectionId,
+        minutes: u32,
+    ) -> StoreResult<()> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(tenant)))
+            .key(SK, s(connection_sk(id)))
+            .update_expression("SET #d.poll_minutes = :m")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#d", "data")
+            .expression_attribute_values(":m", AttributeValue::N(minutes.to_string()))
+            .send()
+            .await;
+        match res.map_err(|e| classify(SERVICE, "UpdateItem", e)) {
+            Ok(_) => Ok(()),
+            Err(StoreError::Conflict(_)) => {
+                Err(StoreError::NotFound(format!("connection {tenant}/{id}")))
+            }
+            Err(e) => Err(e),
+        }
+    }
 }
 
 #[async_trait]

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::ReturnValue;
+use aws_sdk_dynamodb::types::{KeysAndAttributes, ReturnValue};
 
 use super::keys::*;
 use super::{DynamoStore, SERVICE, data_of, item, n, num_of, s, str_of, with_data};
@@ -201,5 +201,87 @@ impl LeaseStore for DynamoStore {
             ))),
             Err(e) => Err(e),
         }
+    }
+    async fn held(&self, names: &[String]) -> StoreResult<Vec<Lease>> {
+        let now = self.now();
+        let mut held = Vec::new();
+        for chunk in names.chunks(100) {
+            let mut keys = KeysAndAttributes::builder().consistent_read(true);
+            for name in chunk {
+                check_parts(&[("lease name", name)])?;
+                keys = keys.keys(item(&lease_pk(name), LEASE_SK));
+            }
+            let mut pending = Some(
+                keys.build()
+                    .map_err(|e| StoreError::invalid("keys", e.to_string()))?,
+            );
+            let mut attempt = 0u32;
+            while let Some(request) = pending.take() {
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| classify(SERVICE, "BatchGetItem", e))?;
+                for it in out
+                    .responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default()
+                {
+                    let name = str_of(&it, PK)
+                        .and_then(|pk| pk.strip_prefix("LEASE#"))
+                        .ok_or_else(|| StoreError::corrupt("LEASE#", "lease without its key"))?
+                        .to_string();
+                    let lease = lease_from(&it, &name)?;
+                    if lease.expires_at > now {
+                        held.push(lease);
+                    }
+                }
+                pending = out
+                    .unprocessed_keys
+                    .and_then(|mut m| m.remove(&self.table))
+                    .filter(|k| !k.keys.is_empty());
+                if pending.is_some() {
+                    attempt += 1;
+                    if attempt == 8 {
+                        return Err(StoreError::Unavailable {
+                            service: SERVICE,
+                            operation: "BatchGetItem",
+                            message: "keys left unprocessed".into(),
+                        });
+                    }
+                    tokio::time::sleep(Duration::from_millis(25 << attempt)).await;
+                }
+            }
+        }
+        Ok(held)
+    }
+
+    async fn grant_unchecked(
+        &self,
+        names: &[String],
+        owner: &str,
+        ttl: Duration,
+    ) -> StoreResult<Vec<Lease>> {
+        let until = expiry(self.now(), ttl, "ttl")?;
+        let mut items = Vec::with_capacity(names.len());
+        for name in names {
+            check_parts(&[("lease name", name), ("lease owner", owner)])?;
+            let mut it = item(&lease_pk(name), LEASE_SK);
+            it.insert("owner".into(), s(owner));
+            it.insert("until_ms".into(), n(until.timestamp_millis()));
+            it.insert(TTL.into(), n(ttl_secs(until)));
+            items.push(it);
+        }
+        self.batch_put(items).await?;
+        Ok(names
+            .iter()
+            .map(|name| Lease {
+                name: name.clone(),
+                owner: owner.to_string(),
+                expires_at: until,
+            })
+            .collect())
     }
 }
