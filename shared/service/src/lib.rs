@@ -32,6 +32,7 @@ pub mod messages;
 pub mod own_creates;
 pub mod parked;
 pub mod poll;
+pub mod provision;
 pub mod push;
 pub mod quota;
 pub mod reports;
