@@ -188,6 +188,10 @@ async fn a_field_stays_hidden_until_the_permission_set_is_assigned(backend: Back
         (400, Some("INVALID_FIELD")),
         "{body}"
     );
+    // config/status reads the declared fields' objects fresh: they are missing now.
+    let status = config_status(&s).await;
+    let fields = status["custom_fields"].as_array().unwrap();
+    assert!(fields.iter().all(|f| f["status"] == "missing"), "{status}");
     // Re-provisioning assigns the set again, and that is its only write.
     let again = provision::provision(&s.app, &s.tenant, &s.conn("prod"))
         .await

@@ -372,3 +372,48 @@ async fn steps(
     );
     Ok(keys)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn permanent(status: u16, code: &str) -> SfError {
+        SfError::Permanent {
+            status,
+            code: code.into(),
+            message: "m".into(),
+            fields: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn permission_and_edition_errors_are_refusals_others_are_failures() {
+        for code in [
+            "INSUFFICIENT_ACCESS_OR_READONLY",
+            "INSUFFICIENT_ACCESS",
+            "API_DISABLED_FOR_ORG",
+            "NOT_SUPPORTED",
+        ] {
+            assert!(is_refusal(&permanent(400, code)), "{code}");
+        }
+        assert!(is_refusal(&permanent(403, "FORBIDDEN")));
+        assert!(!is_refusal(&permanent(400, "DUPLICATE_VALUE")));
+        assert!(!is_refusal(&permanent(400, "FIELD_INTEGRITY_EXCEPTION")));
+        let busy = SfError::Retryable {
+            status: Some(503),
+            code: "SERVER_UNAVAILABLE".into(),
+            message: "m".into(),
+        };
+        assert!(!is_refusal(&busy));
+        assert_eq!(
+            refusal_reason("creating Lead.X__c", &permanent(400, "INSUFFICIENT_ACCESS")),
+            "creating Lead.X__c: [INSUFFICIENT_ACCESS] m"
+        );
+    }
+
+    #[test]
+    fn only_salesforce_ids_reach_a_query() {
+        assert!(checked_id("0PS000000000001AAA").is_ok());
+        assert!(checked_id("0PS' OR Name != '").is_err());
+    }
+}

@@ -583,6 +583,11 @@ pub async fn config_status(
     let client = live_client(app, tenant, id).await?;
     let versioned = get_config(app, tenant, id).await?;
     let config = &versioned.config;
+    // Provisioning may have run in another process: read the declared fields' objects
+    // fresh rather than from this process's describe cache.
+    for spec in &config.custom_fields {
+        client.invalidate_describe(&spec.object);
+    }
     let mut describes = BTreeMap::new();
     let mut describe_problems = Vec::new();
     for (object, _) in config.enabled_objects() {
