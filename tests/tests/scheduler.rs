@@ -42,6 +42,7 @@ fn fake_connection(s: &Stack, id: &str, status: ConnectionStatus) -> Connection 
         last_error: None,
         created_at: now,
         updated_at: now,
+        provisioning: None,
     }
 }
 

@@ -28,6 +28,9 @@ pub enum Command {
     Dev(DevArgs),
     /// Create a tenant or rotate its credentials (printed once).
     Tenant(TenantArgs),
+    /// Provision a connected org: crmsync's key field, the config's custom fields and the
+    /// Crmsync_Integration permission set (idempotent; a refusal is recorded and shown).
+    Provision(crate::provision::ProvisionArgs),
 }
 
 #[cfg(test)]

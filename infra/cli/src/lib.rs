@@ -25,6 +25,7 @@ pub mod dev;
 pub mod error;
 pub mod events;
 pub mod output;
+pub mod provision;
 pub mod report;
 pub mod stack;
 pub mod sweep_probe;

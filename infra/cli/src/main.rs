@@ -3,7 +3,7 @@
 use clap::Parser;
 use crmsync_cli::cli::{Cli, Command};
 use crmsync_cli::output::Progress;
-use crmsync_cli::{demo, dev, report, tenant};
+use crmsync_cli::{demo, dev, provision, report, tenant};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -26,6 +26,9 @@ async fn main() -> std::process::ExitCode {
         Command::Tenant(args) => tenant::run(args)
             .await
             .map(|c| println!("{}", tenant::render(&c, args.json))),
+        Command::Provision(args) => provision::run(args)
+            .await
+            .map(|p| println!("{}", provision::render(&p, args.json))),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -261,6 +261,26 @@ impl AdminHandle {
         })
     }
 
+    /// Grants or takes away a user's Customize Application permission: without it, Tooling
+    /// API metadata changes (`CustomField` create and delete) are refused.
+    pub fn set_customize_application(
+        &self,
+        alias: &str,
+        username: &str,
+        on: bool,
+    ) -> Result<(), EmulatorError> {
+        let id = self.user_id(alias, username)?;
+        self.with_org(alias, |st, i| {
+            let denied = &mut st.orgs[i].no_customize_application;
+            if on {
+                denied.remove(&id);
+            } else {
+                denied.insert(id);
+            }
+            Ok(())
+        })
+    }
+
     pub fn add_user(&self, alias: &str, user: UserSpec) -> Result<String, EmulatorError> {
         self.with_org(alias, |st, i| crate::seed::add_user(st, i, &user))
     }

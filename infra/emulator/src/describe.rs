@@ -142,6 +142,7 @@ pub fn field(f: &FieldDef) -> Value {
         FieldType::Percent => (3, 0),
         _ => (0, 0),
     };
+    let (precision, scale) = (f.precision.unwrap_or(precision), f.scale.unwrap_or(scale));
     json!({
         "name": f.name,
         "label": f.label(),

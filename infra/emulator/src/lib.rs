@@ -29,7 +29,7 @@
 //! | `[/orgs/{alias}]/services/oauth2/revoke`, `…/userinfo` | revoke an access or refresh token; OpenID userinfo |
 //! | `[/orgs/{alias}]/services/Soap/u/{version}` | partner SOAP `login` (simple-salesforce) |
 //! | `/id/{orgId}/{userId}` | identity URL |
-//! | `/services/data/vNN.0/…` | `limits`, `query`, `queryAll`, `query/{locator}`, `sobjects`, `sobjects/{T}[/describe\|/updated\|/deleted\|/{id}\|/{field}/{value}]`, `composite/sobjects[/{T}[/{field}]]`, `composite` |
+//! | `/services/data/vNN.0/…` | `limits`, `query`, `queryAll`, `query/{locator}`, `sobjects`, `sobjects/{T}[/describe\|/updated\|/deleted\|/{id}\|/{field}/{value}]`, `composite/sobjects[/{T}[/{field}]]`, `composite`; `tooling/query`, `tooling/sobjects/CustomField[/{id}]` ([`tooling`]; field-level security: [`permissions`]) |
 //! | `/services/data/vNN.0/jobs/…` | Bulk API 2.0 query and ingest jobs ([`bulk`]) |
 //! | `/__admin/…` | test control, see below |
 //!
@@ -43,7 +43,9 @@
 //! `POST /__admin/orgs/{alias}/revoke-tokens`; `POST /__admin/orgs/{alias}/limit/exhaust`;
 //! `PUT /__admin/orgs/{alias}/settings` (`dailyApiLimit`, `apiUsed`, `rotateRefreshTokens`,
 //! `autoApprove`, `changeIdLimit`); `GET|DELETE /__admin/orgs/{alias}/usage` (counters per
-//! endpoint); `POST /__admin/orgs/{alias}/users`; `POST /__admin/orgs/{alias}/tokens`
+//! endpoint); `POST /__admin/orgs/{alias}/users`; `PUT
+//! /__admin/orgs/{alias}/users/{username}/customize-application` (`{"on": false}`: Tooling
+//! metadata changes are refused); `POST /__admin/orgs/{alias}/tokens`
 //! (`{"username"}` → tokens); `POST /__admin/orgs/{alias}/records/{Object}`,
 //! `GET|PATCH|DELETE /__admin/orgs/{alias}/records/{Object}/{Id}` (bypass validation and
 //! counting); `POST /__admin/orgs/{alias}/records/{Object}/{Id}/touch` (system write:
@@ -62,6 +64,7 @@ pub mod faults;
 pub mod ids;
 pub mod meter;
 pub mod oauth;
+pub mod permissions;
 pub mod pricing;
 pub mod record_types;
 pub mod rest;
@@ -73,6 +76,7 @@ pub mod soql;
 pub mod spec;
 pub mod state;
 pub mod store;
+pub mod tooling;
 pub mod validate;
 pub mod writes;
 

@@ -104,6 +104,15 @@ pub struct FieldDef {
     pub reference_to: Vec<String>,
     #[serde(default)]
     pub relationship_name: Option<String>,
+    /// Digits of a number field (`Number(precision, scale)`); describe's default when unset.
+    #[serde(default)]
+    pub precision: Option<u32>,
+    #[serde(default)]
+    pub scale: Option<u32>,
+    /// Guarded by field-level security: only users a permission set grants it to see it
+    /// (fields created through the Tooling API; seeded fields are granted to everyone).
+    #[serde(default)]
+    pub secured: bool,
 }
 
 fn yes() -> bool {
@@ -139,13 +148,16 @@ impl FieldDef {
             restricted_picklist: false,
             reference_to: Vec::new(),
             relationship_name: None,
+            precision: None,
+            scale: None,
+            secured: false,
         }
     }
-    fn len(mut self, n: u32) -> Self {
+    pub(crate) fn len(mut self, n: u32) -> Self {
         self.length = Some(n);
         self
     }
-    fn required(mut self) -> Self {
+    pub(crate) fn required(mut self) -> Self {
         self.nillable = false;
         self
     }
@@ -156,7 +168,7 @@ impl FieldDef {
         self.defaulted_on_create = true;
         self
     }
-    fn readonly(mut self) -> Self {
+    pub(crate) fn readonly(mut self) -> Self {
         self.createable = false;
         self.updateable = false;
         self
@@ -174,12 +186,12 @@ impl FieldDef {
         self.restricted_picklist = restricted;
         self
     }
-    fn reference(mut self, to: &str, rel: &str) -> Self {
+    pub(crate) fn reference(mut self, to: &str, rel: &str) -> Self {
         self.reference_to = vec![to.to_string()];
         self.relationship_name = Some(rel.to_string());
         self
     }
-    fn defaulted(mut self) -> Self {
+    pub(crate) fn defaulted(mut self) -> Self {
         self.defaulted_on_create = true;
         self.nillable = false;
         if self.default_picklist_value.is_none() {
@@ -341,7 +353,7 @@ fn address(prefix: &str) -> Vec<FieldDef> {
     ]
 }
 
-fn obj(name: &str, prefix: &str, owner: bool, fields: Vec<FieldDef>) -> ObjectDef {
+pub(crate) fn obj(name: &str, prefix: &str, owner: bool, fields: Vec<FieldDef>) -> ObjectDef {
     let mut all = system_fields(owner);
     all.extend(fields);
     ObjectDef {
@@ -601,6 +613,9 @@ pub fn standard_objects() -> BTreeMap<String, ObjectDef> {
     );
     org.queryable_only = true;
     add(org);
+    for def in crate::permissions::objects() {
+        add(def);
+    }
     m
 }
 

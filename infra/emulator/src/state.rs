@@ -45,6 +45,13 @@ pub struct Org {
     pub admin_user_id: String,
     /// Object → the record type its records get when created without one.
     pub record_type_defaults: BTreeMap<String, String>,
+    /// The user of the data-API request being served (field-level security applies);
+    /// `None` for internal and admin access.
+    pub acting_user: Option<String>,
+    /// Users without the Customize Application permission (metadata changes refused).
+    pub no_customize_application: std::collections::HashSet<String>,
+    /// Tooling API `CustomField` Ids (`00N…`) by `Object.Field__c`, given out on first sight.
+    pub tooling_ids: BTreeMap<String, String>,
 }
 
 impl Org {
@@ -238,6 +245,9 @@ impl State {
             duplicate_rules: spec.duplicate_rules.clone(),
             admin_user_id: String::new(),
             record_type_defaults: BTreeMap::new(),
+            acting_user: None,
+            no_customize_application: Default::default(),
+            tooling_ids: BTreeMap::new(),
         });
         crate::seed::populate(self, idx, spec)?;
         Ok(idx)

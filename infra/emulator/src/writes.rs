@@ -22,11 +22,13 @@ pub struct WriteOpts {
     pub admin: bool,
 }
 
-/// Resolves a URL object name (case-insensitive) to its definition.
+/// Resolves a URL object name (case-insensitive) to its definition, as the request's user
+/// sees it (field-level security, see [`crate::permissions::visible`]).
 pub fn object_def(st: &State, org: usize, name: &str) -> Result<ObjectDef, ApiError> {
-    st.orgs[org]
-        .object(name)
+    let o = &st.orgs[org];
+    o.object(name)
         .cloned()
+        .map(|def| crate::permissions::visible(o, def))
         .ok_or_else(|| ApiError::not_found("The requested resource does not exist"))
 }
 
@@ -204,6 +206,7 @@ pub fn create(
         check_owner(st, org, &def, input)?;
         crate::record_types::check(&st.orgs[org], &def, input)?;
         check_record(&st.orgs[org], &def, &rec, None, input)?;
+        crate::permissions::check(&st.orgs[org], &def, &rec, None)?;
     }
     let id = match rec.get("Id").and_then(Value::as_str) {
         Some(id) if opts.admin => id.to_string(),
@@ -312,6 +315,7 @@ pub fn update(
         check_owner(st, org, &def, input)?;
         crate::record_types::check(&st.orgs[org], &def, input)?;
         check_record(&st.orgs[org], &def, &rec, Some(&id), input)?;
+        crate::permissions::check(&st.orgs[org], &def, &rec, Some(&id))?;
     }
     let user = acting_user(st, org, opts);
     let stamp = sf_datetime(opts.stamp.unwrap_or_else(|| st.clock.now()));

@@ -35,6 +35,7 @@ pub mod mapping;
 pub mod matching;
 pub mod outbound;
 pub mod preflight;
+pub mod provision;
 pub mod query;
 pub mod reconcile;
 pub mod record;

@@ -49,6 +49,7 @@ mod record;
 mod sobjects;
 pub mod soql;
 mod token;
+mod tooling;
 
 pub use changes::{DeletedRecord, DeletedRecords, UpdatedRecords};
 pub use client::{ApiUsage, AppQuotaUsage, SfClient, SfClientBuilder, UsageHook};
@@ -78,3 +79,4 @@ pub use token::{
     AccessToken, InMemoryTokenProvider, PkceVerifier, RefreshToken, StaticTokenProvider,
     TokenProvider,
 };
+pub use tooling::CustomFieldRow;

@@ -186,6 +186,7 @@ pub async fn callback(app: &App, code: &str, state: &str) -> Result<Connected, S
         last_error: None,
         created_at: previous.as_ref().map(|p| p.created_at).unwrap_or(now),
         updated_at: now,
+        provisioning: previous.as_ref().and_then(|p| p.provisioning.clone()),
     };
     app.stores.connections.put(&connection).await?;
     app.salesforce.forget(&tenant, &id);
@@ -197,6 +198,13 @@ pub async fn callback(app: &App, code: &str, state: &str) -> Result<Connected, S
     let client = app.salesforce.client(&connection)?;
     for (object, _) in config.config.enabled_objects() {
         client.describe(object).await?;
+    }
+    if config.config.provisioning.on_connect {
+        // A refusal is recorded on the connection; only a failure (e.g. Salesforce down)
+        // is logged here, since the connect itself succeeded and the endpoint can retry.
+        if let Err(e) = crate::provision::provision(app, &tenant, &id).await {
+            tracing::warn!(connection = id.as_str(), error = %e, "provisioning after connect failed");
+        }
     }
     let replayed = parked::replay(app, &tenant, &id).await?;
     Ok(Connected {

@@ -33,6 +33,7 @@ pub mod outbox;
 pub mod own_creates;
 pub mod parked;
 pub mod poll;
+pub mod provision;
 pub mod push;
 pub mod quota;
 pub mod reports;

@@ -63,6 +63,9 @@ pub struct ConnectionDetails {
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The last provisioning run (`provisioned`, `partial`, `refused` with its reason).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provisioning: Option<crmsync_store::Provisioning>,
 }
 
 impl From<&Connection> for ConnectionDetails {
@@ -79,6 +82,7 @@ impl From<&Connection> for ConnectionDetails {
             last_error: c.last_error.clone(),
             created_at: c.created_at,
             updated_at: c.updated_at,
+            provisioning: c.provisioning.clone(),
         }
     }
 }
@@ -537,6 +541,23 @@ pub struct ConfigStatus {
     /// Salesforce fields required on create, for objects the app creates records in.
     pub required_salesforce_fields: Vec<RequiredField>,
     pub describe_problems: Vec<DescribeProblem>,
+    /// The last provisioning run, as recorded on the connection (`None` before the first).
+    pub provisioning: Option<crmsync_store::Provisioning>,
+    /// Each declared `custom_fields` entry against describe: `ok`, `missing` (absent or
+    /// invisible to the integration user) or `type_mismatch` (exists with another type,
+    /// left unchanged).
+    pub custom_fields: Vec<CustomFieldStatus>,
+}
+
+/// A declared custom field as the org has it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CustomFieldStatus {
+    pub object: String,
+    pub api_name: String,
+    pub declared_type: String,
+    pub status: &'static str,
+    /// The describe type found, when the field is visible.
+    pub found_type: Option<String>,
 }
 
 fn known_app_values(config: &SyncConfig, m: &crmsync_core::config::FieldMapping) -> Vec<String> {
@@ -562,6 +583,11 @@ pub async fn config_status(
     let client = live_client(app, tenant, id).await?;
     let versioned = get_config(app, tenant, id).await?;
     let config = &versioned.config;
+    // Provisioning may have run in another process: read the declared fields' objects
+    // fresh rather than from this process's describe cache.
+    for spec in &config.custom_fields {
+        client.invalidate_describe(&spec.object);
+    }
     let mut describes = BTreeMap::new();
     let mut describe_problems = Vec::new();
     for (object, _) in config.enabled_objects() {
@@ -616,6 +642,31 @@ pub async fn config_status(
             }
         }
     }
+    let mut custom_fields = Vec::new();
+    for spec in &config.custom_fields {
+        if !describes.contains_key(&spec.object)
+            && let Ok(d) = client.describe(&spec.object).await
+        {
+            describes.insert(spec.object.clone(), describe::to_core(&d)?);
+        }
+        let found = describes
+            .get(&spec.object)
+            .and_then(|d| d.field(&spec.api_name))
+            .map(|f| f.field_type.clone());
+        let declared = spec.kind.describe_type();
+        custom_fields.push(CustomFieldStatus {
+            object: spec.object.clone(),
+            api_name: spec.api_name.clone(),
+            declared_type: declared.to_string(),
+            status: match &found {
+                None => "missing",
+                Some(t) if t == declared => "ok",
+                Some(_) => "type_mismatch",
+            },
+            found_type: found,
+        });
+    }
+    let provisioning = connection(app, tenant, id).await?.provisioning;
     let mut readiness = config.readiness();
     readiness.extend(crmsync_core::record_types::problems(config, &describes));
     let ready = readiness.is_empty()
@@ -629,6 +680,8 @@ pub async fn config_status(
         readiness,
         required_salesforce_fields,
         describe_problems,
+        provisioning,
+        custom_fields,
     })
 }
 

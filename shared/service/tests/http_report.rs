@@ -879,7 +879,7 @@ async fn every_route_refuses_unknown_query_parameters() {
     assert_eq!(r.error_field(), "bogus", "{}", r.text);
     assert!(r.text.contains("unknown query parameter"), "{}", r.text);
 
-    let routes: [(&str, &str, Option<Value>); 13] = [
+    let routes: [(&str, &str, Option<Value>); 14] = [
         ("GET", "/v1/connections", None),
         ("GET", "/v1/connections/production", None),
         (
@@ -907,6 +907,7 @@ async fn every_route_refuses_unknown_query_parameters() {
             Some(json!({})),
         ),
         ("GET", "/v1/connections/production/quota", None),
+        ("POST", "/v1/connections/production/provision", None),
         ("POST", "/v1/credentials/rotate", None),
         ("GET", "/v1/changes", None),
     ];

@@ -123,6 +123,7 @@ fn connection(i: usize, now: chrono::DateTime<chrono::Utc>) -> Connection {
         last_error: None,
         created_at: now,
         updated_at: now,
+        provisioning: None,
     }
 }
 

@@ -60,6 +60,10 @@ pub fn routes() -> Router<Shared> {
             get(usage).delete(usage_reset),
         )
         .route("/__admin/orgs/{alias}/users", post(add_user))
+        .route(
+            "/__admin/orgs/{alias}/users/{username}/customize-application",
+            put(customize_application),
+        )
         .route("/__admin/orgs/{alias}/tokens", post(mint))
         .route("/__admin/orgs/{alias}/records/{object}", post(insert))
         .route(
@@ -221,6 +225,19 @@ async fn add_user(
     Json(u): Json<UserSpec>,
 ) -> Response {
     reply(handle(&s).add_user(&alias, u).map(|id| json!({"id": id})))
+}
+
+#[derive(Deserialize)]
+struct OnOff {
+    on: bool,
+}
+
+async fn customize_application(
+    AxState(s): AxState<Shared>,
+    Path((alias, username)): Path<(String, String)>,
+    Json(x): Json<OnOff>,
+) -> Response {
+    done(handle(&s).set_customize_application(&alias, &username, x.on))
 }
 
 #[derive(Deserialize)]

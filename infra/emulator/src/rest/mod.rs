@@ -155,6 +155,10 @@ pub fn endpoint_name(method: &Method, seg: &[String]) -> String {
         (_, ["composite"]) => "composite".into(),
         (_, ["composite", "graph"]) => "composite.graph".into(),
         (_, ["jobs", ..]) => crate::bulk::endpoint_name(m, &s),
+        ("GET", ["tooling", "query"]) => "tooling.query".into(),
+        ("POST", ["tooling", "sobjects", _]) => "tooling.create".into(),
+        ("GET", ["tooling", "sobjects", _, _]) => "tooling.get".into(),
+        ("DELETE", ["tooling", "sobjects", _, _]) => "tooling.delete".into(),
         _ => format!("{m} {}", s.join("/")),
     }
 }
@@ -293,7 +297,9 @@ pub async fn data_api(
             headers,
             body,
         };
-        match injected {
+        // Field-level security applies to this request's user (see `permissions`).
+        ctx.st.orgs[org].acting_user = Some(ctx.user_id.clone());
+        let result = match injected {
             Injected::Server(503) => Err(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "SERVER_UNAVAILABLE",
@@ -316,7 +322,9 @@ pub async fn data_api(
             )),
             Injected::None => route(&mut ctx),
             Injected::CommitLost => route(&mut ctx).and(Err(crate::faults::lost_response())),
-        }
+        };
+        ctx.st.orgs[org].acting_user = None;
+        result
     };
     let header = limit_info(&st.orgs[org], st.clock.now());
     drop(st);
@@ -426,6 +434,7 @@ pub fn route(ctx: &mut Ctx<'_>) -> Result<Reply, ApiError> {
         ("POST", ["composite"]) => composite::composite(ctx),
         ("POST", ["composite", "graph"]) => graph::graph(ctx),
         (_, ["jobs", ..]) => crate::bulk::route(ctx).map(Reply::bulk),
+        (_, ["tooling", ..]) => crate::tooling::route(ctx),
         (m, s) if known_resource(s) => Err(ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "METHOD_NOT_ALLOWED",

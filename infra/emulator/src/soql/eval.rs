@@ -113,7 +113,7 @@ pub fn run_with(
     now: DateTime<Utc>,
     access: Access,
 ) -> Result<QueryOutput, SoqlError> {
-    let def = org.object(&q.object).cloned().ok_or_else(|| SoqlError {
+    let def = org.object(&q.object).cloned().map(|d| crate::permissions::visible(org, d)).ok_or_else(|| SoqlError {
         code: "INVALID_TYPE",
         pos: q.object_pos,
         message: format!(

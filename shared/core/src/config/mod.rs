@@ -5,7 +5,7 @@
 //! `version` so that later shapes can be migrated explicitly.
 
 mod standard;
-mod validate;
+pub(crate) mod validate;
 
 use std::collections::BTreeMap;
 
@@ -83,6 +83,15 @@ pub struct SyncConfig {
     pub lead_routing: LeadRouting,
     #[serde(default)]
     pub opportunity: OpportunityConfig,
+    /// Custom fields crmsync creates in the org (seed 004), see [`crate::provision`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub custom_fields: Vec<crate::provision::CustomFieldSpec>,
+    /// When provisioning runs and who else gets the permission set.
+    #[serde(
+        default,
+        skip_serializing_if = "crate::provision::ProvisioningConfig::is_default"
+    )]
+    pub provisioning: crate::provision::ProvisioningConfig,
 }
 
 fn default_poll_cap() -> u32 {
@@ -617,6 +626,8 @@ impl SyncConfig {
             matching: MatchingConfig::default(),
             lead_routing: LeadRouting::default(),
             opportunity: OpportunityConfig::default(),
+            custom_fields: Vec::new(),
+            provisioning: Default::default(),
         }
     }
 

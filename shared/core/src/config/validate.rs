@@ -136,6 +136,9 @@ impl SyncConfig {
         for (name, obj) in &self.objects {
             self.check_object(&mut p, name, obj);
         }
+        for (path, message) in crate::provision::spec_problems(&self.custom_fields) {
+            p.add(path, message);
+        }
         self.check_owners(&mut p);
         for (i, (app, sf)) in self.stage_map.to_salesforce.iter().enumerate() {
             if app.is_empty() || sf.is_empty() {

@@ -39,6 +39,7 @@ pub(crate) fn routes() -> Router<HttpState> {
         )
         .route("/v1/connections/{c}/config/status", get(config_status))
         .route("/v1/connections/{c}/test-sync", post(test_sync))
+        .route("/v1/connections/{c}/provision", post(provision))
         .route("/v1/connections/{c}/quota", get(quota))
         .route("/v1/connections/{c}/lookup", get(lookup))
         .route("/v1/changes", get(changes))
@@ -269,6 +270,19 @@ async fn test_sync(
     no_params(q.as_deref())?;
     Ok(Json(
         reports::test_sync(&s.app, &auth.tenant, &c, segment).await?,
+    ))
+}
+
+async fn provision(
+    State(s): State<HttpState>,
+    auth: TenantAuth,
+    seg: Segments,
+    RawQuery(q): RawQuery,
+) -> Reply<crmsync_store::Provisioning> {
+    let c = connection(&seg)?;
+    no_params(q.as_deref())?;
+    Ok(Json(
+        crate::provision::provision(&s.app, &auth.tenant, &c).await?,
     ))
 }
 

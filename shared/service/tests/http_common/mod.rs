@@ -62,6 +62,7 @@ pub async fn connection(app: &App, tenant: &str, id: &str) -> Connection {
         last_error: None,
         created_at: now,
         updated_at: now,
+        provisioning: None,
     };
     app.stores.connections.put(&c).await.expect("connection");
     c

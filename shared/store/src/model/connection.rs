@@ -65,4 +65,38 @@ pub struct Connection {
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The last provisioning run's outcome (fields, permission set); `None` before the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioning: Option<Provisioning>,
+}
+
+/// How provisioning the org went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProvisioningState {
+    /// Every field exists and is granted to the integration user.
+    Provisioned,
+    /// Done except for fields reported in `issues` (e.g. one exists with another type).
+    Partial,
+    /// The org refused (permission, edition): syncing goes on without crmsync's key.
+    Refused,
+}
+
+/// The outcome of the last provisioning run, kept on the connection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Provisioning {
+    pub state: ProvisioningState,
+    /// Why the org refused (its error code and message).
+    #[serde(default)]
+    pub reason: Option<String>,
+    pub at: DateTime<Utc>,
+    /// Objects whose `Crmsync_App_Id__c` is present and writable: their creates upsert by it.
+    #[serde(default)]
+    pub key_objects: Vec<String>,
+    /// Fields left as they were, with why (`Lead.Score__c exists as string, declared number`).
+    #[serde(default)]
+    pub issues: Vec<String>,
+    /// Writes the run made (fields, permission set, grants, assignments): 0 on a re-run.
+    #[serde(default)]
+    pub changes: u32,
 }

@@ -15,7 +15,9 @@ mod tenant;
 mod token;
 
 pub use change::{ChangeBatch, ChangeEntry, ChangeKind, NewChange};
-pub use connection::{ConnectedUser, Connection, ConnectionStatus, Environment};
+pub use connection::{
+    ConnectedUser, Connection, ConnectionStatus, Environment, Provisioning, ProvisioningState,
+};
 pub use ephemeral::{Lease, OAuthState};
 pub use intent::{PendingCreate, WriteIntent};
 pub use link::{FieldChange, Link, LinkCreate, LinkTimes};

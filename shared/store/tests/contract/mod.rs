@@ -117,6 +117,7 @@ pub fn connection(h: &Harness, tenant: &str, id: &str) -> Connection {
         last_error: None,
         created_at: now,
         updated_at: now,
+        provisioning: None,
     }
 }
 

@@ -34,6 +34,9 @@ impl ConnectionStore for DynamoStore {
         c.created_at = millis(c.created_at);
         c.updated_at = millis(c.updated_at);
         c.last_sync_at = c.last_sync_at.map(millis);
+        if let Some(p) = c.provisioning.as_mut() {
+            p.at = millis(p.at);
+        }
         self.put_item(connection_item(&c)?, "PutItem").await
     }
 
