@@ -13,7 +13,8 @@
 //!     crmsync write of another field of P, sent before A*, landed at or after A*'s time
 //!     (Salesforce's `LastModifiedDate` is per record, so the poll dates S* by that write).
 //!   - `crm_wins`: S* stands against an app change made before S* reached the app (its
-//!     first change-feed entry); A* made after it wins; at the same instant, either.
+//!     first change-feed entry) or at that instant (ties go to Salesforce); A* made after
+//!     it wins.
 //!   - `app_wins`: A* stands against a Salesforce change made before A* reached
 //!     Salesforce: A* when S* was committed before A* or is dated before it; else either
 //!     (when A* reached Salesforce is not observed).
@@ -257,7 +258,6 @@ fn both_ways(
             let reached = feed.iter().find(|f| f.value == crm).map(|f| f.entry.at);
             match reached {
                 Some(t) if t < a.at => vec![app],
-                Some(t) if t == a.at => vec![app, crm],
                 _ => vec![crm],
             }
         }
