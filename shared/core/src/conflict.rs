@@ -8,10 +8,7 @@
 //! - `most_recent`: the later change wins; ties and unknown times go to Salesforce.
 //! - `app_wins` / `crm_wins`: the winner's value stands against any change the loser made
 //!   before the winner's value reached it (made "concurrently", whatever the clocks say). A
-//!   change made after the other side's value arrived is a new edit and syncs. A change
-//!   made at the very instant the other side's value arrived is a tie, and ties go to
-//!   Salesforce under every policy (a push that reads Salesforce's value just before it
-//!   writes, `push::catch_up`, would otherwise let a queued app change made before it win).
+//!   change made after the other side's value arrived is a new edit and syncs.
 //!
 //! Order, under every policy: an app change older than the last app change applied to the
 //! field is superseded (a parked or redelivered event never undoes a newer one).
@@ -51,8 +48,7 @@ pub fn app_change_applies(
     match policy {
         ConflictPolicy::AppWins => true,
         ConflictPolicy::MostRecent => app_at > sf.at,
-        // Made at the instant Salesforce's value arrived: not after it (ties go to Salesforce).
-        ConflictPolicy::CrmWins => app_at > sf.synced_at,
+        ConflictPolicy::CrmWins => app_at >= sf.synced_at,
     }
 }
 
@@ -152,9 +148,7 @@ mod tests {
     fn outbound_crm_wins_refuses_an_app_change_made_before_salesforce_s_value_arrived() {
         let sf = change(20, 30);
         assert!(!app_change_applies(CrmWins, t(25), Some(&sf)));
-        // At the instant it arrived: a tie, which Salesforce takes.
-        assert!(!app_change_applies(CrmWins, t(30), Some(&sf)));
-        assert!(app_change_applies(CrmWins, t(31), Some(&sf)));
+        assert!(app_change_applies(CrmWins, t(30), Some(&sf)));
     }
 
     #[test]

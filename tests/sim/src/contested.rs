@@ -13,8 +13,7 @@
 //!     crmsync write of another field of P, sent before A*, landed at or after A*'s time
 //!     (Salesforce's `LastModifiedDate` is per record, so the poll dates S* by that write).
 //!   - `crm_wins`: S* stands against an app change made before S* reached the app (its
-//!     first change-feed entry) or at that instant (ties go to Salesforce); A* made after
-//!     it wins.
+//!     first change-feed entry); A* made after it wins; at that very instant, either.
 //!   - `app_wins`: A* stands against a Salesforce change made before A* reached
 //!     Salesforce: A* when S* was committed before A* or is dated before it; else either
 //!     (when A* reached Salesforce is not observed).
@@ -258,6 +257,10 @@ fn both_ways(
             let reached = feed.iter().find(|f| f.value == crm).map(|f| f.entry.at);
             match reached {
                 Some(t) if t < a.at => vec![app],
+                // The code counts a change made at the instant the other side's value
+                // arrived as made after it; with the sim's 1 s clock the order within the
+                // instant is unknown.
+                Some(t) if t == a.at => vec![app, crm],
                 _ => vec![crm],
             }
         }
