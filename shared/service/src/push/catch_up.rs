@@ -3,7 +3,7 @@
 //! The link knows of Salesforce's changes only from polls. A Salesforce user's edit made
 //! after the last poll is unknown to a push, which would write the app's value over it:
 //! under `most_recent` and `crm_wins` a lost update when that edit should win (sim seeds with
-//! the profile `full+rules+contested`, e.g. people seed 11). So before planning, a batch
+//! the profile feature `+rules+contested`, e.g. people seed 11). So before planning, a batch
 //! reads the linked records whose two-way fields its events change (one `Id IN` query per
 //! object) and applies them as a poll would: change-feed entry and link times. Its own
 //! not yet written app changes count in that decision, so a Salesforce edit older than
