@@ -491,6 +491,31 @@ pub(crate) async fn apply_record(
     fields: &serde_json::Map<String, serde_json::Value>,
     run: &mut RunSummary,
 ) -> Result<(), ServiceError> {
+    apply_record_with(
+        app,
+        connection,
+        config,
+        object,
+        fields,
+        &BTreeMap::new(),
+        run,
+    )
+    .await
+}
+
+/// [`apply_record`], judging the conflict policy as if the app had also made `pending`
+/// (Salesforce field → change): app changes not written yet, which a push about to write
+/// them knows of (`push::catch_up`). They are not stored on the link; the push stamps them
+/// when it writes them.
+pub(crate) async fn apply_record_with(
+    app: &App,
+    connection: &Connection,
+    config: &SyncConfig,
+    object: &str,
+    fields: &serde_json::Map<String, serde_json::Value>,
+    pending: &BTreeMap<String, crmsync_core::types::FieldChange>,
+    run: &mut RunSummary,
+) -> Result<(), ServiceError> {
     run.stats(object).fetched += 1;
     let Some(sf_id) = fields.get("Id").and_then(|v| v.as_str()) else {
         run.stats(object).errors += 1;
@@ -503,10 +528,26 @@ pub(crate) async fn apply_record(
     }
     // The link's change times stand in for the app record the poll cannot read: the
     // conflict policy and `keep_owner_field` judge by them.
-    let core_link = link.as_ref().map(crate::links::core_link);
+    let mut core_link = link.as_ref().map(crate::links::core_link);
+    if let Some(l) = core_link.as_mut() {
+        for (key, change) in pending {
+            let newer = l.times.app.get(key).is_none_or(|c| c.at < change.at);
+            if newer {
+                l.times.app.insert(key.clone(), *change);
+            }
+        }
+    }
+    let stored_app_times = link
+        .as_ref()
+        .map(|l| crate::links::core_times(&l.times).app);
     let decision =
         match decide_inbound_linked(config, object, fields, core_link.as_ref(), app.now()) {
-            Ok(d) => d,
+            Ok(mut d) => {
+                if let Some(app_times) = stored_app_times {
+                    d.link_times.app = app_times;
+                }
+                d
+            }
             Err(e) => {
                 run.stats(object).errors += 1;
                 run.messages.push(format!("{object} {sf_id}: {e}"));

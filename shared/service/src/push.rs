@@ -9,6 +9,7 @@
 
 mod atomic;
 mod budget;
+mod catch_up;
 mod drain;
 mod linking;
 pub mod owners;
@@ -383,6 +384,7 @@ async fn push_events(
     let describes = describes(client, config).await?;
     let messages: Vec<&PushMessage> = pending.iter().map(|(_, m)| m).collect();
     let owners = owners::directory(app, conn, client, config, &messages).await?;
+    catch_up::catch_up(app, conn, client, config, &messages).await?;
     // Waves hold at most one event per record, so a record's second event is planned only
     // after its first is written and linked (no double create), in queue order.
     let mut held_back: Vec<String> = Vec::new();

@@ -100,6 +100,9 @@ pub async fn check(world: &World) -> Vec<Violation> {
     salesforce_changes(&mut c);
     deletions_keep_app_data(&mut c);
     bounded(&mut c);
+    if world.profile.rules {
+        c.out.extend(crate::contested::check(world, &reports));
+    }
     c.out.extend(world.step_violations.iter().cloned());
     c.out
 }
@@ -408,6 +411,13 @@ fn salesforce_changes(c: &mut Checker<'_>) {
         if gone(&sf_id) {
             continue;
         }
+        // Under drawn rules the person Title is both sides' field: `contested.rs` checks it.
+        if world.profile.rules
+            && field == "Title"
+            && matches!(edit.object.as_str(), "Lead" | "Contact")
+        {
+            continue;
+        }
         let Some(Some(current)) = world
             .stack
             .sf
@@ -528,7 +538,9 @@ fn salesforce_changes(c: &mut Checker<'_>) {
 
 /// 5: a deletion in Salesforce never asks the app to clear two-way or app-owned values.
 fn deletions_keep_app_data(c: &mut Checker<'_>) {
-    let config = SyncConfig::standard();
+    // Under the run's rules: a Salesforce → app only Title is Salesforce's to clear.
+    let mut config = SyncConfig::standard();
+    c.world.model.rules.apply(&mut config);
     let mut bad = Vec::new();
     for entry in c
         .world

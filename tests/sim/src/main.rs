@@ -5,6 +5,8 @@
 //! cargo run -p crmsync-sim -- --seeds 300 --from 0         # many: seeds/s, faults per kind
 //! options: --steps N (40) --records N (4) --profile today|full[+feature|-feature…]
 //!          --faults none|sf|store|workers|all[,kind|,-kind…]
+//!          --rules standard|crm_wins|app_wins|most_recent[,title=two_way|crm_to_app|app_to_crm][,pull=on|off]
+//!                  (default: drawn per seed with the profile feature `rules`, else standard)
 //!          --trace (print the trace of every seed) --keep-going (do not stop at the first failure)
 //! RUST_LOG=crmsync_service=info prints the service's logs (to stderr) beside the trace.
 //! ```
@@ -12,7 +14,7 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use crmsync_sim::{FaultSet, Profile, SimConfig, run_seed};
+use crmsync_sim::{FaultSet, Profile, Rules, SimConfig, run_seed};
 
 struct Args {
     seed: Option<u64>,
@@ -22,6 +24,7 @@ struct Args {
     records: usize,
     profile: Profile,
     faults: FaultSet,
+    rules: Option<Rules>,
     trace: bool,
     keep_going: bool,
 }
@@ -35,6 +38,7 @@ fn parse() -> Result<Args, String> {
         records: 4,
         profile: Profile::TODAY,
         faults: FaultSet::all(),
+        rules: None,
         trace: false,
         keep_going: false,
     };
@@ -50,10 +54,11 @@ fn parse() -> Result<Args, String> {
             "--records" => args.records = number(value()?)? as usize,
             "--profile" => args.profile = Profile::parse(&value()?)?,
             "--faults" => args.faults = FaultSet::parse(&value()?)?,
+            "--rules" => args.rules = Some(Rules::parse(&value()?)?),
             "--trace" => args.trace = true,
             "--keep-going" => args.keep_going = true,
             "-h" | "--help" => {
-                return Err("usage: crmsync-sim (--seed N | --seeds N [--from S]) [--steps N] [--records N] [--profile today|full[+feature|-feature...]] [--faults none|sf|store|workers|all[,kind|,-kind...]] [--trace] [--keep-going]".into());
+                return Err("usage: crmsync-sim (--seed N | --seeds N [--from S]) [--steps N] [--records N] [--profile today|full[+feature|-feature...]] [--faults none|sf|store|workers|all[,kind|,-kind...]] [--rules standard|POLICY[,title=RULE][,pull=on|off]] [--trace] [--keep-going]".into());
             }
             other => return Err(format!("unknown argument {other} (try --help)")),
         }
@@ -84,6 +89,7 @@ fn main() -> ExitCode {
         profile: args.profile,
         faults: args.faults.clone(),
         emails: None,
+        rules: args.rules,
     };
     if let Some(seed) = args.seed {
         let report = run_seed(&config(seed));

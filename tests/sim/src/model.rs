@@ -3,7 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
+
+use crate::rules::Rules;
 
 /// One app contact. Its last name, company and phone identify its Salesforce records
 /// (the app never changes them), so the checker can count duplicates without trusting links.
@@ -70,6 +73,11 @@ pub struct SentEvent {
     pub cycle: Option<u32>,
     /// For sales: the line items' descriptions.
     pub items: Vec<String>,
+    /// Its `occurred_at`.
+    pub at: DateTime<Utc>,
+    /// The change feed's last sequence when the app sent it: entries after it reached the
+    /// app after this change (the app applies them over it).
+    pub feed_seq: u64,
 }
 
 /// A change a Salesforce user committed to one field.
@@ -83,6 +91,8 @@ pub struct SfEdit {
     pub value: Value,
     /// The app record whose push created the Salesforce record (`None`: a Salesforce user did).
     pub owner: Option<String>,
+    /// Its `LastModifiedDate` (a late commit's is in the past).
+    pub at: DateTime<Utc>,
 }
 
 /// A record a Salesforce user created.
@@ -94,7 +104,7 @@ pub struct SfCreated {
     pub last_name: String,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Model {
     pub records: Vec<AppRecord>,
     pub events: Vec<SentEvent>,
@@ -106,6 +116,8 @@ pub struct Model {
     pub deliveries: BTreeMap<String, u32>,
     /// Undeleted records `(object, sf_id)`.
     pub sf_undeleted: Vec<(String, String)>,
+    /// The tenant's rules the run syncs under.
+    pub rules: Rules,
 }
 
 impl Model {

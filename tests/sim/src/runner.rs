@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 use crate::faults::{Fault, FaultCounts, FaultSet, SfFault};
 use crate::invariants::{self, Violation};
 use crate::model::{AppRecord, Model, SentEvent, SfCreated, SfEdit};
+use crate::rules::Rules;
 use crate::scenario::{self, Profile, Step};
 use crate::store_plan::StorePlan;
 use crate::workers::WorkerKind;
@@ -55,6 +56,9 @@ pub struct SimConfig {
     pub faults: FaultSet,
     /// Whether app records carry an email (`None`: the profile decides, at random).
     pub emails: Option<bool>,
+    /// The tenant's rules (`None`: drawn from the seed with the profile feature `rules`,
+    /// else the standard config's).
+    pub rules: Option<Rules>,
 }
 
 impl SimConfig {
@@ -66,13 +70,27 @@ impl SimConfig {
             profile: Profile::TODAY,
             faults: FaultSet::all(),
             emails: None,
+            rules: None,
+        }
+    }
+
+    /// The rules this run syncs under.
+    pub fn effective_rules(&self) -> Rules {
+        match self.rules {
+            Some(rules) => rules,
+            None if self.profile.rules => Rules::draw(self.seed),
+            None => Rules::STANDARD,
         }
     }
 
     /// The one-line command that replays this run.
     pub fn replay_command(&self) -> String {
+        let rules = self
+            .rules
+            .map(|r| format!(" --rules {}", r.name()))
+            .unwrap_or_default();
         format!(
-            "cargo run -p crmsync-sim -- --seed {} --steps {} --records {} --profile {} --faults {}",
+            "cargo run -p crmsync-sim -- --seed {} --steps {} --records {} --profile {} --faults {}{rules}",
             self.seed,
             self.steps,
             self.records,
@@ -213,6 +231,10 @@ impl World {
         stack.clock.set(start);
         stack.sf.freeze_clock(start);
         stack.connect(CONN, Environment::Production).await;
+        let rules = config.effective_rules();
+        if rules != Rules::STANDARD {
+            stack.edit_config(CONN, |cfg| rules.apply(cfg)).await;
+        }
         let plan = Arc::new(StorePlan::default());
         let stores = with_faults(stack.app.stores.clone(), plan.clone());
         let credentials = AppCredentials {
@@ -245,7 +267,13 @@ impl World {
             rng,
             model: Model {
                 records,
-                ..Model::default()
+                events: Vec::new(),
+                sf_edits: Vec::new(),
+                sf_created: Vec::new(),
+                sf_deleted: Vec::new(),
+                deliveries: BTreeMap::new(),
+                sf_undeleted: Vec::new(),
+                rules,
             },
             trace: Vec::new(),
             faults: FaultCounts::default(),
@@ -258,6 +286,9 @@ impl World {
             grant_revoked: false,
             step_no: 0,
         };
+        if config.profile.rules {
+            world.log(format!("rules: {}", rules.name()));
+        }
         // The first poll sets the cursors on the empty org.
         world.poll(None).await;
         world
@@ -277,6 +308,7 @@ impl World {
         match step {
             Step::AppCreate { app } => self.app_create(app).await,
             Step::AppUpdate { app } => self.app_update(app).await,
+            Step::AppTitle { app } => self.app_title(app).await,
             Step::AppDemoSet { app } => self.app_demo_set(app).await,
             Step::AppSale { app, items } => self.app_sale(app, items).await,
             Step::SfEditPerson {
@@ -333,12 +365,14 @@ impl World {
     ) {
         let event_id = format!("e{}", self.step_no);
         let app_id = self.model.records[app].id.clone();
+        let at = self.now();
+        let feed_seq = self.stack.last_seq().await;
         let mut event = json!({
             "event_id": event_id,
             "kind": kind,
             "app_object": "contact",
             "app_id": app_id,
-            "occurred_at": self.now().to_rfc3339(),
+            "occurred_at": at.to_rfc3339(),
             "fields": fields,
         });
         if !items.is_empty() {
@@ -366,6 +400,8 @@ impl World {
             fields: fields.into_iter().collect(),
             cycle,
             items,
+            at,
+            feed_seq,
         });
     }
 
@@ -381,6 +417,13 @@ impl World {
         r.first_name = format!("First-{}-{}", r.id, self.step_no);
         let mut fields = Map::new();
         fields.insert("first_name".into(), json!(r.first_name));
+        self.send(app, "update", fields, None, Vec::new()).await;
+    }
+
+    /// The app changes the Title (a field Salesforce users edit too).
+    async fn app_title(&mut self, app: usize) {
+        let mut fields = Map::new();
+        fields.insert("title".into(), json!(format!("AppTitle-{}", self.step_no)));
         self.send(app, "update", fields, None, Vec::new()).await;
     }
 
@@ -461,9 +504,10 @@ impl World {
     ) {
         let mut fields = Map::new();
         fields.insert(field.into(), value.clone());
+        let at = self.now() - Duration::seconds(i64::from(late_by.unwrap_or(0)));
         match late_by {
-            Some(secs) => {
-                let stamp = self.now() - Duration::seconds(i64::from(secs));
+            Some(_) => {
+                let stamp = at;
                 self.stack
                     .sf
                     .commit_late(PROD_ORG, object, Some(id), fields, stamp)
@@ -489,6 +533,7 @@ impl World {
             app_field: app_field.into(),
             value,
             owner,
+            at,
         });
     }
 
@@ -500,6 +545,12 @@ impl World {
             return;
         };
         let owner = Some(self.model.records[app].id.clone());
+        // With drawn rules each value is unique: the checker tells whose value stands.
+        let title = if self.profile.rules {
+            format!("{title}-s{}", self.step_no)
+        } else {
+            title
+        };
         self.edit(object, &id, "Title", "title", json!(title), owner, late_by);
     }
 

@@ -28,10 +28,17 @@ pub struct Profile {
     /// Salesforce users create more records at one instant than a poll reads (the sim's
     /// poll cap is [`crate::runner::SIM_POLL_CAP`]), some of them committed late.
     pub bursts: bool,
+    /// The tenant's rules: each seed draws a conflict policy, the person Title's direction
+    /// and the person pull toggle ([`crate::rules::Rules::draw`]). Not in `full` (its seeds
+    /// replay as before).
+    pub rules: bool,
+    /// With `rules`: the app edits Titles too, so both sides edit one field and the policy
+    /// decides. Not in CI yet: it finds open defects (`tests/sim/README.md`).
+    pub contested: bool,
 }
 
 /// Each profile feature by the name `--profile` adds (`+name`) or removes (`-name`) it.
-const FEATURES: [&str; 7] = [
+const FEATURES: [&str; 9] = [
     "demo_and_sale",
     "repeat_cycles",
     "account_and_deal_edits",
@@ -39,6 +46,8 @@ const FEATURES: [&str; 7] = [
     "records_without_email",
     "phone_variants",
     "bursts",
+    "rules",
+    "contested",
 ];
 
 impl Profile {
@@ -52,8 +61,10 @@ impl Profile {
         records_without_email: false,
         phone_variants: false,
         bursts: false,
+        rules: false,
+        contested: false,
     };
-    /// Everything the simulation can do.
+    /// Everything the simulation can do but the drawn rules (`full+rules` adds them).
     pub const FULL: Profile = Profile {
         demo_and_sale: true,
         repeat_cycles: true,
@@ -62,6 +73,8 @@ impl Profile {
         records_without_email: true,
         phone_variants: true,
         bursts: true,
+        rules: false,
+        contested: false,
     };
 
     fn feature(&mut self, name: &str) -> Option<&mut bool> {
@@ -73,6 +86,8 @@ impl Profile {
             "records_without_email" => &mut self.records_without_email,
             "phone_variants" => &mut self.phone_variants,
             "bursts" => &mut self.bursts,
+            "rules" => &mut self.rules,
+            "contested" => &mut self.contested,
             _ => return None,
         })
     }
@@ -106,6 +121,20 @@ impl Profile {
         if *self == Self::FULL {
             return "full".into();
         }
+        for (name, rules, contested) in [
+            ("full+rules", true, false),
+            ("full+rules+contested", true, true),
+        ] {
+            if *self
+                == (Profile {
+                    rules,
+                    contested,
+                    ..Self::FULL
+                })
+            {
+                return name.into();
+            }
+        }
         let mut out = "today".to_string();
         let mut this = *self;
         for name in FEATURES {
@@ -125,6 +154,8 @@ pub enum Step {
     AppCreate { app: usize },
     /// The app changes a contact's first name.
     AppUpdate { app: usize },
+    /// The app changes a contact's Title (profile feature `rules`).
+    AppTitle { app: usize },
     /// A demo set moving the contact to the held phase: Contact, Account, a new Opportunity.
     AppDemoSet { app: usize },
     /// A sale with `items` line items; closes the open cycle's Opportunity.
@@ -257,6 +288,7 @@ fn app_step(rng: &mut StdRng, model: &Model, profile: &Profile, app: usize) -> S
                 items: rng.random_range(0..=3),
             }
         }
+        70.. if profile.rules && profile.contested => Step::AppTitle { app },
         _ => Step::AppUpdate { app },
     }
 }

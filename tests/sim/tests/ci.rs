@@ -11,13 +11,15 @@
 
 use crmsync_sim::{FaultSet, Profile, SimConfig, run_seed};
 
-/// Every fault kind and every profile feature but demo sets and sales.
-const PEOPLE_PROFILE: &str = "today+deletes_and_sweeps+records_without_email+phone_variants+bursts";
+/// Every fault kind and every profile feature but demo sets and sales; each seed draws
+/// the tenant's rules (conflict policy, Title direction, person pulls).
+const PEOPLE_PROFILE: &str =
+    "today+deletes_and_sweeps+records_without_email+phone_variants+bursts+rules";
 const PEOPLE_FAULTS: &str = "all";
 const PEOPLE_SEEDS: u64 = 300;
 
-/// Demo sets (repeated cycles included) and sales with every other feature.
-const DEALS_PROFILE: &str = "full";
+/// Demo sets (repeated cycles included) and sales with every other feature and drawn rules.
+const DEALS_PROFILE: &str = "full+rules";
 const DEALS_FAULTS: &str = "all";
 const DEALS_SEEDS: u64 = 200;
 

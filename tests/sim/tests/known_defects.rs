@@ -471,3 +471,39 @@ fn long_run_seeds_hold() {
         assert!(report.passed(), "seed {seed}: {}", report.failure_text());
     }
 }
+
+/// Found with drawn rules and both sides editing the Title (`+rules+contested`, people seed
+/// 11 and 40 more of the first 600): the app changes a Lead's Title, a Salesforce user
+/// changes it 5 s later, and the push runs before any poll. The push knew nothing of the
+/// newer edit and wrote the app's older value over it: under `most_recent` (and `crm_wins`)
+/// Salesforce's edit must stand. Fixed: a push first reads the linked records whose two-way
+/// fields its events change and applies them as a poll would (`push::catch_up`).
+#[test]
+fn a_push_writes_an_older_app_change_over_a_newer_salesforce_edit_it_never_polled() {
+    for policy in ["most_recent", "crm_wins"] {
+        let config = SimConfig {
+            records: 1,
+            profile: Profile::parse("today+rules+contested").expect("profile"),
+            faults: FaultSet::none(),
+            emails: Some(true),
+            rules: Some(crmsync_sim::Rules::parse(policy).expect("rules")),
+            ..SimConfig::new(0)
+        };
+        let steps = vec![
+            Step::AppCreate { app: 0 },
+            drain(),
+            Step::Poll { fault: None },
+            Step::Advance { secs: 5 },
+            Step::AppTitle { app: 0 },
+            Step::Advance { secs: 5 },
+            Step::SfEditPerson {
+                app: 0,
+                title: "Title-newer".into(),
+                late_by_secs: None,
+            },
+            drain(),
+        ];
+        let report = run_script(&config, steps);
+        assert!(report.passed(), "{policy}:\n{}", report.failure_text());
+    }
+}
