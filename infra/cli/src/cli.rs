@@ -33,6 +33,35 @@ pub enum Command {
     Provision(crate::provision::ProvisionArgs),
 }
 
+/// The connected app crmsync signs in with (`--client-id`, `--client-secret`); the
+/// emulator's demo app when unset.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ConnectedAppArgs {
+    /// Connected app consumer key (required with --sf-login-url).
+    #[arg(long, value_name = "ID", env = "CRMSYNC_SF_CLIENT_ID")]
+    pub client_id: Option<String>,
+    /// Connected app consumer secret.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "CRMSYNC_SF_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    pub client_secret: Option<crmsync_store::Secret>,
+}
+
+impl ConnectedAppArgs {
+    /// The consumer key, which a real org (`--sf-login-url`) needs.
+    pub fn required_client_id(&self) -> crate::error::CliResult<String> {
+        self.client_id.clone().ok_or_else(|| {
+            crate::error::CliError::usage(
+                "--client-id",
+                "required with --sf-login-url (or set CRMSYNC_SF_CLIENT_ID)",
+            )
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use clap::{CommandFactory, Parser};

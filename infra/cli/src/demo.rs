@@ -34,17 +34,8 @@ pub struct DemoArgs {
     /// waits for the callback on --redirect-url.
     #[arg(long, value_name = "URL")]
     pub sf_login_url: Option<String>,
-    /// Connected app consumer key (with --sf-login-url).
-    #[arg(long, value_name = "ID", env = "CRMSYNC_SF_CLIENT_ID")]
-    pub client_id: Option<String>,
-    /// Connected app consumer secret (with --sf-login-url).
-    #[arg(
-        long,
-        value_name = "SECRET",
-        env = "CRMSYNC_SF_CLIENT_SECRET",
-        hide_env_values = true
-    )]
-    pub client_secret: Option<crmsync_store::Secret>,
+    #[command(flatten)]
+    pub app: crate::cli::ConnectedAppArgs,
     /// OAuth callback URL registered in the connected app (with --sf-login-url; a listener
     /// is started on its port).
     #[arg(long, value_name = "URL", default_value = stack::DEFAULT_REDIRECT_URL)]
@@ -74,8 +65,7 @@ impl Default for DemoArgs {
     fn default() -> Self {
         Self {
             sf_login_url: None,
-            client_id: None,
-            client_secret: None,
+            app: Default::default(),
             redirect_url: stack::DEFAULT_REDIRECT_URL.to_string(),
             aws_endpoint: None,
             state: None,
@@ -94,13 +84,8 @@ impl DemoArgs {
             Some(url) => SalesforceTarget::External {
                 login_url: url.clone(),
                 sandbox_login_url: None,
-                client_id: self.client_id.clone().ok_or_else(|| {
-                    CliError::usage(
-                        "--client-id",
-                        "required with --sf-login-url (or set CRMSYNC_SF_CLIENT_ID)",
-                    )
-                })?,
-                client_secret: self.client_secret.clone(),
+                client_id: self.app.required_client_id()?,
+                client_secret: self.app.client_secret.clone(),
             },
         };
         let state = match (&self.aws_endpoint, &self.state) {

@@ -50,17 +50,8 @@ pub struct DevArgs {
     /// register `http://127.0.0.1:PORT/oauth/callback` in its connected app.
     #[arg(long, value_name = "URL")]
     pub sf_login_url: Option<String>,
-    /// Connected app consumer key (with --sf-login-url).
-    #[arg(long, value_name = "ID", env = "CRMSYNC_SF_CLIENT_ID")]
-    pub client_id: Option<String>,
-    /// Connected app consumer secret (with --sf-login-url).
-    #[arg(
-        long,
-        value_name = "SECRET",
-        env = "CRMSYNC_SF_CLIENT_SECRET",
-        hide_env_values = true
-    )]
-    pub client_secret: Option<crmsync_store::Secret>,
+    #[command(flatten)]
+    pub app: crate::cli::ConnectedAppArgs,
     /// Use the AWS adapters at this endpoint (moto) instead of the state file.
     #[arg(long, value_name = "URL")]
     pub aws_endpoint: Option<String>,
@@ -130,13 +121,8 @@ pub async fn run(args: &DevArgs) -> CliResult<()> {
         Some(url) => SalesforceTarget::External {
             login_url: url.clone(),
             sandbox_login_url: None,
-            client_id: args.client_id.clone().ok_or_else(|| {
-                CliError::usage(
-                    "--client-id",
-                    "required with --sf-login-url (or set CRMSYNC_SF_CLIENT_ID)",
-                )
-            })?,
-            client_secret: args.client_secret.clone(),
+            client_id: args.app.required_client_id()?,
+            client_secret: args.app.client_secret.clone(),
         },
     };
     let state = match &args.aws_endpoint {

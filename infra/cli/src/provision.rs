@@ -18,18 +18,8 @@ pub struct ProvisionArgs {
     /// Connection id (e.g. `production`).
     #[arg(long, default_value = "production")]
     pub connection: String,
-    /// Connected app consumer key (refreshes the connection's token); the emulator's
-    /// demo app when unset.
-    #[arg(long, value_name = "ID", env = "CRMSYNC_SF_CLIENT_ID")]
-    pub client_id: Option<String>,
-    /// Connected app consumer secret.
-    #[arg(
-        long,
-        value_name = "SECRET",
-        env = "CRMSYNC_SF_CLIENT_SECRET",
-        hide_env_values = true
-    )]
-    pub client_secret: Option<crmsync_store::Secret>,
+    #[command(flatten)]
+    pub app: crate::cli::ConnectedAppArgs,
     #[command(flatten)]
     pub state: StateArgs,
     /// Print the outcome as JSON.
@@ -41,10 +31,11 @@ pub async fn run(args: &ProvisionArgs) -> CliResult<Provisioning> {
     let opened = open_app(&args.state).await?;
     let credentials = AppCredentials {
         client_id: args
+            .app
             .client_id
             .clone()
             .unwrap_or_else(|| sf_emulator::demo::CLIENT_ID.to_string()),
-        client_secret: Some(match &args.client_secret {
+        client_secret: Some(match &args.app.client_secret {
             Some(s) => s.expose().to_string(),
             None => sf_emulator::demo::CLIENT_SECRET.to_string(),
         }),

@@ -66,17 +66,24 @@ impl DynamoStore {
 
     /// Writes items in BatchWriteItem chunks of 25, retrying unprocessed ones.
     pub(super) async fn batch_put(&self, items: Vec<Item>) -> StoreResult<()> {
-        for chunk in items.chunks(25) {
-            let mut pending: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|i| {
-                    PutRequest::builder()
-                        .set_item(Some(i.clone()))
-                        .build()
-                        .map(|p| WriteRequest::builder().put_request(p).build())
-                        .map_err(|e| StoreError::invalid("item", e.to_string()))
-                })
-                .collect::<StoreResult<_>>()?;
+        let requests = items
+            .into_iter()
+            .map(|i| {
+                PutRequest::builder()
+                    .set_item(Some(i))
+                    .build()
+                    .map(|p| WriteRequest::builder().put_request(p).build())
+                    .map_err(|e| StoreError::invalid("item", e.to_string()))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.batch_write(requests).await
+    }
+
+    /// Sends write requests in BatchWriteItem chunks of 25, retrying unprocessed ones with
+    /// backoff (DynamoDB returns what it throttled as `UnprocessedItems`).
+    pub(super) async fn batch_write(&self, requests: Vec<WriteRequest>) -> StoreResult<()> {
+        for chunk in requests.chunks(25) {
+            let mut pending = chunk.to_vec();
             for attempt in 0..8u32 {
                 let resp = self
                     .client
@@ -98,7 +105,7 @@ impl DynamoStore {
                 return Err(StoreError::Unavailable {
                     service: SERVICE,
                     operation: "BatchWriteItem",
-                    message: format!("{} items left unprocessed", pending.len()),
+                    message: format!("{} writes left unprocessed", pending.len()),
                 });
             }
         }

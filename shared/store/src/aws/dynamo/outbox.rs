@@ -175,43 +175,17 @@ impl OutboxStore for DynamoStore {
         seqs: &[u64],
     ) -> StoreResult<()> {
         let pk = outbox_pk(tenant, connection);
-        for chunk in seqs.chunks(25) {
-            let mut pending: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|seq| {
-                    DeleteRequest::builder()
-                        .key(PK, s(&pk))
-                        .key(SK, s(outbox_sk(*seq)))
-                        .build()
-                        .map(|d| WriteRequest::builder().delete_request(d).build())
-                        .map_err(|e| StoreError::invalid("outbox", e.to_string()))
-                })
-                .collect::<StoreResult<_>>()?;
-            for attempt in 0..8u32 {
-                let resp = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, pending)
-                    .send()
-                    .await
-                    .map_err(|e| classify(SERVICE, "BatchWriteItem", e))?;
-                pending = resp
-                    .unprocessed_items
-                    .and_then(|mut m| m.remove(&self.table))
-                    .unwrap_or_default();
-                if pending.is_empty() {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(25 << attempt)).await;
-            }
-            if !pending.is_empty() {
-                return Err(StoreError::Unavailable {
-                    service: SERVICE,
-                    operation: "BatchWriteItem",
-                    message: format!("{} outbox deletes left unprocessed", pending.len()),
-                });
-            }
-        }
-        Ok(())
+        let deletes = seqs
+            .iter()
+            .map(|seq| {
+                DeleteRequest::builder()
+                    .key(PK, s(&pk))
+                    .key(SK, s(outbox_sk(*seq)))
+                    .build()
+                    .map(|d| WriteRequest::builder().delete_request(d).build())
+                    .map_err(|e| StoreError::invalid("outbox", e.to_string()))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.batch_write(deletes).await
     }
 }
