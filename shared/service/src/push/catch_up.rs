@@ -99,6 +99,10 @@ pub(super) async fn catch_up(
             crate::poll::Shape::Unordered,
         )
         .await?;
+        // A link written since this read began (another worker's push landed meanwhile) is
+        // newer than what the read shows: applying it would take crmsync's own write for
+        // a Salesforce change and put the old value back on the link (sim deals seed 795).
+        let read_at = app.now();
         let mut pages = client.query(soql);
         while let Some(page) = pages.next().await {
             for record in page?.records {
@@ -106,6 +110,10 @@ pub(super) async fn catch_up(
                     continue;
                 };
                 let id = crmsync_core::sfid::canonical(id);
+                let link = crate::links::link_by_sf_id(app, &conn.tenant, &conn.id, &id).await?;
+                if link.is_some_and(|l| l.updated_at >= read_at) {
+                    continue;
+                }
                 let empty = BTreeMap::new();
                 let pending = records.get(id.as_str()).unwrap_or(&empty);
                 crate::poll::apply_record_with(
