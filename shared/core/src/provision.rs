@@ -163,40 +163,35 @@ impl DesiredField {
     }
 }
 
+/// crmsync's own key on `object`: Text(255), External ID, Unique.
+fn key_field(object: &str) -> DesiredField {
+    DesiredField {
+        object: object.to_string(),
+        api_name: KEY_FIELD.into(),
+        label: "crmsync App Id".into(),
+        kind: CustomFieldType::Text,
+        key: true,
+        length: Some(255),
+        precision: None,
+        scale: None,
+        values: Vec::new(),
+    }
+}
+
 /// Everything provisioning ensures for this config: the key field on each enabled object
 /// crmsync creates records in, then the declared custom fields.
 pub fn desired_fields(cfg: &SyncConfig) -> Vec<DesiredField> {
     let mut out = Vec::new();
     for (object, obj) in cfg.enabled_objects() {
         if obj.outbound.create && KEY_OBJECTS.contains(&object) {
-            out.push(DesiredField {
-                object: object.to_string(),
-                api_name: KEY_FIELD.into(),
-                label: "crmsync App Id".into(),
-                kind: CustomFieldType::Text,
-                key: true,
-                length: Some(255),
-                precision: None,
-                scale: None,
-                values: Vec::new(),
-            });
+            out.push(key_field(object));
         }
     }
     if cfg.opportunity.sync_sales
         && cfg.object("Opportunity").is_some()
         && !out.iter().any(|f| f.object == "OpportunityLineItem")
     {
-        out.push(DesiredField {
-            object: "OpportunityLineItem".into(),
-            api_name: KEY_FIELD.into(),
-            label: "crmsync App Id".into(),
-            kind: CustomFieldType::Text,
-            key: true,
-            length: Some(255),
-            precision: None,
-            scale: None,
-            values: Vec::new(),
-        });
+        out.push(key_field("OpportunityLineItem"));
     }
     for spec in &cfg.custom_fields {
         if out

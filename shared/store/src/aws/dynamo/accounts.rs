@@ -125,13 +125,11 @@ impl ConnectionStore for DynamoStore {
             .expression_attribute_values(":u", to_av(&self.now(), "updated_at")?)
             .send()
             .await;
-        match res.map_err(|e| classify(SERVICE, "UpdateItem", e)) {
-            Ok(_) => Ok(()),
-            Err(StoreError::Conflict(_)) => {
-                Err(StoreError::NotFound(format!("connection {tenant}/{id}")))
-            }
-            Err(e) => Err(e),
-        }
+        connection_updated(
+            res.map_err(|e| classify(SERVICE, "UpdateItem", e)),
+            tenant,
+            id,
+        )
     }
 
     async fn set_poll_minutes(
@@ -152,13 +150,27 @@ impl ConnectionStore for DynamoStore {
             .expression_attribute_values(":m", AttributeValue::N(minutes.to_string()))
             .send()
             .await;
-        match res.map_err(|e| classify(SERVICE, "UpdateItem", e)) {
-            Ok(_) => Ok(()),
-            Err(StoreError::Conflict(_)) => {
-                Err(StoreError::NotFound(format!("connection {tenant}/{id}")))
-            }
-            Err(e) => Err(e),
+        connection_updated(
+            res.map_err(|e| classify(SERVICE, "UpdateItem", e)),
+            tenant,
+            id,
+        )
+    }
+}
+
+/// An update conditioned on `attribute_exists(pk)`: its condition failing means the
+/// connection does not exist.
+fn connection_updated<T>(
+    res: StoreResult<T>,
+    tenant: &TenantId,
+    id: &ConnectionId,
+) -> StoreResult<()> {
+    match res {
+        Ok(_) => Ok(()),
+        Err(StoreError::Conflict(_)) => {
+            Err(StoreError::NotFound(format!("connection {tenant}/{id}")))
         }
+        Err(e) => Err(e),
     }
 }
 
