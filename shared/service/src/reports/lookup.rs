@@ -1,0 +1,145 @@
+//! The on-demand record lookup by an index field.
+
+use crmsync_core::types::{FieldMap, FieldNote};
+use crmsync_salesforce::soql::{Condition, Literal, SoqlBuilder};
+use crmsync_store::{ConnectionId, TenantId};
+use futures::StreamExt;
+use serde::Serialize;
+
+use super::config::get_config;
+use super::connections::live_client;
+use crate::app::App;
+use crate::error::ServiceError;
+
+/// One Salesforce record found by an index field, with its mapped fields in app terms.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LookupResult {
+    pub object: String,
+    pub id: String,
+    pub app_object: String,
+    /// App field → app value, through the config's inbound mappings for the object.
+    pub fields: FieldMap,
+    /// The Salesforce values read (mapped fields only).
+    pub salesforce: serde_json::Map<String, serde_json::Value>,
+    /// More than one record matched; the first (by Id) is returned.
+    pub ambiguous: bool,
+    /// Mappings that could not be applied, and why.
+    pub notes: Vec<FieldNote>,
+}
+
+/// Letters, digits and underscores, starting with a letter (`Account`, `Site__c`).
+fn is_api_name(s: &str) -> bool {
+    s.len() <= 80
+        && s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Finds one record by an index field (idLookup, external id or unique) and returns its
+/// mapped fields. The value is a typed, escaped literal; field names come from describe.
+pub async fn lookup(
+    app: &App,
+    tenant: &TenantId,
+    id: &ConnectionId,
+    object: &str,
+    field: &str,
+    value: &str,
+) -> Result<LookupResult, ServiceError> {
+    if !is_api_name(object) {
+        return Err(ServiceError::bad_request(
+            "object",
+            "not a Salesforce API name",
+        ));
+    }
+    if value.is_empty() || value.len() > 1000 {
+        return Err(ServiceError::bad_request(
+            "value",
+            "must be 1 to 1000 characters",
+        ));
+    }
+    let client = live_client(app, tenant, id).await?;
+    let versioned = get_config(app, tenant, id).await?;
+    let config = &versioned.config;
+    let obj = config.object(object).ok_or_else(|| {
+        ServiceError::bad_request(
+            "object",
+            format!("{object} is not enabled in the sync config"),
+        )
+    })?;
+    let describe = client.describe(object).await.map_err(|e| {
+        if e.is_not_found() {
+            ServiceError::NotFound(format!("Salesforce object {object}"))
+        } else {
+            e.into()
+        }
+    })?;
+    let index = describe.field(field).ok_or_else(|| {
+        ServiceError::bad_request("field", format!("{object} has no field {field}"))
+    })?;
+    if !(index.id_lookup || index.external_id || index.unique) {
+        return Err(ServiceError::bad_request(
+            "field",
+            format!(
+                "{} is not an index field (idLookup, external id or unique)",
+                index.name
+            ),
+        ));
+    }
+    let literal = Literal::for_field(index, &serde_json::Value::String(value.to_string()))
+        .map_err(|e| ServiceError::bad_request("value", e.to_string()))?;
+    let mut notes = Vec::new();
+    let mut selected = vec!["Id".to_string()];
+    for m in obj.fields.iter().filter(|m| m.rule.inbound()) {
+        match describe.field(&m.salesforce_field) {
+            Some(f) => selected.push(f.name.clone()),
+            None => notes.push(FieldNote::new(
+                &m.app_field,
+                format!("{object} has no field {}", m.salesforce_field),
+            )),
+        }
+    }
+    let soql = SoqlBuilder::new(&describe)
+        .select(&selected)
+        .filter(Condition::eq(&index.name, literal))
+        .order_by("Id", crmsync_salesforce::soql::Order::Asc)
+        .limit(2)
+        .build()
+        .map_err(|e| ServiceError::bad_request("field", e.to_string()))?;
+    let mut pages = client.query(soql);
+    let page = match pages.next().await {
+        Some(page) => page?,
+        None => {
+            return Err(ServiceError::NotFound(format!(
+                "{object} with {} = {value}",
+                index.name
+            )));
+        }
+    };
+    let ambiguous = page.records.len() > 1 || page.total_size > 1;
+    let record =
+        page.records.into_iter().next().ok_or_else(|| {
+            ServiceError::NotFound(format!("{object} with {} = {value}", index.name))
+        })?;
+    let mut fields = FieldMap::new();
+    let mut salesforce = serde_json::Map::new();
+    for m in obj.fields.iter().filter(|m| m.rule.inbound()) {
+        let Some(sf_value) = record.get(&m.salesforce_field) else {
+            continue;
+        };
+        salesforce.insert(m.salesforce_field.clone(), sf_value.clone());
+        match crmsync_core::mapping::app_value_of(config, m, sf_value) {
+            Ok(v) => {
+                fields.insert(m.app_field.clone(), v);
+            }
+            Err(e) => notes.push(FieldNote::new(&m.app_field, e.to_string())),
+        }
+    }
+    Ok(LookupResult {
+        object: describe.name.clone(),
+        id: record.id().unwrap_or_default().to_string(),
+        app_object: obj.app_object.as_str().to_string(),
+        fields,
+        salesforce,
+        ambiguous,
+        notes,
+    })
+}
