@@ -42,6 +42,11 @@ pub(crate) fn routes() -> Router<HttpState> {
         .route("/v1/connections/{c}/provision", post(provision))
         .route("/v1/connections/{c}/quota", get(quota))
         .route("/v1/connections/{c}/lookup", get(lookup))
+        .route("/v1/connections/{c}/objects", get(catalog_objects))
+        .route(
+            "/v1/connections/{c}/objects/{object}/fields",
+            get(catalog_fields),
+        )
         .route("/v1/changes", get(changes))
         .route("/v1/credentials/rotate", post(rotate))
 }
@@ -315,6 +320,31 @@ async fn lookup(
     )
     .await?;
     Ok(Json(found))
+}
+
+async fn catalog_objects(
+    State(s): State<HttpState>,
+    auth: TenantAuth,
+    seg: Segments,
+    RawQuery(q): RawQuery,
+) -> Reply<reports::ObjectCatalog> {
+    let c = connection(&seg)?;
+    no_params(q.as_deref())?;
+    Ok(Json(reports::list_objects(&s.app, &auth.tenant, &c).await?))
+}
+
+async fn catalog_fields(
+    State(s): State<HttpState>,
+    auth: TenantAuth,
+    seg: Segments,
+    RawQuery(q): RawQuery,
+) -> Reply<reports::FieldCatalog> {
+    let c = connection(&seg)?;
+    no_params(q.as_deref())?;
+    let object = seg.get("object")?;
+    Ok(Json(
+        reports::list_fields(&s.app, &auth.tenant, &c, object).await?,
+    ))
 }
 
 async fn changes(

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::config::get_config;
 use super::connections::live_client;
+use super::is_api_name;
 use crate::app::App;
 use crate::error::ServiceError;
 
@@ -25,13 +26,6 @@ pub struct LookupResult {
     pub ambiguous: bool,
     /// Mappings that could not be applied, and why.
     pub notes: Vec<FieldNote>,
-}
-
-/// Letters, digits and underscores, starting with a letter (`Account`, `Site__c`).
-fn is_api_name(s: &str) -> bool {
-    s.len() <= 80
-        && s.starts_with(|c: char| c.is_ascii_alphabetic())
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Finds one record by an index field (idLookup, external id or unique) and returns its

@@ -6,6 +6,7 @@
 //! Every function takes the authenticated tenant and passes it to every store call, so a
 //! caller can never reach another tenant's data. Views leave out secret names and tokens.
 
+mod catalog;
 mod changes;
 mod config;
 mod connections;
@@ -15,6 +16,7 @@ mod lookup;
 mod quota;
 mod runs;
 
+pub use catalog::*;
 pub use changes::*;
 pub use config::*;
 pub use connections::*;
@@ -40,4 +42,11 @@ fn store_err(e: StoreError) -> ServiceError {
         StoreError::NotFound(what) => ServiceError::NotFound(what),
         other => other.into(),
     }
+}
+
+/// Letters, digits and underscores, starting with a letter (`Account`, `Site__c`).
+fn is_api_name(s: &str) -> bool {
+    s.len() <= 80
+        && s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
