@@ -3,6 +3,9 @@
 //! with its type, length, picklist values, create/update flags, whether Salesforce
 //! requires it on create and which mappings use it. A field provisioned a moment ago is
 //! listed at once; bad object names and unknown objects get clear errors.
+//!
+//! Item 10 (seed 001's lookup): `…/lookup?…&fields=all` also returns every readable field
+//! of the record, not only the mapped ones.
 
 use axum::http::StatusCode;
 use crmsync_core::provision::{CustomFieldSpec, CustomFieldType};
@@ -11,7 +14,10 @@ use crmsync_service::{http, provision};
 use crmsync_store::Environment;
 use serde_json::Value;
 
-e2e!(the_catalog_lists_objects_and_fields_for_mapping);
+e2e!(
+    the_catalog_lists_objects_and_fields_for_mapping,
+    a_lookup_returns_every_field_on_request,
+);
 
 fn field<'a>(fields: &'a Value, name: &str) -> &'a Value {
     fields["fields"]
@@ -119,4 +125,40 @@ async fn the_catalog_lists_objects_and_fields_for_mapping(backend: Backend) {
     assert_eq!(code, StatusCode::BAD_REQUEST, "{body}");
     let (code, _) = api.get("/v1/connections/nope/objects", &key).await;
     assert_eq!(code, StatusCode::NOT_FOUND);
+}
+
+async fn a_lookup_returns_every_field_on_request(backend: Backend) {
+    let s = Stack::start(backend).await;
+    s.connect("prod", Environment::Production).await;
+    let key = s.credentials.api_key.clone();
+    let api = Api::new(http::report_router(s.app.clone()));
+    let id = s.insert(
+        PROD_ORG,
+        "Lead",
+        serde_json::json!({"FirstName": "Ada", "LastName": "Lookup", "Company": "Engines Ltd",
+               "Email": "ada.lookup@engines.example", "City": "Leeds"}),
+    );
+    let base =
+        "/v1/connections/prod/lookup?object=Lead&field=Email&value=ada.lookup%40engines.example";
+
+    let mapped = ok("lookup", api.get(base, &key).await);
+    assert_eq!(mapped["id"], id.as_str());
+    assert_eq!(mapped["fields"]["email"], "ada.lookup@engines.example");
+    assert!(mapped.get("all_fields").is_none(), "{mapped}");
+
+    let all = ok(
+        "lookup fields=all",
+        api.get(&format!("{base}&fields=all"), &key).await,
+    );
+    assert_eq!(all["fields"], mapped["fields"], "mapped fields unchanged");
+    let every = all["all_fields"].as_object().expect("all_fields");
+    assert_eq!(every["Company"], "Engines Ltd", "{all}");
+    assert_eq!(every["City"], "Leeds", "an unmapped field: {all}");
+    assert_eq!(every["Id"], id.as_str());
+    assert!(every.contains_key("CreatedDate"), "{all}");
+    assert!(!every.contains_key("attributes"), "{all}");
+
+    let (code, body) = api.get(&format!("{base}&fields=everything"), &key).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.to_string().contains("fields"), "{body}");
 }

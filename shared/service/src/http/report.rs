@@ -309,7 +309,8 @@ async fn lookup(
     RawQuery(q): RawQuery,
 ) -> Reply<reports::LookupResult> {
     let c = connection(&seg)?;
-    let p = Params::parse(q.as_deref(), &["object", "field", "value"], false)?;
+    let p = Params::parse(q.as_deref(), &["object", "field", "value", "fields"], false)?;
+    let wanted = reports::LookupFields::parse(p.get("fields"))?;
     let found = reports::lookup(
         &s.app,
         &auth.tenant,
@@ -317,6 +318,7 @@ async fn lookup(
         p.required("object")?,
         p.required("field")?,
         p.required("value")?,
+        wanted,
     )
     .await?;
     Ok(Json(found))

@@ -26,6 +26,37 @@ pub struct LookupResult {
     pub ambiguous: bool,
     /// Mappings that could not be applied, and why.
     pub notes: Vec<FieldNote>,
+    /// With `fields=all`: every field of the record the connected user can read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub all_fields: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// Which fields a lookup returns besides the mapped ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LookupFields {
+    /// The mapped fields only (in app terms and as read).
+    #[default]
+    Mapped,
+    /// Also every readable field of the record (`all_fields`), for seed 001's record view.
+    All,
+}
+
+impl LookupFields {
+    pub fn parse(raw: Option<&str>) -> Result<Self, ServiceError> {
+        match raw {
+            None | Some("mapped") => Ok(Self::Mapped),
+            Some("all") => Ok(Self::All),
+            Some(other) => Err(ServiceError::bad_request(
+                "fields",
+                format!("must be `mapped` or `all`, not `{other}`"),
+            )),
+        }
+    }
+}
+
+/// Compound fields (their components are selected instead) and file bodies.
+fn selectable_in_all(f: &crmsync_core::describe::FieldDescribe) -> bool {
+    !matches!(f.field_type.as_str(), "address" | "location" | "base64")
 }
 
 /// Finds one record by an index field (idLookup, external id or unique) and returns its
@@ -37,6 +68,7 @@ pub async fn lookup(
     object: &str,
     field: &str,
     value: &str,
+    wanted: LookupFields,
 ) -> Result<LookupResult, ServiceError> {
     if !is_api_name(object) {
         return Err(ServiceError::bad_request(
@@ -91,6 +123,15 @@ pub async fn lookup(
             )),
         }
     }
+    if wanted == LookupFields::All {
+        selected.extend(
+            describe
+                .fields
+                .iter()
+                .filter(|f| selectable_in_all(f))
+                .map(|f| f.name.clone()),
+        );
+    }
     let soql = SoqlBuilder::new(&describe)
         .select(&selected)
         .filter(Condition::eq(&index.name, literal))
@@ -113,6 +154,16 @@ pub async fn lookup(
         page.records.into_iter().next().ok_or_else(|| {
             ServiceError::NotFound(format!("{object} with {} = {value}", index.name))
         })?;
+    let all_fields = (wanted == LookupFields::All).then(|| {
+        let mut all: serde_json::Map<_, _> = record
+            .fields
+            .iter()
+            .filter(|(k, _)| k.as_str() != "attributes")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        all.sort_keys();
+        all
+    });
     let mut fields = FieldMap::new();
     let mut salesforce = serde_json::Map::new();
     for m in obj.fields.iter().filter(|m| m.rule.inbound()) {
@@ -135,5 +186,6 @@ pub async fn lookup(
         salesforce,
         ambiguous,
         notes,
+        all_fields,
     })
 }
