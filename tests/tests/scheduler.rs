@@ -38,8 +38,12 @@ fn fake_connection(s: &Stack, id: &str, status: ConnectionStatus) -> Connection 
         },
         secret_name: format!("fanout/{id}"),
         last_sync_at: None,
+        last_poll_at: None,
         poll_minutes: None,
         last_error: None,
+        last_success_at: None,
+        last_failure_at: None,
+        last_error_code: None,
         created_at: now,
         updated_at: now,
         provisioning: None,
@@ -90,7 +94,7 @@ async fn each_due_connection_is_queued_once_until_its_poll_finishes(backend: Bac
         s.app.stores.connections.put(&c).await.unwrap();
     }
     let mut fresh = fake_connection(&s, "fresh", ConnectionStatus::Connected);
-    fresh.last_sync_at = Some(s.now());
+    fresh.last_poll_at = Some(s.now());
     s.app.stores.connections.put(&fresh).await.unwrap();
     let parked = fake_connection(&s, "parked", ConnectionStatus::ReconnectNeeded);
     s.app.stores.connections.put(&parked).await.unwrap();

@@ -23,6 +23,11 @@ pub struct FaultSpec {
     /// Share of write requests that commit and then answer 500, as if the response was lost
     /// (timeout, reset, or a 500 after the commit).
     pub commit_lost_rate: f64,
+    /// The org's API is off (an edition without API access, or an admin turned it off):
+    /// every data request answers 403 `API_DISABLED_FOR_ORG` with Salesforce's message,
+    /// `The REST API is not enabled for this Organization.` (as recorded in public client
+    /// tests, e.g. jsforce-based connectors and django-allauth's Salesforce provider).
+    pub api_disabled: bool,
 }
 
 impl FaultSpec {
@@ -48,6 +53,10 @@ impl FaultSpec {
     }
     pub fn unauthorized_next(mut self, n: u32) -> Self {
         self.unauthorized_next = n;
+        self
+    }
+    pub fn api_disabled(mut self, yes: bool) -> Self {
+        self.api_disabled = yes;
         self
     }
     pub fn commit_lost(mut self, rate: f64) -> Self {

@@ -117,6 +117,22 @@ impl SfError {
         }
     }
 
+    /// The org refuses this connection's API use until an admin acts: the API is off for
+    /// the org (`API_DISABLED_FOR_ORG`, editions without API access) or for the user
+    /// (`API_CURRENTLY_DISABLED`, no "API Enabled" permission), the org is locked
+    /// (`ORG_LOCKED`), or the user lacks access (`INSUFFICIENT_ACCESS`). Codes from the
+    /// API's `ExceptionCode` list (partner WSDL); the connection turns `Failed`.
+    /// (`INSUFFICIENT_ACCESS_OR_READONLY` is per record and does not count.)
+    pub fn is_org_refusal(&self) -> bool {
+        matches!(
+            self,
+            SfError::Permanent { code, .. } if matches!(
+                code.as_str(),
+                "API_DISABLED_FOR_ORG" | "API_CURRENTLY_DISABLED" | "ORG_LOCKED" | "INSUFFICIENT_ACCESS"
+            )
+        )
+    }
+
     /// 404 `NOT_FOUND` (or an equivalent code).
     pub fn is_not_found(&self) -> bool {
         matches!(self, SfError::Permanent { status: 404, .. })

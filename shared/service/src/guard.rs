@@ -6,7 +6,8 @@ use crmsync_salesforce::SfClient;
 use std::time::Duration;
 
 use crmsync_store::{
-    AppQuota, Connection, ConnectionId, ConnectionStatus, Lease, LimitInfo, LimitReading, TenantId,
+    AppQuota, Connection, ConnectionFailure, ConnectionId, ConnectionStatus, Lease, LimitInfo,
+    LimitReading, SyncRun, TenantId,
 };
 
 use crate::app::App;
@@ -39,6 +40,21 @@ pub fn is_connected(connection: &Connection) -> bool {
     connection.status == ConnectionStatus::Connected
 }
 
+/// How often a `Failed` connection is tried again (a poll), so it recovers by itself once
+/// the admin re-enables the API or unlocks the org.
+pub const FAILED_PROBE_EVERY: TimeDelta = TimeDelta::minutes(15);
+
+/// Whether a poll or sweep may run: Connected, or Failed and due a recovery probe.
+pub fn may_run(connection: &Connection, now: DateTime<Utc>) -> bool {
+    match connection.status {
+        ConnectionStatus::Connected => true,
+        ConnectionStatus::Failed => connection
+            .last_failure_at
+            .is_none_or(|at| now - at >= FAILED_PROBE_EVERY - TimeDelta::seconds(5)),
+        ConnectionStatus::ReconnectNeeded | ConnectionStatus::Disconnected => false,
+    }
+}
+
 /// How a poll or sweep of one connection may start.
 pub enum RunStart {
     /// Not Connected, or another worker holds the lease: the run ends with this status.
@@ -60,7 +76,7 @@ pub async fn begin_run(
     ttl: Duration,
 ) -> Result<RunStart, ServiceError> {
     let connection = connection(app, tenant, id).await?;
-    if !is_connected(&connection) {
+    if !may_run(&connection, app.now()) {
         return Ok(RunStart::Skip(RunStatus::NotConnected));
     }
     let owner = uuid::Uuid::new_v4().to_string();
@@ -157,7 +173,7 @@ pub async fn poll_budget(
     }
     let projection = quota::project(status.crmsync_used, status.work_allowance(), app.now());
     if projection.poll_slowdown > 1
-        && let Some(last) = connection.last_sync_at
+        && let Some(last) = connection.last_polled()
     {
         let interval = TimeDelta::minutes(interval_minutes * i64::from(projection.poll_slowdown));
         let next_due = last + interval;
@@ -170,6 +186,38 @@ pub async fn poll_budget(
         }
     }
     Ok(PollBudget::Go)
+}
+
+/// Records a successful poll or push (`last_sync_at`, `last_success_at`); a `Failed`
+/// connection that worked again is Connected again.
+pub async fn note_sync_success(
+    app: &App,
+    connection: &Connection,
+    run: SyncRun,
+) -> Result<(), ServiceError> {
+    app.stores
+        .connections
+        .record_sync(&connection.tenant, &connection.id, app.now(), run)
+        .await?;
+    if connection.status == ConnectionStatus::Failed {
+        match app
+            .stores
+            .connections
+            .update_status(
+                &connection.tenant,
+                &connection.id,
+                Some(ConnectionStatus::Failed),
+                ConnectionStatus::Connected,
+                None,
+            )
+            .await
+        {
+            Ok(_) => tracing::info!("the org accepts API calls again: connection recovered"),
+            Err(crmsync_store::StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 /// One `GET limits` to refresh the org's reading (booked like any call). A failure leaves
@@ -256,19 +304,26 @@ fn limit_reading(usage: crmsync_salesforce::ApiUsage) -> LimitReading {
     }
 }
 
-/// Marks the connection after a Salesforce error that a human must fix.
+/// Records a Salesforce error on the connection (health: `last_failure_at`,
+/// `last_error_code`, `last_error`); one a human must fix also changes its status:
+/// `ReconnectNeeded` for a refused grant, `Failed` when the org refuses API use.
 pub async fn note_salesforce_error(
     app: &App,
     connection: &Connection,
     error: &crmsync_salesforce::SfError,
 ) {
     let status = if error.is_reconnect_needed() {
-        Some(ConnectionStatus::ReconnectNeeded)
+        ConnectionStatus::ReconnectNeeded
+    } else if error.is_org_refusal() && connection.status == ConnectionStatus::Connected {
+        ConnectionStatus::Failed
     } else {
-        None
+        connection.status
     };
-    let message = Some(error.to_string());
-    let status = status.unwrap_or(connection.status);
+    let failure = Some(ConnectionFailure {
+        at: app.now(),
+        code: error.code().map(str::to_string),
+        message: error.to_string(),
+    });
     // Conditional on the status this run started from: a disconnect (or a reconnect) that
     // happened meanwhile must not be overwritten by a stale worker.
     match app
@@ -279,7 +334,7 @@ pub async fn note_salesforce_error(
             &connection.id,
             Some(connection.status),
             status,
-            message,
+            failure,
         )
         .await
     {

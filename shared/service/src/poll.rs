@@ -17,7 +17,7 @@ use crmsync_core::query::fields_to_select;
 use crmsync_salesforce::SfClient;
 use crmsync_salesforce::soql::{Condition, Order, SoqlBuilder};
 use crmsync_store::{
-    ChangeKind, Connection, ConnectionId, CursorPosition, Link, NewChange, TenantId,
+    ChangeKind, Connection, ConnectionId, CursorPosition, Link, NewChange, SyncRun, TenantId,
 };
 use futures::StreamExt;
 use serde::Deserialize;
@@ -77,10 +77,7 @@ pub async fn poll_connection(
         return Err(failed(app, run, e).await);
     }
     if matches!(run.status, RunStatus::Completed | RunStatus::Capped) {
-        app.stores
-            .connections
-            .record_sync(tenant, id, app.now())
-            .await?;
+        guard::note_sync_success(app, &connection, SyncRun::Poll).await?;
     }
     Ok(finish(app, run).await)
 }

@@ -32,7 +32,7 @@ use crmsync_core::describe::ObjectDescribe as CoreDescribe;
 use crmsync_core::event::AppEvent;
 use crmsync_core::outbound::{OutboundContext, OutboundDecision, WriteOp, WritePlan};
 use crmsync_salesforce::{SObjectRecord, SfClient, SfError};
-use crmsync_store::{Connection, ConnectionId, ConnectionStatus, ReportStatus, TenantId};
+use crmsync_store::{Connection, ConnectionId, ConnectionStatus, ReportStatus, SyncRun, TenantId};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -278,9 +278,15 @@ async fn push_connection(
     }
     match conn.status {
         ConnectionStatus::Connected => {}
-        ConnectionStatus::ReconnectNeeded | ConnectionStatus::Failed => {
+        ConnectionStatus::ReconnectNeeded => {
             for (_, msg) in &pending {
                 out.outcomes.push(park(app, &conn, msg, "RECONNECT_NEEDED", "the connection needs reconnecting; the event is parked and replays after reconnect").await?);
+            }
+            return Ok(());
+        }
+        ConnectionStatus::Failed => {
+            for (_, msg) in &pending {
+                out.outcomes.push(park(app, &conn, msg, "CONNECTION_FAILED", "the org refuses API use (see the connection's last_error_code); the event is parked and replays when the connection recovers").await?);
             }
             return Ok(());
         }
@@ -339,6 +345,7 @@ async fn push_connection(
     let client = app.salesforce.client(&conn)?;
     let calls_before = client.requests_sent();
     let mut budget = Budget::new(&client);
+    let succeeded_before = succeeded(out);
     let result = push_events(
         app,
         &conn,
@@ -360,7 +367,20 @@ async fn push_connection(
             return Err(ServiceError::ReconnectNeeded(connection.to_string()));
         }
     }
+    if result.is_ok() && succeeded(out) > succeeded_before {
+        // Health: a push that wrote something is a successful sync too.
+        if let Err(e) = guard::note_sync_success(app, &conn, SyncRun::Push).await {
+            tracing::warn!(error = %e, "could not record the push on the connection");
+        }
+    }
     result
+}
+
+fn succeeded(out: &BatchOutcome) -> usize {
+    out.outcomes
+        .iter()
+        .filter(|o| o.status == ReportStatus::Success)
+        .count()
 }
 
 /// A planned event waiting for its writes.

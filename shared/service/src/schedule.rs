@@ -78,10 +78,11 @@ pub struct SchedulePass {
     pub overlapped: bool,
 }
 
-/// Whether `connection` should be polled at `now`: Connected, and its last sync is at
-/// least its frequency ago. Every "due" rule belongs here.
+/// Whether `connection` should be polled at `now`: Connected (or Failed and due its
+/// recovery probe), and its last poll is at least its frequency ago. Every "due" rule
+/// belongs here.
 pub fn is_due(connection: &Connection, frequency: SyncFrequency, now: DateTime<Utc>) -> bool {
-    guard::is_connected(connection) && frequency.is_due(connection.last_sync_at, now)
+    guard::may_run(connection, now) && frequency.is_due(connection.last_polled(), now)
 }
 
 /// The poll frequency the scheduler uses: the copy on the connection record.

@@ -293,7 +293,11 @@ impl VaultTokenProvider {
                         &self.connection,
                         Some(ConnectionStatus::Connected),
                         ConnectionStatus::ReconnectNeeded,
-                        Some(format!("token refresh refused: {e}")),
+                        Some(crmsync_store::ConnectionFailure {
+                            at: self.stores.clock.now(),
+                            code: e.code().map(str::to_string),
+                            message: format!("token refresh refused: {e}"),
+                        }),
                     )
                     .await;
                 Err(e)

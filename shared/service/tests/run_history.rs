@@ -33,7 +33,11 @@ async fn disconnected(app: &App, tenant: &str) {
             &cid("production"),
             None,
             ConnectionStatus::ReconnectNeeded,
-            Some("refresh token revoked".into()),
+            Some(crmsync_store::ConnectionFailure {
+                at: app.now(),
+                code: Some("invalid_grant".into()),
+                message: "refresh token revoked".into(),
+            }),
         )
         .await
         .unwrap();

@@ -21,22 +21,26 @@ pub trait ConnectionStore: Send + Sync {
     async fn list_for_tenant(&self, tenant: &TenantId) -> StoreResult<Vec<Connection>>;
     /// Every connection of every tenant, paged (for the scheduler).
     async fn list_all(&self, page: &PageRequest) -> StoreResult<Page<Connection>>;
-    /// Sets status and last error. With `expected`, only if the current status equals
-    /// it (`Conflict` otherwise). `NotFound` if the connection does not exist.
+    /// Sets the status. With a `failure`, also `last_error`, `last_failure_at` and
+    /// `last_error_code`; without, clears `last_error` only (the failure history stays).
+    /// With `expected`, only if the current status equals it (`Conflict` otherwise).
+    /// `NotFound` if the connection does not exist.
     async fn update_status(
         &self,
         tenant: &TenantId,
         id: &ConnectionId,
         expected: Option<ConnectionStatus>,
         status: ConnectionStatus,
-        last_error: Option<String>,
+        failure: Option<ConnectionFailure>,
     ) -> StoreResult<Connection>;
-    /// Records a finished sync run (`NotFound` if absent).
+    /// Records a successful sync run: `last_sync_at` and `last_success_at`, and for a
+    /// poll `last_poll_at` (`NotFound` if absent).
     async fn record_sync(
         &self,
         tenant: &TenantId,
         id: &ConnectionId,
         at: DateTime<Utc>,
+        run: SyncRun,
     ) -> StoreResult<()>;
     /// Sets the poll frequency the scheduler reads from the connection (see
     /// [`Connection::poll_minutes`]); touches nothing else (`NotFound` if absent).

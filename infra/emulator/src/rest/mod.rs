@@ -225,19 +225,33 @@ pub async fn data_api(
         .map(str::to_string)
         .collect();
     // Phase 1: authenticate and read the fault settings (no await under the lock).
-    let (org, user_id, latency, force_401) = {
+    let (org, user_id, latency, force_401, api_disabled) = {
         let mut st = shared.lock().unwrap_or_else(|e| e.into_inner());
         match authenticate(&st, &headers) {
             Ok((org, user)) => {
                 let f = &mut st.orgs[org].faults;
                 let unauthorized = f.take_unauthorized();
-                (org, user, f.latency_ms, f.force_401 || unauthorized)
+                (
+                    org,
+                    user,
+                    f.latency_ms,
+                    f.force_401 || unauthorized,
+                    f.api_disabled,
+                )
             }
             Err(e) => return e.into_response(),
         }
     };
     if force_401 {
         return ApiError::invalid_session().into_response();
+    }
+    if api_disabled {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "API_DISABLED_FOR_ORG",
+            "The REST API is not enabled for this Organization.",
+        )
+        .into_response();
     }
     if latency > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(latency)).await;

@@ -23,8 +23,13 @@ pub struct ConnectionDetails {
     pub org_name: String,
     pub instance_url: String,
     pub connected_user: ConnectedUser,
+    /// When a poll or push last succeeded.
     pub last_sync_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
+    /// Health: the last success and the last failure (with Salesforce's error code).
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_failure_at: Option<DateTime<Utc>>,
+    pub last_error_code: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// The last provisioning run (`provisioned`, `partial`, `refused` with its reason).
@@ -44,6 +49,9 @@ impl From<&Connection> for ConnectionDetails {
             connected_user: c.user.clone(),
             last_sync_at: c.last_sync_at,
             last_error: c.last_error.clone(),
+            last_success_at: c.last_success_at,
+            last_failure_at: c.last_failure_at,
+            last_error_code: c.last_error_code.clone(),
             created_at: c.created_at,
             updated_at: c.updated_at,
             provisioning: c.provisioning.clone(),

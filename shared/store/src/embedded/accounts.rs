@@ -26,6 +26,9 @@ impl ConnectionStore for EmbeddedStore {
         c.created_at = millis(c.created_at);
         c.updated_at = millis(c.updated_at);
         c.last_sync_at = c.last_sync_at.map(millis);
+        c.last_success_at = c.last_success_at.map(millis);
+        c.last_poll_at = c.last_poll_at.map(millis);
+        c.last_failure_at = c.last_failure_at.map(millis);
         self.write(|s, _| {
             s.connections.insert(k, c);
             Ok(())
@@ -61,7 +64,7 @@ impl ConnectionStore for EmbeddedStore {
         id: &ConnectionId,
         expected: Option<ConnectionStatus>,
         status: ConnectionStatus,
-        last_error: Option<String>,
+        failure: Option<ConnectionFailure>,
     ) -> StoreResult<Connection> {
         let k = key(&[tenant.as_str(), id.as_str()]);
         self.write(|s, now| {
@@ -79,7 +82,14 @@ impl ConnectionStore for EmbeddedStore {
                 )));
             }
             c.status = status;
-            c.last_error = last_error;
+            match failure {
+                Some(f) => {
+                    c.last_error = Some(f.message);
+                    c.last_failure_at = Some(millis(f.at));
+                    c.last_error_code = f.code;
+                }
+                None => c.last_error = None,
+            }
             c.updated_at = millis(now);
             Ok(c.clone())
         })
@@ -91,6 +101,7 @@ impl ConnectionStore for EmbeddedStore {
         tenant: &TenantId,
         id: &ConnectionId,
         at: DateTime<Utc>,
+        run: SyncRun,
     ) -> StoreResult<()> {
         let k = key(&[tenant.as_str(), id.as_str()]);
         self.write(|s, now| {
@@ -99,6 +110,10 @@ impl ConnectionStore for EmbeddedStore {
                 .get_mut(&k)
                 .ok_or_else(|| StoreError::NotFound(format!("connection {tenant}/{id}")))?;
             c.last_sync_at = Some(millis(at));
+            c.last_success_at = Some(millis(at));
+            if run == SyncRun::Poll {
+                c.last_poll_at = Some(millis(at));
+            }
             c.updated_at = millis(now);
             Ok(())
         })

@@ -41,6 +41,22 @@ pub struct ConnectedUser {
     pub email: Option<String>,
 }
 
+/// What kind of run succeeded ([`crate::ConnectionStore::record_sync`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncRun {
+    Poll,
+    Push,
+}
+
+/// A run's failure, as recorded on the connection with a status change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionFailure {
+    pub at: DateTime<Utc>,
+    /// Salesforce's error code, when it gave one (`API_DISABLED_FOR_ORG`).
+    pub code: Option<String>,
+    pub message: String,
+}
+
 /// One tenant's link to one Salesforce org. Tokens are not here: see `TokenVault`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Connection {
@@ -55,7 +71,12 @@ pub struct Connection {
     pub user: ConnectedUser,
     /// Name of the Secrets Manager secret (or embedded vault entry) holding the tokens.
     pub secret_name: String,
+    /// When a poll or a push last succeeded.
     pub last_sync_at: Option<DateTime<Utc>>,
+    /// When a poll last finished (the scheduler's "due" clock; pushes do not move it).
+    /// Records written before it existed have none and are due at once (one early poll).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_poll_at: Option<DateTime<Utc>>,
     /// The sync config's poll frequency in minutes, copied here when the config changes
     /// (and checked by each poll) so the scheduler decides "due" from the connections
     /// index alone, with no config read per connection. `None`: every minute, the
@@ -63,11 +84,26 @@ pub struct Connection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub poll_minutes: Option<u32>,
     pub last_error: Option<String>,
+    /// When a run (poll or push) last succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// When a run last met a Salesforce error, and its code (health panel).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_failure_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error_code: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// The last provisioning run's outcome (fields, permission set); `None` before the first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioning: Option<Provisioning>,
+}
+
+impl Connection {
+    /// When the last poll finished, for scheduling.
+    pub fn last_polled(&self) -> Option<DateTime<Utc>> {
+        self.last_poll_at
+    }
 }
 
 /// How provisioning the org went.

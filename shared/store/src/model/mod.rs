@@ -16,7 +16,8 @@ mod token;
 
 pub use change::{ChangeBatch, ChangeEntry, ChangeKind, NewChange};
 pub use connection::{
-    ConnectedUser, Connection, ConnectionStatus, Environment, Provisioning, ProvisioningState,
+    ConnectedUser, Connection, ConnectionFailure, ConnectionStatus, Environment, Provisioning,
+    ProvisioningState, SyncRun,
 };
 pub use ephemeral::{Lease, OAuthState};
 pub use intent::{PendingCreate, WriteIntent};

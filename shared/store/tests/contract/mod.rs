@@ -113,8 +113,12 @@ pub fn connection(h: &Harness, tenant: &str, id: &str) -> Connection {
         },
         secret_name: format!("crmsync/{tenant}/{id}"),
         last_sync_at: None,
+        last_poll_at: None,
         poll_minutes: None,
         last_error: None,
+        last_success_at: None,
+        last_failure_at: None,
+        last_error_code: None,
         created_at: now,
         updated_at: now,
         provisioning: None,
@@ -197,12 +201,21 @@ pub async fn connections_crud_status_and_paging(h: &Harness) {
             &cid("c1"),
             Some(ConnectionStatus::Connected),
             ConnectionStatus::ReconnectNeeded,
-            Some("invalid_grant".into()),
+            Some(ConnectionFailure {
+                at: at(h, 3),
+                code: Some("invalid_grant".into()),
+                message: "token refresh refused".into(),
+            }),
         )
         .await
         .unwrap();
     assert_eq!(updated.status, ConnectionStatus::ReconnectNeeded);
-    assert_eq!(updated.last_error.as_deref(), Some("invalid_grant"));
+    assert_eq!(updated.last_error.as_deref(), Some("token refresh refused"));
+    assert_eq!(updated.last_error_code.as_deref(), Some("invalid_grant"));
+    assert_eq!(
+        updated.last_failure_at.map(|t| t.timestamp_millis()),
+        Some(at(h, 3).timestamp_millis())
+    );
     assert!(updated.updated_at > updated.created_at);
     let reread = s.get(&tid("t1"), &cid("c1")).await.unwrap().unwrap();
     assert_eq!(reread, updated);
@@ -217,6 +230,9 @@ pub async fn connections_crud_status_and_paging(h: &Harness) {
         .await
         .unwrap();
     assert_eq!(cleared.last_error, None);
+    // The failure history stays for the health panel.
+    assert_eq!(cleared.last_error_code.as_deref(), Some("invalid_grant"));
+    assert_eq!(cleared.last_failure_at, updated.last_failure_at);
 
     // Both adapters store times at millisecond precision.
     let mut precise = connection(h, "t3", "c1");
@@ -232,7 +248,7 @@ pub async fn connections_crud_status_and_paging(h: &Harness) {
     assert!(matches!(missing, StoreError::NotFound(_)), "{missing}");
 
     let synced_at = at(h, 10);
-    s.record_sync(&tid("t2"), &cid("c1"), synced_at)
+    s.record_sync(&tid("t2"), &cid("c1"), synced_at, SyncRun::Poll)
         .await
         .unwrap();
     let c = s.get(&tid("t2"), &cid("c1")).await.unwrap().unwrap();
@@ -240,8 +256,26 @@ pub async fn connections_crud_status_and_paging(h: &Harness) {
         c.last_sync_at.map(|t| t.timestamp_millis()),
         Some(synced_at.timestamp_millis())
     );
+    assert_eq!(c.last_success_at, c.last_sync_at, "a sync run is a success");
+    assert_eq!(c.last_poll_at, c.last_sync_at);
+    // A push moves the sync and success times, not the scheduler's poll clock.
+    let pushed_at = at(h, 20);
+    s.record_sync(&tid("t2"), &cid("c1"), pushed_at, SyncRun::Push)
+        .await
+        .unwrap();
+    let c = s.get(&tid("t2"), &cid("c1")).await.unwrap().unwrap();
+    assert_eq!(
+        c.last_sync_at.map(|t| t.timestamp_millis()),
+        Some(pushed_at.timestamp_millis())
+    );
+    assert_eq!(c.last_success_at, c.last_sync_at);
+    assert_eq!(
+        c.last_poll_at.map(|t| t.timestamp_millis()),
+        Some(synced_at.timestamp_millis())
+    );
     assert!(matches!(
-        s.record_sync(&tid("t9"), &cid("c1"), synced_at).await,
+        s.record_sync(&tid("t9"), &cid("c1"), synced_at, SyncRun::Poll)
+            .await,
         Err(StoreError::NotFound(_))
     ));
 
@@ -253,7 +287,7 @@ pub async fn connections_crud_status_and_paging(h: &Harness) {
     let c = s.get(&tid("t2"), &cid("c1")).await.unwrap().unwrap();
     assert_eq!(c.poll_minutes, Some(15));
     assert_eq!(
-        c.last_sync_at.map(|t| t.timestamp_millis()),
+        c.last_poll_at.map(|t| t.timestamp_millis()),
         Some(synced_at.timestamp_millis())
     );
     let listed = s.list_all(&PageRequest::first(1000)).await.unwrap().items;

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use crmsync_store::{
-    ConfigStore, Connection, ConnectionId, ConnectionStatus, ConnectionStore, Lease, LeaseStore,
-    Page, PageRequest, StoreResult, SyncConfigVersion, TenantId,
+    ConfigStore, Connection, ConnectionFailure, ConnectionId, ConnectionStatus, ConnectionStore,
+    Lease, LeaseStore, Page, PageRequest, StoreResult, SyncConfigVersion, SyncRun, TenantId,
 };
 
 /// Requests and the time spent waiting for them, per `port.operation`.
@@ -106,12 +106,12 @@ impl ConnectionStore for Metered<dyn ConnectionStore> {
         id: &ConnectionId,
         expected: Option<ConnectionStatus>,
         status: ConnectionStatus,
-        last_error: Option<String>,
+        failure: Option<ConnectionFailure>,
     ) -> StoreResult<Connection> {
         let started = Instant::now();
         let out = self
             .inner
-            .update_status(tenant, id, expected, status, last_error)
+            .update_status(tenant, id, expected, status, failure)
             .await;
         self.meter.count("connections.update_status", started);
         out
@@ -122,9 +122,10 @@ impl ConnectionStore for Metered<dyn ConnectionStore> {
         tenant: &TenantId,
         id: &ConnectionId,
         at: DateTime<Utc>,
+        run: SyncRun,
     ) -> StoreResult<()> {
         let started = Instant::now();
-        let out = self.inner.record_sync(tenant, id, at).await;
+        let out = self.inner.record_sync(tenant, id, at, run).await;
         self.meter.count("connections.record_sync", started);
         out
     }

@@ -34,6 +34,9 @@ impl ConnectionStore for DynamoStore {
         c.created_at = millis(c.created_at);
         c.updated_at = millis(c.updated_at);
         c.last_sync_at = c.last_sync_at.map(millis);
+        c.last_success_at = c.last_success_at.map(millis);
+        c.last_poll_at = c.last_poll_at.map(millis);
+        c.last_failure_at = c.last_failure_at.map(millis);
         if let Some(p) = c.provisioning.as_mut() {
             p.at = millis(p.at);
         }
@@ -70,22 +73,36 @@ impl ConnectionStore for DynamoStore {
         id: &ConnectionId,
         expected: Option<ConnectionStatus>,
         status: ConnectionStatus,
-        last_error: Option<String>,
+        failure: Option<ConnectionFailure>,
     ) -> StoreResult<Connection> {
         let mut condition = "attribute_exists(pk)".to_string();
+        let mut update =
+            "SET #st = :s, #d.#st = :s, #d.last_error = :e, #d.updated_at = :u".to_string();
         let mut req = self
             .client
             .update_item()
             .table_name(&self.table)
             .key(PK, s(tenant_pk(tenant)))
             .key(SK, s(connection_sk(id)))
-            .update_expression("SET #st = :s, #d.#st = :s, #d.last_error = :e, #d.updated_at = :u")
             .expression_attribute_names("#st", "status")
             .expression_attribute_names("#d", "data")
             .expression_attribute_values(":s", s(status.as_str()))
-            .expression_attribute_values(":e", last_error.map_or(AttributeValue::Null(true), s))
             .expression_attribute_values(":u", to_av(&self.now(), "updated_at")?)
             .return_values(ReturnValue::AllNew);
+        match failure {
+            Some(f) => {
+                update.push_str(", #d.last_failure_at = :fa, #d.last_error_code = :fc");
+                req = req
+                    .expression_attribute_values(":e", s(f.message))
+                    .expression_attribute_values(":fa", to_av(&millis(f.at), "last_failure_at")?)
+                    .expression_attribute_values(
+                        ":fc",
+                        f.code.map_or(AttributeValue::Null(true), s),
+                    );
+            }
+            None => req = req.expression_attribute_values(":e", AttributeValue::Null(true)),
+        }
+        req = req.update_expression(update);
         if let Some(exp) = expected {
             condition.push_str(" AND #st = :exp");
             req = req.expression_attribute_values(":exp", s(exp.as_str()));
@@ -111,6 +128,7 @@ impl ConnectionStore for DynamoStore {
         tenant: &TenantId,
         id: &ConnectionId,
         at: DateTime<Utc>,
+        run: SyncRun,
     ) -> StoreResult<()> {
         let res = self
             .client
@@ -118,7 +136,14 @@ impl ConnectionStore for DynamoStore {
             .table_name(&self.table)
             .key(PK, s(tenant_pk(tenant)))
             .key(SK, s(connection_sk(id)))
-            .update_expression("SET #d.last_sync_at = :at, #d.updated_at = :u")
+            .update_expression(match run {
+                SyncRun::Poll => {
+                    "SET #d.last_sync_at = :at, #d.last_success_at = :at, #d.last_poll_at = :at, #d.updated_at = :u"
+                }
+                SyncRun::Push => {
+                    "SET #d.last_sync_at = :at, #d.last_success_at = :at, #d.updated_at = :u"
+                }
+            })
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#d", "data")
             .expression_attribute_values(":at", to_av(&millis(at), "at")?)
