@@ -937,6 +937,43 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
+    /// Schema drift: a mapped field the org's describe lacks (deleted, renamed, hidden) is
+    /// left out of the write with a note, so that mapping pauses and the rest of the
+    /// record is still written. (`RecordTypeId` keeps its own refusal in the preflight.)
+    fn pause_missing_fields(&mut self) {
+        let describes = self.ctx.describes;
+        let config = self.ctx.config;
+        let mut notes = Vec::new();
+        for step in &mut self.plan.steps {
+            let Some(d) = describes.get(&step.object) else {
+                continue;
+            };
+            step.fields.retain(|name, _| {
+                if name.eq_ignore_ascii_case("RecordTypeId") || d.field(name).is_some() {
+                    return true;
+                }
+                let app_field = config
+                    .objects
+                    .get(&step.object)
+                    .and_then(|o| {
+                        o.fields
+                            .iter()
+                            .find(|m| m.salesforce_field.eq_ignore_ascii_case(name))
+                    })
+                    .map_or(name.as_str(), |m| m.app_field.as_str());
+                notes.push(FieldNote::new(
+                    app_field,
+                    format!(
+                        "mapping {}.{name} paused: the org has no such field (deleted, renamed or hidden from the connected user)",
+                        step.object
+                    ),
+                ));
+                false
+            });
+        }
+        self.plan.notes.extend(notes);
+    }
+
     fn preflight(&self) -> Vec<PreflightError> {
         let mut errs = Vec::new();
         for s in &self.plan.steps {
@@ -978,6 +1015,7 @@ pub fn plan_outbound(ctx: &OutboundContext<'_>, event: &AppEvent) -> OutboundDec
     if let Err(reason) = result {
         return OutboundDecision::Skipped { reason };
     }
+    b.pause_missing_fields();
     let errors = b.preflight();
     if !errors.is_empty() {
         return OutboundDecision::Rejected {

@@ -93,7 +93,8 @@ pub(crate) struct Inner {
     pub(crate) usage: Mutex<Option<ApiUsage>>,
     pub(crate) usage_hook: Option<UsageHook>,
     pub(crate) requests: AtomicU64,
-    pub(crate) describes: Mutex<HashMap<String, Arc<ObjectDescribe>>>,
+    /// Each describe with when it was read ([`ClientConfig::describe_ttl`]).
+    pub(crate) describes: Mutex<HashMap<String, (std::time::Instant, Arc<ObjectDescribe>)>>,
 }
 
 impl fmt::Debug for SfClient {

@@ -20,7 +20,14 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// `Sforce-Query-Options: batchSize` (200..=2000); `None` leaves Salesforce's default.
     pub query_batch_size: Option<u32>,
+    /// How long a describe is reused before it is read again, so a field deleted, renamed
+    /// or retyped in the org is noticed within this time by a warm container (and at once
+    /// after `INVALID_FIELD`, by [`crate::SfClient::invalidate_describe`]).
+    pub describe_ttl: std::time::Duration,
 }
+
+/// [`ClientConfig::describe_ttl`]'s default.
+pub const DEFAULT_DESCRIBE_TTL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 impl ClientConfig {
     pub fn new(instance_url: Url) -> Self {
@@ -29,6 +36,7 @@ impl ClientConfig {
             api_version: DEFAULT_API_VERSION.to_string(),
             retry: RetryPolicy::default(),
             query_batch_size: None,
+            describe_ttl: DEFAULT_DESCRIBE_TTL,
         }
     }
 
@@ -47,6 +55,11 @@ impl ClientConfig {
 
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    pub fn with_describe_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.describe_ttl = ttl;
         self
     }
 

@@ -60,11 +60,14 @@ pub struct GlobalSObject {
 }
 
 impl SfClient {
-    /// `GET sobjects/{Type}/describe`, cached for the life of this client.
+    /// `GET sobjects/{Type}/describe`, cached for the client's `describe_ttl`.
     pub async fn describe(&self, sobject: &str) -> Result<Arc<ObjectDescribe>, SfError> {
         check_api_name("sobject", sobject)?;
         let key = sobject.to_ascii_lowercase();
-        if let Some(hit) = self.describe_cache().get(&key) {
+        let ttl = self.inner.config.describe_ttl;
+        if let Some((read_at, hit)) = self.describe_cache().get(&key)
+            && read_at.elapsed() < ttl
+        {
             return Ok(hit.clone());
         }
         let url = self.data_url(&["sobjects", sobject, "describe"]);
@@ -72,7 +75,8 @@ impl SfClient {
             .execute_json(Request::new(Method::GET, url), "describe")
             .await?;
         let described = Arc::new(described);
-        self.describe_cache().insert(key, described.clone());
+        self.describe_cache()
+            .insert(key, (std::time::Instant::now(), described.clone()));
         Ok(described)
     }
 
@@ -90,7 +94,10 @@ impl SfClient {
 
     fn describe_cache(
         &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Arc<ObjectDescribe>>> {
+    ) -> std::sync::MutexGuard<
+        '_,
+        std::collections::HashMap<String, (std::time::Instant, Arc<ObjectDescribe>)>,
+    > {
         self.inner
             .describes
             .lock()

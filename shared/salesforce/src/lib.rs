@@ -60,8 +60,8 @@ pub use composite::{
     COMPOSITE_MAX_QUERIES, COMPOSITE_MAX_SUBREQUESTS, CompositeSubrequest, CompositeSubresponse,
 };
 pub use config::{
-    ClientConfig, DEFAULT_API_VERSION, DEFAULT_LOGIN_URL, DEFAULT_SANDBOX_LOGIN_URL, HttpTimeouts,
-    LoginHost, LoginHosts, RetryPolicy, build_http_client,
+    ClientConfig, DEFAULT_API_VERSION, DEFAULT_DESCRIBE_TTL, DEFAULT_LOGIN_URL,
+    DEFAULT_SANDBOX_LOGIN_URL, HttpTimeouts, LoginHost, LoginHosts, RetryPolicy, build_http_client,
 };
 pub use error::{ApiError, SfError};
 pub use graph::{GRAPH_MAX_GRAPHS, GRAPH_MAX_NODES, Graph, GraphOutcome, graphs_fit};

@@ -282,6 +282,17 @@ async fn describe_is_cached_per_client() {
         client.describe("Contact").await.unwrap();
         assert_eq!(client.requests_sent(), sent + 1);
 
+        // A describe older than the client's TTL is read again (schema drift is noticed).
+        let (provider, _) = h.provider();
+        let expiring = h.client_with(
+            h.config().with_describe_ttl(std::time::Duration::ZERO),
+            provider,
+        );
+        expiring.describe("Contact").await.unwrap();
+        let before = expiring.requests_sent();
+        expiring.describe("Contact").await.unwrap();
+        assert_eq!(expiring.requests_sent(), before + 1, "expired: read again");
+
         let global = client.describe_global().await.unwrap();
         let names: HashSet<_> = global.sobjects.iter().map(|s| s.name.as_str()).collect();
         for object in ["Account", "Contact", "Lead", "Opportunity", "User"] {

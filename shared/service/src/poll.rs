@@ -160,15 +160,36 @@ async fn poll_under_lease(
             }
         }
         let queries = object_queries(&client, &config, rest_objects, cap).await?;
+        for q in &queries {
+            note_paused(run, paused_mappings(&client, &config, &q.object).await?);
+        }
         let soqls: Vec<String> = queries.iter().map(|q| q.soql.clone()).collect();
         // Every object's first page in one composite request (one API call per five
         // objects): an idle minute costs one call.
         let first_pages = client.query_first_pages(&soqls).await?;
-        for (query, first_page) in queries.into_iter().zip(first_pages) {
+        for (mut query, first_page) in queries.into_iter().zip(first_pages) {
             if remaining == 0 {
                 run.status = RunStatus::Capped;
                 break;
             }
+            let first_page = match first_page {
+                // The org's schema changed since the describe was read: read it afresh
+                // and query again without the fields it no longer has.
+                Err(e) if e.code() == Some("INVALID_FIELD") => {
+                    client.invalidate_describe(&query.object);
+                    let start = query.start.clone();
+                    query =
+                        object_queries(&client, &config, vec![(query.object.clone(), start)], cap)
+                            .await?
+                            .remove(0);
+                    note_paused(run, paused_mappings(&client, &config, &query.object).await?);
+                    client
+                        .query_first_pages(std::slice::from_ref(&query.soql))
+                        .await?
+                        .remove(0)
+                }
+                other => other,
+            };
             let pulled = pull_object(
                 app,
                 connection,
@@ -414,6 +435,9 @@ pub(crate) async fn select_mapped(
 ) -> Result<String, ServiceError> {
     let describe = client.describe(object).await?;
     let mut fields = fields_to_select(object, config);
+    // Schema drift: a mapped field the org no longer has (deleted, renamed, hidden) is left
+    // out, so that mapping pauses and the others keep syncing ([`paused_mappings`]).
+    fields.retain(|f| f.contains('.') || describe.field(f).is_some());
     // Also what tells crmsync's own unlinked creates apart (`own_creates`).
     for f in crate::own_creates::recognition_fields(object) {
         if describe.field(f).is_some() && !fields.iter().any(|s| s.eq_ignore_ascii_case(f)) {
@@ -443,6 +467,33 @@ pub(crate) async fn select_mapped(
     }
     let soql = builder.build().map_err(crmsync_salesforce::SfError::from)?;
     Ok(soql)
+}
+
+/// Inbound mappings of `object` whose Salesforce field the org's describe lacks: they are
+/// paused (left out of the pull) until the field is back or the config changes.
+pub(crate) async fn paused_mappings(
+    client: &SfClient,
+    config: &SyncConfig,
+    object: &str,
+) -> Result<Vec<String>, ServiceError> {
+    let Some(obj) = config.object(object) else {
+        return Ok(Vec::new());
+    };
+    let describe = client.describe(object).await?;
+    Ok(obj
+        .fields
+        .iter()
+        .filter(|m| m.rule.inbound() && describe.field(&m.salesforce_field).is_none())
+        .map(|m| format!("{object}.{}", m.salesforce_field))
+        .collect())
+}
+
+fn note_paused(run: &mut RunSummary, paused: Vec<String>) {
+    for mapping in paused {
+        run.messages.push(format!(
+            "mapping {mapping} paused: the org has no such field (deleted, renamed or hidden from the connected user); the other fields keep syncing"
+        ));
+    }
 }
 
 /// The REST pull's SELECT: ordered for the cursor.

@@ -346,6 +346,7 @@ async fn push_connection(
     let calls_before = client.requests_sent();
     let mut budget = Budget::new(&client);
     let succeeded_before = succeeded(out);
+    let outcomes_before = out.outcomes.len();
     let result = push_events(
         app,
         &conn,
@@ -365,6 +366,16 @@ async fn push_connection(
         if e.is_reconnect_needed() {
             // The token refresh marked the connection; the redelivery will park the events.
             return Err(ServiceError::ReconnectNeeded(connection.to_string()));
+        }
+    }
+    if out.outcomes[outcomes_before..]
+        .iter()
+        .any(|o| o.code.as_deref() == Some("INVALID_FIELD"))
+    {
+        // The org's schema moved under a cached describe: read it afresh next time, so
+        // the missing field's mapping pauses instead of failing every event.
+        for (object, _) in config.enabled_objects() {
+            client.invalidate_describe(object);
         }
     }
     if result.is_ok() && succeeded(out) > succeeded_before {
