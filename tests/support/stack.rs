@@ -45,6 +45,9 @@ pub struct StackOptions {
     /// path that still serves messages sent then); by default events go through the
     /// connection's outbox and the queue carries nudges.
     pub per_event_push: bool,
+    /// New connections start with their sync off, as in a deployed stack (the product
+    /// default); most scenarios start syncing at connect and leave this false.
+    pub sync_off_at_connect: bool,
 }
 
 /// What one drain of the push queue did.
@@ -125,6 +128,7 @@ impl Stack {
             settings.poll_cap = cap;
         }
         settings.push_outbox = !options.per_event_push;
+        settings.sync_on_connect = !options.sync_off_at_connect;
         if let Some(pages) = options.reconcile_pages_per_run {
             settings.reconcile_pages_per_run = pages;
         }

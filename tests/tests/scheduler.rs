@@ -47,6 +47,7 @@ fn fake_connection(s: &Stack, id: &str, status: ConnectionStatus) -> Connection 
         created_at: now,
         updated_at: now,
         provisioning: None,
+        sync_enabled: true,
     }
 }
 

@@ -134,6 +134,8 @@ pub struct DemoSummary {
     pub connection_status: String,
     pub emulated: bool,
     pub test_sync: RunSummary,
+    /// Turned on after the test sync (a new connection starts with its sync off).
+    pub sync_enabled: bool,
     pub full_sync: SyncTotals,
     pub events_sent: usize,
     pub events_accepted: usize,
@@ -267,6 +269,11 @@ pub async fn run_demo_on(
         test_sync.total().fetched,
         test_sync.status
     ));
+    // The sync starts off (seed 000: never a full sync first); the test sync looked right.
+    let sync_enabled = stack
+        .set_sync(&args.tenant, &args.connection, true)
+        .await?
+        .sync_enabled;
 
     // 4. Full sync.
     progress.step(4, STEPS, "full sync");
@@ -382,6 +389,7 @@ pub async fn run_demo_on(
         connection_status: status,
         emulated: admin.is_some(),
         test_sync,
+        sync_enabled,
         full_sync,
         events_sent: sent,
         events_accepted: accepted,

@@ -36,6 +36,11 @@ pub fn render_demo(s: &DemoSummary, json: bool) -> String {
     skip_lines(&mut out, &s.test_sync.skip_reasons);
     let _ = writeln!(
         out,
+        "sync switch: {} (a new connection starts off; turned on after the test sync)",
+        if s.sync_enabled { "on" } else { "off" }
+    );
+    let _ = writeln!(
+        out,
         "\n{} ({} poll run(s), {:?})",
         SECTIONS[1], s.full_sync.runs, s.full_sync.total.status
     );

@@ -262,6 +262,17 @@ impl LocalStack {
         Ok(poll::test_sync(&self.app, &t, &c, segment).await?)
     }
 
+    /// Turns the connection's sync on (after the readiness check) or off.
+    pub async fn set_sync(
+        &self,
+        tenant: &str,
+        connection: &str,
+        enabled: bool,
+    ) -> CliResult<crmsync_service::sync_switch::SyncSwitch> {
+        let (t, c) = ids(tenant, connection)?;
+        Ok(crmsync_service::sync_switch::set_sync(&self.app, &t, &c, enabled).await?)
+    }
+
     pub async fn full_sync(&self, tenant: &str, connection: &str) -> CliResult<SyncTotals> {
         full_sync(&self.app, tenant, connection, DEFAULT_MAX_RUNS).await
     }

@@ -103,6 +103,19 @@ async fn dev_serves_connect_poll_ingest_reports_and_stops_on_ctrl_c() {
     assert!(page.text().await.unwrap().contains("connected"));
 
     let auth = format!("Bearer {}", banner.api_key);
+    // A new connection starts with its sync off; the admin turns it on.
+    let switched: serde_json::Value = http
+        .post(format!("{}/v1/connections/production/sync", banner.api))
+        .header("authorization", auth.clone())
+        .header("content-type", "application/json")
+        .body(r#"{"enabled": true}"#)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(switched["sync_enabled"], true, "{switched}");
     let connection = eventually("the first poll", || {
         let (http, auth, api) = (http.clone(), auth.clone(), banner.api.clone());
         async move {

@@ -498,7 +498,9 @@ fn preflight_rejects_restricted_picklist_and_pauses_unknown_fields() {
     match plan(&cfg, &BTreeMap::new(), &event(EventKind::Create, f)) {
         OutboundDecision::Write { plan: p } => {
             assert!(
-                p.steps.iter().all(|s| !s.fields.contains_key("Nickname__c")),
+                p.steps
+                    .iter()
+                    .all(|s| !s.fields.contains_key("Nickname__c")),
                 "{p:#?}"
             );
             assert!(

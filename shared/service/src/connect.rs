@@ -191,6 +191,10 @@ pub async fn callback(app: &App, code: &str, state: &str) -> Result<Connected, S
         created_at: previous.as_ref().map(|p| p.created_at).unwrap_or(now),
         updated_at: now,
         provisioning: previous.as_ref().and_then(|p| p.provisioning.clone()),
+        // A reconnect keeps the switch; a new connection starts off unless the stack says.
+        sync_enabled: previous
+            .as_ref()
+            .map_or(app.settings.sync_on_connect, |p| p.sync_enabled),
     };
     app.stores.connections.put(&connection).await?;
     app.salesforce.forget(&tenant, &id);

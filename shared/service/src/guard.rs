@@ -79,6 +79,9 @@ pub async fn begin_run(
     if !may_run(&connection, app.now()) {
         return Ok(RunStart::Skip(RunStatus::NotConnected));
     }
+    if !connection.sync_enabled {
+        return Ok(RunStart::Skip(RunStatus::SyncOff));
+    }
     let owner = uuid::Uuid::new_v4().to_string();
     let name = lease_name(kind, tenant, id);
     Ok(match app.stores.leases.acquire(&name, &owner, ttl).await? {

@@ -43,6 +43,7 @@ pub mod settings;
 pub mod sf_session;
 pub mod signing;
 pub mod sweep;
+pub mod sync_switch;
 pub mod telemetry;
 pub mod tenants;
 

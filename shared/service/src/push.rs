@@ -276,6 +276,25 @@ async fn push_connection(
         }
         pending.push((message_id, msg));
     }
+    if !conn.sync_enabled {
+        for (_, msg) in &pending {
+            out.outcomes.push(
+                report(
+                    app,
+                    &tenant_id,
+                    &conn_id,
+                    msg,
+                    ReportStatus::Error,
+                    Some("SYNC_OFF"),
+                    Some("the connection's sync is turned off; the event was not sent (turn it on with POST /v1/connections/{c}/sync, then re-push)"),
+                    None,
+                    &[],
+                )
+                .await?,
+            );
+        }
+        return Ok(());
+    }
     match conn.status {
         ConnectionStatus::Connected => {}
         ConnectionStatus::ReconnectNeeded => {

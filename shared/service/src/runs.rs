@@ -61,6 +61,8 @@ pub enum RunStatus {
     Slowed,
     /// The sync config is not ready (e.g. a required app field is unmapped).
     NotReady,
+    /// The connection's sync is switched off.
+    SyncOff,
     Failed,
 }
 
@@ -75,6 +77,7 @@ impl RunStatus {
             RunStatus::QuotaPaused => "quota_paused",
             RunStatus::Slowed => "slowed",
             RunStatus::NotReady => "not_ready",
+            RunStatus::SyncOff => "sync_off",
             RunStatus::Failed => "failed",
         }
     }

@@ -82,7 +82,9 @@ pub struct SchedulePass {
 /// recovery probe), and its last poll is at least its frequency ago. Every "due" rule
 /// belongs here.
 pub fn is_due(connection: &Connection, frequency: SyncFrequency, now: DateTime<Utc>) -> bool {
-    guard::may_run(connection, now) && frequency.is_due(connection.last_polled(), now)
+    connection.sync_enabled
+        && guard::may_run(connection, now)
+        && frequency.is_due(connection.last_polled(), now)
 }
 
 /// The poll frequency the scheduler uses: the copy on the connection record.

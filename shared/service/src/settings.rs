@@ -133,6 +133,11 @@ pub struct Settings {
     /// message, as before the outbox (not an environment variable: tests of that path,
     /// which still serves messages sent before the outbox, turn it off).
     pub push_outbox: bool,
+    /// Whether a new connection starts with its sync on. Off by default (seed 000: "never
+    /// run a full sync first"): the admin runs a test sync, fixes the mappings and turns
+    /// the sync on (`POST /v1/connections/{c}/sync`). Not an environment variable: test
+    /// harnesses whose scenarios start syncing at connect turn it on.
+    pub sync_on_connect: bool,
 }
 
 impl Default for Settings {
@@ -159,6 +164,7 @@ impl Default for Settings {
             bulk_run_budget: std::time::Duration::from_secs(40),
             bulk_set_records: 50_000,
             push_outbox: true,
+            sync_on_connect: false,
         }
     }
 }
@@ -242,6 +248,7 @@ impl Settings {
             bulk_run_budget,
             bulk_set_records,
             push_outbox: defaults.push_outbox,
+            sync_on_connect: defaults.sync_on_connect,
         })
     }
 }

@@ -42,6 +42,13 @@ pub trait ConnectionStore: Send + Sync {
         at: DateTime<Utc>,
         run: SyncRun,
     ) -> StoreResult<()>;
+    /// Turns the connection's sync on or off; touches nothing else (`NotFound` if absent).
+    async fn set_sync_enabled(
+        &self,
+        tenant: &TenantId,
+        id: &ConnectionId,
+        enabled: bool,
+    ) -> StoreResult<Connection>;
     /// Sets the poll frequency the scheduler reads from the connection (see
     /// [`Connection::poll_minutes`]); touches nothing else (`NotFound` if absent).
     async fn set_poll_minutes(

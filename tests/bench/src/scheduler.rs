@@ -128,6 +128,7 @@ fn connection(i: usize, now: chrono::DateTime<chrono::Utc>) -> Connection {
         created_at: now,
         updated_at: now,
         provisioning: None,
+        sync_enabled: true,
     }
 }
 

@@ -40,6 +40,7 @@ pub(crate) fn routes() -> Router<HttpState> {
         .route("/v1/connections/{c}/config/status", get(config_status))
         .route("/v1/connections/{c}/test-sync", post(test_sync))
         .route("/v1/connections/{c}/provision", post(provision))
+        .route("/v1/connections/{c}/sync", post(switch_sync))
         .route("/v1/connections/{c}/quota", get(quota))
         .route("/v1/connections/{c}/lookup", get(lookup))
         .route("/v1/connections/{c}/objects", get(catalog_objects))
@@ -288,6 +289,27 @@ async fn provision(
     no_params(q.as_deref())?;
     Ok(Json(
         crate::provision::provision(&s.app, &auth.tenant, &c).await?,
+    ))
+}
+
+/// `{"enabled": true|false}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SyncBody {
+    enabled: bool,
+}
+
+async fn switch_sync(
+    State(s): State<HttpState>,
+    auth: TenantAuth,
+    seg: Segments,
+    RawQuery(q): RawQuery,
+    JsonBody(body): JsonBody<SyncBody>,
+) -> Reply<crate::sync_switch::SyncSwitch> {
+    let c = connection(&seg)?;
+    no_params(q.as_deref())?;
+    Ok(Json(
+        crate::sync_switch::set_sync(&s.app, &auth.tenant, &c, body.enabled).await?,
     ))
 }
 

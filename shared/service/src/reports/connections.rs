@@ -30,6 +30,8 @@ pub struct ConnectionDetails {
     pub last_success_at: Option<DateTime<Utc>>,
     pub last_failure_at: Option<DateTime<Utc>>,
     pub last_error_code: Option<String>,
+    /// The sync switch (`POST …/sync`).
+    pub sync_enabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// The last provisioning run (`provisioned`, `partial`, `refused` with its reason).
@@ -52,6 +54,7 @@ impl From<&Connection> for ConnectionDetails {
             last_success_at: c.last_success_at,
             last_failure_at: c.last_failure_at,
             last_error_code: c.last_error_code.clone(),
+            sync_enabled: c.sync_enabled,
             created_at: c.created_at,
             updated_at: c.updated_at,
             provisioning: c.provisioning.clone(),

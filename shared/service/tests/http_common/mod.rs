@@ -67,6 +67,7 @@ pub async fn connection(app: &App, tenant: &str, id: &str) -> Connection {
         created_at: now,
         updated_at: now,
         provisioning: None,
+        sync_enabled: true,
     };
     app.stores.connections.put(&c).await.expect("connection");
     c

@@ -120,6 +120,25 @@ impl ConnectionStore for EmbeddedStore {
         .await
     }
 
+    async fn set_sync_enabled(
+        &self,
+        tenant: &TenantId,
+        id: &ConnectionId,
+        enabled: bool,
+    ) -> StoreResult<Connection> {
+        let k = key(&[tenant.as_str(), id.as_str()]);
+        self.write(|s, now| {
+            let c = s
+                .connections
+                .get_mut(&k)
+                .ok_or_else(|| StoreError::NotFound(format!("connection {tenant}/{id}")))?;
+            c.sync_enabled = enabled;
+            c.updated_at = millis(now);
+            Ok(c.clone())
+        })
+        .await
+    }
+
     async fn set_poll_minutes(
         &self,
         tenant: &TenantId,

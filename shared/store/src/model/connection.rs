@@ -94,9 +94,17 @@ pub struct Connection {
     pub last_error_code: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The sync switch: off, polls and sweeps do nothing and pushed events are refused
+    /// (`SYNC_OFF`); test syncs and config work. Records from before the switch are on.
+    #[serde(default = "sync_on")]
+    pub sync_enabled: bool,
     /// The last provisioning run's outcome (fields, permission set); `None` before the first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioning: Option<Provisioning>,
+}
+
+fn sync_on() -> bool {
+    true
 }
 
 impl Connection {

@@ -122,6 +122,7 @@ pub fn connection(h: &Harness, tenant: &str, id: &str) -> Connection {
         created_at: now,
         updated_at: now,
         provisioning: None,
+        sync_enabled: true,
     }
 }
 

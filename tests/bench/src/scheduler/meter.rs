@@ -130,6 +130,15 @@ impl ConnectionStore for Metered<dyn ConnectionStore> {
         out
     }
 
+    async fn set_sync_enabled(
+        &self,
+        tenant: &TenantId,
+        id: &ConnectionId,
+        enabled: bool,
+    ) -> StoreResult<Connection> {
+        self.inner.set_sync_enabled(tenant, id, enabled).await
+    }
+
     async fn set_poll_minutes(
         &self,
         tenant: &TenantId,

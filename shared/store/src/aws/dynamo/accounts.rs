@@ -157,6 +157,37 @@ impl ConnectionStore for DynamoStore {
         )
     }
 
+    async fn set_sync_enabled(
+        &self,
+        tenant: &TenantId,
+        id: &ConnectionId,
+        enabled: bool,
+    ) -> StoreResult<Connection> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(tenant)))
+            .key(SK, s(connection_sk(id)))
+            .update_expression("SET #d.sync_enabled = :e, #d.updated_at = :u")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#d", "data")
+            .expression_attribute_values(":e", AttributeValue::Bool(enabled))
+            .expression_attribute_values(":u", to_av(&self.now(), "updated_at")?)
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match res {
+            Ok(out) => data_of(&out.attributes.unwrap_or_default()),
+            Err(e) => Err(match classify(SERVICE, "UpdateItem", e) {
+                StoreError::Conflict(_) => {
+                    StoreError::NotFound(format!("connection {tenant}/{id}"))
+                }
+                other => other,
+            }),
+        }
+    }
+
     async fn set_poll_minutes(
         &self,
         tenant: &TenantId,
