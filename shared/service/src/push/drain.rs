@@ -3,6 +3,9 @@
 //! chunks of up to [`CHUNK`] events (one catch-up read a window, `catch_up::Window`), each chunk
 //! pushed by the same pipeline as a queue batch (matching in one composite, collections of
 //! up to 200, sales as composite graphs, budget booking, write intents, reports, parking).
+//! A window's later chunks are pushed from that one read (one store query a window, not a
+//! chunk); an entry a racing worker finished meanwhile is found reported and dropped as a
+//! duplicate, as a re-read would have skipped it.
 //!
 //! An entry is removed only once its event is reported or parked (or it was a repeat of
 //! one that was): a worker killed mid-chunk leaves the rest in the outbox, and the nudge,
