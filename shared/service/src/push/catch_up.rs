@@ -22,7 +22,10 @@
 //! so a Salesforce edit in that wider window is still the usual race (as it is between any
 //! read and write); the protection against edits no poll has read before the push holds.
 //!
-//! Cost: one call per five linked-object queries a window (none for creates).
+//! Cost: one call per five linked-object queries a window (none for creates). In the store,
+//! the chunk that reads also looks up the links of the window's later events, which their
+//! own chunks look up again (links may have changed since): up to 1,800 link lookups per
+//! 1,000 events instead of 1,000.
 
 mod read;
 
