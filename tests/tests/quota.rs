@@ -16,6 +16,7 @@ e2e!(
     app_quota_binds_before_the_org_share,
     a_raised_limit_lifts_the_pause_the_same_day,
     a_raised_limit_is_noticed_within_a_minute_when_the_reserve_lasts,
+    a_limit_raised_soon_after_a_pause_is_noticed_within_a_minute_at_any_hour,
     a_projected_burn_slows_polls_before_pausing
 );
 
@@ -239,6 +240,52 @@ async fn a_raised_limit_is_noticed_within_a_minute_when_the_reserve_lasts(backen
     let run = s.poll("prod").await;
     assert_eq!(run.status, RunStatus::Completed, "{run:#?}");
     assert_eq!(s.sf.api_count(PROD_ORG, "limits").unwrap(), 2);
+    let view = reports::quota_usage(&s.app, &s.tenant, &s.conn("prod"))
+        .await
+        .unwrap();
+    assert_eq!(view.org_max, Some(40_000), "{view:#?}");
+    assert!(!view.paused, "{view:#?}");
+}
+
+/// At 09:00 the probe reserve spread over the rest of the day affords a probe only every
+/// 10 minutes; but right after a pause, when the org's admin hears of it, crmsync probes
+/// every minute with the first half of the reserve: a limit raised a few minutes into the
+/// pause is seen by the next poll, a minute later.
+async fn a_limit_raised_soon_after_a_pause_is_noticed_within_a_minute_at_any_hour(
+    backend: Backend,
+) {
+    let s = Stack::start(backend).await;
+    s.sf.set_daily_limit(PROD_ORG, 20_000).unwrap();
+    advance_to_hour(&s, 9);
+    s.connect("prod", Environment::Production).await;
+    s.advance(chrono::Duration::minutes(1));
+    assert_eq!(s.poll("prod").await.status, RunStatus::Completed);
+    let today = s.now().date_naive();
+    s.app
+        .stores
+        .quotas
+        .add_calls(&s.tenant, &s.conn("prod"), today, 9_952)
+        .await
+        .unwrap();
+    for minute in 1..=3 {
+        s.advance(chrono::Duration::minutes(1));
+        assert_eq!(s.poll("prod").await.status, RunStatus::QuotaPaused);
+        assert_eq!(
+            s.sf.api_count(PROD_ORG, "limits").unwrap(),
+            minute,
+            "a probe every minute of the fresh pause"
+        );
+    }
+
+    s.sf.set_daily_limit(PROD_ORG, 40_000).unwrap();
+    s.advance(chrono::Duration::minutes(1));
+    let run = s.poll("prod").await;
+    // Not paused any more; at 09:00 this day's burn is still spaced out (`Slowed`).
+    assert!(
+        matches!(run.status, RunStatus::Completed | RunStatus::Slowed),
+        "{run:#?}"
+    );
+    assert_eq!(s.sf.api_count(PROD_ORG, "limits").unwrap(), 4);
     let view = reports::quota_usage(&s.app, &s.tenant, &s.conn("prod"))
         .await
         .unwrap();

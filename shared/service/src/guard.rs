@@ -19,8 +19,8 @@ use crate::runs::RunStatus;
 /// How long the org's last reported API usage is trusted.
 const ORG_USAGE_STALE_AFTER: TimeDelta = TimeDelta::minutes(15);
 /// While paused at crmsync's share, the org's limit is re-read at least this often while
-/// the reserve lasts, and more often (down to every minute) when the reserve left covers
-/// it until midnight ([`quota::probe_interval`]).
+/// the reserve lasts, and every minute right after the pause (the reserve's first half) or
+/// when the reserve left covers it until midnight ([`quota::probe_interval`]).
 pub const LIMIT_PROBE_EVERY: TimeDelta = TimeDelta::minutes(10);
 
 /// The connection, if it exists.

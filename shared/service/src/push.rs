@@ -106,7 +106,9 @@ pub async fn push_batch(app: &App, messages: Vec<InboundMessage>) -> BatchOutcom
     }
     for ((tenant, connection), batch) in groups {
         let mut pricer = sale::Pricer::default();
-        push_group(app, &tenant, &connection, batch, &mut pricer, &mut out).await;
+        let mut window = catch_up::Window::default();
+        let shared = (&mut pricer, &mut window);
+        push_group(app, &tenant, &connection, batch, shared, &mut out).await;
     }
     for ((tenant, connection), message_ids) in nudges {
         if !drain::drain(app, &tenant, &connection, &mut out).await {
@@ -118,6 +120,10 @@ pub async fn push_batch(app: &App, messages: Vec<InboundMessage>) -> BatchOutcom
     out
 }
 
+/// What the chunks of one outbox drain share: the price book, and the catch-up read's
+/// window (a queue batch has its own of both).
+type DrainShared<'a> = (&'a mut sale::Pricer, &'a mut catch_up::Window);
+
 /// Pushes one connection's events (queue order); every event ends in `out` as an outcome,
 /// a duplicate or a retry (by its message id).
 async fn push_group(
@@ -125,12 +131,12 @@ async fn push_group(
     tenant: &str,
     connection: &str,
     batch: Vec<(String, PushMessage)>,
-    pricer: &mut sale::Pricer,
+    shared: DrainShared<'_>,
     out: &mut BatchOutcome,
 ) {
     let messages = batch.clone();
     let reported_before = out.outcomes.len();
-    let Err(e) = push_connection(app, tenant, connection, batch, pricer, out).await else {
+    let Err(e) = push_connection(app, tenant, connection, batch, shared, out).await else {
         return;
     };
     // Events reported before the failure are done.
@@ -245,7 +251,7 @@ async fn push_connection(
     tenant: &str,
     connection: &str,
     batch: Vec<(String, PushMessage)>,
-    pricer: &mut sale::Pricer,
+    (pricer, window): DrainShared<'_>,
     out: &mut BatchOutcome,
 ) -> Result<(), ServiceError> {
     let tenant_id = TenantId::new(tenant).map_err(ServiceError::from)?;
@@ -372,7 +378,7 @@ async fn push_connection(
         &client,
         &config,
         pending,
-        (&mut budget, pricer),
+        (&mut budget, pricer, window),
         out,
     )
     .await;
@@ -428,13 +434,13 @@ async fn push_events(
     client: &SfClient,
     config: &SyncConfig,
     pending: Vec<(String, PushMessage)>,
-    (budget, pricer): (&mut Budget, &mut sale::Pricer),
+    (budget, pricer, window): (&mut Budget, &mut sale::Pricer, &mut catch_up::Window),
     out: &mut BatchOutcome,
 ) -> Result<(), ServiceError> {
     let describes = describes(client, config).await?;
     let messages: Vec<&PushMessage> = pending.iter().map(|(_, m)| m).collect();
     let owners = owners::directory(app, conn, client, config, &messages).await?;
-    catch_up::catch_up(app, conn, client, config, &messages).await?;
+    catch_up::catch_up(app, conn, client, config, &messages, window).await?;
     // Waves hold at most one event per record, so a record's second event is planned only
     // after its first is written and linked (no double create), in queue order.
     let mut held_back: Vec<String> = Vec::new();

@@ -6,8 +6,9 @@
 //!
 //! Two refinements keep the budget honest within a day:
 //! - a small reserve of the allowance is kept for re-reading the org's limit while paused
-//!   (one `GET limits` call every [`probe_interval`]: the reserve left spread over the rest
-//!   of the UTC day, every minute when it lasts that long, at most
+//!   (one `GET limits` call every [`probe_interval`]: every minute with the first half of
+//!   the reserve, right after the pause; then the rest spread over the rest of the UTC day,
+//!   every minute when it lasts that long, at most
 //!   [`LIMIT_PROBE_EVERY`](crate::guard::LIMIT_PROBE_EVERY) apart), so a limit the admin
 //!   raised lifts the pause within that interval; work pauses at the allowance less the
 //!   reserve and the probes never go past the allowance. A probe is not free: the REST API
@@ -67,13 +68,21 @@ impl QuotaStatus {
 /// The shortest time between two limit probes of a paused connection.
 pub const MIN_PROBE_INTERVAL: TimeDelta = TimeDelta::minutes(1);
 
-/// How long a paused connection waits between limit probes: the calls of the probe reserve
-/// still left (`status.crmsync_allowance - status.crmsync_used`) spread over the rest of
-/// the UTC day, so the reserve lasts until midnight, within `MIN_PROBE_INTERVAL..=longest`.
-/// A raised limit is noticed within this interval: every minute while the reserve affords
-/// one probe a minute until midnight (late in the day, or a large reserve), otherwise up to
-/// `longest`; once the reserve is spent, only the next day's first calls see it.
+/// How long a paused connection waits between limit probes. Right after the pause, while
+/// less than half of the probe reserve is spent, every [`MIN_PROBE_INTERVAL`]: a pause is
+/// when the org's admin is told and raises the limit, so that is when a raise must be seen
+/// at once (with the reserve at its cap of 48, the first 24 minutes of a pause). Then the
+/// calls of the reserve still left (`status.crmsync_allowance - status.crmsync_used`)
+/// spread over the rest of the UTC day, so the reserve lasts until midnight, within
+/// `MIN_PROBE_INTERVAL..=longest`: every minute while the reserve affords one probe a
+/// minute until midnight (late in the day), otherwise up to `longest`; once the reserve is
+/// spent, only the next day's first calls see a raise. Work stops at the allowance less
+/// the reserve, so the calls past that point are the probes.
 pub fn probe_interval(status: &QuotaStatus, now: DateTime<Utc>, longest: TimeDelta) -> TimeDelta {
+    let probes_spent = status.crmsync_used.saturating_sub(status.work_allowance());
+    if probes_spent < status.probe_reserve / 2 {
+        return MIN_PROBE_INTERVAL;
+    }
     let left = status
         .crmsync_allowance
         .saturating_sub(status.crmsync_used)
@@ -179,8 +188,8 @@ mod tests {
     #[test]
     fn probes_spread_the_reserve_left_over_the_rest_of_the_day() {
         let longest = TimeDelta::minutes(10);
-        // 48 calls of reserve, 30 minutes to midnight: a probe each minute.
-        let paused = check(Some(&limit(9_000, 20_000, None)), 9_952, 0.5, 1);
+        // 10,000 allowed, 48 calls of reserve: work stops at 9,952; 24 probes spent after.
+        let paused = check(Some(&limit(9_000, 20_000, None)), 9_976, 0.5, 1);
         assert!(paused.paused && paused.may_probe());
         let every = |used, hms| {
             let s = QuotaStatus {
@@ -189,15 +198,40 @@ mod tests {
             };
             probe_interval(&s, at_time(hms), longest)
         };
-        assert_eq!(every(9_952, "23:30:00"), TimeDelta::minutes(1));
-        // 240 minutes for 48 calls: every 5 minutes.
-        assert_eq!(every(9_952, "20:00:00"), TimeDelta::minutes(5));
+        // 24 calls left, 30 minutes to midnight: a probe each minute.
+        assert_eq!(every(9_976, "23:36:00"), TimeDelta::minutes(1));
+        // 240 minutes for 24 calls: every 10 minutes; 120 minutes: every 5.
+        assert_eq!(every(9_976, "20:00:00"), TimeDelta::minutes(10));
+        assert_eq!(every(9_976, "22:00:00"), TimeDelta::minutes(5));
         // Early in the day the reserve cannot last at one a minute: at most `longest` apart.
-        assert_eq!(every(9_952, "01:00:00"), longest);
+        assert_eq!(every(9_976, "01:00:00"), longest);
         // The last call of the reserve, 3 minutes before midnight: wait those 3 minutes.
         assert_eq!(every(9_999, "23:57:00"), TimeDelta::minutes(3));
         // Nothing left (never probed: `may_probe` is false) still gives a sane interval.
         assert_eq!(every(10_000, "23:59:30"), TimeDelta::minutes(1));
+    }
+
+    #[test]
+    fn a_fresh_pause_probes_every_minute_with_the_first_half_of_the_reserve() {
+        let longest = TimeDelta::minutes(10);
+        let paused = check(Some(&limit(9_000, 20_000, None)), 9_952, 0.5, 1);
+        assert_eq!((paused.probe_reserve, paused.work_allowance()), (48, 9_952));
+        let every = |used| {
+            let s = QuotaStatus {
+                crmsync_used: used,
+                ..paused
+            };
+            probe_interval(&s, at_time("09:00:00"), longest)
+        };
+        // At 09:00 the reserve spread over the day would be 10 minutes apart; right after
+        // the pause (0..23 probes spent) it is every minute.
+        assert_eq!(every(9_952), TimeDelta::minutes(1));
+        assert_eq!(every(9_975), TimeDelta::minutes(1));
+        assert_eq!(every(9_976), longest);
+        // A reserve of one call has no fast half: spread as before.
+        let tiny = check(Some(&limit(60, 80, None)), 39, 0.5, 1);
+        assert_eq!(tiny.probe_reserve, 1);
+        assert_eq!(probe_interval(&tiny, at_time("09:00:00"), longest), longest);
     }
 
     #[test]

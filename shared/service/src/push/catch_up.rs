@@ -4,31 +4,80 @@
 //! after the last poll is unknown to a push, which would write the app's value over it:
 //! under `most_recent` and `crm_wins` a lost update when that edit should win (sim seeds with
 //! the profile feature `+rules+contested`, e.g. people seed 11). So before planning, a batch
-//! reads the linked records whose two-way fields its events change (one `Id IN` query per
-//! object) and applies them as a poll would: change-feed entry and link times. Its own
-//! not yet written app changes count in that decision, so a Salesforce edit older than
-//! (`most_recent`) the app's change is not sent to the app only to be overwritten.
-//! `app_wins` skips it: there the app's change wins anyway.
+//! reads the linked records whose two-way fields its events change and applies them as a
+//! poll would: change-feed entry and link times. Its own not yet written app changes count
+//! in that decision, so a Salesforce edit older than (`most_recent`) the app's change is not
+//! sent to the app only to be overwritten. `app_wins` skips it: there the app's change wins
+//! anyway.
 //!
-//! Cost: one query per linked object the batch changes (none for creates).
+//! Where the read happens ([`Window`], issue 11): once per outbox *window* (up to
+//! [`WINDOW_CHUNKS`] chunks of 200 events, [`read`]), not once per chunk. The first chunk
+//! that needs a read also reads the records the window's later chunks change, in one
+//! composite request of up to five `Id IN` queries of 200 Ids; a later chunk reads again
+//! only records it changes that the window has not read (e.g. one linked by an earlier
+//! chunk's create). 1,000 linked updates cost one read, not five. Folding the read into the
+//! chunk's matching composite (`prefetch`) was the other way: it saves nothing for a chunk
+//! of updates, which has no matching composite. The price: a record pushed in the window's
+//! fifth chunk was read up to four chunks' writes earlier (a few seconds) instead of one,
+//! so a Salesforce edit in that wider window is still the usual race (as it is between any
+//! read and write); the protection against edits no poll has read before the push holds.
+//!
+//! Cost: one call per five linked-object queries a window (none for creates). In the store,
+//! the chunk that reads also looks up the links of the window's later events, which their
+//! own chunks look up again (links may have changed since): up to 1,800 link lookups per
+//! 1,000 events instead of 1,000.
 
-use std::collections::BTreeMap;
+mod read;
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use crmsync_core::config::{ConflictPolicy, SyncConfig, SyncRule};
 use crmsync_core::transform::parse_datetime;
 use crmsync_core::types::FieldChange;
 use crmsync_salesforce::SfClient;
-use crmsync_salesforce::soql::Condition;
 use crmsync_store::Connection;
-use futures::StreamExt;
 
 use crate::app::App;
 use crate::error::ServiceError;
 use crate::messages::PushMessage;
 use crate::runs::{RunKind, RunSummary};
 
+/// Outbox chunks one catch-up read covers: five queries of 200 Ids fill one composite
+/// request (at most five query subrequests).
+pub(crate) const WINDOW_CHUNKS: usize = crmsync_salesforce::COMPOSITE_MAX_QUERIES;
+
 /// Linked records to read: object → Salesforce id → the batch's app changes to them.
 type Wanted = BTreeMap<String, BTreeMap<String, BTreeMap<String, FieldChange>>>;
+
+/// What the catch-up knows across the chunks of one outbox window: the events still to be
+/// pushed after the current chunk, and the linked records read already.
+#[derive(Debug, Default)]
+pub(super) struct Window {
+    /// The window's events, oldest first; those before `next` are pushed or being pushed.
+    events: Vec<PushMessage>,
+    next: usize,
+    /// (object, Salesforce id) read in this window.
+    read: BTreeSet<(String, String)>,
+}
+
+impl Window {
+    /// A window over these events (the outbox entries read for it, in order).
+    pub(super) fn new(events: Vec<PushMessage>) -> Self {
+        Window {
+            events,
+            ..Window::default()
+        }
+    }
+
+    /// The next `n` events are the chunk being pushed now; only later ones are ahead of it.
+    pub(super) fn take_chunk(&mut self, n: usize) {
+        self.next = (self.next + n).min(self.events.len());
+    }
+
+    fn ahead(&self) -> &[PushMessage] {
+        &self.events[self.next..]
+    }
+}
 
 pub(super) async fn catch_up(
     app: &App,
@@ -36,11 +85,48 @@ pub(super) async fn catch_up(
     client: &SfClient,
     config: &SyncConfig,
     messages: &[&PushMessage],
+    window: &mut Window,
 ) -> Result<(), ServiceError> {
     if config.conflict_policy == ConflictPolicy::AppWins {
         return Ok(());
     }
     let now = app.now();
+    let mut wanted = linked_changes(app, conn, config, messages, now).await?;
+    unread(&mut wanted, &window.read);
+    if wanted.is_empty() {
+        // Every record this chunk changes was read for the window already.
+        return Ok(());
+    }
+    // This chunk needs a read: it covers the window's later chunks too.
+    let ahead: Vec<&PushMessage> = window.ahead().iter().collect();
+    let later = linked_changes(app, conn, config, &ahead, now).await?;
+    merge(&mut wanted, later);
+    unread(&mut wanted, &window.read);
+    let ids: BTreeMap<String, Vec<String>> = wanted
+        .iter()
+        .map(|(object, records)| (object.clone(), records.keys().cloned().collect()))
+        .collect();
+    // A link written since this read began (another worker's push landed meanwhile) is
+    // newer than what the read shows: applying it would take crmsync's own write for
+    // a Salesforce change and put the old value back on the link (sim deals seed 795).
+    let read_at = app.now();
+    let records = read::linked_records(client, config, &ids).await?;
+    for (object, ids) in ids {
+        window
+            .read
+            .extend(ids.into_iter().map(|id| (object.clone(), id)));
+    }
+    apply(app, conn, config, &wanted, records, read_at, now).await
+}
+
+/// The linked records `messages` change in two-way fields, with those changes.
+async fn linked_changes(
+    app: &App,
+    conn: &Connection,
+    config: &SyncConfig,
+    messages: &[&PushMessage],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Wanted, ServiceError> {
     let mut wanted: Wanted = BTreeMap::new();
     for msg in messages {
         let event = &msg.event;
@@ -79,55 +165,77 @@ pub(super) async fn catch_up(
                 .or_default()
                 .entry(link.salesforce_id.clone())
                 .or_default();
-            for (field, change) in changes {
-                let newer = pending.get(&field).is_none_or(|c| c.at < change.at);
-                if newer {
-                    pending.insert(field, change);
-                }
-            }
+            merge_changes(pending, changes);
         }
     }
+    Ok(wanted)
+}
+
+/// Keeps the newest pending change per field.
+fn merge_changes(
+    pending: &mut BTreeMap<String, FieldChange>,
+    changes: BTreeMap<String, FieldChange>,
+) {
+    for (field, change) in changes {
+        let newer = pending.get(&field).is_none_or(|c| c.at < change.at);
+        if newer {
+            pending.insert(field, change);
+        }
+    }
+}
+
+fn merge(wanted: &mut Wanted, more: Wanted) {
+    for (object, records) in more {
+        let into = wanted.entry(object).or_default();
+        for (id, changes) in records {
+            merge_changes(into.entry(id).or_default(), changes);
+        }
+    }
+}
+
+/// Drops the records read already in this window.
+fn unread(wanted: &mut Wanted, read: &BTreeSet<(String, String)>) {
+    for (object, records) in wanted.iter_mut() {
+        records.retain(|id, _| !read.contains(&(object.clone(), id.clone())));
+    }
+    wanted.retain(|_, records| !records.is_empty());
+}
+
+/// Applies the read records as a poll would, each with the app's pending changes to it.
+async fn apply(
+    app: &App,
+    conn: &Connection,
+    config: &SyncConfig,
+    wanted: &Wanted,
+    records: Vec<(String, crmsync_salesforce::Record)>,
+    read_at: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ServiceError> {
     let mut run = RunSummary::new(conn.tenant.as_str(), conn.id.as_str(), RunKind::Poll, now);
-    for (object, records) in wanted {
-        let ids = records.keys().map(String::as_str);
-        let filter = Condition::in_list("Id", ids);
-        let soql = crate::poll::select_mapped(
-            client,
+    let empty = BTreeMap::new();
+    for (object, record) in records {
+        let Some(id) = record.id() else {
+            continue;
+        };
+        let id = crmsync_core::sfid::canonical(id);
+        let link = crate::links::link_by_sf_id(app, &conn.tenant, &conn.id, &id).await?;
+        if link.is_some_and(|l| l.updated_at >= read_at) {
+            continue;
+        }
+        let pending = wanted
+            .get(&object)
+            .and_then(|records| records.get(id.as_str()))
+            .unwrap_or(&empty);
+        crate::poll::apply_record_with(
+            app,
+            conn,
             config,
             &object,
-            Some(filter),
-            crate::poll::Shape::Unordered,
+            &record.fields,
+            pending,
+            &mut run,
         )
         .await?;
-        // A link written since this read began (another worker's push landed meanwhile) is
-        // newer than what the read shows: applying it would take crmsync's own write for
-        // a Salesforce change and put the old value back on the link (sim deals seed 795).
-        let read_at = app.now();
-        let mut pages = client.query(soql);
-        while let Some(page) = pages.next().await {
-            for record in page?.records {
-                let Some(id) = record.id() else {
-                    continue;
-                };
-                let id = crmsync_core::sfid::canonical(id);
-                let link = crate::links::link_by_sf_id(app, &conn.tenant, &conn.id, &id).await?;
-                if link.is_some_and(|l| l.updated_at >= read_at) {
-                    continue;
-                }
-                let empty = BTreeMap::new();
-                let pending = records.get(id.as_str()).unwrap_or(&empty);
-                crate::poll::apply_record_with(
-                    app,
-                    conn,
-                    config,
-                    &object,
-                    &record.fields,
-                    pending,
-                    &mut run,
-                )
-                .await?;
-            }
-        }
     }
     Ok(())
 }

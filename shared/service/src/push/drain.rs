@@ -1,7 +1,11 @@
 //! The push worker's side of the outbox (README "Batching design"): on a nudge, the
-//! connection's outbox is read oldest first in chunks of up to [`CHUNK`] events, each chunk
+//! connection's outbox is read oldest first in windows of [`WINDOW`] entries and pushed in
+//! chunks of up to [`CHUNK`] events (one catch-up read a window, `catch_up::Window`), each chunk
 //! pushed by the same pipeline as a queue batch (matching in one composite, collections of
 //! up to 200, sales as composite graphs, budget booking, write intents, reports, parking).
+//! A window's later chunks are pushed from that one read (one store query a window, not a
+//! chunk); an entry a racing worker finished meanwhile is found reported and dropped as a
+//! duplicate, as a re-read would have skipped it.
 //!
 //! An entry is removed only once its event is reported or parked (or it was a repeat of
 //! one that was): a worker killed mid-chunk leaves the rest in the outbox, and the nudge,
@@ -15,13 +19,16 @@ use std::time::{Duration, Instant};
 
 use crmsync_store::{ConnectionId, OutboxEntry, TenantId};
 
-use super::{BatchOutcome, push_group, sale};
+use super::{BatchOutcome, catch_up, push_group, sale};
 use crate::app::App;
 use crate::error::ServiceError;
 use crate::messages::PushMessage;
 
 /// Events per chunk: one sObject Collections call holds 200 records.
 pub const CHUNK: usize = 200;
+/// Outbox entries read at once: the chunks one catch-up read covers
+/// ([`catch_up::WINDOW_CHUNKS`]).
+const WINDOW: usize = CHUNK * catch_up::WINDOW_CHUNKS;
 /// How long one drain keeps taking chunks before it hands on to a fresh nudge (the push
 /// function's timeout is 120 s; a chunk takes a few Salesforce calls).
 pub const DRAIN_BUDGET: Duration = Duration::from_secs(60);
@@ -99,43 +106,69 @@ async fn drain_outbox(
     // One price book lookup for the whole drain, not one per chunk.
     let mut pricer = sale::Pricer::default();
     loop {
-        let entries = app.stores.outbox.oldest(&t, &c, CHUNK as u32).await?;
-        if entries.is_empty() {
+        // A window of chunks, read at once so that one catch-up read covers them all.
+        let window_entries = app.stores.outbox.oldest(&t, &c, WINDOW as u32).await?;
+        if window_entries.is_empty() {
             return Ok(true);
         }
-        let chunk = read_chunk(&entries);
-        let ids: Vec<String> = chunk.batch.iter().map(|(id, _)| id.clone()).collect();
-        let retry_before = out.retry.len();
-        if !chunk.batch.is_empty() {
-            push_group(app, tenant, connection, chunk.batch, &mut pricer, out).await;
-            out.chunks += 1;
-        }
-        // Outbox entries are no queue messages: their retries stay here.
-        let retried: BTreeSet<String> = out.retry.split_off(retry_before).into_iter().collect();
-        let done_at = |i: usize| !retried.contains(&ids[i]);
-        let mut done: Vec<u64> = ids
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| done_at(*i))
-            .filter_map(|(_, id)| id.strip_prefix("outbox:")?.parse().ok())
-            .collect();
-        done.extend(
-            chunk
-                .repeats
-                .iter()
-                .filter(|(_, i)| done_at(*i))
-                .map(|(seq, _)| *seq),
-        );
-        out.duplicates += chunk.repeats.iter().filter(|(_, i)| done_at(*i)).count();
-        app.stores.outbox.remove(&t, &c, &done).await?;
-        if chunk.stopped_at_unreadable || !retried.is_empty() {
-            return Ok(false);
-        }
-        if started.elapsed() >= DRAIN_BUDGET {
-            // Hand on before the function's timeout; a fresh nudge continues from here.
-            let tag = format!("more-{}", uuid::Uuid::new_v4());
-            crate::outbox::nudge(app, &t, &c, &tag).await?;
-            return Ok(true);
+        let mut window = catch_up::Window::new(readable(&window_entries));
+        for entries in window_entries.chunks(CHUNK) {
+            if !push_chunk(app, (&t, &c), entries, (&mut pricer, &mut window), out).await? {
+                return Ok(false);
+            }
+            if started.elapsed() >= DRAIN_BUDGET {
+                // Hand on before the function's timeout; a fresh nudge continues from here.
+                let tag = format!("more-{}", uuid::Uuid::new_v4());
+                crate::outbox::nudge(app, &t, &c, &tag).await?;
+                return Ok(true);
+            }
         }
     }
+}
+
+/// The window's events in order, up to its first unreadable entry.
+fn readable(entries: &[OutboxEntry]) -> Vec<PushMessage> {
+    entries
+        .iter()
+        .map_while(|e| serde_json::from_str::<PushMessage>(&e.body).ok())
+        .collect()
+}
+
+/// Pushes one chunk and removes its finished entries. `false` when the drain must stop
+/// and its nudge be redelivered (an unreadable entry, or an event to retry).
+async fn push_chunk(
+    app: &App,
+    (t, c): (&TenantId, &ConnectionId),
+    entries: &[OutboxEntry],
+    (pricer, window): (&mut sale::Pricer, &mut catch_up::Window),
+    out: &mut BatchOutcome,
+) -> Result<bool, ServiceError> {
+    let (tenant, connection) = (t.as_str(), c.as_str());
+    let chunk = read_chunk(entries);
+    window.take_chunk(entries.len());
+    let ids: Vec<String> = chunk.batch.iter().map(|(id, _)| id.clone()).collect();
+    let retry_before = out.retry.len();
+    if !chunk.batch.is_empty() {
+        push_group(app, tenant, connection, chunk.batch, (pricer, window), out).await;
+        out.chunks += 1;
+    }
+    // Outbox entries are no queue messages: their retries stay here.
+    let retried: BTreeSet<String> = out.retry.split_off(retry_before).into_iter().collect();
+    let done_at = |i: usize| !retried.contains(&ids[i]);
+    let mut done: Vec<u64> = ids
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| done_at(*i))
+        .filter_map(|(_, id)| id.strip_prefix("outbox:")?.parse().ok())
+        .collect();
+    done.extend(
+        chunk
+            .repeats
+            .iter()
+            .filter(|(_, i)| done_at(*i))
+            .map(|(seq, _)| *seq),
+    );
+    out.duplicates += chunk.repeats.iter().filter(|(_, i)| done_at(*i)).count();
+    app.stores.outbox.remove(t, c, &done).await?;
+    Ok(!chunk.stopped_at_unreadable && retried.is_empty())
 }
