@@ -42,6 +42,8 @@ pub(super) async fn catch_up(
     }
     let now = app.now();
     let mut wanted: Wanted = BTreeMap::new();
+    // Each linked record's link as read before the Salesforce read (see below).
+    let mut read_links: BTreeMap<String, crmsync_core::types::Link> = BTreeMap::new();
     for msg in messages {
         let event = &msg.event;
         let Some(at) = parse_datetime(&event.occurred_at) else {
@@ -74,6 +76,9 @@ pub(super) async fn catch_up(
             if changes.is_empty() {
                 continue;
             }
+            read_links
+                .entry(link.salesforce_id.clone())
+                .or_insert_with(|| link.clone());
             let pending = wanted
                 .entry(object.clone())
                 .or_default()
@@ -99,10 +104,12 @@ pub(super) async fn catch_up(
             crate::poll::Shape::Unordered,
         )
         .await?;
-        // A link written since this read began (another worker's push landed meanwhile) is
-        // newer than what the read shows: applying it would take crmsync's own write for
-        // a Salesforce change and put the old value back on the link (sim deals seed 795).
-        let read_at = app.now();
+        // A link written since it was read, before this read began (another worker's push
+        // landed meanwhile), is newer than what the read shows: applying it would take
+        // crmsync's own write for a Salesforce change and put the old value back on the
+        // link (sim deals seed 795). Compared by content, not by time: with a coarse clock a
+        // link written in the same instant, before the read, is no race (a poll's, just
+        // before a push that must restate Salesforce's value to the app).
         let mut pages = client.query(soql);
         while let Some(page) = pages.next().await {
             for record in page?.records {
@@ -111,7 +118,12 @@ pub(super) async fn catch_up(
                 };
                 let id = crmsync_core::sfid::canonical(id);
                 let link = crate::links::link_by_sf_id(app, &conn.tenant, &conn.id, &id).await?;
-                if link.is_some_and(|l| l.updated_at >= read_at) {
+                let now_read = link.as_ref().map(crate::links::core_link);
+                let before = read_links
+                    .iter()
+                    .find(|(k, _)| crmsync_core::sfid::same_id(k, &id))
+                    .map(|(_, l)| l);
+                if now_read.as_ref() != before {
                     continue;
                 }
                 let empty = BTreeMap::new();
