@@ -95,6 +95,11 @@ pub struct LinkUpdate {
     /// The link's change times after this write (conflict policy, per-record order).
     #[serde(default)]
     pub times: LinkTimes,
+    /// App values to tell the app back once written (change feed): the write overwrites a
+    /// Salesforce value the feed delivered at or after the app made its change, which the
+    /// app may have applied over its own ([`Builder::restates`]).
+    #[serde(default, skip_serializing_if = "FieldMap::is_empty")]
+    pub restate: FieldMap,
 }
 
 /// One write.
@@ -168,6 +173,8 @@ struct Mapped {
     times: LinkTimes,
     /// Link state changed with no field to write (the owner-keeping flag).
     state_changed: bool,
+    /// App field → value to tell the app back ([`LinkUpdate::restate`]).
+    restate: FieldMap,
 }
 
 fn link_update(
@@ -175,12 +182,14 @@ fn link_update(
     app_id: &str,
     hashes: LinkHashes,
     times: LinkTimes,
+    restate: FieldMap,
 ) -> Option<LinkUpdate> {
     Some(LinkUpdate {
         app_object,
         app_id: app_id.to_string(),
         hashes,
         times,
+        restate,
     })
 }
 
@@ -202,6 +211,7 @@ impl<'a> Builder<'a> {
         let kind = self.event.kind;
         let person_like = sf_object != "Opportunity";
         let mut out = FieldMap::new();
+        let mut restate = FieldMap::new();
         let mut hashes = link.map(|l| l.hashes.clone()).unwrap_or_default();
         let mut times = link.map(|l| l.times.clone()).unwrap_or_default();
         let app_at = parse_datetime(&self.event.occurred_at);
@@ -237,6 +247,10 @@ impl<'a> Builder<'a> {
             }
             if creating && sf.is_null() {
                 continue;
+            }
+            if self.restates(obj, m, link, app_at) {
+                restate.insert(m.app_field.clone(), value);
+                times.fed.insert(m.salesforce_field.clone(), self.ctx.now);
             }
             hashes.insert(m.salesforce_field.clone(), h);
             out.insert(m.salesforce_field.clone(), sf);
@@ -300,7 +314,39 @@ impl<'a> Builder<'a> {
             hashes,
             times,
             state_changed,
+            restate,
         }
+    }
+
+    /// Whether writing the app's change to `m` must be told back to the app: the change
+    /// feed delivered a value of the field (Salesforce's last change, or a value crmsync
+    /// told back, [`LinkTimes::fed`]) at or after the app made its change, so the app may
+    /// hold that value over its own (a poll cannot see changes still queued for push), and
+    /// this write puts the app's value in Salesforce. Only for the event's own app record
+    /// and fields that reach the app at all.
+    fn restates(
+        &self,
+        obj: &ObjectConfig,
+        m: &crate::config::FieldMapping,
+        link: Option<&Link>,
+        app_at: Option<DateTime<Utc>>,
+    ) -> bool {
+        let (Some(link), Some(at)) = (link, app_at) else {
+            return false;
+        };
+        m.rule.inbound()
+            && obj.inbound.update
+            && obj.app_object == self.event.app_object
+            && (link
+                .times
+                .salesforce
+                .get(&m.salesforce_field)
+                .is_some_and(|s| s.synced_at >= at)
+                || link
+                    .times
+                    .fed
+                    .get(&m.salesforce_field)
+                    .is_some_and(|t| *t >= at))
     }
 
     /// Whether the event's change to `key` may be written over what the link knows: not
@@ -365,7 +411,7 @@ impl<'a> Builder<'a> {
                 op: WriteOp::Update { id: id.to_string() },
                 fields: mapped.fields,
                 references: BTreeMap::new(),
-                link: link_update(app.0, app.1, mapped.hashes, mapped.times),
+                link: link_update(app.0, app.1, mapped.hashes, mapped.times, mapped.restate),
             });
         }
         Ref::Id(id.to_string())
@@ -423,7 +469,7 @@ impl<'a> Builder<'a> {
             op,
             fields: mapped.fields,
             references: BTreeMap::new(),
-            link: link_update(app.0, app.1, mapped.hashes, mapped.times),
+            link: link_update(app.0, app.1, mapped.hashes, mapped.times, mapped.restate),
         });
         Some(Ref::Step(i))
     }
@@ -487,7 +533,7 @@ impl<'a> Builder<'a> {
             op,
             fields: mapped.fields,
             references,
-            link: link_update(app.0, app.1, mapped.hashes, mapped.times),
+            link: link_update(app.0, app.1, mapped.hashes, mapped.times, mapped.restate),
         });
         Some(Ref::Step(i))
     }
@@ -553,7 +599,7 @@ impl<'a> Builder<'a> {
             op,
             fields: mapped.fields,
             references: BTreeMap::new(),
-            link: link_update(app.0, app.1, mapped.hashes, mapped.times),
+            link: link_update(app.0, app.1, mapped.hashes, mapped.times, mapped.restate),
         });
         Some(Ref::Step(i))
     }
@@ -691,7 +737,7 @@ impl<'a> Builder<'a> {
             op: WriteOp::Create,
             fields,
             references,
-            link: link_update(app.0, app.1, hashes, times),
+            link: link_update(app.0, app.1, hashes, times, FieldMap::new()),
         });
         Some(Ref::Step(i))
     }
@@ -844,7 +890,7 @@ impl<'a> Builder<'a> {
             op,
             fields: mapped.fields,
             references: BTreeMap::new(),
-            link: link_update(app.0, app.1, mapped.hashes, mapped.times),
+            link: link_update(app.0, app.1, mapped.hashes, mapped.times, mapped.restate),
         });
         Ok(())
     }

@@ -85,6 +85,12 @@ pub struct LinkTimes {
     /// sees crmsync's own write (whose link update may have failed), not a user's change.
     #[serde(default)]
     pub pending: BTreeMap<String, String>,
+    /// When crmsync last told the app a value of the field back through the change feed to
+    /// settle a conflict (a Salesforce value the app's refused change lost to, or the app's
+    /// own value written over one the feed had given it). A later write of an app change
+    /// made before then is told back too, so the app never keeps a restated older value.
+    #[serde(default)]
+    pub fed: BTreeMap<String, DateTime<Utc>>,
 }
 
 /// An app record as the service read it, for conflict resolution.

@@ -350,6 +350,45 @@ fn echo_of_last_sync_yields_nothing() {
 }
 
 #[test]
+fn writing_over_a_value_the_feed_delivered_after_the_app_change_tells_it_back() {
+    // app_wins: the app's Title (made at 07:57:32) is written whatever Salesforce did; a poll
+    // delivered Salesforce's Title after the app made its change, so the app may hold that
+    // one: the write's link update restates the app's value.
+    let mut cfg = config();
+    cfg.conflict_policy = crmsync_core::config::ConflictPolicy::AppWins;
+    let ev = event(EventKind::Update, person());
+    let first = write_plan(plan(&cfg, &BTreeMap::new(), &ev));
+    let hashes = first.steps[0].link.clone().unwrap().hashes;
+    let t = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+    let with_fed = |fed_at: &str| {
+        let mut link = Link {
+            salesforce_id: "00Q000000000001AAA".into(),
+            hashes: hashes.clone(),
+            ..Default::default()
+        };
+        let change = crmsync_core::types::FieldChange {
+            at: t("2026-11-21T07:50:00Z"),
+            synced_at: t(fed_at),
+        };
+        link.times.salesforce.insert("Title".into(), change);
+        BTreeMap::from([("Lead".to_string(), link)])
+    };
+    let mut ev2 = ev.clone();
+    ev2.fields.insert("title".into(), json!("CEO"));
+    let p = write_plan(plan(&cfg, &with_fed("2026-11-21T07:58:00Z"), &ev2));
+    let update = p.steps[0].link.clone().unwrap();
+    assert_eq!(
+        update.restate,
+        FieldMap::from([("title".into(), json!("CEO"))])
+    );
+    assert!(update.times.fed.contains_key("Title"));
+    // Delivered before the app made its change: the app saw it and changed it; nothing back.
+    let p = write_plan(plan(&cfg, &with_fed("2026-11-21T07:57:00Z"), &ev2));
+    let update = p.steps[0].link.clone().unwrap();
+    assert!(update.restate.is_empty(), "{:?}", update.restate);
+}
+
+#[test]
 fn sync_rules_and_triggers_decide_what_goes_out() {
     let mut cfg = config();
     let lead = cfg.objects.get_mut("Lead").unwrap();

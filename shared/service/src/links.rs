@@ -79,6 +79,7 @@ pub fn core_times(t: &crmsync_store::LinkTimes) -> CoreTimes {
         salesforce: map(&t.salesforce),
         owner_locked: t.owner_locked,
         pending: t.pending.clone(),
+        fed: t.fed.clone(),
     }
 }
 
@@ -100,6 +101,7 @@ pub fn store_times(t: &CoreTimes) -> crmsync_store::LinkTimes {
         salesforce: map(&t.salesforce),
         owner_locked: t.owner_locked,
         pending: t.pending.clone(),
+        fed: t.fed.clone(),
     }
 }
 

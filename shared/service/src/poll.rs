@@ -11,8 +11,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use crmsync_core::catch_up::decide_inbound_catching_up;
 use crmsync_core::config::SyncConfig;
-use crmsync_core::inbound::{InboundAction, decide_inbound_linked};
+use crmsync_core::inbound::InboundAction;
 use crmsync_core::query::fields_to_select;
 use crmsync_salesforce::SfClient;
 use crmsync_salesforce::soql::{Condition, Order, SoqlBuilder};
@@ -553,8 +554,9 @@ pub(crate) async fn apply_record(
 
 /// [`apply_record`], judging the conflict policy as if the app had also made `pending`
 /// (Salesforce field → change): app changes not written yet, which a push about to write
-/// them knows of (`push::catch_up`). They are not stored on the link; the push stamps them
-/// when it writes them.
+/// them knows of (`push::catch_up`), restating Salesforce's value to the app for those the
+/// push will refuse (`crmsync_core::catch_up`). They are not stored on the link; the push
+/// stamps them when it writes them.
 pub(crate) async fn apply_record_with(
     app: &App,
     connection: &Connection,
@@ -575,33 +577,24 @@ pub(crate) async fn apply_record_with(
         link = crate::own_creates::link_if_own_create(app, connection, object, fields).await?;
     }
     // The link's change times stand in for the app record the poll cannot read: the
-    // conflict policy and `keep_owner_field` judge by them.
-    let mut core_link = link.as_ref().map(crate::links::core_link);
-    if let Some(l) = core_link.as_mut() {
-        for (key, change) in pending {
-            let newer = l.times.app.get(key).is_none_or(|c| c.at < change.at);
-            if newer {
-                l.times.app.insert(key.clone(), *change);
-            }
+    // conflict policy and `keep_owner_field` judge by them (with the push's own pending
+    // changes, and Salesforce's value restated for those it will refuse).
+    let core_link = link.as_ref().map(crate::links::core_link);
+    let decision = match decide_inbound_catching_up(
+        config,
+        object,
+        fields,
+        core_link.as_ref(),
+        pending,
+        app.now(),
+    ) {
+        Ok(d) => d,
+        Err(e) => {
+            run.stats(object).errors += 1;
+            run.messages.push(format!("{object} {sf_id}: {e}"));
+            return Ok(());
         }
-    }
-    let stored_app_times = link
-        .as_ref()
-        .map(|l| crate::links::core_times(&l.times).app);
-    let decision =
-        match decide_inbound_linked(config, object, fields, core_link.as_ref(), app.now()) {
-            Ok(mut d) => {
-                if let Some(app_times) = stored_app_times {
-                    d.link_times.app = app_times;
-                }
-                d
-            }
-            Err(e) => {
-                run.stats(object).errors += 1;
-                run.messages.push(format!("{object} {sf_id}: {e}"));
-                return Ok(());
-            }
-        };
+    };
     if let Some(email) = &decision.unmapped_owner_email {
         run.note_unmapped_owner(email);
     }

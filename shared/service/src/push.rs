@@ -16,6 +16,7 @@ pub mod owners;
 mod prefetch;
 mod redelivery;
 mod report;
+mod restate;
 mod sale;
 mod steps;
 

@@ -99,7 +99,7 @@ fn check_record(world: &World, reports: &Reports, index: usize) -> Option<Vec<Vi
         .iter()
         .filter(|e| e.sf_id == id && e.sf_field == "Title")
         .collect();
-    let feed: Vec<FeedTitle<'_>> = world
+    let feed_all: Vec<FeedTitle<'_>> = world
         .feed
         .iter()
         .filter(|e| e.sf_id == id && e.kind == ChangeKind::Upsert)
@@ -107,6 +107,13 @@ fn check_record(world: &World, reports: &Reports, index: usize) -> Option<Vec<Vi
             let value = entry.payload["fields"].get("title")?.clone();
             Some(FeedTitle { entry, value })
         })
+        .collect();
+    // What reached the app contact: entries under its id. A record a Salesforce user
+    // created reaches the app first as its own record (`sf-<Id>`) until the app's create
+    // matches it; those entries are not the contact's.
+    let feed: Vec<&FeedTitle<'_>> = feed_all
+        .iter()
+        .filter(|f| f.entry.app_id.as_deref() == Some(r.id.as_str()))
         .collect();
     let sf_final = fields.get("Title").cloned().unwrap_or(Value::Null);
     let rules = model.rules;
@@ -118,7 +125,7 @@ fn check_record(world: &World, reports: &Reports, index: usize) -> Option<Vec<Vi
     let mut out = Vec::new();
 
     // Nothing the rules keep out reaches the app.
-    for f in &feed {
+    for f in &feed_all {
         let update = f.entry.payload["action"] == "update";
         let forbidden = (!rules.title.inbound() && !f.value.is_null())
             || (!rules.pull_person_updates && update);
@@ -189,7 +196,8 @@ fn check_record(world: &World, reports: &Reports, index: usize) -> Option<Vec<Vi
             });
         }
     } else if pulled && let Some(s) = s_last {
-        let got = feed_last.map(|f| f.value.clone());
+        // Salesforce's Title reaches the app under whichever record the entry names.
+        let got = feed_all.last().map(|f| f.value.clone());
         if got.as_ref() != Some(&sf_final) {
             out.push(Violation {
                 invariant: 3,
@@ -230,7 +238,7 @@ fn both_ways(
     policy: ConflictPolicy,
     a: &SentEvent,
     s: &SfEdit,
-    feed: &[FeedTitle<'_>],
+    feed: &[&FeedTitle<'_>],
     events: &[&SentEvent],
     reports: &Reports,
 ) -> Vec<Value> {

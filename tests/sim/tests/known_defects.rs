@@ -511,3 +511,98 @@ fn a_push_writes_an_older_app_change_over_a_newer_salesforce_edit_it_never_polle
         assert!(report.passed(), "{policy}:\n{}", report.failure_text());
     }
 }
+
+/// A one-record `today+rules+contested` scenario under the conflict policy `policy`.
+fn contested(policy: &str, steps: Vec<Step>) -> crmsync_sim::RunReport {
+    let config = SimConfig {
+        records: 1,
+        profile: Profile::parse("today+rules+contested").expect("profile"),
+        faults: FaultSet::none(),
+        emails: Some(true),
+        rules: Some(crmsync_sim::Rules::parse(policy).expect("rules")),
+        ..SimConfig::new(0)
+    };
+    run_script(&config, steps)
+}
+
+/// Found with `+rules+contested` (non-convergence while an app change is queued): the app
+/// changes a Lead's Title; before the push runs, a Salesforce user changes it and a poll
+/// delivers that value, which the app applies over its own change. The push then writes the
+/// app's value (`app_wins`), and the app was left holding Salesforce's old value. Fixed: a push
+/// that writes over a value the feed delivered at or after the app's change tells the app
+/// its value back (`LinkUpdate::restate`, `push::restate`).
+#[test]
+fn a_push_overwrites_a_value_the_feed_delivered_while_the_app_change_was_queued() {
+    let steps = vec![
+        Step::AppCreate { app: 0 },
+        drain(),
+        Step::Poll { fault: None },
+        Step::Advance { secs: 5 },
+        Step::AppTitle { app: 0 },
+        Step::Advance { secs: 5 },
+        Step::SfEditPerson {
+            app: 0,
+            title: "Title-newer".into(),
+            late_by_secs: None,
+        },
+        Step::Advance { secs: 5 },
+        Step::Poll { fault: None },
+        drain(),
+    ];
+    let report = contested("app_wins", steps);
+    assert!(report.passed(), "app_wins:\n{}", report.failure_text());
+}
+
+/// Found with `+rules+contested` (a refused app change not told to the app): a Salesforce
+/// user changes a Lead's Title, a poll delivers it, and the app changes the Title in that
+/// same second. Under `most_recent` the tie goes to Salesforce, so the push refuses the
+/// app's change; the app kept its own value. Fixed: the push's catch-up read restates
+/// Salesforce's value to the app for a pending change it will refuse
+/// (`crmsync_core::catch_up`).
+#[test]
+fn a_refused_app_change_leaves_the_app_with_its_own_value() {
+    let steps = vec![
+        Step::AppCreate { app: 0 },
+        drain(),
+        Step::Poll { fault: None },
+        Step::Advance { secs: 5 },
+        Step::SfEditPerson {
+            app: 0,
+            title: "Title-sf".into(),
+            late_by_secs: None,
+        },
+        Step::Poll { fault: None },
+        Step::AppTitle { app: 0 },
+        drain(),
+    ];
+    let report = contested("most_recent", steps);
+    assert!(report.passed(), "most_recent:\n{}", report.failure_text());
+}
+
+/// Found with `+rules+contested` once pushes told the app its values back (people seed 52):
+/// a push wrote the app's Title over a value the feed delivered in the same instant and told
+/// the app that value back, after the app had already sent a newer Title; the newer one was
+/// then written without being told back, so the app ended on the older, restated value.
+/// Fixed: the link keeps when a value was last told back (`LinkTimes::fed`), and a later
+/// write of an app change made before then is told back too.
+#[test]
+fn a_restated_older_app_value_stands_over_the_apps_newer_change() {
+    let steps = vec![
+        Step::AppCreate { app: 0 },
+        drain(),
+        Step::Poll { fault: None },
+        Step::Advance { secs: 5 },
+        Step::SfEditPerson {
+            app: 0,
+            title: "Title-sf".into(),
+            late_by_secs: None,
+        },
+        Step::Poll { fault: None },
+        Step::AppTitle { app: 0 },
+        Step::Advance { secs: 5 },
+        Step::AppTitle { app: 0 },
+        drain(),
+    ];
+    let report = contested("crm_wins", steps);
+    assert!(report.passed(), "crm_wins:\n{}", report.failure_text());
+}

@@ -49,6 +49,9 @@ pub(crate) const WINDOW_CHUNKS: usize = crmsync_salesforce::COMPOSITE_MAX_QUERIE
 /// Linked records to read: object → Salesforce id → the batch's app changes to them.
 type Wanted = BTreeMap<String, BTreeMap<String, BTreeMap<String, FieldChange>>>;
 
+/// Each linked record's link as it was before the Salesforce read (by Salesforce id).
+type Snapshots = BTreeMap<String, crmsync_core::types::Link>;
+
 /// What the catch-up knows across the chunks of one outbox window: the events still to be
 /// pushed after the current chunk, and the linked records read already.
 #[derive(Debug, Default)]
@@ -91,7 +94,7 @@ pub(super) async fn catch_up(
         return Ok(());
     }
     let now = app.now();
-    let mut wanted = linked_changes(app, conn, config, messages, now).await?;
+    let (mut wanted, mut snapshots) = linked_changes(app, conn, config, messages, now).await?;
     unread(&mut wanted, &window.read);
     if wanted.is_empty() {
         // Every record this chunk changes was read for the window already.
@@ -99,35 +102,36 @@ pub(super) async fn catch_up(
     }
     // This chunk needs a read: it covers the window's later chunks too.
     let ahead: Vec<&PushMessage> = window.ahead().iter().collect();
-    let later = linked_changes(app, conn, config, &ahead, now).await?;
+    let (later, later_snapshots) = linked_changes(app, conn, config, &ahead, now).await?;
     merge(&mut wanted, later);
+    for (id, link) in later_snapshots {
+        snapshots.entry(id).or_insert(link);
+    }
     unread(&mut wanted, &window.read);
     let ids: BTreeMap<String, Vec<String>> = wanted
         .iter()
         .map(|(object, records)| (object.clone(), records.keys().cloned().collect()))
         .collect();
-    // A link written since this read began (another worker's push landed meanwhile) is
-    // newer than what the read shows: applying it would take crmsync's own write for
-    // a Salesforce change and put the old value back on the link (sim deals seed 795).
-    let read_at = app.now();
     let records = read::linked_records(client, config, &ids).await?;
     for (object, ids) in ids {
         window
             .read
             .extend(ids.into_iter().map(|id| (object.clone(), id)));
     }
-    apply(app, conn, config, &wanted, records, read_at, now).await
+    apply(app, conn, config, &wanted, &snapshots, records, now).await
 }
 
-/// The linked records `messages` change in two-way fields, with those changes.
+/// The linked records `messages` change in two-way fields, with those changes, and their
+/// links as read now (before the Salesforce read; see [`apply`]).
 async fn linked_changes(
     app: &App,
     conn: &Connection,
     config: &SyncConfig,
     messages: &[&PushMessage],
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<Wanted, ServiceError> {
+) -> Result<(Wanted, Snapshots), ServiceError> {
     let mut wanted: Wanted = BTreeMap::new();
+    let mut read_links: Snapshots = BTreeMap::new();
     for msg in messages {
         let event = &msg.event;
         let Some(at) = parse_datetime(&event.occurred_at) else {
@@ -160,6 +164,9 @@ async fn linked_changes(
             if changes.is_empty() {
                 continue;
             }
+            read_links
+                .entry(link.salesforce_id.clone())
+                .or_insert_with(|| link.clone());
             let pending = wanted
                 .entry(object.clone())
                 .or_default()
@@ -168,7 +175,7 @@ async fn linked_changes(
             merge_changes(pending, changes);
         }
     }
-    Ok(wanted)
+    Ok((wanted, read_links))
 }
 
 /// Keeps the newest pending change per field.
@@ -207,8 +214,8 @@ async fn apply(
     conn: &Connection,
     config: &SyncConfig,
     wanted: &Wanted,
+    snapshots: &Snapshots,
     records: Vec<(String, crmsync_salesforce::Record)>,
-    read_at: chrono::DateTime<chrono::Utc>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), ServiceError> {
     let mut run = RunSummary::new(conn.tenant.as_str(), conn.id.as_str(), RunKind::Poll, now);
@@ -218,8 +225,19 @@ async fn apply(
             continue;
         };
         let id = crmsync_core::sfid::canonical(id);
+        // A link written since it was read, before this read began (another worker's push
+        // landed meanwhile), is newer than what the read shows: applying it would take
+        // crmsync's own write for a Salesforce change and put the old value back on the
+        // link (sim deals seed 795). Compared by content, not by time: with a coarse clock a
+        // link written in the same instant, before the read, is no race (a poll's, just
+        // before a push that must restate Salesforce's value to the app).
         let link = crate::links::link_by_sf_id(app, &conn.tenant, &conn.id, &id).await?;
-        if link.is_some_and(|l| l.updated_at >= read_at) {
+        let now_read = link.as_ref().map(crate::links::core_link);
+        let before = snapshots
+            .iter()
+            .find(|(k, _)| crmsync_core::sfid::same_id(k, &id))
+            .map(|(_, l)| l);
+        if now_read.as_ref() != before {
             continue;
         }
         let pending = wanted

@@ -16,6 +16,7 @@ pub(super) async fn write_link(
     sf_id: &str,
     update: &LinkUpdate,
 ) -> Result<(), ServiceError> {
+    super::restate::tell_app(app, conn, sf_object, sf_id, update).await?;
     let key = link_app_key(update.app_object.as_str(), sf_object);
     let now = app.now();
     let link = Link {

@@ -48,6 +48,10 @@ pub struct LinkTimes {
     /// `LinkTimes::pending`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pending: BTreeMap<String, String>,
+    /// When crmsync last told the app a value of the field back (see the core's
+    /// `LinkTimes::fed`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fed: BTreeMap<String, DateTime<Utc>>,
 }
 
 /// Outcome of a create-if-absent: exactly one racing writer gets `Created`, the
