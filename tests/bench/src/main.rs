@@ -2,7 +2,7 @@
 //! exact Salesforce API call table of issue 11, push latency, the backfill rows and one
 //! scheduler pass.
 
-use crmsync_bench::{Options, backfill, latency, run, scheduler, table};
+use crmsync_bench::{Options, backfill, import, latency, run, scheduler, table};
 use crmsync_e2e::Backend;
 
 fn usage() -> ! {
@@ -85,6 +85,16 @@ async fn main() {
             rows.push(backfill::backfill(n).await);
         }
         println!("{}", backfill::table(&rows));
+        let sizes = if cli.quick {
+            import::QUICK
+        } else {
+            import::FULL
+        };
+        let mut rows = Vec::new();
+        for &n in sizes {
+            rows.push(import::import(n).await);
+        }
+        println!("{}", import::table(&rows));
     }
     if !cli.backfill_only {
         let pass = scheduler::scheduler_pass_with(

@@ -47,6 +47,9 @@ pub const MAX_RECORDS: usize = 100_000;
 pub const MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
 /// An upload cut short this long ago is given up by the poll (send the import again).
 const UPLOAD_GIVE_UP: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
+/// The longest a request carries an import (the report function stops at 29 s, API
+/// Gateway at 30 s); the poll goes on from the checkpoint.
+const REQUEST_BUDGET: std::time::Duration = std::time::Duration::from_secs(20);
 /// Store reads and writes at once when looking up links.
 const STORE_CONCURRENCY: usize = 16;
 
@@ -227,7 +230,7 @@ async fn start_under_lease(
         app,
         conn,
         client: &client,
-        deadline: Instant::now() + app.settings.bulk_run_budget,
+        deadline: Instant::now() + app.settings.bulk_run_budget.min(REQUEST_BUDGET),
         backoff: PollBackoff::default(),
         reserved: 0,
     };
