@@ -170,8 +170,8 @@ async fn backfill_calls_do_not_regress() {
 }
 
 /// 1,000 contacts imported through one Bulk API 2.0 ingest job: 9 calls measured
-/// 2026-12-01 (1 Lead describe, 1 owner directory, create, upload, close, 2 status reads,
-/// 3 result reads), against 5 collection calls of 200 plus matching for the same creates
+/// 2026-12-01 (1 owner-directory query, create, upload, close, 2 status reads, 3 result
+/// reads; the describes were cached by the connect), against 11 for the same creates
 /// pushed as events. The count does not grow with the records.
 const IMPORT_1000: u64 = 9;
 
