@@ -31,6 +31,9 @@ pub enum Command {
     /// Provision a connected org: crmsync's key field, the config's custom fields and the
     /// Crmsync_Integration permission set (idempotent; a refusal is recorded and shown).
     Provision(crate::provision::ProvisionArgs),
+    /// Import many records of one app object at once through a Bulk API 2.0 ingest job;
+    /// waits for the results and prints each failure with its reason.
+    Import(crate::import::ImportArgs),
 }
 
 /// The connected app crmsync signs in with (`--client-id`, `--client-secret`); the

@@ -24,6 +24,7 @@ pub mod demo;
 pub mod dev;
 pub mod error;
 pub mod events;
+pub mod import;
 pub mod output;
 pub mod provision;
 pub mod report;

@@ -3,7 +3,7 @@
 use clap::Parser;
 use crmsync_cli::cli::{Cli, Command};
 use crmsync_cli::output::Progress;
-use crmsync_cli::{demo, dev, provision, report, tenant};
+use crmsync_cli::{demo, dev, import, provision, report, tenant};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -29,6 +29,9 @@ async fn main() -> std::process::ExitCode {
         Command::Provision(args) => provision::run(args)
             .await
             .map(|p| println!("{}", provision::render(&p, args.json))),
+        Command::Import(args) => import::run(args)
+            .await
+            .map(|s| println!("{}", import::render(&s, args.json))),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

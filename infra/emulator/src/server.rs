@@ -2,10 +2,14 @@
 
 use crate::state::State;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get};
 use std::sync::{Arc, Mutex};
 
 pub type Shared = Arc<Mutex<State>>;
+
+/// Largest request body: a Bulk API 2.0 upload's 150 MB of base64 is 112.5 MB of CSV.
+pub const BULK_UPLOAD_LIMIT: usize = 150 * 1024 * 1024 * 3 / 4;
 
 pub fn router(shared: Shared) -> Router {
     let oauth = |mut r: Router<Shared>, prefix: &str| {
@@ -39,6 +43,9 @@ pub fn router(shared: Shared) -> Router {
             "/services/data/{version}/{*rest}",
             any(crate::rest::data_api),
         )
+        // A Bulk API 2.0 upload may carry 150 MB once base64-encoded (`upload_job_data.htm`);
+        // axum's default of 2 MB would refuse an ingest job of some 20,000 rows.
+        .layer(DefaultBodyLimit::max(BULK_UPLOAD_LIMIT))
         .merge(crate::rest::admin_http::routes())
         .with_state(shared)
 }

@@ -387,3 +387,90 @@ async fn an_unknown_column_fails_the_job_and_leaves_rows_unprocessed() {
     .await;
     assert_eq!(s, 400, "{text}");
 }
+
+#[tokio::test]
+async fn an_ingest_job_takes_one_upload_in_its_line_ending() {
+    let (emu, api) = setup(0).await;
+    let close = |id: String| {
+        let api = &api;
+        async move {
+            raw(
+                api,
+                reqwest::Method::PATCH,
+                &format!("jobs/ingest/{id}"),
+                "application/json",
+                r#"{"state":"UploadComplete"}"#,
+            )
+            .await
+        }
+    };
+    // A second PUT to the same job is refused, as a real org does.
+    let id = ingest_job(&api, json!({"object": "Contact", "operation": "insert"})).await;
+    let batches = format!("jobs/ingest/{id}/batches");
+    let (s, _, _) = raw(
+        &api,
+        reqwest::Method::PUT,
+        &batches,
+        "text/csv",
+        "LastName\nA\n",
+    )
+    .await;
+    assert_eq!(s, 201);
+    let (s, text, _) = raw(
+        &api,
+        reqwest::Method::PUT,
+        &batches,
+        "text/csv",
+        "LastName\nB\n",
+    )
+    .await;
+    assert_eq!(s, 400, "{text}");
+    assert!(text.contains("Found multiple contents for job"), "{text}");
+    // CRLF data in an LF job: the job fails when closed, nothing is written.
+    let id = ingest_job(&api, json!({"object": "Contact", "operation": "insert"})).await;
+    let batches = format!("jobs/ingest/{id}/batches");
+    let (s, _, _) = raw(
+        &api,
+        reqwest::Method::PUT,
+        &batches,
+        "text/csv",
+        "LastName\r\nCrlf\r\n",
+    )
+    .await;
+    assert_eq!(s, 201);
+    close(id.clone()).await;
+    let (_, info, _) = get(&api, &format!("jobs/ingest/{id}")).await;
+    let info: Value = serde_json::from_str(&info).unwrap();
+    assert_eq!(info["state"], "Failed");
+    assert_eq!(
+        info["errorMessage"],
+        "ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is LF"
+    );
+    assert_eq!(emu.admin().record_count("b", "Contact").unwrap(), 0);
+    // The same data in a CRLF job with a semicolon delimiter goes in.
+    let id = ingest_job(
+        &api,
+        json!({"object": "Contact", "operation": "insert", "lineEnding": "CRLF", "columnDelimiter": "SEMICOLON"}),
+    )
+    .await;
+    let batches = format!("jobs/ingest/{id}/batches");
+    raw(
+        &api,
+        reqwest::Method::PUT,
+        &batches,
+        "text/csv",
+        "LastName;Title\r\nCrlf;\"A;B\"\r\n",
+    )
+    .await;
+    close(id.clone()).await;
+    get(&api, &format!("jobs/ingest/{id}")).await;
+    let (_, info, _) = get(&api, &format!("jobs/ingest/{id}")).await;
+    assert!(info.contains("\"JobComplete\""), "{info}");
+    let (_, ok, _) = get(&api, &format!("jobs/ingest/{id}/successfulResults/")).await;
+    assert!(
+        ok.starts_with("\"sf__Id\";\"sf__Created\";\"LastName\";\"Title\"\r\n")
+            || ok.starts_with("sf__Id;sf__Created;LastName;Title\r\n"),
+        "{ok:?}"
+    );
+    assert_eq!(emu.admin().record_count("b", "Contact").unwrap(), 1);
+}

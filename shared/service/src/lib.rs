@@ -24,6 +24,7 @@ pub mod describe;
 pub mod error;
 pub mod guard;
 pub mod http;
+pub mod import;
 pub mod ingest;
 pub mod lambda;
 pub mod leases;

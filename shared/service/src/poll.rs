@@ -132,6 +132,11 @@ async fn poll_under_lease(
         )),
         Err(e) => tracing::warn!(error = %e, "replaying parked events failed; next poll retries"),
     }
+    // Bulk imports go on from their checkpoints (nothing to do: one store read, no call).
+    match crate::import::resume(app, connection).await {
+        Ok(messages) => run.messages.extend(messages),
+        Err(e) => tracing::warn!(error = %e, "continuing an import failed; next poll retries"),
+    }
     let client = app.salesforce.client(connection)?;
     let calls_before = client.requests_sent();
     let cap = config.poll_cap.min(app.settings.poll_cap as u32).max(1);

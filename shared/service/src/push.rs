@@ -11,7 +11,7 @@ mod atomic;
 mod budget;
 mod catch_up;
 mod drain;
-mod linking;
+pub(crate) mod linking;
 pub mod owners;
 mod prefetch;
 mod redelivery;

@@ -13,6 +13,7 @@
 //! - **mix**: 70 % update, 25 % create, 5 % sale with 2 items from the demo catalog.
 
 pub mod backfill;
+pub mod import;
 pub mod latency;
 pub mod scheduler;
 

@@ -2,13 +2,13 @@
 //! exact Salesforce API call table of issue 11, push latency, the backfill rows and one
 //! scheduler pass.
 
-use crmsync_bench::{Options, backfill, latency, run, scheduler, table};
+use crmsync_bench::{Options, backfill, import, latency, run, scheduler, table};
 use crmsync_e2e::Backend;
 
 fn usage() -> ! {
     eprintln!(
         "usage: crmsync-bench [--quick] [--events N] [--idle-polls N] [--backfill N]... \
-         [--backfill-only] [--connections N] [--scheduler-moto] [--scheduler-embedded-queue] [--scheduler-only]"
+         [--backfill-only] [--import N] [--connections N] [--scheduler-moto] [--scheduler-embedded-queue] [--scheduler-only]"
     );
     std::process::exit(2)
 }
@@ -19,6 +19,8 @@ struct Cli {
     quick: bool,
     backfills: Vec<usize>,
     backfill_only: bool,
+    /// `--import N`: only the import rows, of these sizes.
+    imports: Vec<usize>,
     /// Connections in the scheduler row, and on which backend (moto needs
     /// `source infra/scripts/moto.sh`).
     connections: usize,
@@ -34,6 +36,7 @@ fn parse() -> Cli {
         quick: false,
         backfills: Vec::new(),
         backfill_only: false,
+        imports: Vec::new(),
         connections: 10_000,
         scheduler_backend: Backend::Embedded,
         scheduler_only: false,
@@ -55,6 +58,7 @@ fn parse() -> Cli {
             "--idle-polls" => cli.options.idle_polls = number(),
             "--backfill" => cli.backfills.push(number()),
             "--backfill-only" => cli.backfill_only = true,
+            "--import" => cli.imports.push(number()),
             "--connections" => cli.connections = number(),
             "--scheduler-moto" => cli.scheduler_backend = Backend::Aws,
             "--scheduler-only" => cli.scheduler_only = true,
@@ -68,6 +72,11 @@ fn parse() -> Cli {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let cli = parse();
+    if !cli.imports.is_empty() {
+        let rows = import_rows(&cli.imports).await;
+        println!("{}", import::table(&rows));
+        return;
+    }
     let only_one = cli.backfill_only || cli.scheduler_only;
     if !only_one {
         println!("{}", table(&run(cli.options).await));
@@ -85,6 +94,16 @@ async fn main() {
             rows.push(backfill::backfill(n).await);
         }
         println!("{}", backfill::table(&rows));
+        let sizes = if cli.quick {
+            import::QUICK
+        } else {
+            import::FULL
+        };
+        let mut rows = Vec::new();
+        for &n in sizes {
+            rows.push(import::import(n).await);
+        }
+        println!("{}", import::table(&rows));
     }
     if !cli.backfill_only {
         let pass = scheduler::scheduler_pass_with(
@@ -95,4 +114,12 @@ async fn main() {
         .await;
         println!("{}", scheduler::row(&pass));
     }
+}
+
+async fn import_rows(sizes: &[usize]) -> Vec<import::Import> {
+    let mut rows = Vec::new();
+    for &n in sizes {
+        rows.push(import::import(n).await);
+    }
+    rows
 }

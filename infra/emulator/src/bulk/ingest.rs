@@ -63,6 +63,8 @@ pub struct IngestJob {
     pub successes: Vec<Vec<String>>,
     pub failures: Vec<Vec<String>>,
     pub error_message: Option<String>,
+    /// Why the uploaded data cannot be processed (the job fails when it is closed).
+    pub data_error: Option<String>,
 }
 
 impl IngestJob {
@@ -167,6 +169,7 @@ pub fn create(ctx: &mut Ctx<'_>) -> Result<BulkReply, ApiError> {
         successes: Vec::new(),
         failures: Vec::new(),
         error_message: None,
+        data_error: None,
     };
     let info = job.info();
     ctx.st.bulk.ingest.insert(id, job);
@@ -207,9 +210,22 @@ pub fn upload(ctx: &mut Ctx<'_>, id: &str) -> Result<BulkReply, ApiError> {
         .iter()
         .map(str::to_string)
         .collect();
-    if job.header.as_ref().is_some_and(|h| h != &header) {
-        return Err(invalid_job(
-            "Every upload of a job must have the same header row",
+    // One upload per job: a real org refuses a second PUT (recorded from a live org in a
+    // public client's comments: "Found multiple contents for job").
+    if job.header.is_some() {
+        return Err(invalid_state(format!(
+            "Found multiple contents for job: <{}>, please 'Close' / 'Abort' / 'Delete' the current Job then create a new Job and make sure you only do 'PUT' once on a given Job.",
+            job.id
+        )));
+    }
+    // The data's line ending must be the job's `lineEnding` (guide: "Line Ending
+    // Header"); a mismatch fails the job when it is closed, with the org's message.
+    if let Some(found) = first_line_ending(&body)
+        && found != job.line_ending
+    {
+        job.data_error = Some(format!(
+            "ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is {}",
+            job.line_ending.as_str()
         ));
     }
     let mut rows = Vec::new();
@@ -220,6 +236,25 @@ pub fn upload(ctx: &mut Ctx<'_>, id: &str) -> Result<BulkReply, ApiError> {
     job.header = Some(header);
     job.pending.extend(rows);
     Ok(BulkReply::Empty(StatusCode::CREATED))
+}
+
+/// The line ending of the first line (the header row), outside quoted values.
+fn first_line_ending(body: &[u8]) -> Option<LineEnding> {
+    let mut quoted = false;
+    for (i, b) in body.iter().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => {
+                return Some(if i > 0 && body[i - 1] == b'\r' {
+                    LineEnding::Crlf
+                } else {
+                    LineEnding::Lf
+                });
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// `PATCH {"state": "UploadComplete" | "Aborted"}`.
@@ -263,6 +298,11 @@ fn process(ctx: &mut Ctx<'_>, id: &str) -> Result<(), ApiError> {
             job.error_message = Some("InvalidBatch : No data uploaded".into());
             return Ok(());
         };
+        if let Some(e) = job.data_error.clone() {
+            job.state = JobState::Failed;
+            job.error_message = Some(e);
+            return Ok(());
+        }
         (
             job.object.clone(),
             job.operation,

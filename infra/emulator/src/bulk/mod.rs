@@ -21,6 +21,12 @@
 //!   `UploadComplete` or `Aborted`. Results: `successfulResults/` (`sf__Id`, `sf__Created`,
 //!   then the uploaded fields), `failedResults/` (`sf__Id`, `sf__Error`, then the fields),
 //!   `unprocessedrecords/` (the fields of rows a failed or aborted job never processed).
+//! - One upload per ingest job: a second `PUT …/batches` answers `INVALIDJOBSTATE` "Found
+//!   multiple contents for job" (a live org's answer, recorded in public client code), so a
+//!   job's CSV goes in one request (≤ 150 MB after base64, `upload_job_data.htm`).
+//! - The CSV's line ending must be the job's `lineEnding` (`bulk_api_2_0_line_ending_header.htm`);
+//!   otherwise the job fails with `ClientInputError : LineEnding is invalid on user data.
+//!   Current LineEnding setting is LF` (the org's message as users report it).
 //! - Errors are REST-shaped arrays; a bad transition answers `INVALIDJOBSTATE` (as recorded
 //!   from a real org in restforce issue #905: `Aborting already Completed Job not allowed`).
 //! - API metering: each HTTP request of Bulk API counts as one call toward the org's daily

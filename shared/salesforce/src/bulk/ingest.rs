@@ -93,8 +93,8 @@ impl SfClient {
             .into_inner()
             .map_err(|e| SfError::invalid("csv", e.to_string()))?;
         let url = self.data_url(&["jobs", "ingest", job_id, "batches"]);
-        // A PUT of the same data to an Open job is safe to resend.
-        self.execute(Request::new(Method::PUT, url).csv(body))
+        // One PUT per job: a real org refuses a second ("Found multiple contents for job").
+        self.execute(Request::new(Method::PUT, url).csv(body).idempotent(false))
             .await
             .map(|_| ())
     }
@@ -106,6 +106,17 @@ impl SfClient {
         self.execute_json(
             Request::new(Method::PATCH, url).json(&body)?,
             "bulk ingest close",
+        )
+        .await
+    }
+
+    /// `PATCH jobs/ingest/{id}` to `Aborted`: an `Open` job is dropped with nothing applied.
+    pub async fn bulk_ingest_abort(&self, job_id: &str) -> Result<JobInfo, SfError> {
+        let url = self.data_url(&["jobs", "ingest", job_id]);
+        let body = json!({"state": "Aborted"});
+        self.execute_json(
+            Request::new(Method::PATCH, url).json(&body)?,
+            "bulk ingest abort",
         )
         .await
     }

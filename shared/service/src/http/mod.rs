@@ -16,6 +16,7 @@ mod admin;
 mod auth;
 pub mod connect_link;
 mod error;
+mod import;
 mod ingest;
 mod oauth;
 mod params;
@@ -85,6 +86,8 @@ fn report_routes(app: &Arc<App>, operator: OperatorKeySource) -> Router {
     report::routes()
         .merge(admin::routes())
         .layer(DefaultBodyLimit::max(REPORT_BODY_LIMIT))
+        // After the report limit: an import's body may be larger.
+        .merge(import::routes())
         .with_state(HttpState {
             app: app.clone(),
             operator,

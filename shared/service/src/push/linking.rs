@@ -9,7 +9,7 @@ use crate::links::link_app_key;
 
 /// Links the app record to the record just written (an existing link to another record
 /// moves to this one: [`crate::links::link_record`]).
-pub(super) async fn write_link(
+pub(crate) async fn write_link(
     app: &App,
     conn: &Connection,
     sf_object: &str,

@@ -50,7 +50,7 @@ impl OwnerCache {
 
 /// The connection's owner directory: cached when fresh and it knows every owner email
 /// `events` name; read from Salesforce otherwise.
-pub(super) async fn directory(
+pub(crate) async fn directory(
     app: &App,
     conn: &Connection,
     client: &SfClient,
