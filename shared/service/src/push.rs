@@ -742,7 +742,10 @@ async fn write_singles(
             upserts.push(i);
             continue;
         }
-        let key = p.keys.first().cloned().flatten();
+        let key = match p.keys.first().cloned().flatten() {
+            Some(key) if upsert::can_update(client, &step.object, &fields).await? => Some(key),
+            _ => None,
+        };
         match upsert::resolve(client, config, step, key.as_deref(), &[], pre).await? {
             Resolved::Create => match key {
                 Some(key) => keyed.entry(step.object.clone()).or_default().push((

@@ -92,6 +92,21 @@ fn ci_seeds_provisioned_with_demo_sets_and_sales_keep_every_invariant() {
     assert_provisioned_seeds_hold(DEALS_PROFILE, DEALS_FAULTS);
 }
 
+/// Provisioned seeds that found defects (a keyed single create carrying a create-only
+/// field, `Opportunity.ContactId`, upserted over the record its lost response had
+/// committed: `INVALID_FIELD_FOR_INSERT_UPDATE`), at the long run's 40 steps.
+#[test]
+fn provisioned_seeds_that_found_defects_hold() {
+    let profile = format!("{DEALS_PROFILE}{PROVISIONED}");
+    for seed in [305, 437, 1789, 1890] {
+        let report = run_seed(&SimConfig {
+            steps: 40,
+            ..config(seed, &profile, DEALS_FAULTS)
+        });
+        assert!(report.passed(), "{}", report.failure_text());
+    }
+}
+
 #[test]
 fn a_seed_replays_to_the_same_trace() {
     for (seed, profile, faults) in [

@@ -171,6 +171,11 @@ async fn build<'p>(
     if creates {
         let ev = intent.insert(redelivery::begin(app, conn, planned).await?);
         if ev.redelivered {
+            // Keyed steps first, by their key; the read-back probe for what is left.
+            let event_id = &planned.msg.event.event_id;
+            let keys = &planned.keys;
+            super::upsert::adopt_keyed(client, steps, keys, event_id, &mut known, &mut adopted)
+                .await?;
             redelivery::adopt_steps(app, conn, client, steps, ev, &mut known, &mut adopted).await?;
         }
     }

@@ -36,9 +36,10 @@ use crmsync_core::matching::Lookup;
 use crmsync_core::outbound::{WriteOp, WritePlan, WriteStep};
 use crmsync_core::provision::{KEY_FIELD, event_record_key, line_item_key, record_key};
 use crmsync_core::types::AppObject;
-use crmsync_salesforce::SfClient;
-use crmsync_salesforce::soql::Condition;
+use crmsync_salesforce::soql::{Condition, SoqlBuilder};
+use crmsync_salesforce::{SfClient, SfError};
 use crmsync_store::{Connection, ProvisioningState};
+use futures::StreamExt;
 use serde_json::{Map, Value};
 
 use super::prefetch::Prefetched;
@@ -173,6 +174,73 @@ pub(super) async fn resolve(
         return Ok(Resolved::Existing(id));
     }
     steps::resolve(client, config, step, ids, pre).await
+}
+
+/// A redelivered multi-step plan (a sale, a demo set): its keyed steps' records, read by
+/// key (one query per object). A record keyed by this event (a person's Opportunity, a
+/// line item) was committed by the earlier attempt with these very fields: adopted, not
+/// written again (an upsert would update it, and `ContactId` or `PricebookEntryId` can
+/// only be set on create: `INVALID_FIELD_FOR_INSERT_UPDATE`). A record keyed by its app
+/// record is the step's record, written as an update.
+pub(super) async fn adopt_keyed(
+    client: &SfClient,
+    steps: &[WriteStep],
+    keys: &[Option<String>],
+    event_id: &str,
+    known: &mut [Option<String>],
+    adopted: &mut [bool],
+) -> Result<(), ServiceError> {
+    let mut wanted: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for (i, (step, key)) in steps.iter().zip(keys).enumerate() {
+        if let (None, Some(key)) = (&known[i], key) {
+            wanted.entry(&step.object).or_default().insert(key.clone());
+        }
+    }
+    let mut found: BTreeMap<(String, String), String> = BTreeMap::new();
+    for (object, values) in wanted {
+        let describe = client.describe(object).await?;
+        if describe.field(KEY_FIELD).is_none() {
+            continue;
+        }
+        let soql = SoqlBuilder::new(&describe)
+            .select(["Id", KEY_FIELD])
+            .filter(Condition::in_list(KEY_FIELD, values))
+            .build()
+            .map_err(SfError::from)?;
+        let mut pages = client.query(soql);
+        while let Some(page) = pages.next().await {
+            let rows: Vec<Map<String, Value>> =
+                page?.records.into_iter().map(|r| r.fields).collect();
+            found.extend(found_keys(object, &rows));
+        }
+    }
+    let own = format!("{event_id}:");
+    for (i, (step, key)) in steps.iter().zip(keys).enumerate() {
+        let Some(key) = key else { continue };
+        if known[i].is_some() {
+            continue;
+        }
+        if let Some(id) = found.get(&(step.object.clone(), key.clone())) {
+            known[i] = Some(id.clone());
+            adopted[i] = key.starts_with(&own);
+        }
+    }
+    Ok(())
+}
+
+/// Whether an upsert of `fields` can also update: an upsert that finds its record updates
+/// it, and a create-only field (`Opportunity.ContactId`, `Task.TaskSubtype`) then fails
+/// it with `INVALID_FIELD_FOR_INSERT_UPDATE`. A single create carrying one stays a plain
+/// create (the fallback: a redelivery reads back first). Describes are cached: no call.
+pub(super) async fn can_update(
+    client: &SfClient,
+    object: &str,
+    fields: &Map<String, Value>,
+) -> Result<bool, ServiceError> {
+    let describe = client.describe(object).await?;
+    Ok(fields
+        .keys()
+        .all(|k| describe.field(k).is_none_or(|f| f.updateable)))
 }
 
 /// A keyed create's record for a collections upsert: its fields and its key.
