@@ -305,6 +305,9 @@ async fn a_refused_provisioning_keeps_the_sync_working_and_says_why(backend: Bac
             .await,
         1
     );
+    // On the fallback: a plain create, no upsert by the key field.
+    assert_eq!(s.sf.api_count(PROD_ORG, "collections.upsert").unwrap(), 0);
+    assert!(s.sf.api_count(PROD_ORG, "collections.create").unwrap() >= 1);
 }
 
 async fn a_connect_provisions_when_the_config_asks(backend: Backend) {

@@ -167,6 +167,44 @@ async fn a_created_field_is_hidden_until_a_permission_set_grants_it() {
         )
         .await;
     assert_eq!((s, &u["created"]), (201, &json!(true)));
+    // The key goes in the URL only, never in the body.
+    let (s, e) = api
+        .patch(
+            "sobjects/Contact/Crmsync_App_Id__c/contact:2",
+            json!({"LastName": "Babbage", "Crmsync_App_Id__c": "contact:2"}),
+        )
+        .await;
+    assert_eq!(
+        (s, e[0]["errorCode"].as_str()),
+        (400, Some("INVALID_FIELD"))
+    );
+    // Collections: each record carries its key; each result says created or not.
+    let (s, r) = api
+        .patch(
+            "composite/sobjects/Contact/Crmsync_App_Id__c",
+            json!({"allOrNone": false, "records": [
+                {"attributes": {"type": "Contact"}, "LastName": "Ada", "Crmsync_App_Id__c": "contact:1"},
+                {"attributes": {"type": "Contact"}, "LastName": "Grace", "Crmsync_App_Id__c": "contact:3"}
+            ]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!((&r[0]["created"], &r[0]["id"]), (&json!(false), &c["id"]));
+    assert_eq!(
+        (&r[1]["success"], &r[1]["created"]),
+        (&json!(true), &json!(true))
+    );
+    // A field that is not an external id cannot key an upsert.
+    let (s, e) = api
+        .patch(
+            "composite/sobjects/Contact/LastName",
+            json!({"records": [{"attributes": {"type": "Contact"}, "LastName": "Ada"}]}),
+        )
+        .await;
+    let code = e[0]["errorCode"]
+        .as_str()
+        .or(e[0]["errors"][0]["statusCode"].as_str());
+    assert_eq!(code, Some("INVALID_FIELD"), "{s} {e}");
 }
 
 #[tokio::test]

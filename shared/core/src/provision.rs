@@ -225,6 +225,12 @@ pub fn line_item_key(event_id: &str, index: usize) -> String {
     format!("{event_id}:{index}")
 }
 
+/// The key of a record an event makes that is not its app record's own (a person's
+/// Opportunity: one per demo set): `<event_id>:<object>`.
+pub fn event_record_key(event_id: &str, object: &str) -> String {
+    format!("{event_id}:{object}")
+}
+
 /// Problems of the `custom_fields` section, as `(path, message)`.
 pub fn spec_problems(specs: &[CustomFieldSpec]) -> Vec<(String, String)> {
     let mut out = Vec::new();

@@ -19,6 +19,7 @@ mod report;
 mod restate;
 mod sale;
 mod steps;
+mod upsert;
 
 use budget::Budget;
 use linking::write_link;
@@ -427,6 +428,8 @@ struct Planned {
     plan: WritePlan,
     /// Salesforce ids linked to the event's app record before its writes.
     linked: Vec<String>,
+    /// Per step, crmsync's key when its create upserts by it ([`upsert`]).
+    keys: Vec<Option<String>>,
 }
 
 async fn push_events(
@@ -527,6 +530,7 @@ async fn push_wave(
     } = wave_ctx;
     let mut single: Vec<Planned> = Vec::new();
     let mut multi: Vec<Planned> = Vec::new();
+    let keyed = upsert::Keyed::of(conn);
     for (message_id, mut msg) in wave {
         // The same event twice in one batch: the earlier wave already reported it.
         if already_done(app, &conn.tenant, &conn.id, &msg).await? {
@@ -660,11 +664,13 @@ async fn push_wave(
                     continue;
                 }
                 let linked = links.values().map(|l| l.salesforce_id.clone()).collect();
+                let keys = keyed.keys(&plan, &msg.event.event_id);
                 let planned = Planned {
                     message_id,
                     msg,
                     plan,
                     linked,
+                    keys,
                 };
                 if is_single_direct(&planned.plan) {
                     single.push(planned);
@@ -681,7 +687,12 @@ async fn push_wave(
         .chain(&multi)
         .flat_map(|p| p.plan.steps.iter().flat_map(steps::known_lookups))
         .collect();
-    let pre = prefetch::prefetch(client, &lookups).await?;
+    let keys: Vec<_> = single
+        .iter()
+        .chain(&multi)
+        .flat_map(|p| upsert::key_lookups(&p.plan.steps, &p.keys))
+        .collect();
+    let pre = prefetch::prefetch_with_keys(client, &lookups, &keys).await?;
     // Sales that could match the same record (a shared lookup value, e.g. one company) go
     // in successive rounds, each matching after the previous one wrote, so the second finds
     // the first one's Account instead of creating another.
@@ -695,7 +706,11 @@ async fn push_wave(
                 .iter()
                 .flat_map(|p| p.plan.steps.iter().flat_map(steps::known_lookups))
                 .collect();
-            fresh = prefetch::prefetch(client, &lookups).await?;
+            let keys: Vec<_> = sales
+                .iter()
+                .flat_map(|p| upsert::key_lookups(&p.plan.steps, &p.keys))
+                .collect();
+            fresh = prefetch::prefetch_with_keys(client, &lookups, &keys).await?;
             &fresh
         };
         let mut ready = Vec::new();
@@ -774,6 +789,8 @@ async fn write_singles(
     let Writes { pre, budget } = writes;
     // (object, is_update) → (index into planned, record)
     let mut batches: BTreeMap<(String, bool), Vec<(usize, SObjectRecord)>> = BTreeMap::new();
+    // object → creates that upsert by crmsync's key (index into planned, record)
+    let mut keyed: BTreeMap<String, Vec<(usize, SObjectRecord)>> = BTreeMap::new();
     let mut upserts = Vec::new();
     for (i, p) in planned.iter().enumerate() {
         let step = &p.plan.steps[0];
@@ -782,11 +799,21 @@ async fn write_singles(
             upserts.push(i);
             continue;
         }
-        match steps::resolve(client, config, step, &[], pre).await? {
-            Resolved::Create => batches
-                .entry((step.object.clone(), false))
-                .or_default()
-                .push((i, SObjectRecord::new(step.object.clone(), fields))),
+        let key = match p.keys.first().cloned().flatten() {
+            Some(key) if upsert::can_update(client, &step.object, &fields).await? => Some(key),
+            _ => None,
+        };
+        match upsert::resolve(client, config, step, key.as_deref(), &[], pre).await? {
+            Resolved::Create => match key {
+                Some(key) => keyed.entry(step.object.clone()).or_default().push((
+                    i,
+                    SObjectRecord::new(step.object.clone(), upsert::keyed_fields(fields, &key)),
+                )),
+                None => batches
+                    .entry((step.object.clone(), false))
+                    .or_default()
+                    .push((i, SObjectRecord::new(step.object.clone(), fields))),
+            },
             Resolved::Existing(id) if fields.is_empty() => {
                 if let Some(link) = &step.link {
                     write_link(app, conn, &step.object, &id, link).await?;
@@ -830,15 +857,20 @@ async fn write_singles(
     // Creates get write intents; redelivered ones adopt what an earlier attempt committed.
     let adopted = redelivery::prepare_singles(app, conn, client, &planned, &mut batches).await?;
     out.outcomes.extend(adopted);
+    // Keyed creates cannot duplicate: an intent (so a second worker waits) but no probe.
+    for (i, _) in keyed.values().flatten() {
+        redelivery::begin(app, conn, &planned[*i]).await?;
+    }
     // The writes' calls, booked before the first is sent; none are sent if they do not fit.
     let calls = upserts.len() as u64
         + batches
             .values()
+            .chain(keyed.values())
             .map(|items| budget::collection_calls(items.len()))
             .sum::<u64>();
     if !budget.reserve(app, conn, client, calls).await? {
         let mut waiting: Vec<usize> = upserts.clone();
-        for items in batches.values() {
+        for items in batches.values().chain(keyed.values()) {
             waiting.extend(items.iter().map(|(i, _)| *i));
         }
         for i in waiting {
@@ -878,59 +910,81 @@ async fn write_singles(
             client.create_records(&records, false).await
         }
         .map_err(SfError::from)?;
-        for ((i, record), result) in items.iter().zip(results) {
-            let p = &planned[*i];
-            let step = &p.plan.steps[0];
-            if result.success {
-                let id = result.id.clone().or_else(|| record.id.clone());
-                if let (Some(id), Some(link)) = (&id, &step.link) {
-                    write_link(app, conn, &step.object, id, link).await?;
-                }
-                out.outcomes.push(
-                    report_msg(
-                        app,
-                        conn,
-                        &p.msg,
-                        ReportStatus::Success,
-                        None,
-                        None,
-                        id,
-                        &p.plan,
-                    )
-                    .await?,
-                );
-                redelivery::finish(app, conn, &p.msg.event.event_id).await;
-            } else if result.errors.iter().any(|e| e.is_retryable()) {
-                out.retry.push(p.message_id.clone());
-            } else {
-                let code = result.errors.first().map(|e| e.status_code.clone());
-                let reason = result
-                    .errors
-                    .iter()
-                    .map(|e| {
-                        if e.fields.is_empty() {
-                            format!("{}: {}", e.status_code, e.message)
-                        } else {
-                            format!("{}: {} ({})", e.status_code, e.message, e.fields.join(", "))
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                out.outcomes.push(
-                    report_msg(
-                        app,
-                        conn,
-                        &p.msg,
-                        ReportStatus::Error,
-                        code.as_deref(),
-                        Some(&reason),
-                        None,
-                        &p.plan,
-                    )
-                    .await?,
-                );
-                redelivery::finish(app, conn, &p.msg.event.event_id).await;
+        record_results(app, conn, &planned, &items, results, out).await?;
+    }
+    for (object, items) in keyed {
+        let records: Vec<SObjectRecord> = items.iter().map(|(_, r)| r.clone()).collect();
+        let results = client
+            .upsert_records(&object, crmsync_core::provision::KEY_FIELD, &records, false)
+            .await
+            .map_err(SfError::from)?;
+        record_results(app, conn, &planned, &items, results, out).await?;
+    }
+    Ok(())
+}
+
+/// Links and reports each record of a collections call by its outcome (a retryable
+/// failure is redelivered); clears each reported event's intent.
+async fn record_results(
+    app: &App,
+    conn: &Connection,
+    planned: &[Planned],
+    items: &[(usize, SObjectRecord)],
+    results: Vec<crmsync_salesforce::RecordOutcome>,
+    out: &mut BatchOutcome,
+) -> Result<(), ServiceError> {
+    for ((i, record), result) in items.iter().zip(results) {
+        let p = &planned[*i];
+        let step = &p.plan.steps[0];
+        if result.success {
+            let id = result.id.clone().or_else(|| record.id.clone());
+            if let (Some(id), Some(link)) = (&id, &step.link) {
+                write_link(app, conn, &step.object, id, link).await?;
             }
+            out.outcomes.push(
+                report_msg(
+                    app,
+                    conn,
+                    &p.msg,
+                    ReportStatus::Success,
+                    None,
+                    None,
+                    id,
+                    &p.plan,
+                )
+                .await?,
+            );
+            redelivery::finish(app, conn, &p.msg.event.event_id).await;
+        } else if result.errors.iter().any(|e| e.is_retryable()) {
+            out.retry.push(p.message_id.clone());
+        } else {
+            let code = result.errors.first().map(|e| e.status_code.clone());
+            let reason = result
+                .errors
+                .iter()
+                .map(|e| {
+                    if e.fields.is_empty() {
+                        format!("{}: {}", e.status_code, e.message)
+                    } else {
+                        format!("{}: {} ({})", e.status_code, e.message, e.fields.join(", "))
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            out.outcomes.push(
+                report_msg(
+                    app,
+                    conn,
+                    &p.msg,
+                    ReportStatus::Error,
+                    code.as_deref(),
+                    Some(&reason),
+                    None,
+                    &p.plan,
+                )
+                .await?,
+            );
+            redelivery::finish(app, conn, &p.msg.event.event_id).await;
         }
     }
     Ok(())

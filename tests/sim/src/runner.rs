@@ -235,6 +235,20 @@ impl World {
         if rules != Rules::STANDARD {
             stack.edit_config(CONN, |cfg| rules.apply(cfg)).await;
         }
+        let provisioned = if config.profile.provisioned {
+            let run =
+                crmsync_service::provision::provision(&stack.app, &stack.tenant, &stack.conn(CONN))
+                    .await
+                    .expect("the emulator's org provisions");
+            assert_eq!(
+                run.state,
+                crmsync_store::ProvisioningState::Provisioned,
+                "{run:?}"
+            );
+            Some(run.key_objects.join(","))
+        } else {
+            None
+        };
         let plan = Arc::new(StorePlan::default());
         let stores = with_faults(stack.app.stores.clone(), plan.clone());
         let credentials = AppCredentials {
@@ -288,6 +302,9 @@ impl World {
         };
         if config.profile.rules {
             world.log(format!("rules: {}", rules.name()));
+        }
+        if let Some(keys) = provisioned {
+            world.log(format!("provisioned: creates upsert by the key on {keys}"));
         }
         // The first poll sets the cursors on the empty org.
         world.poll(None).await;

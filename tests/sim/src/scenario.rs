@@ -35,10 +35,13 @@ pub struct Profile {
     /// With `rules`: the app edits Titles too, so both sides edit one field and the policy
     /// decides. Not in CI yet: it finds open defects (`tests/sim/README.md`).
     pub contested: bool,
+    /// The connection is provisioned at setup (issue 12): creates upsert by crmsync's key
+    /// field `Crmsync_App_Id__c` and matching tries the key first. Not in `full`.
+    pub provisioned: bool,
 }
 
 /// Each profile feature by the name `--profile` adds (`+name`) or removes (`-name`) it.
-const FEATURES: [&str; 9] = [
+const FEATURES: [&str; 10] = [
     "demo_and_sale",
     "repeat_cycles",
     "account_and_deal_edits",
@@ -48,6 +51,7 @@ const FEATURES: [&str; 9] = [
     "bursts",
     "rules",
     "contested",
+    "provisioned",
 ];
 
 impl Profile {
@@ -63,6 +67,7 @@ impl Profile {
         bursts: false,
         rules: false,
         contested: false,
+        provisioned: false,
     };
     /// Everything the simulation can do but the drawn rules (`full+rules` adds them).
     pub const FULL: Profile = Profile {
@@ -75,6 +80,7 @@ impl Profile {
         bursts: true,
         rules: false,
         contested: false,
+        provisioned: false,
     };
 
     fn feature(&mut self, name: &str) -> Option<&mut bool> {
@@ -88,6 +94,7 @@ impl Profile {
             "bursts" => &mut self.bursts,
             "rules" => &mut self.rules,
             "contested" => &mut self.contested,
+            "provisioned" => &mut self.provisioned,
             _ => return None,
         })
     }

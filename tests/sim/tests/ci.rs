@@ -1,5 +1,6 @@
 //! CI: fixed ranges of seeds under the strongest configuration that holds on today's code,
-//! and the determinism check (one seed twice, same trace hash).
+//! and the determinism check (one seed twice, same trace hash). Both configurations run
+//! again, on fewer seeds, with the connection provisioned (creates upsert by crmsync's key).
 //!
 //! Every fault kind runs in both configurations (`all`). The configurations once left out
 //! faults that found defects, now fixed and pinned in `known_defects.rs`: the API limit
@@ -23,6 +24,12 @@ const DEALS_PROFILE: &str = "full+rules";
 const DEALS_FAULTS: &str = "all";
 const DEALS_SEEDS: u64 = 200;
 
+/// Both configurations again with the connection provisioned (issue 12: creates upsert
+/// by crmsync's key, matching tries it first), on a seed range of their own.
+const PROVISIONED: &str = "+provisioned";
+const PROVISIONED_SEEDS: u64 = 100;
+const PROVISIONED_FROM: u64 = 10_000;
+
 const CI_STEPS: usize = 30;
 
 fn config(seed: u64, profile: &str, faults: &str) -> SimConfig {
@@ -35,9 +42,14 @@ fn config(seed: u64, profile: &str, faults: &str) -> SimConfig {
 }
 
 fn assert_seeds_hold(seeds: u64, profile: &str, faults: &str) {
+    assert_seed_range_holds(0..seeds, profile, faults);
+}
+
+fn assert_seed_range_holds(range: std::ops::Range<u64>, profile: &str, faults: &str) {
+    let seeds = range.end - range.start;
     let started = std::time::Instant::now();
     let mut failures = Vec::new();
-    for seed in 0..seeds {
+    for seed in range {
         let report = run_seed(&config(seed, profile, faults));
         if !report.passed() {
             failures.push(report.failure_text());
@@ -65,12 +77,47 @@ fn ci_seeds_with_demo_sets_and_sales_keep_every_invariant() {
     assert_seeds_hold(DEALS_SEEDS, DEALS_PROFILE, DEALS_FAULTS);
 }
 
+fn assert_provisioned_seeds_hold(profile: &str, faults: &str) {
+    let range = PROVISIONED_FROM..PROVISIONED_FROM + PROVISIONED_SEEDS;
+    assert_seed_range_holds(range, &format!("{profile}{PROVISIONED}"), faults);
+}
+
+#[test]
+fn ci_seeds_provisioned_without_deals_keep_every_invariant() {
+    assert_provisioned_seeds_hold(PEOPLE_PROFILE, PEOPLE_FAULTS);
+}
+
+#[test]
+fn ci_seeds_provisioned_with_demo_sets_and_sales_keep_every_invariant() {
+    assert_provisioned_seeds_hold(DEALS_PROFILE, DEALS_FAULTS);
+}
+
+/// Provisioned seeds that found defects (a keyed single create carrying a create-only
+/// field, `Opportunity.ContactId`, upserted over the record its lost response had
+/// committed: `INVALID_FIELD_FOR_INSERT_UPDATE`), at the long run's 40 steps.
+#[test]
+fn provisioned_seeds_that_found_defects_hold() {
+    let profile = format!("{DEALS_PROFILE}{PROVISIONED}");
+    for seed in [305, 437, 1789, 1890] {
+        let report = run_seed(&SimConfig {
+            steps: 40,
+            ..config(seed, &profile, DEALS_FAULTS)
+        });
+        assert!(report.passed(), "{}", report.failure_text());
+    }
+}
+
 #[test]
 fn a_seed_replays_to_the_same_trace() {
     for (seed, profile, faults) in [
         (3, PEOPLE_PROFILE, PEOPLE_FAULTS),
         (11, PEOPLE_PROFILE, PEOPLE_FAULTS),
         (7, DEALS_PROFILE, DEALS_FAULTS),
+        (
+            5,
+            format!("{DEALS_PROFILE}{PROVISIONED}").as_str(),
+            DEALS_FAULTS,
+        ),
     ] {
         let first = run_seed(&config(seed, profile, faults));
         let second = run_seed(&config(seed, profile, faults));
@@ -90,6 +137,10 @@ fn the_ci_configurations_spell_out_as_replayable_options() {
     for (profile, faults) in [
         (PEOPLE_PROFILE, PEOPLE_FAULTS),
         (DEALS_PROFILE, DEALS_FAULTS),
+        (
+            format!("{DEALS_PROFILE}{PROVISIONED}").as_str(),
+            DEALS_FAULTS,
+        ),
     ] {
         let config = config(0, profile, faults);
         let again = Profile::parse(&config.profile.name()).expect("profile name parses");

@@ -162,8 +162,19 @@ pub fn delete_by_field(
     }
 }
 
+/// "Do not specify Id or an external ID field in the request body or an error is
+/// generated" (REST API Developer Guide, "Upsert Records Using sObject Rows by External
+/// ID"): the key goes in the URL only. (The error's code is not documented; the emulator
+/// answers `INVALID_FIELD`.)
 pub fn upsert(ctx: &mut Ctx<'_>, t: &str, field: &str, value: &str) -> Result<Reply, ApiError> {
     let body = body_object(ctx)?;
+    if let Some(k) = body.keys().find(|k| k.eq_ignore_ascii_case(field)) {
+        return Err(ApiError::bad(
+            "INVALID_FIELD",
+            format!("The external ID field {k} cannot be set in the body when it is in the URL"),
+        )
+        .with_fields(vec![k.clone()]));
+    }
     let opts = ctx.write_opts();
     match writes::upsert(ctx.st, ctx.org, t, field, value, &body, &opts)? {
         Upserted::Created(id) => Ok(Reply::status(

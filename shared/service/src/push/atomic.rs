@@ -18,7 +18,7 @@ use crmsync_store::{Connection, ReportStatus};
 use serde_json::Value;
 
 use super::redelivery::{self, EventIntent};
-use super::steps::{Resolved, resolve, run_plan};
+use super::steps::{Resolved, run_plan};
 use super::{EventOutcome, Planned, Writes, park, report_msg, to_map, write_link};
 use crate::app::App;
 use crate::error::ServiceError;
@@ -41,11 +41,12 @@ fn sobject_path(object: &str, rest: &[&str]) -> String {
 }
 
 /// The subrequest that writes `step`, or `None` when it has nothing to write.
+/// A create with crmsync's `key` upserts by it ([`super::upsert`]).
 fn subrequest(
     step: &WriteStep,
     tag: usize,
     index: usize,
-    known: Option<&str>,
+    (known, key): (Option<&str>, Option<&str>),
     fields: serde_json::Map<String, Value>,
 ) -> Option<CompositeSubrequest> {
     let (method, path) = match (&step.op, known) {
@@ -61,7 +62,13 @@ fn subrequest(
         ),
         (_, Some(_)) if fields.is_empty() => return None,
         (_, Some(id)) => (Method::PATCH, sobject_path(&step.object, &[id])),
-        (_, None) => (Method::POST, sobject_path(&step.object, &[])),
+        (_, None) => match key {
+            Some(key) => (
+                Method::PATCH,
+                sobject_path(&step.object, &[crmsync_core::provision::KEY_FIELD, key]),
+            ),
+            None => (Method::POST, sobject_path(&step.object, &[])),
+        },
     };
     Some(
         CompositeSubrequest::new(method, path, reference(tag, index))
@@ -142,8 +149,8 @@ async fn build<'p>(
     };
     // 1. Where each step writes (matches are reads: nothing is written yet).
     let mut known: Vec<Option<String>> = Vec::with_capacity(steps.len());
-    for step in steps {
-        match resolve(client, config, step, &known, pre).await? {
+    for (step, key) in steps.iter().zip(&planned.keys) {
+        match super::upsert::resolve(client, config, step, key.as_deref(), &known, pre).await? {
             Resolved::Create => known.push(None),
             Resolved::Existing(id) => known.push(Some(id)),
             Resolved::Refused(reason) => {
@@ -164,6 +171,11 @@ async fn build<'p>(
     if creates {
         let ev = intent.insert(redelivery::begin(app, conn, planned).await?);
         if ev.redelivered {
+            // Keyed steps first, by their key; the read-back probe for what is left.
+            let event_id = &planned.msg.event.event_id;
+            let keys = &planned.keys;
+            super::upsert::adopt_keyed(client, steps, keys, event_id, &mut known, &mut adopted)
+                .await?;
             redelivery::adopt_steps(app, conn, client, steps, ev, &mut known, &mut adopted).await?;
         }
     }
@@ -197,7 +209,8 @@ async fn build<'p>(
             };
             fields.insert(field.clone(), Value::String(id));
         }
-        let sub = subrequest(step, tag, i, known[i].as_deref(), fields);
+        let target = (known[i].as_deref(), planned.keys[i].as_deref());
+        let sub = subrequest(step, tag, i, target, fields);
         sub_of_step.push(sub.as_ref().map(|_| subs.len()));
         subs.extend(sub);
     }

@@ -31,6 +31,8 @@ const IN_CHARS: usize = 6000;
 #[derive(Debug, Default)]
 pub(super) struct Prefetched {
     rows: BTreeMap<(String, String), Vec<Map<String, Value>>>,
+    /// (object, crmsync key) → the record that carries it ([`super::upsert`]).
+    keyed: BTreeMap<(String, String), String>,
 }
 
 /// What one object and field are queried for.
@@ -41,6 +43,13 @@ struct Group {
 }
 
 impl Prefetched {
+    /// The record found by crmsync's key (keys compare exactly: the field is case-sensitive).
+    pub(super) fn by_key(&self, object: &str, key: &str) -> Option<String> {
+        self.keyed
+            .get(&(object.to_string(), key.to_string()))
+            .cloned()
+    }
+
     /// The rows a lookup would have returned, when it was prefetched.
     pub(super) fn rows(&self, lookup: &Lookup) -> Option<Vec<Map<String, Value>>> {
         let [(field, value)] = lookup.conditions.as_slice() else {
@@ -67,10 +76,17 @@ impl Prefetched {
 
 /// Runs the lookups that can share a query: one condition on a text field. Others are
 /// left out (the caller runs them one by one).
-pub(super) async fn prefetch(
+///
+/// crmsync's key lookups (`keys`, [`super::upsert::key_lookups`]) are folded into the first query of their object
+/// (`… WHERE Email IN (…) OR Crmsync_App_Id__c IN (…)`): no query of their own, so no call.
+/// A key whose object has no matching query here, or whose describe lacks the field, is
+/// left out (the upsert itself still finds its record).
+pub(super) async fn prefetch_with_keys(
     client: &SfClient,
     lookups: &[&Lookup],
+    keys: &[Lookup],
 ) -> Result<Prefetched, ServiceError> {
+    let mut keys_of = super::upsert::keys_by_object(keys);
     let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
     for lookup in lookups {
         let [(field, value)] = lookup.conditions.as_slice() else {
@@ -102,9 +118,15 @@ pub(super) async fn prefetch(
     for ((object, field), group) in groups {
         let describe = client.describe(&object).await?;
         for chunk in chunks(&group.values) {
+            let mut condition = Condition::in_list(&field, chunk);
+            let mut fields = group.fields.clone();
+            if let Some(keys) = super::upsert::take_keys(&mut keys_of, &object, &describe) {
+                condition = Condition::or([condition, keys]);
+                fields.insert(crmsync_core::provision::KEY_FIELD.to_string());
+            }
             let soql = SoqlBuilder::new(&describe)
-                .select(group.fields.iter())
-                .filter(Condition::in_list(&field, chunk))
+                .select(fields.iter())
+                .filter(condition)
                 .build()
                 .map_err(SfError::from)?;
             queries.push(((object.clone(), field.clone()), soql));
@@ -122,6 +144,8 @@ pub(super) async fn prefetch(
                 next = page.next_records_url.clone().filter(|_| !page.done);
                 rows.extend(page.records.into_iter().map(|r| r.fields));
             }
+            out.keyed
+                .extend(super::upsert::found_keys(&key.0, rows.as_slice()));
         }
     }
     Ok(out)
