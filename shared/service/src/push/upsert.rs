@@ -269,6 +269,7 @@ mod tests {
                 app_id: app_id.into(),
                 hashes: Default::default(),
                 times: Default::default(),
+                restate: Default::default(),
             }),
         }
     }
