@@ -60,6 +60,15 @@ async fn demo_org_full_sync_push_and_sweep_on_the_local_stack(backend: Backend) 
         .await
         .expect("OAuth connect through the emulator");
     assert_eq!(connected.org_name, "Demo Company");
+    // A new connection starts with its sync off (a full sync would do nothing).
+    let off = stack.full_sync("demo-co", "prod").await;
+    assert!(
+        off.as_ref()
+            .is_err_and(|e| e.to_string().contains("SyncOff")),
+        "{off:?}"
+    );
+    let switched = stack.set_sync("demo-co", "prod", true).await.unwrap();
+    assert!(switched.sync_enabled);
 
     // Full sync in capped runs.
     let sync = stack.full_sync("demo-co", "prod").await.expect("full sync");

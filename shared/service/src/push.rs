@@ -284,58 +284,55 @@ async fn push_connection(
         }
         pending.push((message_id, msg));
     }
-    if !conn.sync_enabled {
+    // Events a connection cannot take now are refused (an error with its reason) or
+    // parked (replayed once the cause is gone).
+    let stop = if !conn.sync_enabled {
+        Some((
+            Turn::Refuse,
+            "SYNC_OFF",
+            "the connection's sync is turned off; the event was not sent (turn it on with POST /v1/connections/{c}/sync, then re-push)",
+        ))
+    } else {
+        match conn.status {
+            ConnectionStatus::Connected => None,
+            ConnectionStatus::ReconnectNeeded => Some((
+                Turn::Park,
+                "RECONNECT_NEEDED",
+                "the connection needs reconnecting; the event is parked and replays after reconnect",
+            )),
+            ConnectionStatus::Failed => Some((
+                Turn::Park,
+                "CONNECTION_FAILED",
+                "the org refuses API use (see the connection's last_error_code); the event is parked and replays when the connection recovers",
+            )),
+            ConnectionStatus::Disconnected => Some((
+                Turn::Refuse,
+                "DISCONNECTED",
+                "the connection was disconnected; the event was not sent",
+            )),
+        }
+    };
+    if let Some((turn, code, reason)) = stop {
         for (_, msg) in &pending {
-            out.outcomes.push(
+            let outcome = if turn == Turn::Park {
+                park(app, &conn, msg, code, reason).await?
+            } else {
                 report(
                     app,
                     &tenant_id,
                     &conn_id,
                     msg,
                     ReportStatus::Error,
-                    Some("SYNC_OFF"),
-                    Some("the connection's sync is turned off; the event was not sent (turn it on with POST /v1/connections/{c}/sync, then re-push)"),
+                    Some(code),
+                    Some(reason),
                     None,
                     &[],
                 )
-                .await?,
-            );
+                .await?
+            };
+            out.outcomes.push(outcome);
         }
         return Ok(());
-    }
-    match conn.status {
-        ConnectionStatus::Connected => {}
-        ConnectionStatus::ReconnectNeeded => {
-            for (_, msg) in &pending {
-                out.outcomes.push(park(app, &conn, msg, "RECONNECT_NEEDED", "the connection needs reconnecting; the event is parked and replays after reconnect").await?);
-            }
-            return Ok(());
-        }
-        ConnectionStatus::Failed => {
-            for (_, msg) in &pending {
-                out.outcomes.push(park(app, &conn, msg, "CONNECTION_FAILED", "the org refuses API use (see the connection's last_error_code); the event is parked and replays when the connection recovers").await?);
-            }
-            return Ok(());
-        }
-        ConnectionStatus::Disconnected => {
-            for (_, msg) in &pending {
-                out.outcomes.push(
-                    report(
-                        app,
-                        &tenant_id,
-                        &conn_id,
-                        msg,
-                        ReportStatus::Error,
-                        Some("DISCONNECTED"),
-                        Some("the connection was disconnected; the event was not sent"),
-                        None,
-                        &[],
-                    )
-                    .await?,
-                );
-            }
-            return Ok(());
-        }
     }
     // A record with a parked event keeps its order: later events park behind it.
     let held = crate::parked::held_behind_parked(app, &tenant_id, &conn_id, &pending).await?;
@@ -412,6 +409,15 @@ async fn push_connection(
         }
     }
     result
+}
+
+/// What happens to events a connection cannot take now.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Turn {
+    /// Reported as an error with its reason (re-pushable by hand).
+    Refuse,
+    /// Parked, and replayed once the cause is gone.
+    Park,
 }
 
 fn succeeded(out: &BatchOutcome) -> usize {

@@ -195,6 +195,12 @@ pub async fn start(
             connection.as_str().to_string(),
         ));
     }
+    if !conn.sync_enabled {
+        return Err(ServiceError::Conflict(format!(
+            "connection {}: the sync is turned off; turn it on (POST /v1/connections/{{c}}/sync) before importing",
+            connection.as_str()
+        )));
+    }
     let id = req
         .import_id
         .clone()
