@@ -2,16 +2,13 @@
 //! `POST /v1/connections/{c}/imports` ([`crmsync_service::import`]), against the chosen
 //! state; waits until the import is final and prints its status.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use crmsync_core::types::AppObject;
 use crmsync_service::import::{self, ImportRecord, ImportRequest, ImportStatus};
-use crmsync_service::{App, AppCredentials};
-use crmsync_store::{ConnectionId, TenantId};
 
 use crate::error::{CliError, CliResult};
-use crate::tenant::{StateArgs, open_app};
+use crate::tenant::{StateArgs, open_connection};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ImportArgs {
@@ -58,27 +55,8 @@ pub fn parse_records(text: &str) -> CliResult<Vec<ImportRecord>> {
 }
 
 pub async fn run(args: &ImportArgs) -> CliResult<ImportStatus> {
-    let opened = open_app(&args.state).await?;
-    let credentials = AppCredentials {
-        client_id: args
-            .app
-            .client_id
-            .clone()
-            .unwrap_or_else(|| sf_emulator::demo::CLIENT_ID.to_string()),
-        client_secret: Some(match &args.app.client_secret {
-            Some(s) => s.expose().to_string(),
-            None => sf_emulator::demo::CLIENT_SECRET.to_string(),
-        }),
-    };
-    let app = Arc::new(App::new(
-        opened.settings.clone(),
-        opened.stores.clone(),
-        credentials,
-    )?);
-    let tenant =
-        TenantId::new(&args.tenant).map_err(|e| CliError::usage("--tenant", e.to_string()))?;
-    let connection = ConnectionId::new(&args.connection)
-        .map_err(|e| CliError::usage("--connection", e.to_string()))?;
+    let (app, tenant, connection) =
+        open_connection(&args.state, &args.app, &args.tenant, &args.connection).await?;
     if args.status {
         let id = args
             .import_id

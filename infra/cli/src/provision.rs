@@ -2,13 +2,11 @@
 //! `custom_fields`, the `Crmsync_Integration` permission set) through the same use case as
 //! `POST /v1/connections/{c}/provision`, against the chosen state.
 
-use std::sync::Arc;
+use crmsync_service::provision;
+use crmsync_store::Provisioning;
 
-use crmsync_service::{App, AppCredentials, provision};
-use crmsync_store::{ConnectionId, Provisioning, TenantId};
-
-use crate::error::{CliError, CliResult};
-use crate::tenant::{StateArgs, open_app};
+use crate::error::CliResult;
+use crate::tenant::{StateArgs, open_connection};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ProvisionArgs {
@@ -28,27 +26,8 @@ pub struct ProvisionArgs {
 }
 
 pub async fn run(args: &ProvisionArgs) -> CliResult<Provisioning> {
-    let opened = open_app(&args.state).await?;
-    let credentials = AppCredentials {
-        client_id: args
-            .app
-            .client_id
-            .clone()
-            .unwrap_or_else(|| sf_emulator::demo::CLIENT_ID.to_string()),
-        client_secret: Some(match &args.app.client_secret {
-            Some(s) => s.expose().to_string(),
-            None => sf_emulator::demo::CLIENT_SECRET.to_string(),
-        }),
-    };
-    let app = Arc::new(App::new(
-        opened.settings.clone(),
-        opened.stores.clone(),
-        credentials,
-    )?);
-    let tenant =
-        TenantId::new(&args.tenant).map_err(|e| CliError::usage("--tenant", e.to_string()))?;
-    let connection = ConnectionId::new(&args.connection)
-        .map_err(|e| CliError::usage("--connection", e.to_string()))?;
+    let (app, tenant, connection) =
+        open_connection(&args.state, &args.app, &args.tenant, &args.connection).await?;
     Ok(provision::provision(&app, &tenant, &connection).await?)
 }
 

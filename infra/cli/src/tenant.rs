@@ -61,6 +61,42 @@ pub const DEFAULT_STATE_FILE: &str = ".crmsync-dev/state.json";
 /// Table and queue name prefix for `--aws-endpoint`.
 pub const LOCAL_AWS_NAME: &str = "crmsync-dev";
 
+/// The app over the chosen state with the connected app's credentials (the demo's by
+/// default), and the connection named by `--tenant` and `--connection`: what the
+/// commands that talk to one connection's org start with.
+pub async fn open_connection(
+    state: &StateArgs,
+    connected_app: &crate::cli::ConnectedAppArgs,
+    tenant: &str,
+    connection: &str,
+) -> CliResult<(
+    Arc<App>,
+    crmsync_store::TenantId,
+    crmsync_store::ConnectionId,
+)> {
+    let opened = open_app(state).await?;
+    let credentials = AppCredentials {
+        client_id: connected_app
+            .client_id
+            .clone()
+            .unwrap_or_else(|| sf_emulator::demo::CLIENT_ID.to_string()),
+        client_secret: Some(match &connected_app.client_secret {
+            Some(s) => s.expose().to_string(),
+            None => sf_emulator::demo::CLIENT_SECRET.to_string(),
+        }),
+    };
+    let app = Arc::new(App::new(
+        opened.settings.clone(),
+        opened.stores.clone(),
+        credentials,
+    )?);
+    let tenant = crmsync_store::TenantId::new(tenant)
+        .map_err(|e| CliError::usage("--tenant", e.to_string()))?;
+    let connection = crmsync_store::ConnectionId::new(connection)
+        .map_err(|e| CliError::usage("--connection", e.to_string()))?;
+    Ok((app, tenant, connection))
+}
+
 /// Opens the app over the chosen state (no Salesforce access is needed to provision).
 pub async fn open_app(state: &StateArgs) -> CliResult<Arc<App>> {
     let mut settings = Settings::default();

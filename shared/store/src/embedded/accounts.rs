@@ -68,10 +68,7 @@ impl ConnectionStore for EmbeddedStore {
     ) -> StoreResult<Connection> {
         let k = key(&[tenant.as_str(), id.as_str()]);
         self.write(|s, now| {
-            let c = s
-                .connections
-                .get_mut(&k)
-                .ok_or_else(|| StoreError::NotFound(format!("connection {tenant}/{id}")))?;
+            let c = connection_mut(&mut s.connections, &k, tenant, id)?;
             if let Some(exp) = expected
                 && c.status != exp
             {
@@ -105,10 +102,7 @@ impl ConnectionStore for EmbeddedStore {
     ) -> StoreResult<()> {
         let k = key(&[tenant.as_str(), id.as_str()]);
         self.write(|s, now| {
-            let c = s
-                .connections
-                .get_mut(&k)
-                .ok_or_else(|| StoreError::NotFound(format!("connection {tenant}/{id}")))?;
+            let c = connection_mut(&mut s.connections, &k, tenant, id)?;
             c.last_sync_at = Some(millis(at));
             c.last_success_at = Some(millis(at));
             if run == SyncRun::Poll {
@@ -128,10 +122,7 @@ impl ConnectionStore for EmbeddedStore {
     ) -> StoreResult<Connection> {
         let k = key(&[tenant.as_str(), id.as_str()]);
         self.write(|s, now| {
-            let c = s
-                .connections
-                .get_mut(&k)
-                .ok_or_else(|| StoreError::NotFound(format!("connection {tenant}/{id}")))?;
+            let c = connection_mut(&mut s.connections, &k, tenant, id)?;
             c.sync_enabled = enabled;
             c.updated_at = millis(now);
             Ok(c.clone())
@@ -147,10 +138,7 @@ impl ConnectionStore for EmbeddedStore {
     ) -> StoreResult<()> {
         let k = key(&[tenant.as_str(), id.as_str()]);
         self.write(|s, _| {
-            let c = s
-                .connections
-                .get_mut(&k)
-                .ok_or_else(|| StoreError::NotFound(format!("connection {tenant}/{id}")))?;
+            let c = connection_mut(&mut s.connections, &k, tenant, id)?;
             c.poll_minutes = Some(minutes);
             Ok(())
         })
@@ -212,4 +200,16 @@ impl TenantStore for EmbeddedStore {
         })
         .await
     }
+}
+
+/// The stored connection to change, or `NotFound`.
+fn connection_mut<'a>(
+    connections: &'a mut std::collections::BTreeMap<String, Connection>,
+    key: &str,
+    tenant: &TenantId,
+    id: &ConnectionId,
+) -> StoreResult<&'a mut Connection> {
+    connections
+        .get_mut(key)
+        .ok_or_else(|| StoreError::NotFound(format!("connection {tenant}/{id}")))
 }
