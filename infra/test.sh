@@ -6,6 +6,16 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
+# A clean build of every test binary needs several GB; say so up front rather
+# than failing in the linker with "No space left on device".
+free_kb=$(df -Pk "$root" | awk 'NR==2 {print $4}')
+echo "== disk: $((free_kb / 1024 / 1024)) GB free under $root"
+if [ "$free_kb" -lt $((12 * 1024 * 1024)) ]; then
+  echo "warning: under 12 GB free; a clean build of the tests may run out of disk" >&2
+fi
+# Incremental caches only pay off across edits; CI builds once.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+
 echo "== python tools (.venv)"
 bash infra/scripts/python-env.sh
 export CRMSYNC_TEST_PYTHON="$root/.venv/bin/python"
