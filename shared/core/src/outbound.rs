@@ -1077,5 +1077,9 @@ pub fn plan_outbound(ctx: &OutboundContext<'_>, event: &AppEvent) -> OutboundDec
             OutboundDecision::NoChange { notes }
         };
     }
-    OutboundDecision::Write { plan: b.plan }
+    let mut plan = b.plan;
+    for link in plan.steps.iter_mut().filter_map(|s| s.link.as_mut()) {
+        link.times.linked_by_event_at = event.occurred_at();
+    }
+    OutboundDecision::Write { plan }
 }

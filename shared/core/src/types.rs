@@ -91,6 +91,11 @@ pub struct LinkTimes {
     /// made before then is told back too, so the app never keeps a restated older value.
     #[serde(default)]
     pub fed: BTreeMap<String, DateTime<Utc>>,
+    /// The `occurred_at` of the app event whose write made this link. A link moves to
+    /// another record only for an event at least as new: a redelivered older event's
+    /// record does not take it back (links only move forward in the app's time).
+    #[serde(default)]
+    pub linked_by_event_at: Option<DateTime<Utc>>,
 }
 
 /// An app record as the service read it, for conflict resolution.

@@ -80,6 +80,7 @@ pub fn core_times(t: &crmsync_store::LinkTimes) -> CoreTimes {
         owner_locked: t.owner_locked,
         pending: t.pending.clone(),
         fed: t.fed.clone(),
+        linked_by_event_at: t.linked_by_event_at,
     }
 }
 
@@ -102,18 +103,24 @@ pub fn store_times(t: &CoreTimes) -> crmsync_store::LinkTimes {
         owner_locked: t.owner_locked,
         pending: t.pending.clone(),
         fed: t.fed.clone(),
+        linked_by_event_at: t.linked_by_event_at,
     }
 }
 
 /// Writes `link`. An existing link of the same app record to another Salesforce record
 /// moves to this one (a new demo cycle's Opportunity replaces the last cycle's, so the
-/// next sale closes the Opportunity the app is working on).
+/// next sale closes the Opportunity the app is working on), unless a newer app change
+/// wrote the existing one: links only move forward in the app's time.
 pub async fn link_record(app: &App, link: &crmsync_store::Link) -> Result<(), ServiceError> {
     let existing = match app.stores.links.create_if_absent(link).await? {
         crmsync_store::LinkCreate::Created(_) => return Ok(()),
         crmsync_store::LinkCreate::Existing(existing) => existing,
     };
     if crmsync_core::sfid::same_id(&existing.sf_id, &link.sf_id) {
+        let mut times = link.times.clone();
+        times.linked_by_event_at = times
+            .linked_by_event_at
+            .max(existing.times.linked_by_event_at);
         app.stores
             .links
             .update_synced(
@@ -122,9 +129,20 @@ pub async fn link_record(app: &App, link: &crmsync_store::Link) -> Result<(), Se
                 &link.app_object,
                 &link.app_id,
                 link.hashes.clone(),
-                link.times.clone(),
+                times,
             )
             .await?;
+    } else if linked_later(&existing.times, &link.times) {
+        // Two workers raced on a redelivered batch: an older event's record must not take
+        // the link back from the record a newer event linked (the next sale would close
+        // the last cycle's Opportunity).
+        tracing::info!(
+            app_object = link.app_object,
+            app_id = link.app_id,
+            kept = existing.sf_id,
+            older = link.sf_id,
+            "link kept: a newer app change linked it"
+        );
     } else {
         tracing::info!(
             app_object = link.app_object,
@@ -142,6 +160,14 @@ pub async fn link_record(app: &App, link: &crmsync_store::Link) -> Result<(), Se
             .await?;
     }
     Ok(())
+}
+
+/// Whether the existing link was made by a newer app event than the one writing `new`.
+fn linked_later(existing: &crmsync_store::LinkTimes, new: &crmsync_store::LinkTimes) -> bool {
+    matches!(
+        (existing.linked_by_event_at, new.linked_by_event_at),
+        (Some(e), Some(n)) if e > n
+    )
 }
 
 /// The link of a Salesforce record, by its id in either form. Links are keyed by the

@@ -92,13 +92,16 @@ fn ci_seeds_provisioned_with_demo_sets_and_sales_keep_every_invariant() {
     assert_provisioned_seeds_hold(DEALS_PROFILE, DEALS_FAULTS);
 }
 
-/// Provisioned seeds that found defects (a keyed single create carrying a create-only
-/// field, `Opportunity.ContactId`, upserted over the record its lost response had
-/// committed: `INVALID_FIELD_FOR_INSERT_UPDATE`), at the long run's 40 steps.
+/// Provisioned seeds that found defects, at the long run's 40 steps: 305, 437, 1789 and
+/// 1890 (a keyed single create carrying a create-only field, `Opportunity.ContactId`,
+/// upserted over the record its lost response had committed:
+/// `INVALID_FIELD_FOR_INSERT_UPDATE`); 13316 (a racing worker's redelivered sale moved
+/// the person's Opportunity link back from the next demo cycle's, so the next sale
+/// closed nothing).
 #[test]
 fn provisioned_seeds_that_found_defects_hold() {
     let profile = format!("{DEALS_PROFILE}{PROVISIONED}");
-    for seed in [305, 437, 1789, 1890] {
+    for seed in [305, 437, 1789, 1890, 13316] {
         let report = run_seed(&SimConfig {
             steps: 40,
             ..config(seed, &profile, DEALS_FAULTS)

@@ -52,6 +52,10 @@ pub struct LinkTimes {
     /// `LinkTimes::fed`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fed: BTreeMap<String, DateTime<Utc>>,
+    /// The `occurred_at` of the app event whose write made the link (see the core's
+    /// `LinkTimes::linked_by_event_at`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linked_by_event_at: Option<DateTime<Utc>>,
 }
 
 /// Outcome of a create-if-absent: exactly one racing writer gets `Created`, the
