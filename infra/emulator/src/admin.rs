@@ -521,6 +521,36 @@ impl AdminHandle {
         self.lock().bulk.polls_to_complete = Some(n);
     }
 
+    /// An admin's Setup change to a field (its type, its picklist values), as the
+    /// Metadata API or Setup would make it: describes show it at once; stored values are
+    /// left as they were.
+    pub fn alter_field(
+        &self,
+        alias: &str,
+        object: &str,
+        field: &str,
+        change: impl FnOnce(&mut crate::schema::FieldDef),
+    ) -> Result<(), EmulatorError> {
+        self.with_org(alias, |st, i| {
+            let unknown = || EmulatorError::Api {
+                code: "INVALID_FIELD".into(),
+                message: format!("No such column '{field}' on entity '{object}'"),
+            };
+            let def = st.orgs[i]
+                .schema
+                .values_mut()
+                .find(|o| o.name.eq_ignore_ascii_case(object))
+                .ok_or_else(unknown)?;
+            let f = def
+                .fields
+                .iter_mut()
+                .find(|f| f.name.eq_ignore_ascii_case(field))
+                .ok_or_else(unknown)?;
+            change(f);
+            Ok(())
+        })
+    }
+
     pub fn record_count(&self, alias: &str, object: &str) -> Result<usize, EmulatorError> {
         self.with_org(alias, |st, i| {
             let name = st.orgs[i]

@@ -986,7 +986,10 @@ impl<'a> Builder<'a> {
     /// Schema drift: a mapped field the org's describe lacks (deleted, renamed, hidden) is
     /// left out of the write with a note, so that mapping pauses and the rest of the
     /// record is still written. (`RecordTypeId` keeps its own refusal in the preflight.)
-    fn pause_missing_fields(&mut self) {
+    /// Schema drift: a mapping whose Salesforce field the org no longer has, or whose type
+    /// changed, is paused (its field left out with a note) rather than failing the event;
+    /// so is a configured value a narrowed restricted picklist no longer accepts.
+    fn pause_drifted_mappings(&mut self) {
         let describes = self.ctx.describes;
         let config = self.ctx.config;
         let mut notes = Vec::new();
@@ -994,27 +997,44 @@ impl<'a> Builder<'a> {
             let Some(d) = describes.get(&step.object) else {
                 continue;
             };
-            step.fields.retain(|name, _| {
-                if name.eq_ignore_ascii_case("RecordTypeId") || d.field(name).is_some() {
+            let mappings = config.objects.get(&step.object).map(|o| &o.fields);
+            step.fields.retain(|name, value| {
+                if name.eq_ignore_ascii_case("RecordTypeId") {
                     return true;
                 }
-                let app_field = config
-                    .objects
-                    .get(&step.object)
-                    .and_then(|o| {
-                        o.fields
-                            .iter()
-                            .find(|m| m.salesforce_field.eq_ignore_ascii_case(name))
-                    })
-                    .map_or(name.as_str(), |m| m.app_field.as_str());
-                notes.push(FieldNote::new(
-                    app_field,
-                    format!(
-                        "mapping {}.{name} paused: the org has no such field (deleted, renamed or hidden from the connected user)",
-                        step.object
-                    ),
-                ));
-                false
+                let mapping = mappings
+                    .and_then(|fs| fs.iter().find(|m| m.salesforce_field.eq_ignore_ascii_case(name)));
+                let app_field = mapping.map_or(name.as_str(), |m| m.app_field.as_str());
+                let Some(field) = d.field(name) else {
+                    notes.push(FieldNote::new(
+                        app_field,
+                        crate::preflight::Drift::Missing.reason(&step.object, name),
+                    ));
+                    return false;
+                };
+                let Some(m) = mapping else {
+                    return true;
+                };
+                if let Some(drift) = crate::preflight::drift(m, d) {
+                    notes.push(FieldNote::new(app_field, drift.reason(&step.object, name)));
+                    return false;
+                }
+                let narrowed = crate::preflight::narrowed_values(config, m, field);
+                let sent = value.as_str().unwrap_or_default();
+                if narrowed
+                    .iter()
+                    .any(|a| config.salesforce_value_of(m, a) == sent)
+                {
+                    notes.push(FieldNote::new(
+                        app_field,
+                        format!(
+                            "{}.{name} not written: the picklist no longer accepts {sent} (narrowed in Salesforce)",
+                            step.object
+                        ),
+                    ));
+                    return false;
+                }
+                true
             });
         }
         self.plan.notes.extend(notes);
@@ -1061,7 +1081,7 @@ pub fn plan_outbound(ctx: &OutboundContext<'_>, event: &AppEvent) -> OutboundDec
     if let Err(reason) = result {
         return OutboundDecision::Skipped { reason };
     }
-    b.pause_missing_fields();
+    b.pause_drifted_mappings();
     let errors = b.preflight();
     if !errors.is_empty() {
         return OutboundDecision::Rejected {

@@ -312,7 +312,7 @@ pub fn mapping_status(
     let mut out = Vec::new();
     for (name, obj) in config.enabled_objects() {
         for (index, m) in obj.fields.iter().enumerate() {
-            let problems = mapping_problems(m, describes.get(name));
+            let problems = mapping_problems(config, m, describes.get(name));
             out.push(MappingStatus {
                 object: name.to_string(),
                 index,
@@ -330,7 +330,61 @@ pub fn mapping_status(
     out
 }
 
-fn mapping_problems(m: &FieldMapping, d: Option<&ObjectDescribe>) -> Vec<String> {
+/// How the org's schema moved under a mapping since it was configured: the mapping is
+/// paused (left out of pulls and pushes, with this reason) and the rest keeps syncing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Drift {
+    /// Deleted, renamed or hidden from the connected user.
+    Missing,
+    /// The field's type no longer lines up with the app field's kind.
+    TypeChanged { now: String },
+}
+
+impl Drift {
+    /// The sentence a run message or a push note carries.
+    pub fn reason(&self, object: &str, field: &str) -> String {
+        match self {
+            Drift::Missing => format!(
+                "mapping {object}.{field} paused: the org has no such field (deleted, renamed or hidden from the connected user)"
+            ),
+            Drift::TypeChanged { now } => format!(
+                "mapping {object}.{field} paused: its Salesforce type changed to {now}, which the app field's kind does not fit"
+            ),
+        }
+    }
+}
+
+/// The drift of a mapping's field against a describe (None: the field is as configured).
+pub fn drift(m: &FieldMapping, d: &ObjectDescribe) -> Option<Drift> {
+    let Some(f) = d.field(&m.salesforce_field) else {
+        return Some(Drift::Missing);
+    };
+    (!compatible(m.kind, &f.field_type)).then(|| Drift::TypeChanged {
+        now: f.field_type.clone(),
+    })
+}
+
+/// Known app values (see [`SyncConfig::known_app_values`]) a restricted picklist no longer
+/// accepts: the picklist was narrowed under the mapping.
+pub fn narrowed_values(config: &SyncConfig, m: &FieldMapping, f: &FieldDescribe) -> Vec<String> {
+    if !f.restricted_picklist || !matches!(f.field_type.as_str(), "picklist" | "multipicklist") {
+        return Vec::new();
+    }
+    config
+        .known_app_values(m)
+        .into_iter()
+        .filter(|a| {
+            let sf = config.salesforce_value_of(m, a);
+            !f.active_values().any(|v| v == sf)
+        })
+        .collect()
+}
+
+fn mapping_problems(
+    config: &SyncConfig,
+    m: &FieldMapping,
+    d: Option<&ObjectDescribe>,
+) -> Vec<String> {
     let Some(d) = d else {
         return vec!["object not described yet".into()];
     };
@@ -351,6 +405,18 @@ fn mapping_problems(m: &FieldMapping, d: Option<&ObjectDescribe>) -> Vec<String>
         p.push(format!(
             "{} is read-only in Salesforce but the rule writes it",
             f.name
+        ));
+    }
+    let narrowed = narrowed_values(config, m, f);
+    if m.rule.outbound() && !narrowed.is_empty() {
+        let values: Vec<String> = narrowed
+            .iter()
+            .map(|a| format!("{} (app value {a})", config.salesforce_value_of(m, a)))
+            .collect();
+        p.push(format!(
+            "picklist narrowed: {} no longer accepts {}; those values are not written",
+            f.name,
+            values.join(", ")
         ));
     }
     p

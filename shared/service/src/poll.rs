@@ -443,7 +443,21 @@ pub(crate) async fn select_mapped(
     let mut fields = fields_to_select(object, config);
     // Schema drift: a mapped field the org no longer has (deleted, renamed, hidden) is left
     // out, so that mapping pauses and the others keep syncing ([`paused_mappings`]).
-    fields.retain(|f| f.contains('.') || describe.field(f).is_some());
+    let core_describe = crate::describe::to_core(&describe)?;
+    let drifted: Vec<String> = config
+        .object(object)
+        .map(|o| {
+            o.fields
+                .iter()
+                .filter(|m| crmsync_core::preflight::drift(m, &core_describe).is_some())
+                .map(|m| m.salesforce_field.to_ascii_lowercase())
+                .collect()
+        })
+        .unwrap_or_default();
+    fields.retain(|f| {
+        f.contains('.')
+            || (describe.field(f).is_some() && !drifted.contains(&f.to_ascii_lowercase()))
+    });
     // Also what tells crmsync's own unlinked creates apart (`own_creates`).
     for f in crate::own_creates::recognition_fields(object) {
         if describe.field(f).is_some() && !fields.iter().any(|s| s.eq_ignore_ascii_case(f)) {
@@ -475,8 +489,9 @@ pub(crate) async fn select_mapped(
     Ok(soql)
 }
 
-/// Inbound mappings of `object` whose Salesforce field the org's describe lacks: they are
-/// paused (left out of the pull) until the field is back or the config changes.
+/// Inbound mappings of `object` whose Salesforce field drifted (the org lacks it, or its
+/// type changed): they are paused (left out of the pull) until the field is back or the
+/// config changes. Each as its reason.
 pub(crate) async fn paused_mappings(
     client: &SfClient,
     config: &SyncConfig,
@@ -485,20 +500,22 @@ pub(crate) async fn paused_mappings(
     let Some(obj) = config.object(object) else {
         return Ok(Vec::new());
     };
-    let describe = client.describe(object).await?;
+    let describe = crate::describe::to_core(&*client.describe(object).await?)?;
     Ok(obj
         .fields
         .iter()
-        .filter(|m| m.rule.inbound() && describe.field(&m.salesforce_field).is_none())
-        .map(|m| format!("{object}.{}", m.salesforce_field))
+        .filter(|m| m.rule.inbound())
+        .filter_map(|m| {
+            crmsync_core::preflight::drift(m, &describe)
+                .map(|d| d.reason(object, &m.salesforce_field))
+        })
         .collect())
 }
 
 fn note_paused(run: &mut RunSummary, paused: Vec<String>) {
-    for mapping in paused {
-        run.messages.push(format!(
-            "mapping {mapping} paused: the org has no such field (deleted, renamed or hidden from the connected user); the other fields keep syncing"
-        ));
+    for reason in paused {
+        run.messages
+            .push(format!("{reason}; the other fields keep syncing"));
     }
 }
 

@@ -660,4 +660,29 @@ impl SyncConfig {
             m.values.as_ref()
         }
     }
+
+    /// Every app value the config names for a mapping (value map, inbound allow-list,
+    /// default), for picklist inspection and narrowing checks.
+    pub fn known_app_values(&self, m: &FieldMapping) -> Vec<String> {
+        let mut values = std::collections::BTreeSet::new();
+        if let Some(vm) = self.value_map_for(m) {
+            values.extend(vm.to_salesforce.keys().cloned());
+            values.extend(vm.to_app.values().cloned());
+        }
+        if let Some(allow) = &m.inbound_allow {
+            values.extend(allow.iter().cloned());
+        }
+        if let Some(serde_json::Value::String(d)) = &m.default {
+            values.insert(d.clone());
+        }
+        values.into_iter().collect()
+    }
+
+    /// The Salesforce value the config sends for an app value (its value map, else as is).
+    pub fn salesforce_value_of(&self, m: &FieldMapping, app_value: &str) -> String {
+        self.value_map_for(m)
+            .and_then(|vm| vm.to_salesforce.get(app_value))
+            .cloned()
+            .unwrap_or_else(|| app_value.to_string())
+    }
 }

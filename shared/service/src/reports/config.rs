@@ -113,6 +113,20 @@ pub struct ConfigStatus {
     /// invisible to the integration user) or `type_mismatch` (exists with another type,
     /// left unchanged).
     pub custom_fields: Vec<CustomFieldStatus>,
+    /// Custom fields of the synced objects that no mapping uses yet (a field added in
+    /// Salesforce since the config was written shows up here, ready to map).
+    pub available_fields: Vec<AvailableField>,
+}
+
+/// An unmapped custom field the org has on a synced object.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AvailableField {
+    pub object: String,
+    pub field: String,
+    pub label: String,
+    pub field_type: String,
+    pub createable: bool,
+    pub updateable: bool,
 }
 
 /// A declared custom field as the org has it.
@@ -124,21 +138,6 @@ pub struct CustomFieldStatus {
     pub status: &'static str,
     /// The describe type found, when the field is visible.
     pub found_type: Option<String>,
-}
-
-fn known_app_values(config: &SyncConfig, m: &crmsync_core::config::FieldMapping) -> Vec<String> {
-    let mut values = std::collections::BTreeSet::new();
-    if let Some(vm) = config.value_map_for(m) {
-        values.extend(vm.to_salesforce.keys().cloned());
-        values.extend(vm.to_app.values().cloned());
-    }
-    if let Some(allow) = &m.inbound_allow {
-        values.extend(allow.iter().cloned());
-    }
-    if let Some(serde_json::Value::String(d)) = &m.default {
-        values.insert(d.clone());
-    }
-    values.into_iter().collect()
 }
 
 pub async fn config_status(
@@ -186,7 +185,7 @@ pub async fn config_status(
                     config,
                     m,
                     field,
-                    &known_app_values(config, m),
+                    &config.known_app_values(m),
                 ));
             }
         }
@@ -238,6 +237,7 @@ pub async fn config_status(
     let ready = readiness.is_empty()
         && describe_problems.is_empty()
         && mappings.iter().all(|m| m.status == Status::Ok);
+    let available_fields = available_fields(config, &describes);
     Ok(ConfigStatus {
         version: versioned.version,
         ready,
@@ -248,7 +248,43 @@ pub async fn config_status(
         describe_problems,
         provisioning,
         custom_fields,
+        available_fields,
     })
+}
+
+/// Custom fields of each enabled object that no mapping of it uses (crmsync's own key
+/// field aside).
+fn available_fields(
+    config: &SyncConfig,
+    describes: &BTreeMap<String, crmsync_core::describe::ObjectDescribe>,
+) -> Vec<AvailableField> {
+    let mut out = Vec::new();
+    for (object, obj) in config.enabled_objects() {
+        let Some(describe) = describes.get(object) else {
+            continue;
+        };
+        for f in describe.fields.iter().filter(|f| f.custom) {
+            let mapped = obj
+                .fields
+                .iter()
+                .any(|m| m.salesforce_field.eq_ignore_ascii_case(&f.name));
+            if mapped
+                || f.name
+                    .eq_ignore_ascii_case(crmsync_core::provision::KEY_FIELD)
+            {
+                continue;
+            }
+            out.push(AvailableField {
+                object: object.to_string(),
+                field: f.name.clone(),
+                label: f.label.clone(),
+                field_type: f.field_type.clone(),
+                createable: f.createable,
+                updateable: f.updateable,
+            });
+        }
+    }
+    out
 }
 
 #[cfg(test)]
