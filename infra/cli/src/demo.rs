@@ -115,7 +115,7 @@ impl DemoArgs {
 const HUMAN_CONNECT_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// How far the demo moves time before the sweep (Salesforce's delete log has minute grain).
 pub const SWEEP_ADVANCE: Duration = Duration::from_secs(5 * 60);
-const STEPS: usize = 7;
+const STEPS: usize = 8;
 
 /// A Salesforce record the demo deleted before the sweep.
 #[derive(Debug, Clone, Serialize)]
@@ -142,12 +142,30 @@ pub struct DemoSummary {
     pub push: PushTotals,
     pub deleted: Option<DeletedRecord>,
     pub sweep: RunSummary,
+    /// What the schema-drift step changed and what the next poll paused (emulator only).
+    pub schema_drift: Option<SchemaDrift>,
     /// Record counts in the emulated org before and after, per object.
     pub salesforce_counts: BTreeMap<String, (usize, usize)>,
     /// The emulator's own count of API calls (all endpoints), when emulated.
     pub emulator_api: Option<ApiUsage>,
     pub elapsed_ms: u128,
 }
+
+/// The demo's schema-drift step: the change an admin made and the mappings it paused.
+#[derive(Debug, Clone, Serialize)]
+pub struct SchemaDrift {
+    pub change: String,
+    /// The poll after the change still completes.
+    pub poll_status: String,
+    /// The run's messages naming each paused mapping.
+    pub paused: Vec<String>,
+    /// Salesforce calls of the poll after the change.
+    pub api_calls: u64,
+}
+
+/// The mapped field the demo's admin hides (the standard config maps it both ways).
+const DRIFT_OBJECT: &str = "Lead";
+const DRIFT_FIELD: &str = "Title";
 
 impl DemoSummary {
     /// Salesforce API calls crmsync counted itself (runs and push).
@@ -156,6 +174,7 @@ impl DemoSummary {
             + self.full_sync.total.api_calls
             + self.push.api_calls
             + self.sweep.api_calls
+            + self.schema_drift.as_ref().map_or(0, |d| d.api_calls)
     }
 }
 
@@ -363,7 +382,42 @@ pub async fn run_demo_on(
         (None, _) => format!("nothing deleted; {} unlinked", sweep.total().unlinked),
     });
 
-    progress.step(7, STEPS, "summary");
+    // 7. Schema drift: on the emulator, an admin hides a mapped field; the next poll
+    // pauses that mapping and keeps syncing the rest.
+    progress.step(7, STEPS, "schema drift");
+    let schema_drift = match &admin {
+        Some(a) => {
+            a.alter_field(org, DRIFT_OBJECT, DRIFT_FIELD, |f| f.secured = true)?;
+            stack.advance(Duration::from_secs(60));
+            let run = stack.full_sync(&args.tenant, &args.connection).await?;
+            let paused: Vec<String> = run
+                .total
+                .messages
+                .iter()
+                .filter(|m| m.contains("paused"))
+                .cloned()
+                .collect();
+            progress.done(&format!(
+                "{} paused mapping(s); the poll {:?}",
+                paused.len(),
+                run.total.status
+            ));
+            Some(SchemaDrift {
+                change: format!(
+                    "an admin hid {DRIFT_OBJECT}.{DRIFT_FIELD} from the integration user (field-level security)"
+                ),
+                poll_status: format!("{:?}", run.total.status),
+                paused,
+                api_calls: run.total.api_calls,
+            })
+        }
+        None => {
+            progress.done("skipped: a real org's schema is left alone");
+            None
+        }
+    };
+
+    progress.step(8, STEPS, "summary");
     let after = counts(&admin)?;
     let salesforce_counts = before
         .iter()
@@ -396,6 +450,7 @@ pub async fn run_demo_on(
         push,
         deleted,
         sweep,
+        schema_drift,
         salesforce_counts,
         emulator_api,
         elapsed_ms: started.elapsed().as_millis(),

@@ -6,11 +6,12 @@ use crate::demo::DemoSummary;
 use crate::output::{short_list, stats_table};
 
 /// Section headers, in order (the binary's test checks them).
-pub const SECTIONS: [&str; 8] = [
+pub const SECTIONS: [&str; 9] = [
     "Test sync",
     "Full sync",
     "Push",
     "Sweep",
+    "Schema drift",
     "Errors",
     "Unmapped owners",
     "Salesforce API calls",
@@ -81,6 +82,17 @@ pub fn render_demo(s: &DemoSummary, json: bool) -> String {
     out.push_str(&stats_table(&s.sweep.objects));
 
     let _ = writeln!(out, "\n{}", SECTIONS[4]);
+    match &s.schema_drift {
+        Some(d) => {
+            let _ = writeln!(out, "  {}; the next poll {}", d.change, d.poll_status);
+            for m in &d.paused {
+                let _ = writeln!(out, "  {m}");
+            }
+        }
+        None => out.push_str("  skipped (a real org's schema is left alone)\n"),
+    }
+
+    let _ = writeln!(out, "\n{}", SECTIONS[5]);
     let mut any = false;
     for e in &s.push.errors {
         any = true;
@@ -116,7 +128,7 @@ pub fn render_demo(s: &DemoSummary, json: bool) -> String {
             owners.push(o.clone());
         }
     }
-    let _ = writeln!(out, "\n{} ({})", SECTIONS[5], owners.len());
+    let _ = writeln!(out, "\n{} ({})", SECTIONS[6], owners.len());
     if owners.is_empty() {
         out.push_str("  none\n");
     } else {
@@ -126,15 +138,16 @@ pub fn render_demo(s: &DemoSummary, json: bool) -> String {
         );
     }
 
-    let _ = writeln!(out, "\n{}", SECTIONS[6]);
+    let _ = writeln!(out, "\n{}", SECTIONS[7]);
     let _ = writeln!(
         out,
-        "  crmsync counted {}: test sync {}, full sync {}, push {}, sweep {}",
+        "  crmsync counted {}: test sync {}, full sync {}, push {}, sweep {}, schema drift poll {}",
         s.crmsync_api_calls(),
         s.test_sync.api_calls,
         s.full_sync.total.api_calls,
         s.push.api_calls,
-        s.sweep.api_calls
+        s.sweep.api_calls,
+        s.schema_drift.as_ref().map_or(0, |d| d.api_calls)
     );
     if let Some(api) = &s.emulator_api {
         let mut by: Vec<(&String, &u64)> = api.counters.iter().collect();
@@ -150,7 +163,7 @@ pub fn render_demo(s: &DemoSummary, json: bool) -> String {
     let _ = writeln!(
         out,
         "\n{}\n  {:.1} s",
-        SECTIONS[7],
+        SECTIONS[8],
         s.elapsed_ms as f64 / 1000.0
     );
     out

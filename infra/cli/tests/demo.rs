@@ -128,6 +128,21 @@ async fn demo_connects_syncs_pushes_and_sweeps() {
         "the deleted record's link is gone"
     );
 
+    // The schema-drift step paused the hidden mapping and the poll still completed.
+    let drift = summary
+        .schema_drift
+        .as_ref()
+        .expect("emulated: the drift step ran");
+    assert_eq!(drift.poll_status, "Completed", "{drift:?}");
+    assert!(
+        drift
+            .paused
+            .iter()
+            .any(|m| m.contains("mapping Lead.Title paused")),
+        "{drift:?}"
+    );
+    assert!(summary.sync_enabled, "the demo turns the sync on");
+
     // API use is counted on both sides.
     assert!(summary.crmsync_api_calls() > 0);
     let api = summary.emulator_api.as_ref().unwrap();
@@ -168,9 +183,9 @@ async fn the_binary_demo_exits_zero_and_prints_every_section() {
             "summary has a '{section}' section:\n{stdout}"
         );
     }
-    for step in 1..=7 {
+    for step in 1..=8 {
         assert!(
-            stderr.contains(&format!("[{step}/7]")),
+            stderr.contains(&format!("[{step}/8]")),
             "progress line {step}:\n{stderr}"
         );
     }
