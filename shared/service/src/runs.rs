@@ -63,6 +63,8 @@ pub enum RunStatus {
     NotReady,
     /// The connection's sync is switched off.
     SyncOff,
+    /// The connection's own sweep interval has not passed since its last sweep.
+    NotDue,
     Failed,
 }
 
@@ -78,6 +80,7 @@ impl RunStatus {
             RunStatus::Slowed => "slowed",
             RunStatus::NotReady => "not_ready",
             RunStatus::SyncOff => "sync_off",
+            RunStatus::NotDue => "not_due",
             RunStatus::Failed => "failed",
         }
     }

@@ -40,6 +40,13 @@ pub async fn sweep_connection(
     id: &ConnectionId,
 ) -> Result<RunSummary, ServiceError> {
     let mut run = RunSummary::new(tenant.as_str(), id.as_str(), RunKind::Sweep, app.now());
+    // A connection with its own, longer interval is swept only when that has passed; the
+    // tick that finds it not due records no run (it would be noise every tick).
+    if !is_due(app, tenant, id).await? {
+        run.status = RunStatus::NotDue;
+        run.finished_at = app.now();
+        return Ok(run);
+    }
     let start = guard::begin_run(app, tenant, id, LeaseKind::Sweep, SWEEP_LEASE_TTL).await?;
     let (connection, lease) = match start {
         RunStart::Ready { connection, lease } => (*connection, lease),
@@ -130,6 +137,25 @@ pub async fn fan_out(app: &App) -> Result<usize, ServiceError> {
         }
     }
     Ok(queued)
+}
+
+/// Whether the connection's own sweep interval (`sweep_interval_minutes`) has passed for
+/// any swept object; always, without one.
+async fn is_due(app: &App, tenant: &TenantId, id: &ConnectionId) -> Result<bool, ServiceError> {
+    let config = config_service::load_or_init(app, tenant, id).await?.config;
+    let Some(minutes) = config.sweep_interval_minutes else {
+        return Ok(true);
+    };
+    let interval = chrono::Duration::minutes(i64::from(minutes));
+    let now = app.now();
+    for object in swept_objects(&config) {
+        let cursor = app.stores.cursors.get(tenant, id, &object).await?;
+        match cursor.last_sweep_at {
+            Some(last) if now - last < interval => {}
+            _ => return Ok(true),
+        }
+    }
+    Ok(false)
 }
 
 /// Enabled objects that can carry links.

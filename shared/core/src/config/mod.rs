@@ -75,6 +75,10 @@ pub struct SyncConfig {
     pub poll_cap: u32,
     #[serde(default)]
     pub frequency: SyncFrequency,
+    /// This connection's own deletion-sweep interval (seed 002), in minutes; `None`: every
+    /// tick of the stack's sweep schedule. The stack's tick is the floor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep_interval_minutes: Option<u32>,
     #[serde(default)]
     pub activity: ActivityConfig,
     #[serde(default)]
@@ -622,6 +626,7 @@ impl SyncConfig {
             required_app_fields: BTreeMap::new(),
             poll_cap: DEFAULT_POLL_CAP,
             frequency: SyncFrequency::default(),
+            sweep_interval_minutes: None,
             activity: ActivityConfig::default(),
             matching: MatchingConfig::default(),
             lead_routing: LeadRouting::default(),

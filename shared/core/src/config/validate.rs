@@ -6,6 +6,11 @@ use serde::Serialize;
 
 use super::*;
 
+/// A connection's own sweep interval: at least the stack's minimum tick, at most a day
+/// (`getDeleted` answers only for the org's recycle-bin window, 15 days).
+pub const MIN_SWEEP_INTERVAL_MINUTES: u32 = 5;
+pub const MAX_SWEEP_INTERVAL_MINUTES: u32 = 1440;
+
 /// One problem in a config, e.g. `objects.Lead.fields[2].salesforce_field: not a valid API name`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("{path}: {message}")]
@@ -131,6 +136,16 @@ impl SyncConfig {
             p.add(
                 "poll_cap",
                 format!("must be between 1 and 50000, got {}", self.poll_cap),
+            );
+        }
+        if let Some(m) = self.sweep_interval_minutes
+            && !(MIN_SWEEP_INTERVAL_MINUTES..=MAX_SWEEP_INTERVAL_MINUTES).contains(&m)
+        {
+            p.add(
+                "sweep_interval_minutes",
+                format!(
+                    "must be between {MIN_SWEEP_INTERVAL_MINUTES} and {MAX_SWEEP_INTERVAL_MINUTES} minutes, got {m}"
+                ),
             );
         }
         for (name, obj) in &self.objects {
