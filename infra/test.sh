@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one command that runs every check and test. CI (.ci/run) calls exactly this.
-# It installs what it needs (a Python venv with moto, simple-salesforce, cfn-lint, SAM CLI)
-# and starts/stops moto server on 127.0.0.1 itself.
+# It installs what it needs (a Python venv with moto, simple-salesforce, cfn-lint, SAM CLI,
+# selenium; Debian's chromium and chromium-driver for the browser tests) and starts/stops
+# moto server on 127.0.0.1 itself.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -36,3 +37,6 @@ source infra/scripts/moto.sh
 echo "== cargo test"
 # --no-fail-fast: one run reports every failing suite, not just the first.
 cargo test --workspace --all-targets --no-fail-fast
+
+echo "== browser tests (admin page, headless Chromium)"
+bash infra/scripts/browser-tests.sh
