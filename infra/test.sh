@@ -21,6 +21,9 @@ echo "== python tools (.venv)"
 bash infra/scripts/python-env.sh
 export CRMSYNC_TEST_PYTHON="$root/.venv/bin/python"
 
+echo "== headless browser (chromium, chromium-driver)"
+bash infra/scripts/chromium.sh
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -37,6 +40,3 @@ source infra/scripts/moto.sh
 echo "== cargo test"
 # --no-fail-fast: one run reports every failing suite, not just the first.
 cargo test --workspace --all-targets --no-fail-fast
-
-echo "== browser tests (admin page, headless Chromium)"
-bash infra/scripts/browser-tests.sh

@@ -38,6 +38,9 @@
       const bar = s("rect", { class: "bar" + (over ? " over" : ""), x, y: top + plotH - bh, width: barW, height: Math.max(bh, 0.5), rx: 2 });
       bar.appendChild(s("title", {}, opts.labels[i] + ": " + CS.num(v) + " " + opts.unit));
       svg.appendChild(bar);
+      if (n <= 16 && v > 0) {
+        svg.appendChild(s("text", { x: x + barW / 2, y: top + plotH - bh - 4, "text-anchor": "middle" }, CS.num(v)));
+      }
       const every = Math.ceil(n / 10);
       if (i % every === 0 || i === n - 1) {
         svg.appendChild(s("text", { x: x + barW / 2, y: H - bottom + 16, "text-anchor": "middle" }, opts.labels[i]));

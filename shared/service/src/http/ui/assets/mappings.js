@@ -123,10 +123,10 @@
     const dflt = h("input", { type: "text", value: o.default_owner || "", oninput: (e) => (o.default_owner = e.target.value.trim() || null) });
     return h("section", { class: "card", id: "owners" }, h("h2", {}, "Owners"),
       h("label", { class: "check" }, h("input", { type: "checkbox", checked: o.enabled, onchange: (e) => (o.enabled = e.target.checked) }), "Map record owners by email"),
-      CS.table("Owner mapping", ["Salesforce user email", "App user id", ""], rows),
+      rows.length ? CS.table("Owner mapping", ["Salesforce user email", "App user id", ""], rows) : h("p", { class: "muted" }, "No owner is mapped yet."),
       missing.length
         ? h("div", { class: "alert warn", id: "unmapped-owners" }, h("strong", {}, missing.length + " Salesforce owner(s) have no app user:"),
-          h("ul", {}, missing.map((email) => h("li", {}, email, " ", h("button", { type: "button", class: "btn secondary small", onclick: () => { o.app_users[email.toLowerCase()] = ""; rerender(); } }, "Map " + email)))))
+          h("ul", { class: "owner-list" }, missing.map((email) => h("li", {}, email, h("button", { type: "button", class: "btn secondary small", "aria-label": "Map " + email, onclick: () => { o.app_users[email.toLowerCase()] = ""; rerender(); } }, "Map")))))
         : h("p", { class: "muted small" }, "Every owner seen in the last runs has an app user."),
       withProblems("owners.default_owner", CS.field("App user for unmapped owners (optional)", dflt)));
   }

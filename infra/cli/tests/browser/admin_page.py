@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """Browser tests of the admin page (/ui/), in headless Chromium through chromedriver.
+Run by `infra/cli/tests/admin_page.rs` (so by `cargo test` and `infra/test.sh`).
 
 Starts `crmsync dev` (in-memory state, the built-in Salesforce emulator, both on free
 127.0.0.1 ports), then drives the page as an admin would: signs in with the API key,
@@ -150,8 +151,10 @@ class Page:
     def open(self, path):
         self.driver.get(self.dev.api + path)
 
-    def shot(self, name):
+    def shot(self, name, keep_toasts=False):
         os.makedirs(self.shots, exist_ok=True)
+        if not keep_toasts:
+            self.driver.execute_script("document.getElementById('toast').replaceChildren()")
         # The whole page, not just the viewport: size the window to the document first.
         d = self.driver
         w, h = d.get_window_size()["width"], d.get_window_size()["height"]
@@ -218,7 +221,7 @@ def steps(dev, page):
         page.toast("Connected to Salesforce")
         check("status=" not in d.current_url, f"the return query is cleared: {d.current_url}")
         page.text_in("main", EMULATOR_USER)
-        page.shot("02-connection")
+        page.shot("02-connection", keep_toasts=True)
 
     def sync_switch():
         switch = page.css("#sync-switch")
@@ -424,6 +427,9 @@ def main():
     signal.signal(signal.SIGALRM, timeout)
     signal.alarm(RUN_SECONDS)
 
+    stale = os.path.join(args.screenshots, "failure.png")
+    if os.path.exists(stale):
+        os.remove(stale)
     dev = page = None
     passed = failed = 0
     try:
