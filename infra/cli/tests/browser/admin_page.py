@@ -224,6 +224,7 @@ def steps(dev, page):
         page.shot("02-connection", keep_toasts=True)
 
     def sync_switch():
+        page.screen("connection")
         switch = page.css("#sync-switch")
         check(switch.get_attribute("aria-checked") == "false", "a new connection's sync starts off")
         switch.click()
@@ -246,6 +247,8 @@ def steps(dev, page):
         contact = next(r for r in rows if r.find_element(By.TAG_NAME, "th").text == "Contact")
         fetched = int(contact.find_elements(By.TAG_NAME, "td")[0].text.replace(",", ""))
         check(0 < fetched <= 25, f"Contact fetched within the limit: {fetched}")
+        created = int(contact.find_elements(By.TAG_NAME, "td")[1].text.replace(",", ""))
+        check(created == fetched, f"a first test sync creates what it reads: {created} of {fetched}")
         check("completed" in result.text, f"the test sync completed: {result.text[:200]}")
         page.shot("03-test-sync")
 
@@ -401,8 +404,8 @@ def steps(dev, page):
     return [
         ("sign in with the API key", sign_in_with_key),
         ("connect through the emulator's login page", connect_through_the_login_page),
+        ("a test sync (before the sync is turned on)", test_sync),
         ("the sync switch", sync_switch),
-        ("a test sync", test_sync),
         ("a failed event is reported with its payload", failed_event_is_reported),
         ("a refused config shows each problem next to its field", refused_config_shows_problems),
         ("the fixed config saves with the version check", fixed_config_saves),

@@ -209,7 +209,7 @@
           });
         },
       },
-      h("fieldset", { class: "field" }, h("legend", {}, h("strong", {}, "Objects")), boxes),
+      h("fieldset", { class: "choices" }, h("legend", {}, "Objects"), boxes),
       h("div", { class: "form-row" }, CS.field("Modified", windowSel), CS.field("Records per object", limit)),
       CS.field("Filter (one Field = value per line, all must match)", filter),
       run
