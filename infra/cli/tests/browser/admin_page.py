@@ -311,6 +311,38 @@ def steps(dev, page):
         page.css("#picklists td")
         page.shot("06-mappings")
 
+    def owner_mapping():
+        page.screen("mappings")
+        unmapped = page.css("#unmapped-owners")
+        email = "olivia.garcia@demo.example"
+        check(email in unmapped.text, f"the test sync's unmapped owners are listed: {unmapped.text[:300]}")
+        page.press(unmapped.find_element(By.CSS_SELECTOR, f'button[aria-label="Map {email}"]'))
+        field = page.css(f'input[aria-label="App user id for {email}"]')
+        field.send_keys("app-user-olivia")
+        page.click("#save-config")
+        page.toast("version 3")
+        _, cfg = dev.call("GET", "/v1/connections/production/config")
+        check(cfg["config"]["owners"]["app_users"].get(email) == "app-user-olivia", f"owner saved: {cfg['config']['owners']}")
+        check(not d.find_elements(By.CSS_SELECTOR, f'button[aria-label="Map {email}"]'),
+              "a mapped owner leaves the unmapped list")
+
+    def stale_version_is_refused():
+        # Someone else saves while the page holds version 3.
+        page.screen("mappings")
+        _, cfg = dev.call("GET", "/v1/connections/production/config")
+        status, body = dev.call("PUT", "/v1/connections/production/config",
+                                {"expected_version": cfg["version"], "config": cfg["config"]})
+        check(status == 200, f"the other save: {status} {body}")
+        page.press(page.xpath("//div[@class='subtabs']/button[normalize-space()='Contact']"))
+        title = page.css('input[data-path="objects.Contact.fields[4].salesforce_field"]')
+        title.clear()
+        title.send_keys("Title")
+        page.click("#save-config")
+        msg = page.text_in("#save-result", "reload and retry").text
+        check("changed since version 3" in msg, f"the conflict is a sentence: {msg!r}")
+        _, after = dev.call("GET", "/v1/connections/production/config")
+        check(after["version"] == cfg["version"] + 1, f"the page did not overwrite it: version {after['version']}")
+
     def repush_after_the_fix():
         page.screen("reports")
         row = page.css('tr[data-event="ui-ev-hot"]')
@@ -321,6 +353,12 @@ def steps(dev, page):
             dev.call("GET", "/v1/connections/production/reports/ui-ev-hot")[1]))
         check(report["sf_id"], f"the re-push created the record: {report}")
         Select(page.css("#report-status")).select_by_value("success")
+        Select(page.css("#report-object")).select_by_value("Lead")
+        # The last hour, in the browser's local time (datetime-local has no zone).
+        since = d.execute_script(
+            "const t = new Date(Date.now() - 3600e3 - new Date().getTimezoneOffset() * 60e3);"
+            "return t.toISOString().slice(0, 16);")
+        d.execute_script("arguments[0].value = arguments[1]", page.css("#report-from"), since)
         page.click("#report-apply")
         # The error listing is replaced by the success listing: wait for the new row.
         page.text_in('tr[data-event="ui-ev-hot"] .badge', "success")
@@ -410,6 +448,8 @@ def steps(dev, page):
         ("a refused config shows each problem next to its field", refused_config_shows_problems),
         ("the fixed config saves with the version check", fixed_config_saves),
         ("the failed event re-pushed after the fix succeeds", repush_after_the_fix),
+        ("an unmapped owner gets an app user", owner_mapping),
+        ("a save over someone else's is refused with a sentence", stale_version_is_refused),
         ("runs with their charts", runs_and_chart),
         ("the quota view", quota_view),
         ("the keyboard reaches the sections", keyboard_reaches_the_sections),
