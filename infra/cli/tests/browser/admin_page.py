@@ -301,12 +301,14 @@ def steps(dev, page):
         rule = Select(page.css('select[data-path="objects.Lead.fields[9].rule"]'))
         check(rule.first_selected_option.text == "Two-way", "lead_status starts two-way")
         rule.select_by_value("salesforce_unless_blank")
+        Select(page.css('select[data-path="frequency"]')).select_by_value("every_5_minutes")
         page.click("#save-config")
         page.toast("version 2")
         status, cfg = dev.call("GET", "/v1/connections/production/config")
         lead = cfg["config"]["objects"]["Lead"]["fields"]
         check(cfg["version"] == 2 and lead[9]["rule"] == "salesforce_unless_blank" and lead[4]["salesforce_field"] == "Title",
               f"the edit is saved: {lead[4]}, {lead[9]}")
+        check(cfg["config"]["frequency"] == "every_5_minutes", f"the frequency is saved: {cfg['config']['frequency']}")
         check(not d.find_elements(By.CSS_SELECTOR, "#mappings-root [aria-invalid=true]"), "no field is marked invalid after saving")
         page.css("#picklists td")
         page.shot("06-mappings")
@@ -407,6 +409,8 @@ def steps(dev, page):
                 page.css("main .card")
                 overflow = d.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
                 check(overflow <= 1, f"{screen}: the page is {overflow}px wider than a phone")
+                if screen == "mappings":
+                    page.shot("09-phone-mappings")
             page.screen("connection")
             page.css("#sync-switch")
             page.shot("09-phone-connection")

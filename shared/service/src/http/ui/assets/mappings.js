@@ -14,6 +14,8 @@
     ["dont_sync", "Don't sync", "— not synced"],
   ];
   const TRIGGERS = [["create", "Create"], ["update", "Update"], ["demo_set", "Demo set"], ["sale", "Sale"]];
+  const FREQUENCIES = [["every_minute", "Every minute"], ["every_5_minutes", "Every 5 minutes"], ["every_15_minutes", "Every 15 minutes"], ["hourly", "Hourly"]];
+  const POLICIES = [["most_recent", "The most recent change wins"], ["crm_wins", "Salesforce wins"], ["app_wins", "The app wins"]];
 
   const m = { draft: null, version: 0, status: null, runs: [], problems: [], object: null };
 
@@ -33,6 +35,21 @@
   function rerender() {
     const main = document.getElementById("mappings-root");
     if (main) main.replaceWith(view());
+  }
+
+  // Sync frequency and what wins when both sides changed a field.
+  function general() {
+    const pick = (key, options, label) => {
+      const sel = h("select", { onchange: (e) => (m.draft[key] = e.target.value) },
+        options.map(([v, t]) => h("option", { value: v, selected: v === m.draft[key] }, t)));
+      sel.setAttribute("data-path", key);
+      const field = CS.field(label, sel);
+      problemsAt(key).forEach((p) => field.appendChild(h("p", { class: "problem" }, p.message)));
+      return field;
+    };
+    return h("div", { class: "form-row" },
+      pick("frequency", FREQUENCIES, "Sync frequency"),
+      pick("conflict_policy", POLICIES, "When both sides changed a field"));
   }
 
   function objectSettings(name, obj) {
@@ -191,6 +208,7 @@
           h("span", {}, CS.badge(m.status && m.status.ready ? "Ready to sync" : "Not ready", m.status && m.status.ready ? "ok" : "warn"), " ", h("span", { class: "muted small" }, "version " + m.version))),
         readiness.length ? h("div", { class: "alert warn" }, h("ul", {}, readiness.map((p) => h("li", {}, p.message)))) : null,
         h("div", { id: "save-result", tabindex: "-1" }),
+        general(),
         tabs),
       objectPanel(m.object),
       picklists(),

@@ -26,7 +26,9 @@
   }
 
   function connectCard(defaultId) {
-    const id = h("input", { type: "text", value: defaultId || "production", autocomplete: "off", spellcheck: "false" });
+    // A session bound to one connection can connect only that one.
+    const bound = CS.auth.sessionConnection();
+    const id = h("input", { type: "text", value: bound || defaultId || "production", readonly: !!bound, autocomplete: "off", spellcheck: "false" });
     const env = h("select", {}, h("option", { value: "production" }, "Production"), h("option", { value: "sandbox" }, "Sandbox"));
     const go = h("button", { type: "submit", class: "btn", id: "connect" }, "Connect to Salesforce");
     const form = h(
