@@ -4,11 +4,18 @@ Run by `infra/cli/tests/admin_page.rs` (so by `cargo test` and `infra/test.sh`).
 
 Starts `crmsync dev` (in-memory state, the built-in Salesforce emulator, both on free
 127.0.0.1 ports), then drives the page as an admin would: signs in with the API key,
-connects through the emulator's login page, turns the sync on, runs a test sync, edits a
+connects through the emulator's login page, runs a test sync, turns the sync on, edits a
 mapping (a refused config first, with its problems next to their fields), re-pushes a
-failed event after fixing the config, reads the runs and the quota, opens a signed session
-link, and checks the phone layout and keyboard use. Every screen is saved as a PNG under
+failed event after fixing the config, maps an unmapped owner, meets a version conflict,
+reads the runs and the quota, checks keyboard use and the phone layout, opens a signed
+session link, and disconnects. Every screen is saved as a PNG under
 `target/ui-screenshots/`.
+
+The failing event is refused by crmsync's own pre-flight against describe: the emulator
+describes Lead.Status as a restricted picklist (`restrictedPicklist: true`, what a real
+org's describe says for a picklist restricted to its value set), so "Hot" is refused with
+INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST before any write. The test is about the page's
+fix-then-re-push flow, which is the same for any refusal a mapping change cures.
 
 Bounded: every wait has a timeout and the whole run stops after RUN_SECONDS; the dev
 server and the browser are stopped on every exit path.
