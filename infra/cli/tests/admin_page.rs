@@ -46,6 +46,7 @@ fn admin_page_works_in_headless_chromium() {
         .arg(repo().join("target/ui-screenshots"))
         // Selenium uses the Debian driver and never looks for one online.
         .env("SE_OFFLINE", "true")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
         .spawn()
         .expect("the browser test runner starts");
     let started = Instant::now();
