@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one command that runs every check and test. CI (.ci/run) calls exactly this.
-# It installs what it needs (a Python venv with moto, simple-salesforce, cfn-lint, SAM CLI)
-# and starts/stops moto server on 127.0.0.1 itself.
+# It installs what it needs (a Python venv with moto, simple-salesforce, cfn-lint, SAM CLI,
+# selenium; Debian's chromium and chromium-driver for the browser tests) and starts/stops
+# moto server on 127.0.0.1 itself.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -19,6 +20,9 @@ export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 echo "== python tools (.venv)"
 bash infra/scripts/python-env.sh
 export CRMSYNC_TEST_PYTHON="$root/.venv/bin/python"
+
+echo "== headless browser (chromium, chromium-driver)"
+bash infra/scripts/chromium.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

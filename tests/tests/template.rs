@@ -277,6 +277,20 @@ fn the_push_queue_visibility_is_the_code_s_and_below_the_replay_grace() {
     );
 }
 
+/// Every `.rs` file under `dir`, its subfolders included, concatenated.
+fn rust_sources(dir: &std::path::Path) -> String {
+    let mut out = String::new();
+    for entry in std::fs::read_dir(dir).expect("a source folder") {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.push_str(&rust_sources(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push_str(&std::fs::read_to_string(&path).unwrap());
+        }
+    }
+    out
+}
+
 /// Each route's integration names its function by the fixed name `<stack>-<crate>`, and
 /// that function carries exactly that name and an invoke permission for the API.
 #[test]
@@ -291,6 +305,8 @@ fn every_api_route_reaches_its_function() {
         ("/oauth/callback", "get", "oauth"),
         ("/events", "post", "ingest"),
         ("/v1/{proxy+}", "x-amazon-apigateway-any-method", "report"),
+        ("/ui", "get", "report"),
+        ("/ui/{proxy+}", "get", "report"),
         (
             "/admin/{proxy+}",
             "x-amazon-apigateway-any-method",
@@ -304,10 +320,7 @@ fn every_api_route_reaches_its_function() {
         cfn::keys_of(paths)
     );
     // An exact route the API sends somewhere must be one the code serves.
-    let http_sources: String = std::fs::read_dir(repo_root().join("shared/service/src/http"))
-        .expect("shared/service/src/http")
-        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-        .collect();
+    let http_sources = rust_sources(&repo_root().join("shared/service/src/http"));
     for (path, _, function) in &routes {
         if !path.contains("proxy+") {
             assert!(

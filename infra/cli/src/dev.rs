@@ -1,11 +1,12 @@
 //! `crmsync dev`: the stack served on 127.0.0.1 for trying crmsync by hand.
 //!
 //! One listener carries every route of the deployed API (`local_router`: connect link and
-//! OAuth callback, `POST /events`, the report API) plus `GET /dev/connect`, which redirects
-//! to a freshly signed connect link for the dev tenant. The emulator listens on its own
-//! port. Background tasks stand in for the schedules and queue triggers: the push queue is
-//! drained continuously, the poll scheduler and worker run every `--poll-every`, the sweep
-//! every `--sweep-every`. State survives restarts in `--state`.
+//! OAuth callback, `POST /events`, the report API, the admin page at `/ui/`) plus
+//! `GET /dev/connect`, which redirects to a freshly signed connect link for the dev tenant.
+//! The emulator listens on its own port. Background tasks stand in for the schedules and
+//! queue triggers: the push queue is drained continuously, the poll scheduler and worker
+//! run every `--poll-every`, the sweep every `--sweep-every`. State survives restarts in
+//! `--state`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -248,7 +249,9 @@ fn banner(
     webhook_secret: &str,
 ) -> String {
     let api = base.as_str().trim_end_matches('/');
-    let mut out = format!("crmsync dev\n\n  API          {api}\n");
+    let mut out = format!(
+        "crmsync dev\n\n  API          {api}\n  admin page   {api}/ui/ (sign in with the tenant's API key)\n"
+    );
     match stack.emulator() {
         Some(emu) => out.push_str(&format!(
             "  Salesforce   {} (emulated org \"Demo Company\"; user {} / {})\n",

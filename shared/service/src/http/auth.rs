@@ -86,7 +86,7 @@ pub(crate) fn key_matches_hash(key: &str, expected_hex: &str) -> bool {
     expected.len() == actual.len() && bool::from(actual.as_slice().ct_eq(&expected))
 }
 
-/// A request authenticated with a tenant API key.
+/// A request authenticated with a tenant API key (or an admin page session).
 #[derive(Debug, Clone)]
 pub(crate) struct TenantAuth {
     pub tenant: TenantId,
@@ -99,6 +99,10 @@ impl FromRequestParts<HttpState> for TenantAuth {
         parts: &mut Parts,
         state: &HttpState,
     ) -> Result<Self, Self::Rejection> {
+        // The admin page's signed session (see `super::ui::session`).
+        if let Some(token) = super::ui::session_token(parts) {
+            return super::ui::authenticate(state, token, parts.uri.path()).await;
+        }
         let key = bearer(parts)?;
         let tenant = tenants::authenticate(&state.app, key)
             .await

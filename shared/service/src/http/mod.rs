@@ -4,7 +4,7 @@
 //!   callback (`GET /oauth/callback`); browser-facing, errors as small HTML pages;
 //! - [`ingest_router`]: `POST /events`, HMAC-signed batches of app events;
 //! - [`report_router`]: the tenant report API `/v1/...` (tenant API key) and the operator
-//!   API `/admin/...` (operator key);
+//!   API `/admin/...` (operator key), and the admin page `/ui/` (module `ui`);
 //! - [`local_router`]: all three on one listener, for `crmsync dev`.
 //!
 //! Every JSON error has the shape `{"error":{"code":…,"message":…}}` (see [`ApiError`]);
@@ -21,6 +21,7 @@ mod ingest;
 mod oauth;
 mod params;
 mod report;
+mod ui;
 
 use std::sync::Arc;
 
@@ -85,6 +86,7 @@ fn ingest_routes(app: &Arc<App>) -> Router {
 fn report_routes(app: &Arc<App>, operator: OperatorKeySource) -> Router {
     report::routes()
         .merge(admin::routes())
+        .merge(ui::routes())
         .layer(DefaultBodyLimit::max(REPORT_BODY_LIMIT))
         // After the report limit: an import's body may be larger.
         .merge(import::routes())
