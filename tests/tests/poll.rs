@@ -12,7 +12,8 @@ use serde_json::json;
 
 e2e!(
     changes_arrive_capped_and_late_commits_are_kept,
-    pushed_records_do_not_echo
+    pushed_records_do_not_echo,
+    only_records_owned_by_app_users_are_imported
 );
 
 fn lead(i: usize) -> serde_json::Value {
@@ -171,4 +172,67 @@ async fn pushed_records_do_not_echo(backend: Backend) {
         json!({"phone": "+1 555 0399"}),
         "only the edited field comes back"
     );
+}
+
+/// Seed 002's import rule (`only_app_user_owners`): an Account owned by a Salesforce user
+/// who is no app user makes no app record, and the run says why; once linked, a record is
+/// not dropped by the rule.
+async fn only_records_owned_by_app_users_are_imported(backend: Backend) {
+    let s = Stack::start(backend).await;
+    s.connect("prod", Environment::Production).await;
+    s.edit_config("prod", |c| {
+        c.owners
+            .app_users
+            .insert(Stack::MAPPED_USER.into(), "app-user-ava".into());
+        c.objects.get_mut("Account").unwrap().only_app_user_owners = true;
+    })
+    .await;
+    s.poll("prod").await;
+    s.advance(chrono::Duration::minutes(1));
+    let mapped = s.user_id(PROD_ORG, Stack::MAPPED_USER);
+    let unmapped = s.user_id(PROD_ORG, Stack::UNMAPPED_USER);
+    let ours = s.insert(
+        PROD_ORG,
+        "Account",
+        json!({"Name": "Owned By Ava Ltd", "Phone": "+1 555 0301", "OwnerId": mapped}),
+    );
+    let theirs = s.insert(
+        PROD_ORG,
+        "Account",
+        json!({"Name": "Owned By Omar Ltd", "Phone": "+1 555 0302", "OwnerId": unmapped}),
+    );
+    let before = s.last_seq().await;
+    let run = s.poll("prod").await;
+    let changes = s.changes_after(before).await;
+    assert_eq!(find_changes(&changes, &ours).len(), 1, "{changes:#?}");
+    assert!(find_changes(&changes, &theirs).is_empty(), "{changes:#?}");
+    assert_eq!(run.objects["Account"].skipped, 1, "{run:#?}");
+    assert!(
+        run.skip_reasons
+            .keys()
+            .any(|r| r.contains("owned by app users")),
+        "{run:#?}"
+    );
+    let links = &s.app.stores.links;
+    assert!(
+        links
+            .get_by_sf_id(&s.tenant, &s.conn("prod"), &theirs)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // The linked Account moves to a non-app-user owner: it keeps syncing (the rule is about
+    // import).
+    s.advance(chrono::Duration::minutes(1));
+    s.update(
+        PROD_ORG,
+        "Account",
+        &ours,
+        json!({"OwnerId": unmapped, "Phone": "+1 555 0399"}),
+    );
+    let before = s.last_seq().await;
+    s.poll("prod").await;
+    let changes = s.changes_after(before).await;
+    assert_eq!(find_changes(&changes, &ours).len(), 1, "{changes:#?}");
 }

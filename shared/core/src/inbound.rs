@@ -48,6 +48,10 @@ pub enum SkipReason {
     MissingRequiredField {
         field: String,
     },
+    /// `only_app_user_owners`: the record's owner is no app user (or it has no owner).
+    OwnerNotAppUser {
+        owner: Option<String>,
+    },
 }
 
 /// The full inbound outcome for one record.
@@ -439,9 +443,19 @@ fn decide<R: SalesforceRecord + ?Sized>(
             .required_app_fields
             .get(&obj.app_object)
             .and_then(|req| req.iter().find(|f| fields.get(*f).is_none_or(is_blank)));
+        let owner_email = record
+            .string("Owner.Email")
+            .filter(|e| !e.trim().is_empty());
+        let owned_by_app_user = owner_email
+            .as_deref()
+            .is_some_and(|e| owners.app_user_for_email(e).is_some());
         if !obj.inbound.create {
             InboundAction::Skipped {
                 reason: SkipReason::InboundCreateDisabled,
+            }
+        } else if obj.only_app_user_owners && !owned_by_app_user {
+            InboundAction::Skipped {
+                reason: SkipReason::OwnerNotAppUser { owner: owner_email },
             }
         } else if let Some(field) = missing {
             InboundAction::Skipped {

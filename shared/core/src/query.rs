@@ -4,7 +4,8 @@
 use crate::config::SyncConfig;
 
 /// Fields to SELECT when polling `sf_object`: `Id`, the cursor and conflict timestamps,
-/// every inbound-mapped field, `Owner.Email` when owners are mapped, `RecordTypeId` when a
+/// every inbound-mapped field, `Owner.Email` when owners are mapped (or only app users'
+/// records are imported), `RecordTypeId` when a
 /// record type is configured. Empty when the object is not enabled.
 pub fn fields_to_select(sf_object: &str, config: &SyncConfig) -> Vec<String> {
     let Some(obj) = config.object(sf_object) else {
@@ -23,7 +24,8 @@ pub fn fields_to_select(sf_object: &str, config: &SyncConfig) -> Vec<String> {
         add(&m.salesforce_field);
     }
     let owners = &config.owners;
-    if owners.enabled && owners.rule.inbound() && has_owner(sf_object) {
+    let owner_rule = owners.enabled && owners.rule.inbound();
+    if (owner_rule || obj.only_app_user_owners) && has_owner(sf_object) {
         add("Owner.Email");
     }
     if obj.record_type_id.is_some() {

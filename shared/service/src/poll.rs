@@ -549,6 +549,12 @@ fn skip_reason_text(reason: &crmsync_core::inbound::SkipReason) -> String {
         SkipReason::MissingRequiredField { field } => {
             format!("required app field `{field}` is blank")
         }
+        SkipReason::OwnerNotAppUser { owner: Some(_) } => {
+            "only records owned by app users are imported; the owner is no app user".into()
+        }
+        SkipReason::OwnerNotAppUser { owner: None } => {
+            "only records owned by app users are imported; the record has no owner".into()
+        }
     }
 }
 

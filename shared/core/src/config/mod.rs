@@ -117,6 +117,10 @@ pub struct ObjectConfig {
     /// Salesforce → app create/update toggles.
     #[serde(default)]
     pub inbound: DirectionToggles,
+    /// Seed 002's import rule: a Salesforce record makes a new app record only when its
+    /// owner is an app user (`owners.app_users`); others are skipped with the reason.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub only_app_user_owners: bool,
     /// App → Salesforce create/update toggles.
     #[serde(default)]
     pub outbound: DirectionToggles,
@@ -139,6 +143,7 @@ impl ObjectConfig {
             record_type_id: None,
             fields,
             inbound: DirectionToggles::default(),
+            only_app_user_owners: false,
             outbound: DirectionToggles::default(),
             external_id_field: None,
             app_defaults: FieldMap::new(),
