@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::*;
 
 /// One problem in a config, e.g. `objects.Lead.fields[2].salesforce_field: not a valid API name`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error, utoipa::ToSchema)]
 #[error("{path}: {message}")]
 pub struct ConfigProblem {
     pub path: String,
