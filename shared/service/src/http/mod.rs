@@ -7,6 +7,9 @@
 //!   API `/admin/...` (operator key);
 //! - [`local_router`]: all three on one listener, for `crmsync dev`.
 //!
+//! Routes are added through [`RouteTable`] only, which records them ([`Served::routes`]);
+//! [`openapi`] documents them (`GET /v1/openapi.json`), and the e2e tests compare the two.
+//!
 //! Every JSON error has the shape `{"error":{"code":…,"message":…}}` (see [`ApiError`]);
 //! unknown routes, unknown query parameters and unknown JSON fields are refused by name.
 //! A request's tenant comes only from its credentials (API key or webhook signature),

@@ -204,3 +204,57 @@ pub(super) async fn openapi_json() -> impl IntoResponse {
     let body = JSON.get_or_init(|| document().to_string()).clone();
     ([(header::CONTENT_TYPE, "application/json")], body)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flattened_objects_are_merged_then_closed() {
+        let mut schemas = json!({
+            "View": {"type": "object", "properties": {"a": {}}, "required": ["a"]},
+            "Detail": {"description": "d", "allOf": [
+                {"$ref": "#/components/schemas/View"},
+                {"type": "object", "properties": {"b": {}}}
+            ]},
+            "Map": {"type": "object", "additionalProperties": {"type": "string"}}
+        });
+        merge_all_of(&mut schemas);
+        close_objects(&mut schemas);
+        assert_eq!(
+            schemas["Detail"],
+            json!({"type": "object", "description": "d", "required": ["a"],
+                   "properties": {"a": {}, "b": {}}, "additionalProperties": false})
+        );
+        assert_eq!(schemas["View"]["additionalProperties"], json!(false));
+        assert_eq!(
+            schemas["Map"]["additionalProperties"],
+            json!({"type": "string"})
+        );
+    }
+
+    #[test]
+    fn the_document_is_openapi_3_1_with_closed_objects_and_shared_errors() {
+        let doc = document();
+        assert!(
+            doc["openapi"].as_str().unwrap().starts_with("3.1."),
+            "{}",
+            doc["openapi"]
+        );
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        for (name, schema) in schemas {
+            assert!(schema.get("allOf").is_none(), "{name} keeps an allOf");
+            if schema.get("properties").is_some() {
+                assert_eq!(schema["additionalProperties"], json!(false), "{name}");
+            }
+        }
+        let list = &doc["paths"]["/v1/connections"]["get"];
+        assert_eq!(
+            list["responses"]["4XX"]["$ref"],
+            "#/components/responses/Error"
+        );
+        assert_eq!(list["security"], json!([{"api_key": []}]));
+        let callback = &doc["paths"]["/oauth/callback"]["get"]["responses"]["4XX"];
+        assert!(callback["content"]["text/html"].is_object(), "{callback}");
+    }
+}
