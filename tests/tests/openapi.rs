@@ -246,14 +246,7 @@ impl Contract {
     }
 
     fn validate(&self, method: &Method, template: &str, reply: &Reply, schema: &Value) {
-        let mut root = schema.clone();
-        root["components"] = self.doc["components"].clone();
-        let validator = jsonschema::draft202012::new(&root)
-            .unwrap_or_else(|e| panic!("{method} {template}: the schema compiles: {e}"));
-        let errors: Vec<String> = validator
-            .iter_errors(&reply.body)
-            .map(|e| format!("{} (at {})", e, e.instance_path()))
-            .collect();
+        let errors = self.errors(method, template, schema, &reply.body);
         assert!(
             errors.is_empty(),
             "{method} {template} {}: the body does not match the document:\n{}\nbody: {}",
@@ -261,6 +254,34 @@ impl Contract {
             errors.join("\n"),
             reply.body
         );
+    }
+
+    /// A request body the test sends is one the document describes (except where the
+    /// test sends a wrong body on purpose, which the schema must then refuse too).
+    fn check_request(&self, method: &Method, template: &str, body: &Value) {
+        let op = &self.doc["paths"][template][method.as_str().to_lowercase()];
+        let schema = &op["requestBody"]["content"]["application/json"]["schema"];
+        assert!(
+            schema.is_object(),
+            "{method} {template}: no JSON request body documented"
+        );
+        let errors = self.errors(method, template, schema, body);
+        assert!(
+            errors.is_empty(),
+            "{method} {template}: the request does not match the document:\n{}\nbody: {body}",
+            errors.join("\n")
+        );
+    }
+
+    fn errors(&self, method: &Method, template: &str, schema: &Value, body: &Value) -> Vec<String> {
+        let mut root = schema.clone();
+        root["components"] = self.doc["components"].clone();
+        let validator = jsonschema::draft202012::new(&root)
+            .unwrap_or_else(|e| panic!("{method} {template}: the schema compiles: {e}"));
+        validator
+            .iter_errors(body)
+            .map(|e| format!("{} (at {})", e, e.instance_path()))
+            .collect()
     }
 
     /// A JSON call with a bearer key, checked; returns status and body.
@@ -272,6 +293,9 @@ impl Contract {
         key: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
+        if let Some(sent) = &body {
+            self.check_request(&method, template, sent);
+        }
         let auth = key.map(|k| format!("Bearer {k}"));
         let headers: Vec<(&str, &str)> = auth
             .as_deref()
@@ -423,7 +447,9 @@ async fn every_documented_operation_answers_as_documented(backend: Backend) {
                "amount": 99_999}),
     );
     let bad_id = bad["event_id"].as_str().unwrap().to_string();
-    let body = serde_json::to_vec(&json!({"connection": "prod", "events": [good, bad]})).unwrap();
+    let batch = json!({"connection": "prod", "events": [good, bad]});
+    c.check_request(&Method::POST, "/events", &batch);
+    let body = serde_json::to_vec(&batch).unwrap();
     let signature =
         crmsync_service::signing::sign(&s.credentials.webhook_secret, s.now().timestamp(), &body);
     let headers = [

@@ -254,6 +254,11 @@ mod tests {
             "#/components/responses/Error"
         );
         assert_eq!(list["security"], json!([{"api_key": []}]));
+        assert_eq!(
+            schemas["IngestBody"]["properties"]["events"]["maxItems"],
+            json!(crate::ingest::MAX_EVENTS),
+            "the documented batch size is the enforced one"
+        );
         let callback = &doc["paths"]["/oauth/callback"]["get"]["responses"]["4XX"];
         assert!(callback["content"]["text/html"].is_object(), "{callback}");
     }
