@@ -10,7 +10,8 @@ use super::HttpState;
 use super::auth::TenantAuth;
 use super::error::ApiError;
 use super::params::{JsonBody, Params, Segments};
-use super::report::{ConnectionPath, connection};
+use super::report::connection;
+use super::report_params::ConnectionPath;
 use super::route_table::RouteTable;
 use crate::import::{self, ImportRequest, ImportStatus};
 

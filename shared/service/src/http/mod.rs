@@ -25,6 +25,7 @@ mod oauth;
 pub mod openapi;
 mod params;
 mod report;
+mod report_params;
 mod route_table;
 
 use std::sync::Arc;

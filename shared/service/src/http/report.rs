@@ -12,6 +12,9 @@ use super::HttpState;
 use super::auth::TenantAuth;
 use super::error::ApiError;
 use super::params::{JsonBody, Params, Segments};
+use super::report_params::{
+    ChangesQuery, ConnectionPath, LookupQuery, ObjectPath, ReportPath, ReportsQuery, RunsQuery,
+};
 use super::route_table::RouteTable;
 use crate::connect;
 use crate::reports::{self, ReportFilter};
@@ -44,94 +47,6 @@ pub(crate) fn routes() -> RouteTable {
         )
         .get("/v1/changes", changes)
         .post("/v1/credentials/rotate", rotate)
-}
-
-/// The `{c}` path segment.
-#[derive(Debug, utoipa::IntoParams)]
-#[into_params(parameter_in = Path)]
-#[allow(dead_code)] // documentation: read by name (`Segments`, `Params::documented`)
-pub(crate) struct ConnectionPath {
-    /// The tenant's connection id (`production`, `sandbox` or the app's own name).
-    c: String,
-}
-
-/// The `{c}` and `{event_id}` path segments.
-#[derive(Debug, utoipa::IntoParams)]
-#[into_params(parameter_in = Path)]
-#[allow(dead_code)] // documentation: read by name (`Segments`, `Params::documented`)
-struct ReportPath {
-    /// The tenant's connection id.
-    c: String,
-    /// The app event's `event_id`.
-    event_id: String,
-}
-
-/// The `{c}` and `{object}` path segments.
-#[derive(Debug, utoipa::IntoParams)]
-#[into_params(parameter_in = Path)]
-#[allow(dead_code)] // documentation: read by name (`Segments`, `Params::documented`)
-struct ObjectPath {
-    /// The tenant's connection id.
-    c: String,
-    /// A Salesforce object API name (`Account`, `Site__c`).
-    object: String,
-}
-
-/// Paging of the run history.
-#[derive(Debug, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)] // documentation: read by name (`Segments`, `Params::documented`)
-struct RunsQuery {
-    /// The previous page's `next_cursor`.
-    cursor: Option<String>,
-    /// Runs per page, 1 to 1000 (default 50).
-    limit: Option<u32>,
-}
-
-/// Filters and paging of the report listing.
-#[derive(Debug, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)] // documentation: read by name (`Segments`, `Params::documented`)
-struct ReportsQuery {
-    /// `success`, `error` or `parked`.
-    #[param(pattern = "^(success|error|parked)$")]
-    status: String,
-    /// Only this Salesforce object.
-    object: Option<String>,
-    /// RFC 3339; entries updated at or after.
-    from: Option<chrono::DateTime<chrono::Utc>>,
-    /// RFC 3339; entries updated before.
-    to: Option<chrono::DateTime<chrono::Utc>>,
-    /// The previous page's `next_cursor`.
-    cursor: Option<String>,
-    /// Entries per page, 1 to 1000 (default 50).
-    limit: Option<u32>,
-}
-
-/// An on-demand lookup of one record by an index field.
-#[derive(Debug, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)] // documentation: read by name (`Segments`, `Params::documented`)
-struct LookupQuery {
-    /// Salesforce object API name.
-    object: String,
-    /// The field to match (an id, an external id or an indexed field).
-    field: String,
-    /// The value to match.
-    value: String,
-    /// `all` adds every readable field of the record.
-    fields: Option<String>,
-}
-
-/// The change feed position.
-#[derive(Debug, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)] // documentation: read by name (`Segments`, `Params::documented`)
-struct ChangesQuery {
-    /// The previous page's `next_after` (default 0).
-    after: Option<u64>,
-    /// Changes per page, 1 to 1000 (default 100).
-    limit: Option<u32>,
 }
 
 /// The `{c}` segment as a connection id.
