@@ -144,6 +144,45 @@ async fn every_route_is_documented_and_every_documented_operation_is_routed() {
     assert!(is_routing_fallback(&reply), "the probe itself can fail");
 }
 
+/// Building the routers from route tables keeps each function's body limit: 1 MB for the
+/// report API and for events, 6 MB for imports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_route_keeps_its_body_limit() {
+    let s = Stack::start(Backend::Embedded).await;
+    let api = Api::new(http::local_router(s.app.clone()));
+    let auth = format!("Bearer {}", s.credentials.api_key);
+    let headers = [("authorization", auth.as_str())];
+    let big = |bytes: usize| Some(format!("{{\"pad\":\"{}\"}}", "x".repeat(bytes)).into_bytes());
+    let two_mb = 2 * 1024 * 1024;
+    for (method, path) in [
+        (Method::PUT, "/v1/connections/prod/config"),
+        (Method::POST, "/v1/connections/prod/test-sync"),
+        (Method::POST, "/events"),
+    ] {
+        let reply = api.send(method, path, &headers, big(two_mb)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "{path}: {}",
+            reply.text
+        );
+    }
+    // An import takes 2 MB (and refuses the unknown field, having read it).
+    let path = "/v1/connections/prod/imports";
+    let reply = api.send(Method::POST, path, &headers, big(two_mb)).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+    assert_eq!(reply.body["error"]["field"], "pad", "{}", reply.text);
+    let reply = api
+        .send(Method::POST, path, &headers, big(7 * 1024 * 1024))
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        reply.text
+    );
+}
+
 /// Routes go through `RouteTable` (which records them) and nowhere else, so the route
 /// list the check above uses is the router's whole list.
 #[test]
