@@ -33,10 +33,12 @@ fn documented(doc: &Value) -> BTreeSet<(String, String)> {
     out
 }
 
+/// The routes a router serves that belong in the document (all but browser pages).
 fn routed(served: &http::Served) -> BTreeSet<(String, String)> {
     served
         .routes
         .iter()
+        .filter(|r| r.documented)
         .map(|r| (r.method.to_string(), r.path.to_string()))
         .collect()
 }
@@ -139,6 +141,17 @@ async fn every_route_is_documented_and_every_documented_operation_is_routed() {
                 reply.status
             );
         }
+    }
+    // Browser pages (`RouteTable::page`) are served and stay out of the document.
+    for page in local.routes.iter().filter(|r| !r.documented) {
+        assert!(
+            doc["paths"].get(page.path).is_none(),
+            "{page:?} is documented"
+        );
+        let reply = api
+            .send(Method::GET, &instantiate(page.path), &[], None)
+            .await;
+        assert!(!is_routing_fallback(&reply), "{page:?}: {}", reply.status);
     }
     let reply = api.send(Method::GET, "/v1/not-a-route", &[], None).await;
     assert!(is_routing_fallback(&reply), "the probe itself can fail");

@@ -14,6 +14,9 @@ use super::HttpState;
 pub struct Route {
     pub method: Method,
     pub path: &'static str,
+    /// In the OpenAPI document; `false` only for browser pages added with
+    /// [`RouteTable::page`] (never under `/v1` or `/admin`).
+    pub documented: bool,
 }
 
 /// Routes and the router they build, added together.
@@ -38,6 +41,25 @@ impl RouteTable {
         self.add(Method::GET, MethodFilter::GET, path, handler)
     }
 
+    /// A browser page (HTML, e.g. an admin UI): routed like any GET but outside the
+    /// OpenAPI document, so never under `/v1` or `/admin` (the API's prefixes).
+    #[allow(dead_code)] // for pages outside the API; none yet
+    pub(crate) fn page<H, T>(mut self, path: &'static str, handler: H) -> Self
+    where
+        H: Handler<T, HttpState>,
+        T: 'static,
+    {
+        assert!(
+            !path.starts_with("/v1/") && !path.starts_with("/admin/"),
+            "{path}: API routes are documented; add it with get/post/put"
+        );
+        self = self.add(Method::GET, MethodFilter::GET, path, handler);
+        if let Some(route) = self.routes.last_mut() {
+            route.documented = false;
+        }
+        self
+    }
+
     pub(crate) fn post<H, T>(self, path: &'static str, handler: H) -> Self
     where
         H: Handler<T, HttpState>,
@@ -59,7 +81,11 @@ impl RouteTable {
         H: Handler<T, HttpState>,
         T: 'static,
     {
-        let route = Route { method, path };
+        let route = Route {
+            method,
+            path,
+            documented: true,
+        };
         assert!(!self.routes.contains(&route), "{route:?} is routed twice");
         self.routes.push(route);
         match self.by_path.iter_mut().find(|(p, _)| *p == path) {
@@ -96,5 +122,52 @@ impl RouteTable {
                 router.route(path, methods)
             });
         (router, self.routes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn page() -> &'static str {
+        "ok"
+    }
+
+    #[test]
+    fn routes_are_recorded_as_added_and_pages_stay_out_of_the_document() {
+        let other = RouteTable::new().post("/v1/x", page);
+        let (_, routes) = RouteTable::new()
+            .get("/v1/x", page)
+            .put("/v1/x", page)
+            .page("/ui/", page)
+            .merge(other)
+            .build();
+        let seen: Vec<_> = routes
+            .iter()
+            .map(|r| (r.method.as_str(), r.path, r.documented))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("GET", "/v1/x", true),
+                ("PUT", "/v1/x", true),
+                ("GET", "/ui/", false),
+                ("POST", "/v1/x", true)
+            ]
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "API routes are documented")]
+    fn an_api_path_is_not_a_page() {
+        let _ = RouteTable::new().page("/v1/ui", page);
+    }
+
+    #[test]
+    #[should_panic(expected = "routed twice")]
+    fn a_route_added_twice_is_refused() {
+        let _ = RouteTable::new()
+            .get("/v1/x", page)
+            .merge(RouteTable::new().get("/v1/x", page));
     }
 }
