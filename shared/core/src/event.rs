@@ -19,7 +19,7 @@ pub const MAX_SALE_ITEMS: usize = 500;
 pub const MAX_ASSOCIATED_CONTACTS: usize = 100;
 
 /// One record event from the app.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppEvent {
     pub event_id: String,
@@ -29,6 +29,7 @@ pub struct AppEvent {
     /// RFC 3339.
     pub occurred_at: String,
     #[serde(default)]
+    #[schema(value_type = std::collections::BTreeMap<String, serde_json::Value>)]
     pub fields: FieldMap,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sale_items: Vec<SaleItem>,
@@ -37,7 +38,7 @@ pub struct AppEvent {
 }
 
 /// One product on a sale (→ an OpportunityLineItem).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SaleItem {
     /// Product name (line item Description).
@@ -54,16 +55,18 @@ pub struct SaleItem {
     pub unit_price: f64,
     /// Extra line-item fields, by Salesforce field name.
     #[serde(default)]
+    #[schema(value_type = std::collections::BTreeMap<String, serde_json::Value>)]
     pub fields: FieldMap,
 }
 
 /// Another contact on the app record, connected/created on a sale.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssociatedContact {
     #[serde(default)]
     pub app_id: Option<String>,
     #[serde(default)]
+    #[schema(value_type = std::collections::BTreeMap<String, serde_json::Value>)]
     pub fields: FieldMap,
 }
 

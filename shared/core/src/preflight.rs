@@ -262,14 +262,14 @@ pub fn check_write(
 // ---------------------------------------------------------------- mapping status
 
 /// Ok or Issue, as the field-mapping table shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum Status {
     Ok,
     Issue,
 }
 
 /// One mapping's status against describe.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MappingStatus {
     pub object: String,
     pub index: usize,
@@ -425,7 +425,7 @@ fn mapping_problems(
 // ---------------------------------------------------------------- picklist inspection
 
 /// Dropdown values on each side and where they disagree.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PicklistInspection {
     pub app_field: String,
     pub salesforce_field: String,

@@ -31,7 +31,7 @@ const KEY_OBJECTS: &[&str] = &[
 ];
 
 /// A field type the config may declare.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CustomFieldType {
     Text,
@@ -68,7 +68,7 @@ impl CustomFieldType {
 }
 
 /// One field the config declares (`custom_fields[]`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomFieldSpec {
     /// Salesforce object API name (`Lead`).
@@ -92,7 +92,7 @@ pub struct CustomFieldSpec {
 }
 
 /// Provisioning settings (`provisioning` in the config).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProvisioningConfig {
     /// Provision right after each connect (the endpoint and the CLI run it any time).

@@ -13,7 +13,9 @@ pub const SF_DATETIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.3f+0000";
 pub const SF_DATE_FORMAT: &str = "%Y-%m-%d";
 
 /// The type a mapped field's values have; decides coercion both ways.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldKind {
     #[default]
@@ -52,7 +54,7 @@ fn err(expected: FieldKind, v: &Value) -> TransformError {
 }
 
 /// Picklist/stage value translation, both directions. Values without an entry pass through.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ValueMap {
     /// app value → Salesforce value

@@ -17,7 +17,19 @@ pub type LinkHashes = BTreeMap<String, String>;
 pub const OWNER_HASH_KEY: &str = "Owner.Email";
 
 /// The app-side object a Salesforce object maps to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum AppObject {
     Contact,
@@ -40,7 +52,19 @@ impl AppObject {
 }
 
 /// What happened in the app; also the trigger a field mapping can listen to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     Create,
@@ -108,7 +132,7 @@ pub struct AppRecord {
 }
 
 /// Why a single field was not carried over, for reports.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FieldNote {
     pub field: String,
     pub reason: String,

@@ -8,7 +8,7 @@ use crate::app::App;
 use crate::error::ServiceError;
 
 /// A config with the store version it was read at (for optimistic concurrency).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct VersionedConfig {
     pub version: u64,
     pub config: SyncConfig,

@@ -19,14 +19,17 @@ pub const MAX_EVENTS: usize = 100;
 /// SQS's message size limit, less room for attributes.
 const MAX_MESSAGE_BYTES: usize = 250 * 1024;
 
-#[derive(Debug, Deserialize)]
+/// The body of `POST /events`: a batch for one connection of the signing tenant.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct IngestBody {
+pub struct IngestBody {
     connection: String,
+    /// Read one by one after the signature check, so each problem names its event.
+    #[schema(value_type = Vec<AppEvent>, min_items = 1, max_items = 100)]
     events: Vec<serde_json::Value>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Accepted {
     pub accepted: usize,
     pub event_ids: Vec<String>,

@@ -38,7 +38,7 @@ const POLL_LEASE_TTL: Duration = Duration::from_secs(5 * 60);
 const TEST_SYNC_DEFAULT_LIMIT: u32 = 200;
 
 /// A test segment: a small filter to try the mapping on before a full sync.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TestSegment {
     /// Salesforce objects to include (default: every enabled inbound object).

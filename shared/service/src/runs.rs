@@ -15,7 +15,7 @@ use crate::app::App;
 pub const RUN_HISTORY_DAYS: i64 = 30;
 
 /// Counts for one Salesforce object in one run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ObjectStats {
     pub fetched: u64,
     pub created: u64,
@@ -26,7 +26,7 @@ pub struct ObjectStats {
     pub errors: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RunKind {
     Poll,
@@ -45,7 +45,7 @@ impl RunKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     Completed,
@@ -87,7 +87,7 @@ impl RunStatus {
 }
 
 /// One run's outcome.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RunSummary {
     pub tenant: String,
     pub connection: String,

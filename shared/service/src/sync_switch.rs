@@ -11,7 +11,7 @@ use crate::app::App;
 use crate::error::ServiceError;
 use crate::reports;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SyncSwitch {
     pub connection: String,
     pub sync_enabled: bool,

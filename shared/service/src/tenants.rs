@@ -14,7 +14,7 @@ const WEBHOOK_VAULT_CONNECTION: &str = "webhook";
 
 /// Credentials shown once, at creation or rotation. `Debug` redacts them, so a stray log
 /// line cannot leak them.
-#[derive(Clone, Serialize)]
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct IssuedCredentials {
     pub tenant_id: String,
     pub api_key: String,

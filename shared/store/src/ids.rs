@@ -45,8 +45,9 @@ pub fn validate_key_part(field: &str, value: &str) -> StoreResult<()> {
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $field:literal) => {
         $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
         #[serde(try_from = "String", into = "String")]
+        #[schema(value_type = String, pattern = "^[A-Za-z0-9_-]{1,64}$")]
         pub struct $name(String);
 
         impl $name {

@@ -54,7 +54,7 @@ fn yes() -> bool {
 }
 
 /// A tenant connection's sync configuration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SyncConfig {
     pub version: u32,
@@ -103,7 +103,7 @@ fn default_poll_cap() -> u32 {
 }
 
 /// One Salesforce object's settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ObjectConfig {
     #[serde(default = "yes")]
@@ -129,6 +129,7 @@ pub struct ObjectConfig {
     pub external_id_field: Option<String>,
     /// Constant app fields set on records from this object (e.g. `lead_type: "lead"`).
     #[serde(default)]
+    #[schema(value_type = BTreeMap<String, serde_json::Value>)]
     pub app_defaults: FieldMap,
     /// Org constraints describe cannot show (validation-rule ranges), per Salesforce field.
     #[serde(default)]
@@ -167,7 +168,7 @@ impl ObjectConfig {
 }
 
 /// Create/update switches for one direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DirectionToggles {
     #[serde(default = "yes")]
@@ -186,7 +187,7 @@ impl Default for DirectionToggles {
 }
 
 /// Extra bounds the org enforces with validation rules (e.g. Amount 0–10,000).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FieldConstraint {
     #[serde(default)]
@@ -198,7 +199,9 @@ pub struct FieldConstraint {
 }
 
 /// The four sync rules of seed 003.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SyncRule {
     /// Salesforce → app only, and never with a blank value.
@@ -226,7 +229,7 @@ fn default_triggers() -> Vec<EventKind> {
 }
 
 /// One app field ↔ Salesforce field mapping.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FieldMapping {
     pub app_field: String,
@@ -305,7 +308,7 @@ impl FieldMapping {
 }
 
 /// Which side wins when both changed a two-way field since the last sync.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConflictPolicy {
     CrmWins,
@@ -315,7 +318,7 @@ pub enum ConflictPolicy {
 }
 
 /// Owners are matched by email; the app's users are app data the config carries.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OwnerMapping {
     #[serde(default = "yes")]
@@ -393,7 +396,7 @@ impl OwnerMapping {
 }
 
 /// How often a connection is polled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SyncFrequency {
     #[default]
@@ -444,7 +447,7 @@ impl SyncFrequency {
 }
 
 /// App calls and emails → Salesforce Tasks (seed 003 "Activity sync").
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActivityConfig {
     #[serde(default)]
@@ -455,7 +458,7 @@ pub struct ActivityConfig {
 }
 
 /// How records are matched when no link exists.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MatchingConfig {
     /// Order of keys tried for a lead/contact without a link.
@@ -513,7 +516,7 @@ impl Default for MatchingConfig {
 }
 
 /// A key tried when matching a lead/contact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MatchKey {
     ExternalId,
@@ -522,7 +525,7 @@ pub enum MatchKey {
 }
 
 /// Seed 003's Lead-vs-Contact rule inputs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LeadRouting {
     #[serde(default = "d_phase")]
@@ -574,7 +577,7 @@ impl Default for LeadRouting {
 }
 
 /// Opportunities created by demo sets and sales (seed 003 "Opportunity creation").
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpportunityConfig {
     /// Create an Opportunity when a demo is set (off by default, as in the seed).

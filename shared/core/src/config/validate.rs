@@ -12,7 +12,7 @@ pub const MIN_SWEEP_INTERVAL_MINUTES: u32 = 5;
 pub const MAX_SWEEP_INTERVAL_MINUTES: u32 = 1440;
 
 /// One problem in a config, e.g. `objects.Lead.fields[2].salesforce_field: not a valid API name`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error, utoipa::ToSchema)]
 #[error("{path}: {message}")]
 pub struct ConfigProblem {
     pub path: String,

@@ -1,33 +1,51 @@
 //! The operator API, `/admin/...`, authenticated by the operator key: provisioning tenants
 //! and rotating their credentials. Credentials are returned once and never stored in clear.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::post;
-use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::HttpState;
 use super::auth::{OPERATOR_VAULT_TENANT, Operator};
 use super::error::ApiError;
 use super::params::{JsonBody, Segments};
+use super::route_table::RouteTable;
 use crate::tenants::{self, parse_tenant_id};
 
-pub(crate) fn routes() -> Router<HttpState> {
-    Router::new()
-        .route("/admin/tenants", post(create_tenant))
-        .route("/admin/tenants/{t}/rotate", post(rotate))
+pub(crate) fn routes() -> RouteTable {
+    RouteTable::new()
+        .post("/admin/tenants", create_tenant)
+        .post("/admin/tenants/{t}/rotate", rotate)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateTenant {
+pub(super) struct CreateTenant {
+    /// `[A-Za-z0-9_-]{1,64}`; ids starting with `_crmsync` are reserved.
     tenant_id: String,
     name: String,
 }
 
-async fn create_tenant(
+/// The `{t}` path segment.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // documentation: read by name (`Segments`)
+struct TenantPath {
+    /// The tenant id.
+    t: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/admin/tenants",
+    tag = "admin",
+    request_body = CreateTenant,
+    responses((status = 201, description = "The tenant with its credentials (shown once)", body = tenants::IssuedCredentials)),
+    security(("operator_key" = []))
+)]
+pub(super) async fn create_tenant(
     State(s): State<HttpState>,
     _: Operator,
     JsonBody(body): JsonBody<CreateTenant>,
@@ -42,7 +60,15 @@ async fn create_tenant(
     Ok((StatusCode::CREATED, Json(issued)))
 }
 
-async fn rotate(
+#[utoipa::path(
+    post,
+    path = "/admin/tenants/{t}/rotate",
+    tag = "admin",
+    params(TenantPath),
+    responses((status = 200, description = "New credentials; the old ones stop working", body = tenants::IssuedCredentials)),
+    security(("operator_key" = []))
+)]
+pub(super) async fn rotate(
     State(s): State<HttpState>,
     _: Operator,
     seg: Segments,

@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use crmsync_core::config::ConfigProblem;
 use serde::Serialize;
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 
 use crate::error::ServiceError;
 
@@ -19,17 +20,24 @@ pub struct ApiError {
     pub problems: Vec<ConfigProblem>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    error: Inner<'a>,
+/// The body of every JSON error: `{"error":{…}}`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub(crate) struct ErrorBody<'a> {
+    error: ErrorDetail<'a>,
 }
 
-#[derive(Serialize)]
-struct Inner<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ErrorDetail<'a> {
+    /// Stable and machine-readable: `bad_request`, `unauthorized`, `not_found`,
+    /// `conflict`, `invalid_config`, `reconnect_needed`, `method_not_allowed`, ...
     code: &'a str,
+    /// A sentence for people; never a token or a secret.
     message: &'a str,
+    /// The request field at fault: a query parameter, a path segment or a JSON path.
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
+    /// Every problem of a refused sync config, each with its path.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     problems: &'a [ConfigProblem],
 }
@@ -121,8 +129,8 @@ impl From<ServiceError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Body {
-            error: Inner {
+        let body = ErrorBody {
+            error: ErrorDetail {
                 code: self.code,
                 message: &self.message,
                 field: self.field.as_deref(),
@@ -136,6 +144,23 @@ impl IntoResponse for ApiError {
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
+    }
+}
+
+/// Documented once as the `Error` response and referenced by every JSON operation.
+impl<'r> utoipa::ToResponse<'r> for ApiError {
+    fn response() -> (&'r str, RefOr<utoipa::openapi::Response>) {
+        let content = ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("Error")))
+            .build();
+        let response = ResponseBuilder::new()
+            .description(
+                "`{\"error\":{\"code\",\"message\",\"field\"?,\"problems\"?}}` \
+                 with the status of the failure",
+            )
+            .content("application/json", content)
+            .build();
+        ("Error", response.into())
     }
 }
 

@@ -1,29 +1,52 @@
 //! `POST /v1/connections/{c}/imports` (an app-side bulk import, see [`crate::import`]) and
 //! `GET /v1/connections/{c}/imports/{id}` (its status and failures). Tenant API key.
-//! The body limit is the import's own ([`MAX_BODY_BYTES`]), above the report API's.
+//! The body limit is the import's own, above the report API's.
 
 use axum::Json;
-use axum::Router;
-use axum::extract::{DefaultBodyLimit, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 
 use super::HttpState;
 use super::auth::TenantAuth;
 use super::error::ApiError;
 use super::params::{JsonBody, Params, Segments};
 use super::report::connection;
-use crate::import::{self, ImportRequest, ImportStatus, MAX_BODY_BYTES};
+use super::report_params::ConnectionPath;
+use super::route_table::RouteTable;
+use crate::import::{self, ImportRequest, ImportStatus};
 
-pub(crate) fn routes() -> Router<HttpState> {
-    Router::new()
-        .route("/v1/connections/{c}/imports", post(start))
-        .route("/v1/connections/{c}/imports/{id}", get(status))
-        .route_layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+/// Served with the import's body limit ([`crate::import::MAX_BODY_BYTES`]).
+pub(crate) fn routes() -> RouteTable {
+    RouteTable::new()
+        .post("/v1/connections/{c}/imports", start)
+        .get("/v1/connections/{c}/imports/{id}", status)
+}
+
+/// The `{c}` and `{id}` path segments.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // documentation: read by name (`Segments`)
+struct ImportPath {
+    /// The tenant's connection id.
+    c: String,
+    /// The `import_id`.
+    id: String,
 }
 
 /// 200 when the import is final, 202 while it goes on (read its status later).
-async fn start(
+#[utoipa::path(
+    post,
+    path = "/v1/connections/{c}/imports",
+    tag = "imports",
+    params(ConnectionPath),
+    request_body = ImportRequest,
+    responses(
+        (status = 200, description = "The import is final", body = ImportStatus),
+        (status = 202, description = "The import goes on; read its status later", body = ImportStatus),
+    ),
+    security(("api_key" = []))
+)]
+pub(super) async fn start(
     State(s): State<HttpState>,
     auth: TenantAuth,
     seg: Segments,
@@ -41,7 +64,15 @@ async fn start(
     Ok((code, Json(st)))
 }
 
-async fn status(
+#[utoipa::path(
+    get,
+    path = "/v1/connections/{c}/imports/{id}",
+    tag = "imports",
+    params(ImportPath),
+    responses((status = 200, description = "The import's status and failures", body = ImportStatus)),
+    security(("api_key" = []))
+)]
+pub(super) async fn status(
     State(s): State<HttpState>,
     auth: TenantAuth,
     seg: Segments,

@@ -1,24 +1,30 @@
 //! `POST /events`: a signed batch of app events (see [`crate::ingest`]) → 202 `Accepted`.
 
-use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::post;
 
 use super::HttpState;
 use super::error::ApiError;
 use super::params::read_body;
-use crate::ingest::{self, MAX_BODY_BYTES};
+use super::route_table::RouteTable;
+use crate::ingest;
 use crate::signing::{SIGNATURE_HEADER, TENANT_HEADER};
 
-pub(crate) fn routes() -> Router<HttpState> {
-    Router::new()
-        .route("/events", post(events))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+/// Served with the ingest body limit ([`crate::ingest::MAX_BODY_BYTES`]).
+pub(crate) fn routes() -> RouteTable {
+    RouteTable::new().post("/events", events)
 }
 
-async fn events(
+#[utoipa::path(
+    post,
+    path = "/events",
+    tag = "ingest",
+    request_body = crate::ingest::IngestBody,
+    responses((status = 202, description = "Every event is valid and queued", body = ingest::Accepted)),
+    security(("webhook_signature" = [], "webhook_tenant" = []))
+)]
+pub(super) async fn events(
     State(state): State<HttpState>,
     request: Request,
 ) -> Result<impl IntoResponse, ApiError> {

@@ -2,25 +2,62 @@
 //! the OAuth callback finishes the connect and sends the admin back to the app. Errors are
 //! small HTML pages (the admin is looking at a browser), never showing a token or code.
 
-use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
 use url::Url;
 
 use super::HttpState;
 use super::connect_link::{ConnectLink, verify_connect_link};
 use super::error::ApiError;
 use super::params::{Params, Segments};
+use super::route_table::RouteTable;
 use crate::connect;
 use crate::error::ServiceError;
 use crate::tenants::{parse_connection_id, parse_tenant_id, webhook_secret};
 
-pub(crate) fn routes() -> Router<HttpState> {
-    Router::new()
-        .route("/connect/{tenant}", get(connect_start))
-        .route("/oauth/callback", get(callback))
+pub(crate) fn routes() -> RouteTable {
+    RouteTable::new()
+        .get("/connect/{tenant}", connect_start)
+        .get("/oauth/callback", callback)
+}
+
+/// The `{tenant}` path segment of a connect link.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // documentation: read by name (`Segments`)
+struct ConnectLinkPath {
+    /// The tenant id.
+    tenant: String,
+}
+
+/// A signed connect link (see [`super::connect_link`]).
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // documentation: read by name (`Params::documented`)
+struct ConnectLinkParams {
+    /// `production` (default) or `sandbox`.
+    env: Option<String>,
+    /// The connection id (default: the `env` name).
+    connection: Option<String>,
+    /// Where the browser goes after the connect.
+    return_to: Option<String>,
+    /// Unix seconds when the app made the link (valid 10 minutes either side).
+    t: i64,
+    /// `hex(HMAC-SHA256(webhook secret, "{tenant}|{connection}|{env}|{return_to}|{t}"))`.
+    sig: String,
+}
+
+/// What Salesforce sends back; other parameters it adds are ignored.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // documentation: read by name (`Params::documented_with`)
+struct CallbackParams {
+    code: Option<String>,
+    state: Option<String>,
+    /// Set when the admin refused (or Salesforce failed): the page says so.
+    error: Option<String>,
+    error_description: Option<String>,
 }
 
 fn escape(text: &str) -> String {
@@ -70,7 +107,17 @@ fn redirect(to: &str) -> Response {
     }
 }
 
-async fn connect_start(
+#[utoipa::path(
+    get,
+    path = "/connect/{tenant}",
+    tag = "connect",
+    params(ConnectLinkPath, ConnectLinkParams),
+    responses(
+        (status = 302, description = "To Salesforce's authorize page", headers(("Location" = String))),
+        (status = "4XX", description = "An HTML page saying what is wrong with the link", content_type = "text/html", body = String),
+    )
+)]
+pub(super) async fn connect_start(
     State(state): State<HttpState>,
     segments: Result<Segments, ApiError>,
     RawQuery(query): RawQuery,
@@ -88,11 +135,7 @@ async fn start(
 ) -> Result<Url, ApiError> {
     let segments = segments?;
     let tenant = parse_tenant_id(segments.get("tenant")?)?;
-    let params = Params::parse(
-        query,
-        &["env", "connection", "return_to", "t", "sig"],
-        false,
-    )?;
+    let params = Params::documented::<ConnectLinkParams>(query)?;
     let environment = connect::parse_environment(params.get("env"))?;
     let connection = parse_connection_id(
         params
@@ -131,13 +174,23 @@ async fn start(
     .await?)
 }
 
-async fn callback(State(state): State<HttpState>, RawQuery(query): RawQuery) -> Response {
+#[utoipa::path(
+    get,
+    path = "/oauth/callback",
+    tag = "connect",
+    params(CallbackParams),
+    responses(
+        (status = 302, description = "Back to the app's `return_to`, with `status=connected&connection=…`", headers(("Location" = String))),
+        (status = 200, description = "An HTML page: connected (no `return_to`)", content_type = "text/html", body = String),
+        (status = "4XX", description = "An HTML page saying why the connect failed", content_type = "text/html", body = String),
+    )
+)]
+pub(super) async fn callback(
+    State(state): State<HttpState>,
+    RawQuery(query): RawQuery,
+) -> Response {
     // Salesforce may append its own parameters (sfdc_community_url, ...): ignore them.
-    let params = match Params::parse(
-        query.as_deref(),
-        &["code", "state", "error", "error_description"],
-        true,
-    ) {
+    let params = match Params::documented_with::<CallbackParams>(query.as_deref(), true) {
         Ok(p) => p,
         Err(e) => return error_page(e, None),
     };

@@ -9,6 +9,8 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
+use utoipa::IntoParams;
+use utoipa::openapi::path::ParameterIn;
 
 use super::error::ApiError;
 
@@ -40,6 +42,25 @@ impl Params {
             }
         }
         Ok(Self(out))
+    }
+
+    /// The query parameters `Q` documents (its `IntoParams`), so the OpenAPI document and
+    /// the parser accept the same names; `lenient` as in [`Params::parse`].
+    pub(crate) fn documented<Q: IntoParams>(query: Option<&str>) -> Result<Self, ApiError> {
+        Self::documented_with::<Q>(query, false)
+    }
+
+    pub(crate) fn documented_with<Q: IntoParams>(
+        query: Option<&str>,
+        lenient: bool,
+    ) -> Result<Self, ApiError> {
+        let names: Vec<String> = Q::into_params(|| Some(ParameterIn::Query))
+            .into_iter()
+            .filter(|p| p.parameter_in == ParameterIn::Query)
+            .map(|p| p.name)
+            .collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        Self::parse(query, &names, lenient)
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<&str> {

@@ -2,11 +2,9 @@
 //! comes only from the key; path segments name the tenant's own connections.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
 use crmsync_store::{ConnectionId, ReportStatus};
 use serde::{Deserialize, Serialize};
 
@@ -14,42 +12,41 @@ use super::HttpState;
 use super::auth::TenantAuth;
 use super::error::ApiError;
 use super::params::{JsonBody, Params, Segments};
+use super::report_params::{
+    ChangesQuery, ConnectionPath, LookupQuery, ObjectPath, ReportPath, ReportsQuery, RunsQuery,
+};
+use super::route_table::RouteTable;
 use crate::connect;
 use crate::reports::{self, ReportFilter};
 use crate::tenants::{self, parse_connection_id};
 
 type Reply<T> = Result<Json<T>, ApiError>;
 
-pub(crate) fn routes() -> Router<HttpState> {
-    Router::new()
-        .route("/v1/connections", get(list_connections))
-        .route("/v1/connections/{c}", get(get_connection))
-        .route("/v1/connections/{c}/connect", post(start_connect))
-        .route("/v1/connections/{c}/disconnect", post(disconnect))
-        .route("/v1/connections/{c}/runs", get(runs))
-        .route("/v1/connections/{c}/reports", get(list_reports))
-        .route("/v1/connections/{c}/reports/{event_id}", get(get_report))
-        .route(
-            "/v1/connections/{c}/reports/{event_id}/repush",
-            post(repush),
-        )
-        .route(
-            "/v1/connections/{c}/config",
-            get(get_config).put(put_config),
-        )
-        .route("/v1/connections/{c}/config/status", get(config_status))
-        .route("/v1/connections/{c}/test-sync", post(test_sync))
-        .route("/v1/connections/{c}/provision", post(provision))
-        .route("/v1/connections/{c}/sync", post(switch_sync))
-        .route("/v1/connections/{c}/quota", get(quota))
-        .route("/v1/connections/{c}/lookup", get(lookup))
-        .route("/v1/connections/{c}/objects", get(catalog_objects))
-        .route(
+pub(crate) fn routes() -> RouteTable {
+    RouteTable::new()
+        .get("/v1/connections", list_connections)
+        .get("/v1/connections/{c}", get_connection)
+        .post("/v1/connections/{c}/connect", start_connect)
+        .post("/v1/connections/{c}/disconnect", disconnect)
+        .get("/v1/connections/{c}/runs", runs)
+        .get("/v1/connections/{c}/reports", list_reports)
+        .get("/v1/connections/{c}/reports/{event_id}", get_report)
+        .post("/v1/connections/{c}/reports/{event_id}/repush", repush)
+        .get("/v1/connections/{c}/config", get_config)
+        .put("/v1/connections/{c}/config", put_config)
+        .get("/v1/connections/{c}/config/status", config_status)
+        .post("/v1/connections/{c}/test-sync", test_sync)
+        .post("/v1/connections/{c}/provision", provision)
+        .post("/v1/connections/{c}/sync", switch_sync)
+        .get("/v1/connections/{c}/quota", quota)
+        .get("/v1/connections/{c}/lookup", lookup)
+        .get("/v1/connections/{c}/objects", catalog_objects)
+        .get(
             "/v1/connections/{c}/objects/{object}/fields",
-            get(catalog_fields),
+            catalog_fields,
         )
-        .route("/v1/changes", get(changes))
-        .route("/v1/credentials/rotate", post(rotate))
+        .get("/v1/changes", changes)
+        .post("/v1/credentials/rotate", rotate)
 }
 
 /// The `{c}` segment as a connection id.
@@ -62,7 +59,14 @@ fn no_params(query: Option<&str>) -> Result<(), ApiError> {
     Params::parse(query, &[], false).map(|_| ())
 }
 
-async fn list_connections(
+#[utoipa::path(
+    get,
+    path = "/v1/connections",
+    tag = "connections",
+    responses((status = 200, description = "The tenant's connections", body = reports::ConnectionList)),
+    security(("api_key" = []))
+)]
+pub(super) async fn list_connections(
     State(s): State<HttpState>,
     auth: TenantAuth,
     RawQuery(q): RawQuery,
@@ -71,7 +75,15 @@ async fn list_connections(
     Ok(Json(reports::list_connections(&s.app, &auth.tenant).await?))
 }
 
-async fn get_connection(
+#[utoipa::path(
+    get,
+    path = "/v1/connections/{c}",
+    tag = "connections",
+    params(ConnectionPath),
+    responses((status = 200, description = "One connection: status, org, user and health", body = reports::ConnectionDetails)),
+    security(("api_key" = []))
+)]
+pub(super) async fn get_connection(
     State(s): State<HttpState>,
     auth: TenantAuth,
     seg: Segments,
@@ -84,21 +96,30 @@ async fn get_connection(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ConnectBody {
+pub(super) struct ConnectBody {
     #[serde(default)]
     env: Option<String>,
     #[serde(default)]
     return_to: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-struct ConnectReply {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct ConnectReply {
     authorize_url: String,
 }
 
-async fn start_connect(
+#[utoipa::path(
+    post,
+    path = "/v1/connections/{c}/connect",
+    tag = "connections",
+    params(ConnectionPath),
+    request_body = ConnectBody,
+    responses((status = 200, description = "The Salesforce authorize URL to send the admin's browser to", body = ConnectReply)),
+    security(("api_key" = []))
+)]
+pub(super) async fn start_connect(
     State(s): State<HttpState>,
     auth: TenantAuth,
     seg: Segments,
@@ -114,7 +135,15 @@ async fn start_connect(
     }))
 }
 
-async fn disconnect(
+#[utoipa::path(
+    post,
+    path = "/v1/connections/{c}/disconnect",
+    tag = "connections",
+    params(ConnectionPath),
+    responses((status = 200, description = "Disconnected: the refresh token is revoked and dropped", body = reports::ConnectionDetails)),
+    security(("api_key" = []))
+)]
+pub(super) async fn disconnect(
     State(s): State<HttpState>,
     auth: TenantAuth,
     seg: Segments,
@@ -129,14 +158,22 @@ async fn disconnect(
 }
 
 /// The run history, newest first; `cursor` and `limit` page it like the report listing.
-async fn runs(
+#[utoipa::path(
+    get,
+    path = "/v1/connections/{c}/runs",
+    tag = "runs",
+    params(ConnectionPath, RunsQuery),
+    responses((status = 200, description = "The run history, newest first", body = reports::RunList)),
+    security(("api_key" = []))
+)]
+pub(super) async fn runs(
     State(s): State<HttpState>,
     auth: TenantAuth,
     seg: Segments,
     RawQuery(q): RawQuery,
 ) -> Reply<reports::RunList> {
     let c = connection(&seg)?;
-    let p = Params::parse(q.as_deref(), &["cursor", "limit"], false)?;
+    let p = Params::documented::<RunsQuery>(q.as_deref())?;
     let cursor = p.get("cursor").filter(|c| !c.is_empty());
     Ok(Json(
         reports::list_runs(&s.app, &auth.tenant, &c, cursor, p.number("limit")?).await?,
@@ -155,18 +192,22 @@ fn report_status(raw: &str) -> Result<ReportStatus, ApiError> {
     }
 }
 
-async fn list_reports(
+#[utoipa::path(
+    get,
+    path = "/v1/connections/{c}/reports",
+    tag = "reports",
+    params(ConnectionPath, ReportsQuery),
+    responses((status = 200, description = "One page of report entries", body = reports::ReportPage)),
+    security(("api_key" = []))
+)]
+pub(super) async fn list_reports(
     State(s): State<HttpState>,
     auth: TenantAuth,
     seg: Segments,
     RawQuery(q): RawQuery,
 ) -> Reply<reports::ReportPage> {
     let c = connection(&seg)?;
-    let p = Params::parse(
-        q.as_deref(),
-        &["status", "object", "from", "to", "cursor", "limit"],
-        false,
-    )?;
+    let p = Params::documented::<ReportsQuery>(q.as_deref())?;
     let filter = ReportFilter {
         status: report_status(p.required("status")?)?,
         object: p
@@ -186,7 +227,15 @@ async fn list_reports(
     ))
 }
 
-async fn get_report(
+#[utoipa::path(
+    get,
+    path = "/v1/connections/{c}/reports/{event_id}",
+    tag = "reports",
+    params(ReportPath),
+    responses((status = 200, description = "One entry with the event it carried", body = reports::ReportDetail)),
+    security(("api_key" = []))
+)]
+pub(super) async fn get_report(
     State(s): State<HttpState>,
     auth: TenantAuth,
     seg: Segments,
@@ -199,7 +248,15 @@ async fn get_report(
     ))
 }
 
-async fn repush(
+#[utoipa::path(
+    post,
+    path = "/v1/connections/{c}/reports/{event_id}/repush",
+    tag = "reports",
+    params(ReportPath),
+    responses((status = 202, description = "The event is queued again", body = reports::Repushed)),
+    security(("api_key" = []))
+)]
+pub(super) async fn repush(
     State(s): State<HttpState>,
     auth: TenantAuth,
     seg: Segments,
@@ -211,7 +268,15 @@ async fn repush(
     Ok((StatusCode::ACCEPTED, Json(done)))
 }
 
-async fn get_config(
+#[utoipa::path(
+    get,
+    path = "/v1/connections/{c}/config",
+    tag = "config",
+    params(ConnectionPath),
+    responses((status = 200, description = "The sync config with its version (version 0: the standard config, never saved)", body = crate::config_service::VersionedConfig)),
+    security(("api_key" = []))
+)]
+pub(super) async fn get_config(
     State(s): State<HttpState>,
     auth: TenantAuth,
     seg: Segments,
@@ -222,14 +287,26 @@ async fn get_config(
     Ok(Json(reports::get_config(&s.app, &auth.tenant, &c).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PutConfigBody {
+pub(super) struct PutConfigBody {
+    /// The `version` the edit started from; another save in between is a 409.
     expected_version: u64,
+    /// Checked whole: a refusal lists every problem with its path.
+    #[schema(value_type = crmsync_core::config::SyncConfig)]
     config: serde_json::Value,
 }
 
-async fn put_config(
+#[utoipa::path(
+    put,
+    path = "/v1/connections/{c}/config",
+    tag = "config",
+    params(ConnectionPath),
+    request_body = PutConfigBody,
+    responses((status = 200, description = "The saved config with its new version", body = crate::config_service::VersionedConfig)),
+    security(("api_key" = []))
+)]
+pub(super) async fn put_config(
     State(s): State<HttpState>,
     auth: TenantAuth,
     seg: Segments,
@@ -252,7 +329,15 @@ async fn put_config(
     ))
 }
 
-async fn config_status(
+#[utoipa::path(
+    get,
+    path = "/v1/connections/{c}/config/status",
+    tag = "config",
+    params(ConnectionPath),
+    responses((status = 200, description = "Each mapping checked against the org's describe", body = reports::ConfigStatus)),
+    security(("api_key" = []))
+)]
+pub(super) async fn config_status(
     State(s): State<HttpState>,
     auth: TenantAuth,
     seg: Segments,
@@ -265,7 +350,16 @@ async fn config_status(
     ))
 }
 
-async fn test_sync(
+#[utoipa::path(
+    post,
+    path = "/v1/connections/{c}/test-sync",
+    tag = "runs",
+    params(ConnectionPath),
+    request_body = crate::poll::TestSegment,
+    responses((status = 200, description = "What a sync of the segment did (cursors do not move)", body = crate::runs::RunSummary)),
+    security(("api_key" = []))
+)]
+pub(super) async fn test_sync(
     State(s): State<HttpState>,
     auth: TenantAuth,
     seg: Segments,
@@ -279,7 +373,15 @@ async fn test_sync(
     ))
 }
 
-async fn provision(
+#[utoipa::path(
+    post,
+    path = "/v1/connections/{c}/provision",
+    tag = "config",
+    params(ConnectionPath),
+    responses((status = 200, description = "The provisioning run: custom fields created in the org", body = crmsync_store::Provisioning)),
+    security(("api_key" = []))
+)]
+pub(super) async fn provision(
     State(s): State<HttpState>,
     auth: TenantAuth,
     seg: Segments,
@@ -293,13 +395,22 @@ async fn provision(
 }
 
 /// `{"enabled": true|false}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SyncBody {
+pub(super) struct SyncBody {
     enabled: bool,
 }
 
-async fn switch_sync(
+#[utoipa::path(
+    post,
+    path = "/v1/connections/{c}/sync",
+    tag = "connections",
+    params(ConnectionPath),
+    request_body = SyncBody,
+    responses((status = 200, description = "The sync switch as set", body = crate::sync_switch::SyncSwitch)),
+    security(("api_key" = []))
+)]
+pub(super) async fn switch_sync(
     State(s): State<HttpState>,
     auth: TenantAuth,
     seg: Segments,
@@ -313,7 +424,15 @@ async fn switch_sync(
     ))
 }
 
-async fn quota(
+#[utoipa::path(
+    get,
+    path = "/v1/connections/{c}/quota",
+    tag = "quota",
+    params(ConnectionPath),
+    responses((status = 200, description = "Today's API use against the allowance", body = reports::QuotaView)),
+    security(("api_key" = []))
+)]
+pub(super) async fn quota(
     State(s): State<HttpState>,
     auth: TenantAuth,
     seg: Segments,
@@ -324,14 +443,22 @@ async fn quota(
     Ok(Json(reports::quota_usage(&s.app, &auth.tenant, &c).await?))
 }
 
-async fn lookup(
+#[utoipa::path(
+    get,
+    path = "/v1/connections/{c}/lookup",
+    tag = "catalog",
+    params(ConnectionPath, LookupQuery),
+    responses((status = 200, description = "The record found, in app terms", body = reports::LookupResult)),
+    security(("api_key" = []))
+)]
+pub(super) async fn lookup(
     State(s): State<HttpState>,
     auth: TenantAuth,
     seg: Segments,
     RawQuery(q): RawQuery,
 ) -> Reply<reports::LookupResult> {
     let c = connection(&seg)?;
-    let p = Params::parse(q.as_deref(), &["object", "field", "value", "fields"], false)?;
+    let p = Params::documented::<LookupQuery>(q.as_deref())?;
     let wanted = reports::LookupFields::parse(p.get("fields"))?;
     let found = reports::lookup(
         &s.app,
@@ -346,7 +473,15 @@ async fn lookup(
     Ok(Json(found))
 }
 
-async fn catalog_objects(
+#[utoipa::path(
+    get,
+    path = "/v1/connections/{c}/objects",
+    tag = "catalog",
+    params(ConnectionPath),
+    responses((status = 200, description = "The org's objects", body = reports::ObjectCatalog)),
+    security(("api_key" = []))
+)]
+pub(super) async fn catalog_objects(
     State(s): State<HttpState>,
     auth: TenantAuth,
     seg: Segments,
@@ -357,7 +492,15 @@ async fn catalog_objects(
     Ok(Json(reports::list_objects(&s.app, &auth.tenant, &c).await?))
 }
 
-async fn catalog_fields(
+#[utoipa::path(
+    get,
+    path = "/v1/connections/{c}/objects/{object}/fields",
+    tag = "catalog",
+    params(ObjectPath),
+    responses((status = 200, description = "The object's fields and how the config maps them", body = reports::FieldCatalog)),
+    security(("api_key" = []))
+)]
+pub(super) async fn catalog_fields(
     State(s): State<HttpState>,
     auth: TenantAuth,
     seg: Segments,
@@ -371,19 +514,34 @@ async fn catalog_fields(
     ))
 }
 
-async fn changes(
+#[utoipa::path(
+    get,
+    path = "/v1/changes",
+    tag = "changes",
+    params(ChangesQuery),
+    responses((status = 200, description = "Changes from Salesforce after the given position", body = reports::ChangePage)),
+    security(("api_key" = []))
+)]
+pub(super) async fn changes(
     State(s): State<HttpState>,
     auth: TenantAuth,
     RawQuery(q): RawQuery,
 ) -> Reply<reports::ChangePage> {
-    let p = Params::parse(q.as_deref(), &["after", "limit"], false)?;
+    let p = Params::documented::<ChangesQuery>(q.as_deref())?;
     let after = p.number::<u64>("after")?.unwrap_or(0);
     Ok(Json(
         reports::read_changes(&s.app, &auth.tenant, after, p.number("limit")?).await?,
     ))
 }
 
-async fn rotate(
+#[utoipa::path(
+    post,
+    path = "/v1/credentials/rotate",
+    tag = "credentials",
+    responses((status = 200, description = "New credentials; the old ones stop working", body = tenants::IssuedCredentials)),
+    security(("api_key" = []))
+)]
+pub(super) async fn rotate(
     State(s): State<HttpState>,
     auth: TenantAuth,
     RawQuery(q): RawQuery,

@@ -54,7 +54,7 @@ const REQUEST_BUDGET: std::time::Duration = std::time::Duration::from_secs(20);
 const STORE_CONCURRENCY: usize = 16;
 
 /// One import request.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImportRequest {
     /// The caller's key for the import: sending it again continues or shows the same
@@ -66,11 +66,12 @@ pub struct ImportRequest {
 }
 
 /// One record, as a push event carries it.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImportRecord {
     pub app_id: String,
     #[serde(default)]
+    #[schema(value_type = std::collections::BTreeMap<String, serde_json::Value>)]
     pub fields: FieldMap,
     /// RFC 3339; the import's time if absent.
     #[serde(default)]
@@ -78,7 +79,7 @@ pub struct ImportRecord {
 }
 
 /// An import's status, as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ImportStatus {
     pub import_id: String,
     pub app_object: String,

@@ -23,7 +23,7 @@ pub const MAX_FAILURES_KEPT: usize = 1_000;
 pub const MAX_ACTIVE: usize = 5;
 
 /// Where an import stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// The job is being created and its CSV uploaded; nothing is applied before it closes.
@@ -45,7 +45,7 @@ impl Phase {
 }
 
 /// One record that was not imported, with why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ImportFailure {
     pub app_id: String,
     pub code: String,

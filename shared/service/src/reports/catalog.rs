@@ -14,7 +14,7 @@ use crate::app::App;
 use crate::error::ServiceError;
 
 /// One object of the org (`GET sobjects`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CatalogObject {
     pub name: String,
     pub label: String,
@@ -26,21 +26,21 @@ pub struct CatalogObject {
     pub synced: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ObjectCatalog {
     pub connection: String,
     pub objects: Vec<CatalogObject>,
 }
 
 /// A mapping of the sync config that uses a field.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct FieldUse {
     pub app_field: String,
     pub rule: SyncRule,
 }
 
 /// One field of an object, as a mapping editor shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CatalogField {
     pub name: String,
     pub label: String,
@@ -65,7 +65,7 @@ pub struct CatalogField {
     pub mapped_by: Vec<FieldUse>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct FieldCatalog {
     pub connection: String,
     pub object: String,

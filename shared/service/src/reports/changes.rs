@@ -7,7 +7,7 @@ use super::{DEFAULT_CHANGE_LIMIT, store_err};
 use crate::app::App;
 use crate::error::ServiceError;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ChangePage {
     pub changes: Vec<ChangeEntry>,
     /// Pass as `after` to continue.

@@ -77,7 +77,7 @@ pub async fn put_config(
 }
 
 /// A Salesforce field Salesforce requires on create, and whether a mapping fills it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RequiredField {
     pub object: String,
     pub field: String,
@@ -86,14 +86,14 @@ pub struct RequiredField {
 }
 
 /// An object whose describe failed (missing, hidden from the connected user...).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct DescribeProblem {
     pub object: String,
     pub message: String,
 }
 
 /// The config screens' status: mapping status Ok/Issue, picklist inspection and readiness.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ConfigStatus {
     pub version: u64,
     /// Whether the sync may run: no readiness problem, no mapping issue, every object described.
@@ -119,7 +119,7 @@ pub struct ConfigStatus {
 }
 
 /// An unmapped custom field the org has on a synced object.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AvailableField {
     pub object: String,
     pub field: String,
@@ -130,7 +130,7 @@ pub struct AvailableField {
 }
 
 /// A declared custom field as the org has it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CustomFieldStatus {
     pub object: String,
     pub api_name: String,

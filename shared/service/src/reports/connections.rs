@@ -13,7 +13,7 @@ use crate::app::App;
 use crate::error::ServiceError;
 
 /// The Connection Details panel: everything but secrets.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ConnectionDetails {
     pub connection: String,
     /// `Connected | ReconnectNeeded | Failed | Disconnected`.
@@ -62,7 +62,7 @@ impl From<&Connection> for ConnectionDetails {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ConnectionList {
     pub connections: Vec<ConnectionDetails>,
 }

@@ -24,7 +24,7 @@ pub struct ReportFilter {
 }
 
 /// One event's outcome as the Integration Reports table shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ReportView {
     pub event_id: String,
     pub object: String,
@@ -58,7 +58,7 @@ impl From<&ReportEntry> for ReportView {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ReportPage {
     pub entries: Vec<ReportView>,
     /// Pass back as `cursor` for the next page; absent on the last page.
@@ -66,7 +66,7 @@ pub struct ReportPage {
 }
 
 /// One entry with the app event it carried (the app's own data; never tokens).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ReportDetail {
     #[serde(flatten)]
     pub entry: ReportView,
@@ -153,7 +153,7 @@ pub async fn get_report(
     })
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Repushed {
     pub event_id: String,
     pub repush_id: String,

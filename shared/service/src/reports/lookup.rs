@@ -13,12 +13,13 @@ use crate::app::App;
 use crate::error::ServiceError;
 
 /// One Salesforce record found by an index field, with its mapped fields in app terms.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct LookupResult {
     pub object: String,
     pub id: String,
     pub app_object: String,
     /// App field → app value, through the config's inbound mappings for the object.
+    #[schema(value_type = std::collections::BTreeMap<String, serde_json::Value>)]
     pub fields: FieldMap,
     /// The Salesforce values read (mapped fields only).
     pub salesforce: serde_json::Map<String, serde_json::Value>,

@@ -11,7 +11,7 @@ use crate::error::ServiceError;
 use crate::quota;
 
 /// Today's API use: the org's (as Salesforce last reported it) and crmsync's own.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct QuotaView {
     pub connection: String,
     pub day: NaiveDate,

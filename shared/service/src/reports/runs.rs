@@ -17,7 +17,7 @@ use crate::runs::RunSummary;
 pub const DEFAULT_RUN_LIMIT: u32 = 50;
 
 /// One finished run of the history.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RunView {
     pub id: String,
     /// `poll | test_sync | sweep`.
@@ -53,7 +53,7 @@ impl From<&RunRecord> for RunView {
 /// The run history of a connection: polls, test syncs and sweeps of the last
 /// [`crate::runs::RUN_HISTORY_DAYS`] days, newest first. Runs that found another worker
 /// already syncing the connection (`busy`) are not kept.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RunList {
     pub connection: String,
     pub runs: Vec<RunView>,

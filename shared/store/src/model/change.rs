@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{ConnectionId, TenantId};
 
 /// What happened to a Salesforce record, from the app's point of view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ChangeKind {
     Upsert,
@@ -41,7 +41,7 @@ impl NewChange {
 }
 
 /// A stored change with its per-tenant sequence number (1, 2, 3, ...).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ChangeEntry {
     pub tenant: TenantId,
     pub seq: u64,

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{ConnectionId, TenantId};
 
 /// Where a connection stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum ConnectionStatus {
     Connected,
     /// Tokens were refused (`invalid_grant`): work is parked until an admin reconnects.
@@ -26,7 +26,7 @@ impl ConnectionStatus {
 }
 
 /// Salesforce production or sandbox.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Environment {
     Production,
@@ -34,7 +34,7 @@ pub enum Environment {
 }
 
 /// The Salesforce user who authorised the connection.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConnectedUser {
     pub id: String,
     pub username: String,
@@ -115,7 +115,7 @@ impl Connection {
 }
 
 /// How provisioning the org went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ProvisioningState {
     /// Every field exists and is granted to the integration user.
@@ -127,7 +127,7 @@ pub enum ProvisioningState {
 }
 
 /// The outcome of the last provisioning run, kept on the connection.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Provisioning {
     pub state: ProvisioningState,
     /// Why the org refused (its error code and message).

@@ -5,7 +5,7 @@ use crate::ids::{ConnectionId, TenantId};
 use crate::model::PageRequest;
 
 /// Outcome of one event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ReportStatus {
     Success,

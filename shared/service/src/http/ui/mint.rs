@@ -20,17 +20,21 @@ use crate::http::error::ApiError;
 use crate::http::params::{JsonBody, Params};
 use crate::tenants::{self, parse_connection_id};
 
-#[derive(Debug, Deserialize)]
+/// What a session link is for: one connection (or every one of the tenant's), how long.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct MintBody {
+pub(crate) struct MintBody {
+    /// The connection the session may reach (absent: the tenant's connections).
     #[serde(default)]
     connection: Option<String>,
+    /// The link's lifetime, 60 to 3,600 seconds (default 900).
     #[serde(default)]
     ttl_seconds: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
-pub(super) struct Minted {
+/// A signed link to the admin page; the token rides in the URL fragment.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Minted {
     token: String,
     url: String,
     expires_at: DateTime<Utc>,
@@ -55,7 +59,15 @@ fn page_base(headers: &HeaderMap) -> Result<String, ApiError> {
     Ok(format!("{scheme}://{host}"))
 }
 
-pub(super) async fn mint(
+#[utoipa::path(
+    post,
+    path = "/v1/ui-sessions",
+    tag = "admin page",
+    request_body = MintBody,
+    responses((status = 201, description = "A signed, short-lived link to the admin page", body = Minted)),
+    security(("api_key" = []))
+)]
+pub(crate) async fn mint(
     State(s): State<HttpState>,
     auth: TenantAuth,
     headers: HeaderMap,

@@ -4,27 +4,26 @@
 //! (`POST /v1/ui-sessions`, then `Authorization: Session <token>` on `/v1` routes).
 
 mod assets;
-mod mint;
+pub(super) mod mint;
 pub mod session;
 
-use axum::Router;
 use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use axum::routing::{get, post};
 
 use super::HttpState;
 use super::auth::TenantAuth;
 use super::error::ApiError;
+use super::route_table::RouteTable;
 use crate::tenants;
 
 /// The page, its assets, and session minting.
-pub(crate) fn routes() -> Router<HttpState> {
-    Router::new()
-        .route("/ui", get(assets::index))
-        .route("/ui/", get(assets::index))
-        .route("/ui/{file}", get(assets::file))
-        .route("/v1/ui-sessions", post(mint::mint))
+pub(crate) fn routes() -> RouteTable {
+    RouteTable::new()
+        .page("/ui", assets::index)
+        .page("/ui/", assets::index)
+        .page("/ui/{file}", assets::file)
+        .post("/v1/ui-sessions", mint::mint)
 }
 
 /// The token of an `Authorization: Session <token>` header, if the request has one.
