@@ -352,6 +352,23 @@ impl CursorStore for FaultyStores {
         )
         .await
     }
+    async fn set_recalc(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        object: &str,
+        checkpoint: &RecalcCheckpoint,
+    ) -> StoreResult<()> {
+        self.call(
+            "cursors",
+            "set_recalc",
+            true,
+            self.inner
+                .cursors
+                .set_recalc(tenant, connection, object, checkpoint),
+        )
+        .await
+    }
     async fn get(
         &self,
         tenant: &TenantId,

@@ -134,6 +134,14 @@ pub trait CursorStore: Send + Sync {
         object: &str,
         checkpoint: Option<&ReconcileCheckpoint>,
     ) -> StoreResult<()>;
+    /// Stores the object's calculated-field re-read checkpoint.
+    async fn set_recalc(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        object: &str,
+        checkpoint: &RecalcCheckpoint,
+    ) -> StoreResult<()>;
 }
 
 /// Links between app records and Salesforce records.

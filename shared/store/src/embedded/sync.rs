@@ -87,6 +87,21 @@ impl CursorStore for EmbeddedStore {
         })
         .await
     }
+    async fn set_recalc(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        object: &str,
+        checkpoint: &RecalcCheckpoint,
+    ) -> StoreResult<()> {
+        check_parts(&[("object", object)])?;
+        let k = key(&[tenant.as_str(), connection.as_str(), object]);
+        self.write(|s, _| {
+            s.cursors.entry(k).or_default().recalc = Some(checkpoint.clone());
+            Ok(())
+        })
+        .await
+    }
     async fn get(
         &self,
         tenant: &TenantId,

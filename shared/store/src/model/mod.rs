@@ -27,6 +27,8 @@ pub use queue::{OutboundMessage, QueueKind, ReceivedMessage};
 pub use quota::{AppQuota, LimitInfo, LimitReading, QuotaUsage};
 pub use report::{ReportEntry, ReportQuery, ReportStatus};
 pub use run::{MAX_RUN_SUMMARY_BYTES, RunRecord};
-pub use sync::{CursorPosition, ObjectCursor, ReconcileCheckpoint, SyncConfigVersion};
+pub use sync::{
+    CursorPosition, ObjectCursor, RecalcCheckpoint, ReconcileCheckpoint, SyncConfigVersion,
+};
 pub use tenant::Tenant;
 pub use token::{StoredToken, TokenVersion, VersionedToken};

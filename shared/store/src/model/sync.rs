@@ -32,6 +32,17 @@ pub struct ObjectCursor {
     /// A reconcile by Id scan under way (the sweep resumes it on its next run).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reconcile: Option<ReconcileCheckpoint>,
+    /// Where the re-read of calculated fields (formula, roll-up) stands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recalc: Option<RecalcCheckpoint>,
+}
+
+/// The rolling re-read of an object's calculated fields: when the last page was read, and
+/// the Id it stopped after (`None`: the next page starts over from the first record).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecalcCheckpoint {
+    pub at: DateTime<Utc>,
+    pub after: Option<String>,
 }
 
 /// Where a reconcile by Id scan stopped: links are checked page by page in key order, and

@@ -128,6 +128,13 @@ impl CursorStore for DynamoStore {
                     key: cursor_sk(connection, object),
                     message: format!("reconcile checkpoint: {e}"),
                 })?,
+            recalc: str_of(&it, "recalc")
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|e| StoreError::Corrupt {
+                    key: cursor_sk(connection, object),
+                    message: format!("recalc checkpoint: {e}"),
+                })?,
         })
     }
 
@@ -237,6 +244,29 @@ impl CursorStore for DynamoStore {
             None => req.update_expression("REMOVE reconcile"),
         };
         req.send()
+            .await
+            .map_err(|e| classify(SERVICE, "UpdateItem", e))?;
+        Ok(())
+    }
+
+    async fn set_recalc(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        object: &str,
+        checkpoint: &RecalcCheckpoint,
+    ) -> StoreResult<()> {
+        check_parts(&[("object", object)])?;
+        let value = serde_json::to_string(checkpoint)
+            .map_err(|e| StoreError::invalid("checkpoint", e.to_string()))?;
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(tenant_pk(tenant)))
+            .key(SK, s(cursor_sk(connection, object)))
+            .update_expression("SET recalc = :r")
+            .expression_attribute_values(":r", s(value))
+            .send()
             .await
             .map_err(|e| classify(SERVICE, "UpdateItem", e))?;
         Ok(())
