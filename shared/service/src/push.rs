@@ -7,6 +7,7 @@
 //! priced ([`sale`]) and written all or nothing in one composite request ([`atomic`]), then
 //! linked, so a redelivery updates instead of creating twice. One report entry per event.
 
+pub(crate) mod activity;
 mod atomic;
 mod budget;
 mod catch_up;
@@ -33,6 +34,7 @@ use crmsync_core::config::SyncConfig;
 use crmsync_core::describe::ObjectDescribe as CoreDescribe;
 use crmsync_core::event::AppEvent;
 use crmsync_core::outbound::{OutboundContext, OutboundDecision, WriteOp, WritePlan};
+use crmsync_core::types::AppObject;
 use crmsync_salesforce::{SObjectRecord, SfClient, SfError};
 use crmsync_store::{Connection, ConnectionId, ConnectionStatus, ReportStatus, SyncRun, TenantId};
 use serde::Serialize;
@@ -569,12 +571,19 @@ async fn push_wave(
             &msg.event.app_id,
         )
         .await?;
+        let activity = match msg.event.app_object {
+            AppObject::Activity => Some(
+                activity::related_links(app, &conn.tenant, &conn.id, config, &msg.event).await?,
+            ),
+            _ => None,
+        };
         let ctx = OutboundContext {
             config,
             links: &links,
             describes,
             owner_directory: owners,
             now: app.now(),
+            activity: activity.as_ref(),
         };
         match crmsync_core::outbound::plan_outbound(&ctx, &msg.event) {
             OutboundDecision::NoChange { .. } => {
@@ -628,6 +637,10 @@ async fn push_wave(
                     )
                     .await?,
                 );
+            }
+            OutboundDecision::Waiting { reason } => {
+                out.outcomes
+                    .push(park(app, conn, &msg, activity::WAITING_FOR_LINK, &reason).await?);
             }
             OutboundDecision::Rejected { errors, plan } => {
                 let code = errors.first().map(|e| e.code.as_str().to_string());

@@ -68,6 +68,7 @@ fn single_step(decision: OutboundDecision) -> Result<WriteStep, (String, String)
             }
         }
         OutboundDecision::Skipped { reason } => Err(("SKIPPED".into(), reason)),
+        OutboundDecision::Waiting { reason } => Err(("WAITING_FOR_LINK".into(), reason)),
         OutboundDecision::NoChange { .. } | OutboundDecision::Superseded { .. } => Err((
             "ALREADY_LINKED".into(),
             "the record is linked already; send an update event".into(),
@@ -135,6 +136,7 @@ pub fn map_records(
         describes: ctx.describes,
         owner_directory: ctx.owners,
         now: ctx.now,
+        activity: None,
     };
     let mut planned: Vec<(String, WriteStep)> = Vec::new();
     for r in records {
