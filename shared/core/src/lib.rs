@@ -42,6 +42,7 @@ pub mod query;
 pub mod reconcile;
 pub mod record;
 pub mod record_types;
+pub mod refusal;
 pub mod sfid;
 pub mod transform;
 pub mod types;

@@ -91,6 +91,11 @@ pub struct LinkTimes {
     /// made before then is told back too, so the app never keeps a restated older value.
     #[serde(default)]
     pub fed: BTreeMap<String, DateTime<Utc>>,
+    /// Salesforce values a rule refused inbound that the app was told about (a change-feed
+    /// notice), by field (or [`OWNER_HASH_KEY`]) → the refused value's hash, so the same
+    /// refusal is told once ([`crate::refusal`]).
+    #[serde(default)]
+    pub refused: BTreeMap<String, String>,
 }
 
 /// An app record as the service read it, for conflict resolution.

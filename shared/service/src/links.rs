@@ -80,6 +80,7 @@ pub fn core_times(t: &crmsync_store::LinkTimes) -> CoreTimes {
         owner_locked: t.owner_locked,
         pending: t.pending.clone(),
         fed: t.fed.clone(),
+        refused: t.refused.clone(),
     }
 }
 
@@ -102,6 +103,7 @@ pub fn store_times(t: &CoreTimes) -> crmsync_store::LinkTimes {
         owner_locked: t.owner_locked,
         pending: t.pending.clone(),
         fed: t.fed.clone(),
+        refused: t.refused.clone(),
     }
 }
 

@@ -305,6 +305,16 @@ pub enum ConflictPolicy {
     MostRecent,
 }
 
+impl ConflictPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConflictPolicy::CrmWins => "crm_wins",
+            ConflictPolicy::AppWins => "app_wins",
+            ConflictPolicy::MostRecent => "most_recent",
+        }
+    }
+}
+
 /// Owners are matched by email; the app's users are app data the config carries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -52,6 +52,10 @@ pub struct LinkTimes {
     /// `LinkTimes::fed`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fed: BTreeMap<String, DateTime<Utc>>,
+    /// Refused Salesforce values the app was told about, by field → value hash (see the
+    /// core's `LinkTimes::refused`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub refused: BTreeMap<String, String>,
 }
 
 /// Outcome of a create-if-absent: exactly one racing writer gets `Created`, the
