@@ -3,10 +3,12 @@
 //! linked Contact or Lead (`WhoId`) and to the deal's Opportunity (`WhatId`, never with a
 //! Lead, as Salesforce refuses that pair). An activity that arrives before its person is
 //! parked with its reason and written once the person is linked; a redelivered or re-sent
-//! activity leaves one Task.
+//! activity leaves one Task. An app-side import of activities relates them the same way
+//! (and refuses, with the reason, those whose person is not linked: an import cannot wait).
 
+use axum::http::{Method, StatusCode};
 use crmsync_e2e::*;
-use crmsync_service::push;
+use crmsync_service::{http, push};
 use crmsync_store::{Environment, ReportStatus};
 use serde_json::{Value, json};
 use sf_emulator::FaultSpec;
@@ -16,6 +18,7 @@ e2e!(
     a_task_about_a_lead_is_related_to_nothing,
     an_activity_before_its_person_waits_then_lands_once_it_is_linked,
     a_redelivered_or_resent_activity_leaves_one_task,
+    an_activity_import_relates_tasks_by_links_and_refuses_the_unlinked,
 );
 
 async fn with_activities(s: Stack) -> Stack {
@@ -302,4 +305,61 @@ async fn a_redelivered_or_resent_activity_leaves_one_task(backend: Backend) {
     assert_eq!(found[0]["WhoId"], json!(contact));
     assert_eq!(found[0]["Description"], json!("Second"));
     assert_eq!(found[0]["TaskSubtype"], json!("Call"), "create-only");
+}
+
+async fn an_activity_import_relates_tasks_by_links_and_refuses_the_unlinked(backend: Backend) {
+    let s = with_activities(Stack::start(backend).await).await;
+    let lead = pushed_lead(&s, "app-imported", "Imported").await;
+    let records = json!([
+        {"app_id": "imp-call-1", "fields": {"contact_id": "app-imported",
+            "communication_type": "call", "notes": "Imported call", "created_at": "2026-11-20T09:00:00Z"}},
+        {"app_id": "imp-email-2", "fields": {"contact_id": "app-imported",
+            "communication_type": "email", "notes": "Imported email"}},
+        {"app_id": "imp-call-3", "fields": {"contact_id": "app-nobody", "communication_type": "call"}}
+    ]);
+    let api = Api::new(http::report_router(s.app.clone()));
+    let body = json!({"import_id": "calls-1", "app_object": "activity", "records": records});
+    let (status, st) = api
+        .call(
+            Method::POST,
+            "/v1/connections/prod/imports",
+            Some(&s.credentials.api_key),
+            Some(body),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{st}");
+    assert_eq!(st["phase"], "done", "{st}");
+    assert_eq!(st["sf_object"], "Task", "{st}");
+    assert_eq!(
+        (st["created"].clone(), st["failed"].clone()),
+        (json!(2), json!(1)),
+        "{st}"
+    );
+    let failure = &st["failures"][0];
+    assert_eq!(failure["app_id"], "imp-call-3", "{st}");
+    assert_eq!(failure["code"], "NOT_LINKED", "{st}");
+    assert!(
+        failure["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("`app-nobody`"),
+        "{failure}"
+    );
+    let found = tasks(&s).await;
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(
+        found.iter().all(|t| t["WhoId"] == json!(lead)),
+        "{found:#?}"
+    );
+    assert!(
+        found.iter().all(|t| t["IsClosed"] == json!(true)),
+        "{found:#?}"
+    );
+    let call = linked(&s, "activity.Task", "imp-call-1")
+        .await
+        .expect("the imported activity is linked to its Task");
+    assert_eq!(
+        s.record(PROD_ORG, "Task", &call)["ActivityDate"],
+        json!("2026-11-20")
+    );
 }

@@ -101,7 +101,7 @@ pub fn relations(
         .or_else(|| links.person.get("Lead"));
     let Some(who) = who else {
         return Err(Unready::Waiting(format!(
-            "waiting for contact `{person}` to be linked to a Salesforce Contact or Lead (its push has not run yet, or the app never sent it); the activity replays once it is"
+            "waiting for contact `{person}` to be linked to a Salesforce Contact or Lead (its push has not run yet, or the app never sent it)"
         )));
     };
     let deal_opportunity = match &named.deal {
@@ -109,7 +109,7 @@ pub fn relations(
             Some(l) => Some(l.salesforce_id.clone()),
             None => {
                 return Err(Unready::Waiting(format!(
-                    "waiting for deal `{deal}` to be linked to a Salesforce Opportunity; the activity replays once it is"
+                    "waiting for deal `{deal}` to be linked to a Salesforce Opportunity (its push has not run yet, or the app never sent it)"
                 )));
             }
         },

@@ -639,6 +639,7 @@ async fn push_wave(
                 );
             }
             OutboundDecision::Waiting { reason } => {
+                let reason = format!("{reason}; the activity is parked and replays once it is");
                 out.outcomes
                     .push(park(app, conn, &msg, activity::WAITING_FOR_LINK, &reason).await?);
             }
