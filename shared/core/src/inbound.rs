@@ -353,7 +353,6 @@ fn decide<R: SalesforceRecord + ?Sized>(
             let current = a.fields.get(&m.app_field).cloned().unwrap_or(Value::Null);
             hash_of_app_value(config, m, &current).unwrap_or_default()
         });
-        let refused_hash = new_hash.clone();
         match ctx.resolve_change(
             &m.salesforce_field,
             new_hash,
@@ -373,14 +372,16 @@ fn decide<R: SalesforceRecord + ?Sized>(
             }
             Outcome::Echo => {}
             Outcome::AppWins => {
+                // Rare: read the value again rather than keep a copy of every field's.
+                let value = record.field(&m.salesforce_field).unwrap_or(Value::Null);
                 refusals.push(Refusal {
                     field: m.salesforce_field.clone(),
                     app_field: m.app_field.clone(),
                     rule: RefusalRule::ConflictPolicy,
                     setting: ctx.policy.as_str().to_string(),
-                    value: record.field(&m.salesforce_field).unwrap_or(Value::Null),
+                    hash: field_hash(m.kind, &value),
+                    value,
                     key: m.salesforce_field.clone(),
-                    hash: refused_hash,
                 });
                 notes.push(FieldNote::new(
                     &m.salesforce_field,
@@ -430,13 +431,8 @@ fn decide<R: SalesforceRecord + ?Sized>(
                 setting,
                 value: Value::String(email.clone()),
                 key: OWNER_HASH_KEY.into(),
-                hash: new_hash.clone(),
+                hash: owner_hash(&email),
             };
-            let locked = refusal(
-                RefusalRule::KeepOwnerField,
-                owners.keep_owner_field.clone().unwrap_or_default(),
-            );
-            let conflict = refusal(RefusalRule::ConflictPolicy, ctx.policy.as_str().into());
             match ctx.resolve_change(
                 OWNER_HASH_KEY,
                 new_hash,
@@ -445,7 +441,8 @@ fn decide<R: SalesforceRecord + ?Sized>(
                 Value::String(app_user),
             ) {
                 Outcome::Apply(_, _) if owner_locked => {
-                    refusals.push(locked);
+                    let flag = owners.keep_owner_field.clone().unwrap_or_default();
+                    refusals.push(refusal(RefusalRule::KeepOwnerField, flag));
                     notes.push(FieldNote::new(
                         OWNER_HASH_KEY,
                         "owner change refused: the app record has future scheduled events",
@@ -463,7 +460,8 @@ fn decide<R: SalesforceRecord + ?Sized>(
                 }
                 Outcome::Echo => {}
                 Outcome::AppWins => {
-                    refusals.push(conflict);
+                    let policy = ctx.policy.as_str().to_string();
+                    refusals.push(refusal(RefusalRule::ConflictPolicy, policy));
                     notes.push(FieldNote::new(
                         OWNER_HASH_KEY,
                         "conflict: the app's newer owner is kept",

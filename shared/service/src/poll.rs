@@ -642,12 +642,10 @@ pub(crate) async fn apply_record_with(
         kind: ChangeKind::Upsert,
         payload,
     }];
-    let linked_app = link.as_ref().map(linked_app_record);
-    let named = linked_app.as_ref().map(|(o, i)| (o.as_str(), i.as_str()));
     changes.extend(crate::notices::notice(
         connection,
         &decision,
-        named,
+        link.as_ref().map(linked_app_record),
         app_id.clone(),
         fields.get("SystemModstamp"),
     ));
@@ -723,8 +721,8 @@ async fn told_refusals(
     if let Some(notice) = crate::notices::notice(
         connection,
         decision,
-        Some((&app_object, &app_id)),
-        own.then(|| app_id.clone()),
+        Some((app_object, app_id)),
+        own.then(|| app_id.to_string()),
         fields.get("SystemModstamp"),
     ) {
         app.stores
@@ -749,10 +747,10 @@ async fn told_refusals(
 }
 
 /// The app record a link belongs to: (app object, app id).
-fn linked_app_record(link: &Link) -> (String, String) {
+fn linked_app_record(link: &Link) -> (&str, &str) {
     (
-        crate::links::app_object_of(&link.app_object).to_string(),
-        link.app_id.clone(),
+        crate::links::app_object_of(&link.app_object),
+        link.app_id.as_str(),
     )
 }
 
