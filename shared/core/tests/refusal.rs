@@ -5,12 +5,12 @@
 mod common;
 
 use chrono::{TimeZone, Utc};
-use crmsync_core::config::{SyncConfig, SyncRule};
+use crmsync_core::config::{ConflictPolicy, SyncConfig, SyncRule};
 use crmsync_core::inbound::{
     InboundAction, InboundDecision, decide_inbound, decide_inbound_linked,
 };
 use crmsync_core::refusal::RefusalRule;
-use crmsync_core::types::{Link, OWNER_HASH_KEY};
+use crmsync_core::types::{FieldChange, Link, OWNER_HASH_KEY};
 use serde_json::{Value, json};
 
 fn config() -> SyncConfig {
@@ -127,4 +127,56 @@ fn an_app_only_field_changed_in_salesforce_is_refused() {
     assert_eq!(d.refusals[0].value, json!("Intern"));
     assert_eq!(d.action, InboundAction::NoChange, "never applied");
     assert!(decide(&cfg, &r, &after(&link, &d)).refusals.is_empty());
+}
+
+#[test]
+fn a_conflict_lost_and_a_value_not_accepted_are_refusals_too() {
+    // most_recent: the app changed Title after Salesforce's edit was made.
+    let mut cfg = config();
+    cfg.conflict_policy = ConflictPolicy::MostRecent;
+    let app_change = FieldChange {
+        at: Utc.with_ymd_and_hms(2026, 11, 21, 8, 0, 0).unwrap(),
+        synced_at: Utc.with_ymd_and_hms(2026, 11, 21, 8, 0, 1).unwrap(),
+    };
+    let link = synced(&cfg, |l| {
+        l.times.app.insert("Title".into(), app_change);
+    });
+    let mut r = common::lead_record();
+    r["Title"] = json!("Older edit"); // LastModifiedDate 07:57:32, before the app's 08:00
+    let d = decide(&cfg, &r, &link);
+    assert_eq!(d.refusals.len(), 1, "{:?}", d.refusals);
+    let refusal = &d.refusals[0];
+    assert_eq!(refusal.rule, RefusalRule::ConflictPolicy);
+    assert_eq!(refusal.setting, "most_recent");
+    assert_eq!(refusal.value, json!("Older edit"));
+    assert!(refusal.why().contains("most_recent"), "{}", refusal.why());
+
+    // A value outside the mapping's inbound_allow list.
+    let mut cfg = config();
+    let status = cfg
+        .objects
+        .get_mut("Lead")
+        .unwrap()
+        .fields
+        .iter_mut()
+        .find(|m| m.salesforce_field == "Status")
+        .unwrap();
+    status.values = None;
+    status.inbound_allow = Some(vec!["Open - Not Contacted".into()]);
+    let link = synced(&cfg, |_| {});
+    let mut r = common::lead_record();
+    r["Status"] = json!("Closed - Converted");
+    let d = decide(&cfg, &r, &link);
+    let allow: Vec<_> = d
+        .refusals
+        .iter()
+        .filter(|r| r.rule == RefusalRule::InboundAllow)
+        .collect();
+    assert_eq!(allow.len(), 1, "{:?}", d.refusals);
+    assert_eq!(allow[0].field, "Status");
+    assert!(
+        allow[0].setting.contains("Open - Not Contacted"),
+        "{:?}",
+        allow[0]
+    );
 }
