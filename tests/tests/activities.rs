@@ -214,8 +214,20 @@ async fn an_activity_before_its_person_waits_then_lands_once_it_is_linked(backen
         "the reason names the person: {parked:#?}"
     );
     assert_eq!(s.count(PROD_ORG, "Task", "Id != null").await, 0);
+    // A later event of the same activity waits behind it.
+    s.advance(chrono::Duration::seconds(5));
+    let later = call(
+        &s,
+        "call-early",
+        json!({"contact_id": "app-late", "communication_type": "call", "notes": "Early bird, again"}),
+    );
+    let later_id = id_of(&later);
+    s.send_events("prod", vec![later]).await;
+    s.drain_push().await;
+    let behind = s.report("prod", &later_id).await.expect("reported");
+    assert_eq!(behind.code.as_deref(), Some("BEHIND_PARKED"), "{behind:#?}");
 
-    // Still unknown: a poll leaves it parked (not sent back to the queue every minute).
+    // Still unknown: a poll leaves both parked (not sent back to the queue every minute).
     s.poll("prod").await;
     let still = s.report("prod", &event_id).await.expect("reported");
     assert_eq!(
@@ -223,6 +235,8 @@ async fn an_activity_before_its_person_waits_then_lands_once_it_is_linked(backen
         Some("WAITING_FOR_LINK"),
         "{still:#?}"
     );
+    let behind = s.report("prod", &later_id).await.expect("reported");
+    assert_eq!(behind.code.as_deref(), Some("BEHIND_PARKED"), "{behind:#?}");
     assert!(s.receive_push(10).await.is_empty(), "nothing was replayed");
 
     // The person arrives; the next poll replays the activity, which now has its WhoId.
@@ -230,16 +244,22 @@ async fn an_activity_before_its_person_waits_then_lands_once_it_is_linked(backen
     s.advance(chrono::Duration::minutes(1));
     let run = s.poll("prod").await;
     assert!(
-        run.messages.iter().any(|m| m.contains("1 parked event")),
+        run.messages.iter().any(|m| m.contains("2 parked event")),
         "{run:#?}"
     );
     s.drain_push().await;
-    let done = s.report("prod", &event_id).await.expect("reported");
-    assert_eq!(done.status, ReportStatus::Success, "{done:#?}");
+    for id in [&event_id, &later_id] {
+        let done = s.report("prod", id).await.expect("reported");
+        assert_eq!(done.status, ReportStatus::Success, "{done:#?}");
+    }
     let tasks = tasks(&s).await;
-    assert_eq!(tasks.len(), 1, "{tasks:#?}");
+    assert_eq!(
+        tasks.len(),
+        1,
+        "one Task, updated by the later event: {tasks:#?}"
+    );
     assert_eq!(tasks[0]["WhoId"], json!(lead));
-    assert_eq!(tasks[0]["Description"], json!("Early bird"));
+    assert_eq!(tasks[0]["Description"], json!("Early bird, again"));
 }
 
 async fn a_redelivered_or_resent_activity_leaves_one_task(backend: Backend) {

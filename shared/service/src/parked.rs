@@ -134,7 +134,9 @@ async fn replay_under_lease(
 }
 
 /// `parked` without the activities still waiting for a link of the person or deal they
-/// name ([`crate::push::activity`]); the config is read only when one waits.
+/// name ([`crate::push::activity`]), nor the events of the same activity parked behind one
+/// (they would only park again). The config is read only when one waits; each named
+/// person and deal is looked up once.
 async fn still_waiting_left_out(
     app: &App,
     tenant: &TenantId,
@@ -150,24 +152,35 @@ async fn still_waiting_left_out(
     let config = crate::config_service::load_or_init(app, tenant, connection)
         .await?
         .config;
-    let mut out = Vec::with_capacity(parked.len());
-    for entry in parked {
-        let message = entry
-            .payload
+    let message = |e: &crmsync_store::ReportEntry| {
+        e.payload
             .as_ref()
-            .and_then(|p| serde_json::from_value::<PushMessage>(p.clone()).ok());
-        let ready = match (&message, waiting(&entry)) {
-            (Some(m), true) => {
-                crate::push::activity::links_ready(app, tenant, connection, &config, &m.event)
-                    .await?
+            .and_then(|p| serde_json::from_value::<PushMessage>(p.clone()).ok())
+    };
+    let mut known = std::collections::BTreeMap::new();
+    let mut still = std::collections::BTreeSet::new();
+    for entry in parked.iter().filter(|e| waiting(e)) {
+        let Some(m) = message(entry) else { continue };
+        let named = crmsync_core::activity::named(&config, &m.event);
+        let key = (named.contact, named.deal);
+        let ready = match known.get(&key) {
+            Some(ready) => *ready,
+            None => {
+                let ready =
+                    crate::push::activity::links_ready(app, tenant, connection, &config, &m.event)
+                        .await?;
+                known.insert(key, ready);
+                ready
             }
-            _ => true,
         };
-        if ready {
-            out.push(entry);
+        if !ready {
+            still.insert(m.group_id());
         }
     }
-    Ok(out)
+    Ok(parked
+        .into_iter()
+        .filter(|e| message(e).is_none_or(|m| !still.contains(&m.group_id())))
+        .collect())
 }
 
 /// Every parked report entry of a connection, all pages.
