@@ -104,7 +104,11 @@ pub fn relations(
             "waiting for contact `{person}` to be linked to a Salesforce Contact or Lead (its push has not run yet, or the app never sent it)"
         )));
     };
-    let deal_opportunity = match &named.deal {
+    // A deal can only be linked while Opportunity syncs; otherwise it is not waited for.
+    let deal = named
+        .deal
+        .filter(|_| config.object("Opportunity").is_some());
+    let deal_opportunity = match &deal {
         Some(deal) => match links.deal.get("Opportunity") {
             Some(l) => Some(l.salesforce_id.clone()),
             None => {

@@ -198,6 +198,17 @@ fn an_unlinked_person_or_deal_waits_and_no_person_is_skipped() {
         other => panic!("expected to wait for the deal, got {other:#?}"),
     }
 
+    // With Opportunity sync off, a deal can never be linked: it is not waited for.
+    let mut no_deals = cfg.clone();
+    no_deals.objects.get_mut("Opportunity").unwrap().enabled = false;
+    let p = written(decide(
+        &no_deals,
+        &BTreeMap::new(),
+        &person(&[("Contact", CONTACT)]),
+        &ev,
+    ));
+    assert!(!p.steps[0].fields.contains_key("WhatId"), "{p:#?}");
+
     let ev = call(json!({"sf_contact_id": CONTACT}));
     match decide(
         &cfg,
