@@ -5,22 +5,25 @@
 //! `WhatId` come from crmsync's own links of those records, never from Salesforce ids the
 //! app sends. Salesforce's rules, and where they are written down:
 //!
-//! - `WhoId` is a Contact or a Lead (Object Reference, Task: "WhoId … a lead or a
-//!   contact"; another object's id is `FIELD_INTEGRITY_EXCEPTION` "Name ID: id value of
-//!   incorrect type", as recorded in jsforce issue #1006).
+//! - `WhoId` is a Contact or a Lead (Object Reference, TaskWhoRelation: the relation
+//!   "Refers to: Contact, Lead"; jsforce issue #1006 records the refusal of an Account id
+//!   as `FIELD_INTEGRITY_EXCEPTION` "Name ID: id value of incorrect type" on `WhoId`).
 //! - `WhatId` (an Account, Opportunity, …) must stay empty when `WhoId` is a Lead
 //!   (rioeducation.com "Salesforce Activity WhatID & WhoID"; ZynBit's knowledge base: a
 //!   Lead and an Account together fail with "field integrity exception: WhoId, WhatId").
 //!   So a Task about a Lead goes without its deal, with a note.
-//! - `TaskSubtype` (`Call`, `Email`) is set on create and cannot be updated (Object
-//!   Reference, Task: the field is createable, not updateable; the emulator's describe says
-//!   the same and refuses it on update with `INVALID_FIELD_FOR_INSERT_UPDATE`), so a later
-//!   event of the same activity updates the Task without it.
+//! - `TaskSubtype` (`Call`, `Email`) is set on create only. Not found quoted in the
+//!   documentation search here; the project already relies on it (README, "Creates upsert
+//!   by crmsync's key"), and the emulator's describe has it createable, not updateable,
+//!   refusing it on update with `INVALID_FIELD_FOR_INSERT_UPDATE`. So a later event of the
+//!   same activity updates the Task without it (harmless if Salesforce allowed it).
 //! - `Status` `Completed` closes the Task; Salesforce stamps the read-only
-//!   `CompletedDateTime` itself. `ActivityDate` is a date (the due date, "always set to
-//!   midnight in UTC").
+//!   `CompletedDateTime` itself. `ActivityDate` is a date, the due date (Object
+//!   Reference, Task: its timestamp "is always set to midnight in the Coordinated
+//!   Universal Time (UTC) time zone").
 //!
-//! An activity whose person (or named deal) has no link yet waits ([`Planned::Waiting`]):
+//! An activity whose person (or named deal) has no link yet waits
+//! ([`crate::outbound::OutboundDecision::Waiting`]):
 //! the service parks it and replays it once the link exists, so no Task is written
 //! without a `WhoId`. Each activity is linked to its Task, so a second event of the same
 //! activity (a redelivery, a re-send) updates that Task instead of creating another.
