@@ -106,7 +106,7 @@ fn call(s: &Stack, app_id: &str, fields: Value) -> Value {
 async fn tasks(s: &Stack) -> Vec<serde_json::Map<String, Value>> {
     s.soql(
         PROD_ORG,
-        "SELECT Id, WhoId, Who.Name, WhatId, Subject, Status, IsClosed, Priority, TaskSubtype, \
+        "SELECT Id, WhoId, Who.Name, WhatId, AccountId, Subject, Status, IsClosed, Priority, TaskSubtype, \
          CallDurationInSeconds, CallType, CallDisposition, Description, ActivityDate, \
          CompletedDateTime FROM Task",
     )
@@ -143,6 +143,7 @@ async fn a_call_lands_as_a_completed_task_on_the_linked_contact_and_deal(backend
     assert_eq!(t["WhoId"], json!(contact));
     assert_eq!(t["Who"]["Name"], json!("Callee"), "{t:#?}");
     assert_eq!(t["WhatId"], json!(opportunity), "the deal's Opportunity");
+
     assert_eq!(t["Status"], json!("Completed"));
     assert_eq!(t["IsClosed"], json!(true));
     assert_eq!(t["Priority"], json!("Normal"), "the org default");
@@ -323,6 +324,11 @@ async fn a_redelivered_or_resent_activity_leaves_one_task(backend: Backend) {
     assert_eq!(found.len(), 1, "{found:#?}");
     assert_eq!(found[0]["Id"], json!(task));
     assert_eq!(found[0]["WhoId"], json!(contact));
+    assert_eq!(
+        found[0]["AccountId"],
+        s.record(PROD_ORG, "Contact", &contact)["AccountId"],
+        "Salesforce files a Task with no WhatId under its Contact's account"
+    );
     assert_eq!(found[0]["Description"], json!("Second"));
     assert_eq!(found[0]["TaskSubtype"], json!("Call"), "create-only");
 }

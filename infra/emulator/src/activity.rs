@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
+use crate::store::Store;
 
 pub fn derive_task(rec: &mut Map<String, Value>, now: &str) {
     let closed = rec.get("Status").and_then(Value::as_str) == Some("Completed");
@@ -17,6 +18,25 @@ pub fn derive_task(rec: &mut Map<String, Value>, now: &str) {
     }
     let high = rec.get("Priority").and_then(Value::as_str) == Some("High");
     rec.insert("IsHighPriority".into(), Value::Bool(high));
+}
+
+/// `AccountId`, as Salesforce derives it (Object Reference, Task, `AccountId`): the
+/// `WhatId`'s account when it is an Account or an Opportunity; else, with a Contact as
+/// `WhoId`, that contact's `AccountId`; else null.
+pub fn derive_account(store: &Store, rec: &mut Map<String, Value>) {
+    let id_of = |field: &str| rec.get(field).and_then(Value::as_str).unwrap_or_default();
+    let account_of = |id: &str, objects: &[&str]| -> Option<Value> {
+        let (object, r) = store.find_any(id)?;
+        match object {
+            "Account" if objects.contains(&"Account") => Some(Value::String(r.id.clone())),
+            o if objects.contains(&o) => Some(r.get("AccountId").clone()),
+            _ => None,
+        }
+    };
+    let account = account_of(id_of("WhatId"), &["Account", "Opportunity"])
+        .or_else(|| account_of(id_of("WhoId"), &["Contact"]))
+        .unwrap_or(Value::Null);
+    rec.insert("AccountId".into(), account);
 }
 
 /// A Task naming a Lead as its `WhoId` cannot be related to anything (`WhatId`). Sources:

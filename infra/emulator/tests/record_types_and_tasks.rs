@@ -211,6 +211,11 @@ async fn a_completed_call_task_is_closed_and_stamped() {
         (t["Who"]["Name"].clone(), t["What"]["Name"].clone()),
         (json!("Who"), json!("What"))
     );
+    // Salesforce derives AccountId: here the WhatId is the Account itself.
+    let (_, q) = api
+        .query(&format!("SELECT AccountId FROM Task WHERE Id = '{task}'"))
+        .await;
+    assert_eq!(q["records"][0]["AccountId"], json!(account), "{q}");
 
     // Reopening clears the stamp; TaskSubtype and CompletedDateTime are not updateable.
     let (s, b) = api
