@@ -7,7 +7,7 @@
 use chrono::Duration;
 use crmsync_core::config::ConflictPolicy;
 use crmsync_e2e::*;
-use crmsync_store::{Environment, ReportStatus};
+use crmsync_store::{ChangeKind, Environment, ReportStatus};
 use serde_json::{Value, json};
 
 e2e!(
@@ -277,8 +277,15 @@ async fn keep_owner_field_refuses_owner_changes_from_salesforce(backend: Backend
     s.advance(Duration::minutes(1));
     s.poll("prod").await;
     let got = s.changes_after(before).await;
-    let mine = find_changes(&got, &lead);
+    let (mine, notices): (Vec<_>, Vec<_>) = find_changes(&got, &lead)
+        .into_iter()
+        .partition(|e| e.kind != ChangeKind::Notice);
     assert_eq!(mine.len(), 1, "{got:#?}");
+    assert_eq!(
+        notices.len(),
+        1,
+        "the app is told why (notices.rs): {got:#?}"
+    );
     assert!(
         mine[0].payload["fields"].get("owner_id").is_none(),
         "owner change sent although the app keeps its owner: {:#?}",

@@ -644,6 +644,7 @@ fn task_fields() -> Vec<FieldDef> {
             .readonly()
             .defaulted(),
         FieldDef::new("CompletedDateTime", Datetime).readonly(),
+        polymorphic("AccountId", "Account ID", "Account", &["Account"]).readonly(),
         FieldDef::new("TaskSubtype", Picklist)
             .picklist(&["Task", "Email", "ListEmail", "Cadence", "Call"], true)
             .len(40)

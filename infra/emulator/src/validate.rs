@@ -203,6 +203,9 @@ pub fn check_record(
             }
         }
     }
+    if def.name == "Task" {
+        crate::activity::check_task(rec)?;
+    }
     for rule in org.validation_rules.iter().filter(|r| r.object == def.name) {
         let Some(n) = rec.get(&rule.field).and_then(Value::as_f64) else {
             continue;

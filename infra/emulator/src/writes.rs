@@ -102,10 +102,17 @@ fn derive(def: &ObjectDef, rec: &mut Map<String, Value>) {
 }
 
 /// Derived fields that carry the write's time (a Task's `CompletedDateTime`).
-fn derive_stamped(st: &State, def: &ObjectDef, rec: &mut Map<String, Value>, opts: &WriteOpts) {
+fn derive_stamped(
+    st: &State,
+    org: usize,
+    def: &ObjectDef,
+    rec: &mut Map<String, Value>,
+    opts: &WriteOpts,
+) {
     if def.name == "Task" {
         let now = sf_datetime(opts.stamp.unwrap_or_else(|| st.clock.now()));
         crate::activity::derive_task(rec, &now);
+        crate::activity::derive_account(&st.orgs[org].store, rec);
     }
 }
 
@@ -201,7 +208,7 @@ pub fn create(
         _ => None,
     };
     derive(&def, &mut rec);
-    derive_stamped(st, &def, &mut rec, opts);
+    derive_stamped(st, org, &def, &mut rec, opts);
     if !opts.admin {
         check_owner(st, org, &def, input)?;
         crate::record_types::check(&st.orgs[org], &def, input)?;
@@ -310,7 +317,7 @@ pub fn update(
     let mut rec = existing.fields.clone();
     apply_input(&def, input, &mut rec, false, opts.admin)?;
     derive(&def, &mut rec);
-    derive_stamped(st, &def, &mut rec, opts);
+    derive_stamped(st, org, &def, &mut rec, opts);
     if !opts.admin {
         check_owner(st, org, &def, input)?;
         crate::record_types::check(&st.orgs[org], &def, input)?;

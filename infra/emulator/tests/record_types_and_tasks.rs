@@ -211,6 +211,11 @@ async fn a_completed_call_task_is_closed_and_stamped() {
         (t["Who"]["Name"].clone(), t["What"]["Name"].clone()),
         (json!("Who"), json!("What"))
     );
+    // Salesforce derives AccountId: here the WhatId is the Account itself.
+    let (_, q) = api
+        .query(&format!("SELECT AccountId FROM Task WHERE Id = '{task}'"))
+        .await;
+    assert_eq!(q["records"][0]["AccountId"], json!(account), "{q}");
 
     // Reopening clears the stamp; TaskSubtype and CompletedDateTime are not updateable.
     let (s, b) = api
@@ -290,4 +295,56 @@ async fn a_who_id_of_another_object_is_a_field_integrity_exception() {
         (400, "INVALID_CROSS_REFERENCE_KEY"),
         "{b}"
     );
+}
+
+#[tokio::test]
+async fn a_task_about_a_lead_cannot_be_related_to_a_record() {
+    let (_emu, api) = setup(OrgSpec::new("lwhat")).await;
+    let (_, l) = api
+        .post(
+            "sobjects/Lead",
+            json!({"LastName": "Prospect", "Company": "Prospects Ltd"}),
+        )
+        .await;
+    let lead = l["id"].as_str().unwrap().to_string();
+    let (_, a) = api
+        .post("sobjects/Account", json!({"Name": "Related Inc"}))
+        .await;
+    let account = a["id"].as_str().unwrap().to_string();
+    let (s, b) = api
+        .post(
+            "sobjects/Task",
+            json!({"Subject": "Call", "WhoId": lead, "WhatId": account, "Status": "Completed"}),
+        )
+        .await;
+    assert_eq!(s, 400, "{b}");
+    let (code, _, fields) = error(&b);
+    assert_eq!(code, "FIELD_INTEGRITY_EXCEPTION");
+    assert_eq!(fields, json!(["WhoId", "WhatId"]));
+    assert_eq!(
+        api.query("SELECT Id FROM Task").await.1["totalSize"],
+        json!(0)
+    );
+
+    // The Lead alone is fine; so is adding a WhatId once the Who is not a Lead.
+    let (s, b) = api
+        .post("sobjects/Task", json!({"Subject": "Call", "WhoId": lead}))
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let task = b["id"].as_str().unwrap().to_string();
+    let (s, b) = api
+        .patch(&format!("sobjects/Task/{task}"), json!({"WhatId": account}))
+        .await;
+    assert_eq!(
+        (s, error_code(&b)),
+        (400, "FIELD_INTEGRITY_EXCEPTION"),
+        "an update is held to the rule too: {b}"
+    );
+    let (s, b) = api
+        .patch(
+            &format!("sobjects/Task/{task}"),
+            json!({"WhoId": null, "WhatId": account}),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
 }

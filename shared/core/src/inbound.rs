@@ -11,6 +11,7 @@ use crate::config::{ConflictPolicy, FieldMapping, SyncConfig};
 use crate::hash::{field_hash, owner_hash};
 use crate::mapping::{app_value_of_owned, hash_of_app_value};
 use crate::record::SalesforceRecord;
+use crate::refusal::{Refusal, RefusalRule};
 use crate::transform::parse_datetime;
 use crate::types::{
     AppObject, AppRecord, FieldChange, FieldMap, FieldNote, Link, LinkHashes, LinkTimes,
@@ -70,6 +71,10 @@ pub struct InboundDecision {
     /// The link's change times to store with `link_hashes` ([`decide_inbound_linked`]).
     #[serde(default)]
     pub link_times: LinkTimes,
+    /// Salesforce changes a rule refused that the app has not been told about yet
+    /// ([`crate::refusal`]; `link_times.refused` remembers them once told).
+    #[serde(default)]
+    pub refusals: Vec<Refusal>,
 }
 
 /// A record the core cannot read at all.
@@ -242,6 +247,7 @@ fn decide<R: SalesforceRecord + ?Sized>(
         notes: Vec::new(),
         unmapped_owner_email: None,
         link_times: stored_times.clone(),
+        refusals: Vec::new(),
     };
     let Some(obj) = config.object(sf_object) else {
         let app_object =
@@ -285,6 +291,7 @@ fn decide<R: SalesforceRecord + ?Sized>(
     let mut times = stored_times.clone();
     let mut fields = FieldMap::new();
     let mut notes = Vec::new();
+    let mut refusals = Vec::new();
 
     for m in obj.fields.iter().filter(|m| m.rule.inbound()) {
         let Some(sf_value) = record.field(&m.salesforce_field) else {
@@ -327,6 +334,16 @@ fn decide<R: SalesforceRecord + ?Sized>(
             }
         };
         if m.inbound_allow.is_some() && !allowed(m, &app_value) {
+            let allow = m.inbound_allow.as_deref().unwrap_or_default().join(", ");
+            refusals.push(Refusal {
+                field: m.salesforce_field.clone(),
+                app_field: m.app_field.clone(),
+                rule: RefusalRule::InboundAllow,
+                setting: format!("accepted: {allow}"),
+                value: app_value.clone(),
+                key: m.salesforce_field.clone(),
+                hash: new_hash.clone(),
+            });
             notes.push(FieldNote::new(
                 &m.salesforce_field,
                 format!(
@@ -358,11 +375,27 @@ fn decide<R: SalesforceRecord + ?Sized>(
                 hashes.insert(m.salesforce_field.clone(), h);
             }
             Outcome::Echo => {}
-            Outcome::AppWins => notes.push(FieldNote::new(
-                &m.salesforce_field,
-                "conflict: the app's newer value is kept",
-            )),
+            Outcome::AppWins => {
+                // Rare: read the value again rather than keep a copy of every field's.
+                let value = record.field(&m.salesforce_field).unwrap_or(Value::Null);
+                refusals.push(Refusal {
+                    field: m.salesforce_field.clone(),
+                    app_field: m.app_field.clone(),
+                    rule: RefusalRule::ConflictPolicy,
+                    setting: ctx.policy.as_str().to_string(),
+                    hash: field_hash(m.kind, &value),
+                    value,
+                    key: m.salesforce_field.clone(),
+                });
+                notes.push(FieldNote::new(
+                    &m.salesforce_field,
+                    "conflict: the app's newer value is kept",
+                ))
+            }
         }
+    }
+    if link.is_some() {
+        refusals.extend(app_only_changes(obj, record, &hashes, &times));
     }
 
     let mut unmapped_owner_email = None;
@@ -395,6 +428,15 @@ fn decide<R: SalesforceRecord + ?Sized>(
                 || (app_record.is_none() && times.owner_locked == Some(true))
         });
         if let Some(app_user) = app_user {
+            let refusal = |rule, setting: String| Refusal {
+                field: "OwnerId".into(),
+                app_field: owners.app_field.clone(),
+                rule,
+                setting,
+                value: Value::String(email.clone()),
+                key: OWNER_HASH_KEY.into(),
+                hash: owner_hash(&email),
+            };
             match ctx.resolve_change(
                 OWNER_HASH_KEY,
                 new_hash,
@@ -402,10 +444,14 @@ fn decide<R: SalesforceRecord + ?Sized>(
                 app_hash,
                 Value::String(app_user),
             ) {
-                Outcome::Apply(_, _) if owner_locked => notes.push(FieldNote::new(
-                    OWNER_HASH_KEY,
-                    "owner change refused: the app record has future scheduled events",
-                )),
+                Outcome::Apply(_, _) if owner_locked => {
+                    let flag = owners.keep_owner_field.clone().unwrap_or_default();
+                    refusals.push(refusal(RefusalRule::KeepOwnerField, flag));
+                    notes.push(FieldNote::new(
+                        OWNER_HASH_KEY,
+                        "owner change refused: the app record has future scheduled events",
+                    ))
+                }
                 Outcome::Apply(v, h) => {
                     fields.insert(owners.app_field.clone(), v);
                     hashes.insert(OWNER_HASH_KEY.to_string(), h);
@@ -417,10 +463,14 @@ fn decide<R: SalesforceRecord + ?Sized>(
                     hashes.insert(OWNER_HASH_KEY.to_string(), h);
                 }
                 Outcome::Echo => {}
-                Outcome::AppWins => notes.push(FieldNote::new(
-                    OWNER_HASH_KEY,
-                    "conflict: the app's newer owner is kept",
-                )),
+                Outcome::AppWins => {
+                    let policy = ctx.policy.as_str().to_string();
+                    refusals.push(refusal(RefusalRule::ConflictPolicy, policy));
+                    notes.push(FieldNote::new(
+                        OWNER_HASH_KEY,
+                        "conflict: the app's newer owner is kept",
+                    ))
+                }
             }
         } else {
             notes.push(FieldNote::new(
@@ -475,10 +525,15 @@ fn decide<R: SalesforceRecord + ?Sized>(
     } else {
         InboundAction::Update { fields }
     };
-    if matches!(action, InboundAction::Skipped { .. }) {
+    let refusals = if matches!(action, InboundAction::Skipped { .. }) {
         hashes = link.cloned().unwrap_or_default();
         times = stored_times;
-    }
+        Vec::new()
+    } else {
+        let untold = crate::refusal::untold(refusals.clone(), &stored_times.refused);
+        times.refused = crate::refusal::remembered(&refusals);
+        untold
+    };
     Ok(InboundDecision {
         salesforce_id,
         sf_object: sf_object.to_string(),
@@ -488,7 +543,44 @@ fn decide<R: SalesforceRecord + ?Sized>(
         notes,
         unmapped_owner_email,
         link_times: times,
+        refusals,
     })
+}
+
+/// Salesforce changes to `app_only` fields of a linked record: the value differs from the
+/// one crmsync last wrote (and is not a write of crmsync's still pending).
+fn app_only_changes<R: SalesforceRecord + ?Sized>(
+    obj: &crate::config::ObjectConfig,
+    record: &R,
+    hashes: &LinkHashes,
+    times: &LinkTimes,
+) -> Vec<Refusal> {
+    let mut out = Vec::new();
+    for m in obj
+        .fields
+        .iter()
+        .filter(|m| m.rule == crate::config::SyncRule::AppOnly)
+    {
+        let Some(value) = record.field(&m.salesforce_field) else {
+            continue;
+        };
+        let hash = field_hash(m.kind, &value);
+        let last = hashes.get(&m.salesforce_field);
+        if last.is_none_or(|l| *l == hash) || times.pending.get(&m.salesforce_field) == Some(&hash)
+        {
+            continue;
+        }
+        out.push(Refusal {
+            field: m.salesforce_field.clone(),
+            app_field: m.app_field.clone(),
+            rule: RefusalRule::AppOnly,
+            setting: "app_only".into(),
+            value,
+            key: m.salesforce_field.clone(),
+            hash,
+        });
+    }
+    out
 }
 
 /// What unlinking an app record from a deleted Salesforce record clears: the app fields

@@ -25,6 +25,7 @@
 //! the fields a mapping reads; every decision function is generic over
 //! [`record::SalesforceRecord`] and also accepts a `serde_json::Value`.
 
+pub mod activity;
 pub mod catch_up;
 pub mod config;
 pub mod conflict;
@@ -41,6 +42,7 @@ pub mod query;
 pub mod reconcile;
 pub mod record;
 pub mod record_types;
+pub mod refusal;
 pub mod sfid;
 pub mod transform;
 pub mod types;

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::activity::{ActivityLinks, Unready};
 use crate::config::{ObjectConfig, SyncConfig};
 use crate::conflict::{app_change_applies, app_change_is_superseded};
 use crate::describe::ObjectDescribe;
@@ -19,7 +20,7 @@ use crate::hash::{field_hash, owner_hash};
 use crate::mapping::sf_value_of;
 use crate::matching::{AccountQuery, ContactQuery, Lookup, MatchStep};
 use crate::preflight::{PreflightError, WriteKind, check_write};
-use crate::transform::{SF_DATE_FORMAT, format_sf_datetime, parse_date, parse_datetime};
+use crate::transform::{SF_DATE_FORMAT, parse_date, parse_datetime};
 use crate::types::{
     AppObject, EventKind, FieldChange, FieldMap, FieldNote, Link, LinkHashes, LinkTimes,
     OWNER_HASH_KEY,
@@ -37,6 +38,8 @@ pub struct OutboundContext<'a> {
     pub owner_directory: &'a BTreeMap<String, String>,
     /// When the plan is written: the `synced_at` of the app changes it carries.
     pub now: DateTime<Utc>,
+    /// For an activity: the links of the person and deal it names ([`crate::activity`]).
+    pub activity: Option<&'a ActivityLinks>,
 }
 
 /// Where a step's target record comes from.
@@ -153,11 +156,22 @@ pub enum OutboundDecision {
     Skipped {
         reason: String,
     },
+    /// Not yet: a record the event needs is not linked (an activity whose person has not
+    /// been pushed). The service parks it and replays it once the link exists.
+    Waiting {
+        reason: String,
+    },
     /// Salesforce would reject the writes; nothing is sent.
     Rejected {
         errors: Vec<PreflightError>,
         plan: WritePlan,
     },
+}
+
+/// Why a builder wrote nothing: skipped for good, or waiting for a link.
+enum Stop {
+    Skip(String),
+    Wait(String),
 }
 
 struct Builder<'a> {
@@ -895,91 +909,31 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    /// App calls/emails → a completed Salesforce Task (seed 003 activity table).
-    fn activity_event(&mut self) -> Result<(), String> {
+    /// App calls/emails → a completed Salesforce Task ([`crate::activity`]).
+    fn activity_event(&mut self) -> Result<(), Stop> {
         let cfg = self.cfg();
         if !cfg.activity.enabled {
-            return Err("activity sync is not enabled".into());
+            return Err(Stop::Skip("activity sync is not enabled".into()));
         }
-        let ev = self.event;
-        let f = &ev.fields;
-        let mut t = FieldMap::new();
-        let who = ev
-            .text(&cfg.lead_routing.contact_id_field)
-            .or_else(|| ev.text(&cfg.lead_routing.lead_id_field));
-        match who {
-            Some(w) => t.insert("WhoId".into(), json!(w)),
-            None => return Err("activity has no Salesforce lead or contact id to attach to".into()),
+        let none = ActivityLinks::default();
+        let links = self.ctx.activity.unwrap_or(&none);
+        let relations = match crate::activity::relations(cfg, self.event, links) {
+            Ok(r) => r,
+            Err(Unready::NoPerson(reason)) => return Err(Stop::Skip(reason)),
+            Err(Unready::Waiting(reason)) => return Err(Stop::Wait(reason)),
         };
-        if let Some(owner) = ev.text("sf_owner_id") {
-            t.insert("OwnerId".into(), json!(owner));
-        }
-        let comm = ev
-            .text("communication_type")
-            .unwrap_or_else(|| "Call".into());
-        let subtype = if comm.eq_ignore_ascii_case("email") {
-            "Email"
-        } else {
-            "Call"
-        };
-        t.insert("Subject".into(), json!(comm));
-        t.insert("TaskSubtype".into(), json!(subtype));
-        t.insert("Type".into(), json!(subtype));
-        t.insert("Status".into(), json!("Completed"));
-        if let Some(d) = f.get("duration").and_then(Value::as_f64) {
-            t.insert("CallDurationInSeconds".into(), json!(d.round() as i64));
-        }
-        if let Some(kind) = ev.text("disposition") {
-            let text = match ev
-                .text("disposition_start_time")
-                .and_then(|s| parse_datetime(&s))
-            {
-                Some(at) => format!("{kind} ({})", at.format("%-m/%-d/%y %H:%M:%S")),
-                None => kind,
-            };
-            t.insert("CallDisposition".into(), json!(text));
-        }
-        if let Some(c) = ev.text("channel") {
-            t.insert("CallType".into(), json!(c));
-        }
-        if let Some(n) = ev.text("notes") {
-            t.insert("Description".into(), json!(n));
-        }
-        if let Some(at) = ev
-            .text("created_at")
-            .and_then(|s| parse_datetime(&s))
-            .or_else(|| ev.occurred_at())
+        self.plan.notes.extend(relations.note.clone());
+        let fields = crate::activity::task_fields(
+            cfg,
+            self.event,
+            &relations,
+            self.ctx.describes.get("Task"),
+        );
+        if let Some(step) =
+            crate::activity::task_step(self.event, fields, self.ctx.links.get("Task"))
         {
-            // CompletedDateTime is read-only: Salesforce stamps it when the task is saved Completed.
-            t.insert(
-                "ActivityDate".into(),
-                json!(at.format(SF_DATE_FORMAT).to_string()),
-            );
+            self.push(step);
         }
-        // Task has no standard Phone field; send it only to an org whose describe has one.
-        let task_has_phone = self
-            .ctx
-            .describes
-            .get("Task")
-            .is_some_and(|d| d.field("Phone").is_some());
-        if let Some(p) = ev.text("phone").filter(|_| task_has_phone) {
-            t.insert("Phone".into(), json!(p));
-        }
-        if let (Some(field), Some(at)) = (
-            &cfg.activity.event_datetime_field,
-            ev.text("schedule_start_time")
-                .and_then(|s| parse_datetime(&s)),
-        ) {
-            t.insert(field.clone(), json!(format_sf_datetime(&at)));
-        }
-        self.push(WriteStep {
-            key: "task".into(),
-            object: "Task".into(),
-            op: WriteOp::Create,
-            fields: t,
-            references: BTreeMap::new(),
-            link: None,
-        });
         Ok(())
     }
 
@@ -1072,14 +1026,16 @@ pub fn plan_outbound(ctx: &OutboundContext<'_>, event: &AppEvent) -> OutboundDec
         plan: WritePlan::default(),
     };
     let result = match event.app_object {
-        AppObject::Contact => b.person_event(),
-        AppObject::Company => b.company_event(),
-        AppObject::Deal => b.deal_event(),
+        AppObject::Contact => b.person_event().map_err(Stop::Skip),
+        AppObject::Company => b.company_event().map_err(Stop::Skip),
+        AppObject::Deal => b.deal_event().map_err(Stop::Skip),
         AppObject::Activity => b.activity_event(),
-        AppObject::User => Err("app users are not written to Salesforce".into()),
+        AppObject::User => Err(Stop::Skip("app users are not written to Salesforce".into())),
     };
-    if let Err(reason) = result {
-        return OutboundDecision::Skipped { reason };
+    match result {
+        Ok(()) => {}
+        Err(Stop::Skip(reason)) => return OutboundDecision::Skipped { reason },
+        Err(Stop::Wait(reason)) => return OutboundDecision::Waiting { reason },
     }
     b.pause_drifted_mappings();
     let errors = b.preflight();

@@ -1,11 +1,11 @@
 //! Query shape: which fields the poller must select per object. No SOQL here; the
 //! Salesforce client builds the query from these allow-listed names.
 
-use crate::config::SyncConfig;
+use crate::config::{SyncConfig, SyncRule};
 
 /// Fields to SELECT when polling `sf_object`: `Id`, the cursor and conflict timestamps,
-/// every inbound-mapped field, `Owner.Email` when owners are mapped (or only app users'
-/// records are imported), `RecordTypeId` when a
+/// every inbound-mapped and app-only field, `Owner.Email` when owners are mapped (or only
+/// app users' records are imported), `RecordTypeId` when a
 /// record type is configured. Empty when the object is not enabled.
 pub fn fields_to_select(sf_object: &str, config: &SyncConfig) -> Vec<String> {
     let Some(obj) = config.object(sf_object) else {
@@ -20,7 +20,13 @@ pub fn fields_to_select(sf_object: &str, config: &SyncConfig) -> Vec<String> {
     add("Id");
     add("SystemModstamp");
     add("LastModifiedDate");
-    for m in obj.fields.iter().filter(|m| m.rule.inbound()) {
+    // App-only fields too: a Salesforce change to one is refused, and the app is told
+    // (`crate::refusal`).
+    for m in obj
+        .fields
+        .iter()
+        .filter(|m| m.rule.inbound() || m.rule == SyncRule::AppOnly)
+    {
         add(&m.salesforce_field);
     }
     let owners = &config.owners;
@@ -45,7 +51,7 @@ fn has_owner(sf_object: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{FieldMapping, SyncRule};
+    use crate::config::FieldMapping;
     use crate::transform::FieldKind;
 
     #[test]
@@ -79,8 +85,8 @@ mod tests {
             assert!(f.contains(&want.to_string()), "{want} missing from {f:?}");
         }
         assert!(
-            !f.contains(&"Secret__c".to_string()),
-            "app-only fields are not read"
+            f.contains(&"Secret__c".to_string()),
+            "app-only fields are read, to tell the app of a change refused"
         );
         assert_eq!(f.iter().filter(|x| *x == "Email").count(), 1);
         assert!(!fields_to_select("User", &cfg).contains(&"Owner.Email".to_string()));

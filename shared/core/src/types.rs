@@ -120,6 +120,11 @@ pub struct LinkTimes {
     /// record does not take it back (links only move forward in the app's time).
     #[serde(default)]
     pub linked_by_event_at: Option<DateTime<Utc>>,
+    /// Salesforce values a rule refused inbound that the app was told about (a change-feed
+    /// notice), by field (or [`OWNER_HASH_KEY`]) → the refused value's hash, so the same
+    /// refusal is told once ([`crate::refusal`]).
+    #[serde(default)]
+    pub refused: BTreeMap<String, String>,
 }
 
 /// An app record as the service read it, for conflict resolution.

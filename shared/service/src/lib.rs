@@ -30,6 +30,7 @@ pub mod lambda;
 pub mod leases;
 pub mod links;
 pub mod messages;
+pub mod notices;
 pub mod outbox;
 pub mod own_creates;
 pub mod parked;

@@ -81,6 +81,7 @@ pub fn core_times(t: &crmsync_store::LinkTimes) -> CoreTimes {
         pending: t.pending.clone(),
         fed: t.fed.clone(),
         linked_by_event_at: t.linked_by_event_at,
+        refused: t.refused.clone(),
     }
 }
 
@@ -104,6 +105,7 @@ pub fn store_times(t: &CoreTimes) -> crmsync_store::LinkTimes {
         pending: t.pending.clone(),
         fed: t.fed.clone(),
         linked_by_event_at: t.linked_by_event_at,
+        refused: t.refused.clone(),
     }
 }
 

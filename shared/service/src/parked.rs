@@ -4,7 +4,9 @@
 //! `parked` report entry (with the whole message as payload) and acknowledged. After the
 //! reconnect, and on each poll while the API budget has room, parked entries are enqueued
 //! again (appended to the connection's push outbox, like ingest's events). An enqueued entry is marked `REQUEUED` first, so the next poll does not send it
-//! twice; if the push worker parks it again, it is replayed again later.
+//! twice; if the push worker parks it again, it is replayed again later. An activity
+//! parked as `WAITING_FOR_LINK` is replayed only once the person (or deal) it names is
+//! linked.
 //!
 //! Once each, in order: one replay per connection at a time (a lease); the `REQUEUED` mark
 //! is a conditional write (only over `parked`), so it never overwrites an outcome the push
@@ -85,6 +87,8 @@ async fn replay_under_lease(
             !(entry.code.as_deref() == Some(REQUEUED) && entry.updated_at > requeue_before)
         })
         .collect();
+    // Activities waiting for a link stay parked until it exists (no replay each minute).
+    parked = still_waiting_left_out(app, tenant, connection, parked).await?;
     // Oldest first, in the app's order (see `replay_key`).
     parked.sort_by_cached_key(replay_key);
 
@@ -127,6 +131,56 @@ async fn replay_under_lease(
         }
     }
     Ok(replayed)
+}
+
+/// `parked` without the activities still waiting for a link of the person or deal they
+/// name ([`crate::push::activity`]), nor the events of the same activity parked behind one
+/// (they would only park again). The config is read only when one waits; each named
+/// person and deal is looked up once.
+async fn still_waiting_left_out(
+    app: &App,
+    tenant: &TenantId,
+    connection: &ConnectionId,
+    parked: Vec<crmsync_store::ReportEntry>,
+) -> Result<Vec<crmsync_store::ReportEntry>, ServiceError> {
+    let waiting = |e: &crmsync_store::ReportEntry| {
+        e.code.as_deref() == Some(crate::push::activity::WAITING_FOR_LINK)
+    };
+    if !parked.iter().any(waiting) {
+        return Ok(parked);
+    }
+    let config = crate::config_service::load_or_init(app, tenant, connection)
+        .await?
+        .config;
+    let message = |e: &crmsync_store::ReportEntry| {
+        e.payload
+            .as_ref()
+            .and_then(|p| serde_json::from_value::<PushMessage>(p.clone()).ok())
+    };
+    let mut known = std::collections::BTreeMap::new();
+    let mut still = std::collections::BTreeSet::new();
+    for entry in parked.iter().filter(|e| waiting(e)) {
+        let Some(m) = message(entry) else { continue };
+        let named = crmsync_core::activity::named(&config, &m.event);
+        let key = (named.contact, named.deal);
+        let ready = match known.get(&key) {
+            Some(ready) => *ready,
+            None => {
+                let ready =
+                    crate::push::activity::links_ready(app, tenant, connection, &config, &m.event)
+                        .await?;
+                known.insert(key, ready);
+                ready
+            }
+        };
+        if !ready {
+            still.insert(m.group_id());
+        }
+    }
+    Ok(parked
+        .into_iter()
+        .filter(|e| message(e).is_none_or(|m| !still.contains(&m.group_id())))
+        .collect())
 }
 
 /// Every parked report entry of a connection, all pages.

@@ -631,6 +631,9 @@ pub(crate) async fn apply_record_with(
         InboundAction::Update { fields } => (false, fields.clone()),
         InboundAction::NoChange => {
             run.stats(object).unchanged += 1;
+            if let Some(l) = &link {
+                told_refusals(app, connection, l, &decision, fields).await?;
+            }
             return Ok(());
         }
         InboundAction::Skipped { reason } => {
@@ -654,19 +657,24 @@ pub(crate) async fn apply_record_with(
     if let Some(linked_to) = linked_to {
         payload["linked_to"] = linked_to;
     }
+    let mut changes = vec![NewChange {
+        connection: connection.id.clone(),
+        object: object.to_string(),
+        sf_id: sf_id.to_string(),
+        app_id: app_id.clone(),
+        kind: ChangeKind::Upsert,
+        payload,
+    }];
+    changes.extend(crate::notices::notice(
+        connection,
+        &decision,
+        link.as_ref().map(linked_app_record),
+        app_id.clone(),
+        fields.get("SystemModstamp"),
+    ));
     app.stores
         .changes
-        .append(
-            &connection.tenant,
-            vec![NewChange {
-                connection: connection.id.clone(),
-                object: object.to_string(),
-                sf_id: sf_id.to_string(),
-                app_id: app_id.clone(),
-                kind: ChangeKind::Upsert,
-                payload,
-            }],
-        )
+        .append(&connection.tenant, changes)
         .await?;
     match &link {
         Some(l) => {
@@ -716,6 +724,57 @@ pub(crate) async fn apply_record_with(
         }
     }
     Ok(())
+}
+
+/// A linked record whose only news is a change of what was refused (a notice to tell, or a
+/// refusal that ended): the notice first, then the link remembers it, so a crash in
+/// between repeats the notice rather than losing it.
+async fn told_refusals(
+    app: &App,
+    connection: &Connection,
+    link: &Link,
+    decision: &crmsync_core::inbound::InboundDecision,
+    fields: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(), ServiceError> {
+    if link.times.refused == decision.link_times.refused {
+        return Ok(());
+    }
+    let (app_object, app_id) = linked_app_record(link);
+    let own = app_object == decision.app_object.as_str();
+    if let Some(notice) = crate::notices::notice(
+        connection,
+        decision,
+        Some((app_object, app_id)),
+        own.then(|| app_id.to_string()),
+        fields.get("SystemModstamp"),
+    ) {
+        app.stores
+            .changes
+            .append(&connection.tenant, vec![notice])
+            .await?;
+    }
+    let mut times = link.times.clone();
+    times.refused = decision.link_times.refused.clone();
+    app.stores
+        .links
+        .update_synced(
+            &connection.tenant,
+            &connection.id,
+            &link.app_object,
+            &link.app_id,
+            link.hashes.clone(),
+            times,
+        )
+        .await?;
+    Ok(())
+}
+
+/// The app record a link belongs to: (app object, app id).
+fn linked_app_record(link: &Link) -> (&str, &str) {
+    (
+        crate::links::app_object_of(&link.app_object),
+        link.app_id.as_str(),
+    )
 }
 
 /// The app record a feed entry names. A link made under another app record (a contact's

@@ -12,6 +12,7 @@
 //! [`singles`] writes single-record plans together, [`atomic`] sends graphs, and
 //! [`report`] records each event's outcome.
 
+pub(crate) mod activity;
 mod atomic;
 mod budget;
 mod catch_up;

@@ -189,3 +189,21 @@ async fn import_calls_do_not_regress() {
         r.records, r.calls, r.per_endpoint
     );
 }
+
+/// Activities (issue 13): 1,000 calls and emails over 50 linked persons. Measured
+/// 2026-12-01: 5 calls, all `collections.create` (200 Tasks a call; the persons' links that
+/// give each Task its WhoId are store reads). The floor for 1,000 creates, so no margin.
+const ACTIVITY_1000: u64 = 5;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activity_calls_per_1000_events_do_not_regress() {
+    let m = crmsync_bench::activities::activities(1000).await;
+    println!(
+        "{}\n{:?}",
+        crmsync_bench::activities::row(&m),
+        m.per_endpoint
+    );
+    assert_eq!(m.units, 1000);
+    assert!(m.calls > 0, "{} metered nothing", m.workload);
+    within(&m, ACTIVITY_1000);
+}

@@ -317,6 +317,16 @@ pub enum ConflictPolicy {
     MostRecent,
 }
 
+impl ConflictPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConflictPolicy::CrmWins => "crm_wins",
+            ConflictPolicy::AppWins => "app_wins",
+            ConflictPolicy::MostRecent => "most_recent",
+        }
+    }
+}
+
 /// Owners are matched by email; the app's users are app data the config carries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -446,8 +456,9 @@ impl SyncFrequency {
     }
 }
 
-/// App calls and emails → Salesforce Tasks (seed 003 "Activity sync").
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+/// App calls and emails → Salesforce Tasks (seed 003 "Activity sync"; see
+/// [`crate::activity`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActivityConfig {
     #[serde(default)]
@@ -455,6 +466,33 @@ pub struct ActivityConfig {
     /// Custom Task field for the scheduled event time (seed: `EventDateTime__c`); none: not sent.
     #[serde(default)]
     pub event_datetime_field: Option<String>,
+    /// The activity event field holding the app id of the person (a `contact`) it is about:
+    /// its linked Contact, else Lead, is the Task's `WhoId`.
+    #[serde(default = "default_activity_contact_field")]
+    pub contact_field: String,
+    /// The activity event field holding the app id of its deal, if any: the deal's linked
+    /// Opportunity is the Task's `WhatId` (else the person's own Opportunity).
+    #[serde(default = "default_activity_deal_field")]
+    pub deal_field: String,
+}
+
+impl Default for ActivityConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            event_datetime_field: None,
+            contact_field: default_activity_contact_field(),
+            deal_field: default_activity_deal_field(),
+        }
+    }
+}
+
+fn default_activity_contact_field() -> String {
+    "contact_id".into()
+}
+
+fn default_activity_deal_field() -> String {
+    "deal_id".into()
 }
 
 /// How records are matched when no link exists.

@@ -199,6 +199,7 @@ pub fn describes() -> BTreeMap<String, ObjectDescribe> {
             "00T",
             vec![
                 f("WhoId", "reference"),
+                f("WhatId", "reference"),
                 f("Subject", "string"),
                 f("TaskSubtype", "picklist"),
                 f("Type", "picklist"),

@@ -317,6 +317,10 @@ async fn upload_new(
     let refs: Vec<&PushMessage> = events.iter().collect();
     let owners = crate::push::owners::directory(app, conn, client, &config, &refs).await?;
     let linked = linked_ids(app, conn, req.app_object, &req.records).await?;
+    let activity_links = match req.app_object {
+        AppObject::Activity => activity_links(app, conn, &config, &events).await?,
+        _ => BTreeMap::new(),
+    };
     let key_objects = conn
         .provisioning
         .as_ref()
@@ -330,6 +334,7 @@ async fn upload_new(
         owners: &owners,
         now: app.now(),
         key_objects: &key_objects,
+        activity_links: &activity_links,
     };
     let mapped = rows::map_records(&ctx, &req.records, &linked);
     let keyed = mapped
@@ -377,6 +382,29 @@ async fn upload_new(
     job::upload(run, &mut st, &mapped.rows).await?;
     job::advance(run, &mut st).await?;
     Ok(st)
+}
+
+/// An activity import's related links (the person and deal each record names), by app id.
+async fn activity_links(
+    app: &App,
+    conn: &Connection,
+    config: &crmsync_core::config::SyncConfig,
+    events: &[PushMessage],
+) -> Result<BTreeMap<String, crmsync_core::activity::ActivityLinks>, ServiceError> {
+    let lookups: Vec<_> = events
+        .iter()
+        .map(|m| async move {
+            let links =
+                crate::push::activity::related_links(app, &conn.tenant, &conn.id, config, &m.event)
+                    .await?;
+            Ok::<_, ServiceError>((m.event.app_id.clone(), links))
+        })
+        .collect();
+    let found: Vec<Result<_, ServiceError>> = futures::stream::iter(lookups)
+        .buffer_unordered(STORE_CONCURRENCY)
+        .collect()
+        .await;
+    found.into_iter().collect()
 }
 
 /// The records that have a link already.

@@ -68,6 +68,12 @@ fn single_step(decision: OutboundDecision) -> Result<WriteStep, (String, String)
             }
         }
         OutboundDecision::Skipped { reason } => Err(("SKIPPED".into(), reason)),
+        OutboundDecision::Waiting { reason } => Err((
+            "NOT_LINKED".into(),
+            format!(
+                "{reason}; an import cannot wait: push the person (or deal) first, then import it again"
+            ),
+        )),
         OutboundDecision::NoChange { .. } | OutboundDecision::Superseded { .. } => Err((
             "ALREADY_LINKED".into(),
             "the record is linked already; send an update event".into(),
@@ -118,6 +124,8 @@ pub struct MapContext<'a> {
     pub now: chrono::DateTime<chrono::Utc>,
     /// Objects provisioned with `Crmsync_App_Id__c`: their rows carry the key (upsert).
     pub key_objects: &'a [String],
+    /// An activity import: the links of the person and deal each record names, by app id.
+    pub activity_links: &'a BTreeMap<String, crmsync_core::activity::ActivityLinks>,
 }
 
 /// Plans every unlinked record; `linked` holds the app ids that have links already.
@@ -129,12 +137,13 @@ pub fn map_records(
     let mut out = Mapped::default();
     let now = ctx.now.to_rfc3339();
     let no_links = BTreeMap::new();
-    let octx = OutboundContext {
+    let base = OutboundContext {
         config: ctx.config,
         links: &no_links,
         describes: ctx.describes,
         owner_directory: ctx.owners,
         now: ctx.now,
+        activity: None,
     };
     let mut planned: Vec<(String, WriteStep)> = Vec::new();
     for r in records {
@@ -153,6 +162,10 @@ pub fn map_records(
                 .push(refuse("INVALID_RECORD".into(), e.to_string()));
             continue;
         }
+        let octx = OutboundContext {
+            activity: ctx.activity_links.get(&r.app_id),
+            ..base
+        };
         match single_step(crmsync_core::outbound::plan_outbound(&octx, &event)) {
             Ok(step) => {
                 if out.sf_object.is_empty() {

@@ -7,14 +7,15 @@ use std::collections::BTreeMap;
 use crmsync_core::config::SyncConfig;
 use crmsync_core::describe::ObjectDescribe as CoreDescribe;
 use crmsync_core::outbound::{OutboundContext, OutboundDecision, WritePlan};
+use crmsync_core::types::AppObject;
 use crmsync_salesforce::SfClient;
 use crmsync_store::{Connection, ReportStatus};
 
 use super::budget::Budget;
 use super::singles::{Writes, is_single_direct, write_singles};
 use super::{
-    BatchOutcome, SUPERSEDED, already_done, atomic, catch_up, owners, park, prefetch, report,
-    report_msg, sale, steps, upsert,
+    BatchOutcome, SUPERSEDED, activity, already_done, atomic, catch_up, owners, park, prefetch,
+    report, report_msg, sale, steps, upsert,
 };
 use crate::app::App;
 use crate::error::ServiceError;
@@ -163,12 +164,19 @@ async fn push_wave(
             &msg.event.app_id,
         )
         .await?;
+        let activity = match msg.event.app_object {
+            AppObject::Activity => Some(
+                activity::related_links(app, &conn.tenant, &conn.id, config, &msg.event).await?,
+            ),
+            _ => None,
+        };
         let ctx = OutboundContext {
             config,
             links: &links,
             describes,
             owner_directory: owners,
             now: app.now(),
+            activity: activity.as_ref(),
         };
         match crmsync_core::outbound::plan_outbound(&ctx, &msg.event) {
             OutboundDecision::NoChange { .. } => {
@@ -222,6 +230,11 @@ async fn push_wave(
                     )
                     .await?,
                 );
+            }
+            OutboundDecision::Waiting { reason } => {
+                let reason = format!("{reason}; the activity is parked and replays once it is");
+                out.outcomes
+                    .push(park(app, conn, &msg, activity::WAITING_FOR_LINK, &reason).await?);
             }
             OutboundDecision::Rejected { errors, plan } => {
                 let code = errors.first().map(|e| e.code.as_str().to_string());

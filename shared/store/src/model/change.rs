@@ -10,6 +10,8 @@ pub enum ChangeKind {
     Upsert,
     Delete,
     Unlink,
+    /// Nothing applied: a rule refused a Salesforce change, and the app is told why.
+    Notice,
 }
 
 /// A change to append to a tenant's feed.

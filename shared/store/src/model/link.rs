@@ -56,6 +56,10 @@ pub struct LinkTimes {
     /// `LinkTimes::linked_by_event_at`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub linked_by_event_at: Option<DateTime<Utc>>,
+    /// Refused Salesforce values the app was told about, by field → value hash (see the
+    /// core's `LinkTimes::refused`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub refused: BTreeMap<String, String>,
 }
 
 /// Outcome of a create-if-absent: exactly one racing writer gets `Created`, the

@@ -740,6 +740,7 @@ pub async fn link_hashes_and_times_are_replaced_together(h: &Harness) {
         pending: BTreeMap::from([("Email".to_string(), "h4".to_string())]),
         fed: BTreeMap::from([("Title".to_string(), at(h, 7))]),
         linked_by_event_at: Some(at(h, 4)),
+        refused: BTreeMap::from([("Owner.Email".to_string(), "h5".to_string())]),
     };
     let hashes = BTreeMap::from([("Phone".to_string(), "h9".to_string())]);
     h.clock.advance(chrono::Duration::seconds(3));
