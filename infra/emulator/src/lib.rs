@@ -27,7 +27,7 @@
 //! | `[/orgs/{alias}]/services/oauth2/authorize` | GET/POST; auto-approves (org setting, `auto_approve=true`, or a matching `login_hint`), else a login form |
 //! | `[/orgs/{alias}]/services/oauth2/token` | `authorization_code` (PKCE S256), `refresh_token` (rotation per org), `password` |
 //! | `[/orgs/{alias}]/services/oauth2/revoke`, `…/userinfo` | revoke an access or refresh token; OpenID userinfo |
-//! | `[/orgs/{alias}]/services/Soap/u/{version}` | partner SOAP `login` (simple-salesforce) |
+//! | `[/orgs/{alias}]/services/Soap/u/{version}` | partner SOAP `login` (simple-salesforce) and `convertLead` ([`soap::convert`]) |
 //! | `/id/{orgId}/{userId}` | identity URL |
 //! | `/services/data/vNN.0/…` | `limits`, `query`, `queryAll`, `query/{locator}`, `sobjects`, `sobjects/{T}[/describe\|/updated\|/deleted\|/{id}\|/{field}/{value}]`, `composite/sobjects[/{T}[/{field}]]`, `composite`; `tooling/query`, `tooling/sobjects/CustomField[/{id}]` ([`tooling`]; field-level security: [`permissions`]) |
 //! | `/services/data/vNN.0/jobs/…` | Bulk API 2.0 query and ingest jobs ([`bulk`]) |
