@@ -49,11 +49,30 @@ struct LeadConvert {
 }
 
 /// What one conversion produced.
-struct Converted {
-    account: String,
-    contact: String,
-    lead: String,
-    opportunity: Option<String>,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Converted {
+    pub account: String,
+    pub contact: String,
+    pub lead: String,
+    pub opportunity: Option<String>,
+}
+
+/// A conversion by the org's admin user, as from Salesforce's UI (not counted): see
+/// [`crate::AdminHandle::convert_lead`].
+pub(crate) fn convert_as_admin(
+    st: &mut State,
+    org: usize,
+    lead: &str,
+    create_opportunity: bool,
+) -> Result<Converted, ApiError> {
+    let lc = LeadConvert {
+        lead: crate::ids::normalize(lead).unwrap_or_else(|| lead.to_string()),
+        status: CONVERTED_LEAD_STATUSES.first().map(|s| s.to_string()),
+        no_opportunity: !create_opportunity,
+        ..LeadConvert::default()
+    };
+    let user = st.orgs[org].admin_user_id.clone();
+    convert_one(st, org, &user, &lc)
 }
 
 fn flag(e: &Element, name: &str) -> bool {
