@@ -28,6 +28,7 @@
 pub mod catch_up;
 pub mod config;
 pub mod conflict;
+pub mod conversion;
 pub mod describe;
 pub mod event;
 pub mod hash;

@@ -10,6 +10,7 @@
 mod atomic;
 mod budget;
 mod catch_up;
+mod convert;
 mod drain;
 pub(crate) mod linking;
 pub mod owners;
@@ -561,7 +562,7 @@ async fn push_wave(
             );
             continue;
         }
-        let links = links_of(
+        let mut links = links_of(
             app,
             &conn.tenant,
             &conn.id,
@@ -569,6 +570,48 @@ async fn push_wave(
             &msg.event.app_id,
         )
         .await?;
+        // A person linked as a Lead that becomes a Contact: its Lead is converted first.
+        let conversion =
+            convert::convert_first(app, conn, client, config, &msg.event, &mut links, budget)
+                .await?;
+        match conversion {
+            convert::Conversion::Ready => {}
+            convert::Conversion::OverBudget => {
+                budget.parked(&msg);
+                out.outcomes.push(
+                    park(
+                        app,
+                        conn,
+                        &msg,
+                        budget::BUDGET_SPENT,
+                        budget::BUDGET_SPENT_REASON,
+                    )
+                    .await?,
+                );
+                continue;
+            }
+            convert::Conversion::Retry => {
+                out.retry.push(message_id);
+                continue;
+            }
+            convert::Conversion::Refused { code, reason } => {
+                out.outcomes.push(
+                    report(
+                        app,
+                        &conn.tenant,
+                        &conn.id,
+                        &msg,
+                        ReportStatus::Error,
+                        Some(&code),
+                        Some(&reason),
+                        None,
+                        &[],
+                    )
+                    .await?,
+                );
+                continue;
+            }
+        }
         let ctx = OutboundContext {
             config,
             links: &links,

@@ -10,6 +10,8 @@ pub enum ChangeKind {
     Upsert,
     Delete,
     Unlink,
+    /// A Lead became a Contact (`convertLead`): the app record's links moved with it.
+    Convert,
 }
 
 /// A change to append to a tenant's feed.
