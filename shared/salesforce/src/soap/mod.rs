@@ -25,7 +25,7 @@ const SOAPENV: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 const PARTNER: &str = "urn:partner.soap.sforce.com";
 
 /// A request envelope: the session header, then `body` writes the operation element.
-fn envelope(token: &str, body: &dyn Fn(&mut Out)) -> String {
+fn envelope(token: &str, body: &(dyn Fn(&mut Out) + Sync)) -> String {
     let mut out = Out::new();
     out.open(
         "soapenv:Envelope",
@@ -128,7 +128,10 @@ impl SfClient {
     /// Sends one SOAP call and returns the envelope's `Body`. A call is never resent after
     /// an ambiguous failure (a SOAP write may have committed); an expired session is
     /// refreshed once, and a 503 or a refused connection is retried with backoff.
-    pub(crate) async fn execute_soap(&self, body: &dyn Fn(&mut Out)) -> Result<Element, SfError> {
+    pub(crate) async fn execute_soap(
+        &self,
+        body: &(dyn Fn(&mut Out) + Sync),
+    ) -> Result<Element, SfError> {
         let policy = &self.inner.config.retry;
         let url = self.soap_url()?;
         let mut token = self.inner.tokens.access_token().await?;
