@@ -36,8 +36,8 @@
 //! # Admin API
 //!
 //! Every [`AdminHandle`] method has an HTTP twin (no auth, JSON, never counted), except the
-//! in-process `insert_records` (seeding large orgs) and `set_bulk_polls` (Bulk API job
-//! pacing):
+//! in-process `insert_records` (seeding large orgs), `set_bulk_polls` (Bulk API job
+//! pacing) and `convert_lead` (a Lead converted in Salesforce's UI):
 //! `GET /__admin/orgs`; `GET /__admin/clock`, `POST /__admin/clock/{advance,set,freeze}`;
 //! `GET|PUT|DELETE /__admin/orgs/{alias}/faults` ([`FaultSpec`]);
 //! `POST /__admin/orgs/{alias}/revoke-tokens`; `POST /__admin/orgs/{alias}/limit/exhaust`;
