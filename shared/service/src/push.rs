@@ -538,6 +538,7 @@ async fn push_wave(
     let mut single: Vec<Planned> = Vec::new();
     let mut multi: Vec<Planned> = Vec::new();
     let keyed = upsert::Keyed::of(conn);
+    let mut to_plan = Vec::new();
     for (message_id, mut msg) in wave {
         // The same event twice in one batch: the earlier wave already reported it.
         if already_done(app, &conn.tenant, &conn.id, &msg).await? {
@@ -562,7 +563,7 @@ async fn push_wave(
             );
             continue;
         }
-        let mut links = links_of(
+        let links = links_of(
             app,
             &conn.tenant,
             &conn.id,
@@ -570,10 +571,13 @@ async fn push_wave(
             &msg.event.app_id,
         )
         .await?;
-        // A person linked as a Lead that becomes a Contact: its Lead is converted first.
-        let conversion =
-            convert::convert_first(app, conn, client, config, &msg.event, &mut links, budget)
-                .await?;
+        to_plan.push((message_id, msg, links));
+    }
+    // People linked as Leads that become Contacts: their Leads are converted first, the
+    // wave's conversions together (up to 100 a `convertLead` call).
+    let conversions =
+        convert::convert_wave(app, conn, client, config, &mut to_plan, budget).await?;
+    for ((message_id, msg, links), conversion) in to_plan.into_iter().zip(conversions) {
         match conversion {
             convert::Conversion::Ready => {}
             convert::Conversion::OverBudget => {

@@ -13,6 +13,7 @@
 //! - **mix**: 70 % update, 25 % create, 5 % sale with 2 items from the demo catalog.
 
 pub mod backfill;
+pub mod conversion;
 pub mod import;
 pub mod latency;
 pub mod scheduler;
@@ -105,11 +106,11 @@ pub(crate) async fn connected() -> Stack {
     s
 }
 
-fn reset(s: &Stack) {
+pub(crate) fn reset(s: &Stack) {
     s.sf.reset_counters(PROD_ORG).expect("reset counters");
 }
 
-fn measure(s: &Stack, workload: &'static str, units: usize) -> Measure {
+pub(crate) fn measure(s: &Stack, workload: &'static str, units: usize) -> Measure {
     let usage = s.sf.api_usage(PROD_ORG).expect("api usage");
     Measure {
         workload,
@@ -178,7 +179,7 @@ pub(crate) fn sale_event(s: &Stack, app_id: &str, i: usize) -> Value {
 
 /// Ingests `events` and runs the push worker until the queue is empty, in FIFO-sized
 /// batches. Panics unless every event ends reported as a success.
-async fn push_all(s: &Stack, events: Vec<Value>) {
+pub(crate) async fn push_all(s: &Stack, events: Vec<Value>) {
     let ids: Vec<String> = events
         .iter()
         .map(|e| e["event_id"].as_str().expect("event id").to_string())

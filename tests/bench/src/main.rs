@@ -2,7 +2,7 @@
 //! exact Salesforce API call table of issue 11, push latency, the backfill rows and one
 //! scheduler pass.
 
-use crmsync_bench::{Options, backfill, import, latency, run, scheduler, table};
+use crmsync_bench::{Options, backfill, conversion, import, latency, run, scheduler, table};
 use crmsync_e2e::Backend;
 
 fn usage() -> ! {
@@ -80,6 +80,8 @@ async fn main() {
     let only_one = cli.backfill_only || cli.scheduler_only;
     if !only_one {
         println!("{}", table(&run(cli.options).await));
+        let conversion = conversion::sales_of_leads(cli.options.events.min(100)).await;
+        println!("{}\n", conversion::row(&conversion));
         let latency = latency::run(cli.options.events.clamp(20, 100)).await;
         println!("{}", latency::table(&latency));
     }

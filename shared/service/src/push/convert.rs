@@ -1,35 +1,40 @@
-//! Converting a person's Lead before its event is planned (issue 13, item 5): a person
+//! Converting people's Leads before their events are planned (issue 13, item 5): a person
 //! crmsync linked as a Lead that the event turns into a Contact (a sale, a known Contact
 //! id, a demo set into the held phase) is converted with `convertLead`, into its linked
 //! Account and the Contact the event names where there are such, and its links move to
 //! what the Lead became ([`crate::conversion::move_links`]). The event is then planned
 //! against those links: it updates the Contact (and closes a sale's Opportunity) instead
-//! of creating a second person.
+//! of creating a second person. A wave's conversions share `convertLead` calls (up to
+//! [`CONVERT_MAX`] Leads each), booked against the budget before they are sent.
 //!
 //! Redelivery: a conversion whose answer was lost is not repeated blindly. Converting the
 //! Lead again fails with `CANNOT_UPDATE_CONVERTED_LEAD`; the Lead is then read back
-//! (`Converted…Id`) and its links moved as if the answer had arrived. A poll in between
-//! moves them the same way.
+//! (`Converted…Id`) and its links moved as if the answer had arrived. A poll, or the
+//! push's catch-up read, in between moves them the same way.
 
 use std::collections::BTreeMap;
 
 use crmsync_core::config::SyncConfig;
 use crmsync_core::conversion::{Converted, lead_conversion};
-use crmsync_core::event::AppEvent;
+use crmsync_core::sfid::canonical;
 use crmsync_core::types::Link as CoreLink;
-use crmsync_salesforce::{CANNOT_UPDATE_CONVERTED_LEAD, LeadConvert, SfClient, SfError};
+use crmsync_salesforce::{
+    CANNOT_UPDATE_CONVERTED_LEAD, CONVERT_MAX, LeadConvert, LeadConverted, SfClient, SfError,
+    convert_error,
+};
 use crmsync_store::Connection;
 
 use super::budget::Budget;
 use crate::app::App;
 use crate::error::ServiceError;
+use crate::messages::PushMessage;
 
-/// How converting before the plan went.
+/// How converting before the plan went, per event.
 #[derive(Debug)]
 pub(super) enum Conversion {
-    /// Nothing to convert, or converted and the links moved (`links` updated).
+    /// Nothing to convert, or converted and the links moved.
     Ready,
-    /// The conversion's call does not fit the budget: park the event.
+    /// The conversion's calls do not fit the budget: park the event.
     OverBudget,
     /// A transient failure (row lock, server error): redeliver the event.
     Retry,
@@ -44,73 +49,149 @@ fn refused(lead: &str, e: &SfError) -> Conversion {
     }
 }
 
-/// Converts the person's Lead when `event` calls for it and moves `links` with it.
-pub(super) async fn convert_first(
-    app: &App,
-    conn: &Connection,
+/// A failed call or read, per event: transient → retry, session or quota → the batch's
+/// error, else refused.
+fn failed(lead: &str, e: SfError) -> Result<Conversion, ServiceError> {
+    if e.is_retryable() {
+        Ok(Conversion::Retry)
+    } else if e.is_auth() || e.is_rate_limited() {
+        Err(e.into())
+    } else {
+        Ok(refused(lead, &e))
+    }
+}
+
+fn converted_of(done: LeadConverted) -> Converted {
+    Converted {
+        lead_id: canonical(&done.lead_id),
+        account_id: Some(canonical(&done.account_id)),
+        contact_id: canonical(&done.contact_id),
+        opportunity_id: done.opportunity_id.as_deref().map(canonical),
+    }
+}
+
+/// The `convertLead` request of one event, or its outcome when it needs none.
+async fn request_for(
     client: &SfClient,
     config: &SyncConfig,
-    event: &AppEvent,
-    links: &mut BTreeMap<String, CoreLink>,
-    budget: &mut Budget,
-) -> Result<Conversion, ServiceError> {
-    let Some(plan) = lead_conversion(config, links, event) else {
-        return Ok(Conversion::Ready);
+    msg: &PushMessage,
+    links: &BTreeMap<String, CoreLink>,
+) -> Result<Result<LeadConvert, Conversion>, ServiceError> {
+    let Some(plan) = lead_conversion(config, links, &msg.event) else {
+        return Ok(Err(Conversion::Ready));
     };
-    // Reading a named Contact's Account, then the conversion itself.
-    let calls = 1 + u64::from(plan.contact_id.is_some());
-    if !budget.reserve(app, conn, client, calls).await? {
-        return Ok(Conversion::OverBudget);
-    }
     let mut request = LeadConvert::new(&plan.lead_id, &plan.converted_status);
     request.account_id = plan.account_id.clone();
-    request.owner_id = None;
     if let Some(contact) = &plan.contact_id {
         // Salesforce merges into a Contact only together with that Contact's Account.
-        let read = client.get("Contact", contact, &["AccountId"]).await;
-        match read.as_ref().map(|r| r.get_str("AccountId")) {
-            Ok(Some(account)) => {
-                request.account_id = Some(account.to_string());
-                request.contact_id = Some(contact.clone());
-            }
-            // A Contact without an Account cannot take a Lead: plan as before.
-            Ok(None) => return Ok(Conversion::Ready),
-            Err(e) if e.is_retryable() => return Ok(Conversion::Retry),
-            Err(e) if e.is_auth() || e.is_rate_limited() => return Err(read.unwrap_err().into()),
-            Err(e) => return Ok(refused(&plan.lead_id, e)),
+        match client.get("Contact", contact, &["AccountId"]).await {
+            Ok(r) => match r.get_str("AccountId") {
+                Some(account) => {
+                    request.account_id = Some(account.to_string());
+                    request.contact_id = Some(contact.clone());
+                }
+                // A Contact without an Account cannot take a Lead: plan as before.
+                None => return Ok(Err(Conversion::Ready)),
+            },
+            Err(e) => return failed(&plan.lead_id, e).map(Err),
         }
     }
     if let Some(name) = &plan.opportunity_name {
         request.do_not_create_opportunity = false;
         request.opportunity_name = Some(name.clone());
     }
-    let converted = match client.convert_lead(&request).await {
-        Ok(done) => Converted {
-            lead_id: crmsync_core::sfid::canonical(&done.lead_id),
-            account_id: Some(crmsync_core::sfid::canonical(&done.account_id)),
-            contact_id: crmsync_core::sfid::canonical(&done.contact_id),
-            opportunity_id: done
-                .opportunity_id
-                .as_deref()
-                .map(crmsync_core::sfid::canonical),
-        },
-        // Converted already: an earlier attempt whose answer was lost, or a user.
-        Err(e) if e.code() == Some(CANNOT_UPDATE_CONVERTED_LEAD) => {
-            match crate::conversion::read_converted(client, &plan.lead_id).await? {
-                Some(done) => done,
-                None => return Ok(refused(&plan.lead_id, &e)),
-            }
+    Ok(Ok(request))
+}
+
+/// Converts the Leads the wave's events call for and moves each person's links (`links`
+/// of each item updated); one outcome per item, in order.
+pub(super) async fn convert_wave(
+    app: &App,
+    conn: &Connection,
+    client: &SfClient,
+    config: &SyncConfig,
+    items: &mut [(String, PushMessage, BTreeMap<String, CoreLink>)],
+    budget: &mut Budget,
+) -> Result<Vec<Conversion>, ServiceError> {
+    let wanted: Vec<usize> = (0..items.len())
+        .filter(|&i| lead_conversion(config, &items[i].2, &items[i].1.event).is_some())
+        .collect();
+    let mut outcomes: Vec<Conversion> = items.iter().map(|_| Conversion::Ready).collect();
+    if wanted.is_empty() {
+        return Ok(outcomes);
+    }
+    // The conversion calls and the reads of named Contacts' Accounts, booked up front.
+    let reads = wanted
+        .iter()
+        .filter(|&&i| {
+            lead_conversion(config, &items[i].2, &items[i].1.event)
+                .is_some_and(|p| p.contact_id.is_some())
+        })
+        .count();
+    let calls = wanted.len().div_ceil(CONVERT_MAX) + reads;
+    if !budget.reserve(app, conn, client, calls as u64).await? {
+        for &i in &wanted {
+            outcomes[i] = Conversion::OverBudget;
         }
-        Err(e) if e.is_retryable() => return Ok(Conversion::Retry),
-        Err(e) if e.is_auth() || e.is_rate_limited() => return Err(e.into()),
-        Err(e) => return Ok(refused(&plan.lead_id, &e)),
-    };
-    tracing::info!(
-        lead = converted.lead_id,
-        contact = converted.contact_id,
-        "Lead converted before the push"
-    );
-    *links = crate::conversion::move_links(app, conn, &event.app_id, links, &converted, "crmsync")
-        .await?;
-    Ok(Conversion::Ready)
+        return Ok(outcomes);
+    }
+    let mut requests: Vec<(usize, LeadConvert)> = Vec::new();
+    for &i in &wanted {
+        match request_for(client, config, &items[i].1, &items[i].2).await? {
+            Ok(r) => requests.push((i, r)),
+            Err(outcome) => outcomes[i] = outcome,
+        }
+    }
+    for chunk in requests.chunks(CONVERT_MAX) {
+        let converts: Vec<LeadConvert> = chunk.iter().map(|(_, r)| r.clone()).collect();
+        let results = match client.convert_leads(&converts).await {
+            Ok(results) => results,
+            Err(e) => {
+                for (i, r) in chunk {
+                    outcomes[*i] = failed(&r.lead_id, e.clone())?;
+                }
+                continue;
+            }
+        };
+        for ((i, request), result) in chunk.iter().zip(results) {
+            let converted = match result {
+                Ok(done) => converted_of(done),
+                // Converted already: an earlier attempt whose answer was lost, or a user.
+                Err(e) if e.status_code == CANNOT_UPDATE_CONVERTED_LEAD => {
+                    match crate::conversion::read_converted(client, &request.lead_id).await {
+                        Ok(Some(done)) => done,
+                        Ok(None) => {
+                            outcomes[*i] = refused(&request.lead_id, &convert_error(e));
+                            continue;
+                        }
+                        Err(ServiceError::Salesforce(e)) => {
+                            outcomes[*i] = failed(&request.lead_id, e)?;
+                            continue;
+                        }
+                        Err(other) => return Err(other),
+                    }
+                }
+                Err(e) => {
+                    outcomes[*i] = failed(&request.lead_id, convert_error(e))?;
+                    continue;
+                }
+            };
+            tracing::info!(
+                lead = converted.lead_id,
+                contact = converted.contact_id,
+                "Lead converted before the push"
+            );
+            let (_, msg, links) = &mut items[*i];
+            *links = crate::conversion::move_links(
+                app,
+                conn,
+                &msg.event.app_id,
+                links,
+                &converted,
+                "crmsync",
+            )
+            .await?;
+        }
+    }
+    Ok(outcomes)
 }
