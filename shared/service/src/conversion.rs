@@ -67,7 +67,7 @@ pub async fn read_converted(
 /// Moves person `app_id`'s links from its Lead to what the Lead became, announces it in the
 /// change feed (`source`: `crmsync` or `salesforce`), then drops the Lead link (last, so a
 /// retry after a failure finds the Lead link and does it again). A record already linked
-/// to another app record is left to it.
+/// to another app record is left to it, and so is everything when the Contact is.
 pub async fn move_links(
     app: &App,
     conn: &Connection,
@@ -80,10 +80,21 @@ pub async fn move_links(
     let lead_link = links.get("Lead");
     let mut moved = links.clone();
     let mut kept_elsewhere = Vec::new();
+    // The Contact already belongs to another app record (two were linked to this Lead, and
+    // the other followed the conversion first): what the Lead became is that record's.
+    let contact_elsewhere = link_by_sf_id(app, &conn.tenant, &conn.id, &converted.contact_id)
+        .await?
+        .is_some_and(|other| {
+            !(other.app_id == app_id && other.app_object == link_app_key(PERSON, "Contact"))
+        });
     for (object, sf_id) in links_after(links, converted) {
-        if let Some(other) = link_by_sf_id(app, &conn.tenant, &conn.id, &sf_id).await?
-            && !(other.app_id == app_id && other.app_object == link_app_key(PERSON, object))
-        {
+        let elsewhere = contact_elsewhere
+            || link_by_sf_id(app, &conn.tenant, &conn.id, &sf_id)
+                .await?
+                .is_some_and(|other| {
+                    !(other.app_id == app_id && other.app_object == link_app_key(PERSON, object))
+                });
+        if elsewhere {
             kept_elsewhere.push(object);
             continue;
         }
