@@ -13,6 +13,7 @@ e2e!(
     a_sale_converts_the_persons_lead_instead_of_creating_a_contact,
     a_conversion_in_salesforce_moves_the_links_on_the_next_poll,
     a_conversion_whose_answer_was_lost_is_converted_once,
+    a_conversion_merges_into_the_account_and_contact_the_cascade_matches,
 );
 
 async fn connected(backend: Backend) -> Stack {
@@ -271,5 +272,55 @@ async fn a_conversion_whose_answer_was_lost_is_converted_once(backend: Backend) 
         s.count(PROD_ORG, "Contact", "Email = 'app-lost@convert.example'")
             .await,
         1
+    );
+}
+
+async fn a_conversion_merges_into_the_account_and_contact_the_cascade_matches(backend: Backend) {
+    let s = connected(backend).await;
+    // The company and the person already exist as an Account and a Contact under it
+    // (seed 003: phone then name; phone then last name under the Account).
+    let account = s.insert(
+        PROD_ORG,
+        "Account",
+        json!({"Name": "Matched Co", "Phone": "+1 555 0900", "BillingCity": "Austin"}),
+    );
+    let contact = s.insert(
+        PROD_ORG,
+        "Contact",
+        json!({"LastName": "Matched", "Phone": "+1 555 0900", "AccountId": account}),
+    );
+    let lead = pushed_lead(&s, "app-mat", "Matched").await;
+
+    let event = sale(&s, "app-mat", "Matched");
+    let event_id = event["event_id"].as_str().unwrap().to_string();
+    s.send_events("prod", vec![event]).await;
+    let drained = s.drain_push().await;
+    assert!(drained.retried.is_empty(), "{drained:#?}");
+    let report = s.report("prod", &event_id).await.expect("reported");
+    assert_eq!(report.status, ReportStatus::Success, "{report:#?}");
+
+    let l = s.record(PROD_ORG, "Lead", &lead);
+    assert_eq!(l["IsConverted"], json!(true), "{l:?}");
+    assert_eq!(
+        l["ConvertedAccountId"],
+        json!(account),
+        "merged into the matched Account"
+    );
+    assert_eq!(
+        l["ConvertedContactId"],
+        json!(contact),
+        "merged into the matched Contact"
+    );
+    assert_eq!(s.count(PROD_ORG, "Account", "Name = 'Matched Co'").await, 1);
+    assert_eq!(
+        s.count(PROD_ORG, "Contact", "LastName = 'Matched'").await,
+        1
+    );
+    assert_eq!(link(&s, "app-mat", "Contact").await, Some(contact.clone()));
+    assert_eq!(link(&s, "app-mat", "Account").await, Some(account));
+    // Merging filled the Contact's blanks from the Lead (its email).
+    assert_eq!(
+        s.record(PROD_ORG, "Contact", &contact)["Email"],
+        json!("app-mat@convert.example")
     );
 }

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::config::SyncConfig;
-use crate::event::AppEvent;
+use crate::event::{AppEvent, text_of};
+use crate::matching::{AccountQuery, ContactQuery};
 use crate::outbound::{opportunity_name, person_target};
 use crate::types::{AppObject, EventKind, Link};
 
@@ -67,6 +68,24 @@ pub fn lead_conversion(
         contact_id: event.text(&lr.contact_id_field),
         opportunity_name: sale_opportunity.then(|| opportunity_name(config, event)),
     })
+}
+
+/// Seed 003's account cascade keys for a conversion without a linked Account: the Lead
+/// is converted into the Account they match (and the Contact matched under it).
+pub fn match_queries(config: &SyncConfig, event: &AppEvent) -> (AccountQuery, ContactQuery) {
+    let mc = &config.matching;
+    let f = &event.fields;
+    (
+        AccountQuery {
+            phone: text_of(f, &mc.app_phone_field),
+            name: text_of(f, &mc.app_business_name_field),
+            city: text_of(f, &mc.app_city_field),
+        },
+        ContactQuery {
+            phone: text_of(f, &mc.app_phone_field),
+            last_name: text_of(f, &mc.app_last_name_field),
+        },
+    )
 }
 
 /// The links a person gets from a conversion: (Salesforce object, id) for the Contact

@@ -1,7 +1,7 @@
 //! Lead conversion (issue 13, item 5): sales of people crmsync pushed as Leads. The push
-//! converts a wave's Leads first (one `convertLead` call per 100 Leads), then the sales
-//! close the Opportunities the conversions made, with their line items, in composite
-//! graph requests.
+//! converts a wave's Leads first (the account cascade's lookups in one composite, then one
+//! `convertLead` call per 100 Leads), then the sales close the Opportunities the
+//! conversions made, with their line items, in composite graph requests.
 
 use serde_json::Value;
 

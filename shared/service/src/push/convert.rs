@@ -15,7 +15,12 @@
 use std::collections::BTreeMap;
 
 use crmsync_core::config::SyncConfig;
-use crmsync_core::conversion::{Converted, lead_conversion};
+use crmsync_core::conversion::{Converted, lead_conversion, match_queries};
+use crmsync_core::event::AppEvent;
+use crmsync_core::matching::{
+    AccountCandidate, ContactCandidate, account_lookups, contact_lookups, match_account,
+    match_contact,
+};
 use crmsync_core::sfid::canonical;
 use crmsync_core::types::Link as CoreLink;
 use crmsync_salesforce::{
@@ -25,6 +30,8 @@ use crmsync_salesforce::{
 use crmsync_store::Connection;
 
 use super::budget::Budget;
+use super::prefetch::{Prefetched, prefetch_with_keys};
+use super::steps::lookup_rows;
 use crate::app::App;
 use crate::error::ServiceError;
 use crate::messages::PushMessage;
@@ -103,6 +110,69 @@ async fn request_for(
     Ok(Ok(request))
 }
 
+/// Whether `sf_id` is linked to an app record other than person `app_id`.
+async fn linked_elsewhere(
+    app: &App,
+    conn: &Connection,
+    sf_id: &str,
+    app_id: &str,
+) -> Result<bool, ServiceError> {
+    Ok(
+        crate::links::link_by_sf_id(app, &conn.tenant, &conn.id, sf_id)
+            .await?
+            .is_some_and(|l| l.app_id != app_id),
+    )
+}
+
+/// Seed 003's cascades for a conversion with no linked Account: the Account the event's
+/// phone, name and city match, then the Contact its phone and last name match under it
+/// (unless another app record has it). Account candidates come from the wave's prefetch.
+async fn match_targets(
+    app: &App,
+    conn: &Connection,
+    client: &SfClient,
+    config: &SyncConfig,
+    pre: &Prefetched,
+    event: &AppEvent,
+    request: &mut LeadConvert,
+) -> Result<(), ServiceError> {
+    let (account_q, contact_q) = match_queries(config, event);
+    let city = &config.matching.account_city_field;
+    let mut accounts: Vec<AccountCandidate> = Vec::new();
+    for lookup in account_lookups(&account_q, city) {
+        for r in lookup_rows(client, pre, &lookup).await? {
+            if let Some(c) = AccountCandidate::from_record(&r, city)
+                && !accounts.iter().any(|x| x.id == c.id)
+            {
+                accounts.push(c);
+            }
+        }
+    }
+    let Some(account) = match_account(&account_q, &accounts)
+        .matched_id()
+        .map(canonical)
+    else {
+        return Ok(());
+    };
+    request.account_id = Some(account.clone());
+    let mut contacts = Vec::new();
+    for lookup in contact_lookups(&contact_q, &account) {
+        for r in lookup_rows(client, pre, &lookup).await? {
+            if let Some(c) = ContactCandidate::from_record(&r) {
+                contacts.push(c);
+            }
+        }
+    }
+    if let Some(contact) = match_contact(&contact_q, &account, &contacts)
+        .matched_id()
+        .map(canonical)
+        && !linked_elsewhere(app, conn, &contact, &event.app_id).await?
+    {
+        request.contact_id = Some(contact);
+    }
+    Ok(())
+}
+
 /// Converts the Leads the wave's events call for and moves each person's links (`links`
 /// of each item updated); one outcome per item, in order.
 pub(super) async fn convert_wave(
@@ -140,6 +210,30 @@ pub(super) async fn convert_wave(
         match request_for(client, config, &items[i].1, &items[i].2).await? {
             Ok(r) => requests.push((i, r)),
             Err(outcome) => outcomes[i] = outcome,
+        }
+    }
+    // Leads with no Account to merge into: the account cascade, its lookups in one
+    // composite request for the wave.
+    let unmatched: Vec<usize> = (0..requests.len())
+        .filter(|&k| requests[k].1.account_id.is_none())
+        .collect();
+    if !unmatched.is_empty() {
+        let city = &config.matching.account_city_field;
+        let lookups: Vec<_> = unmatched
+            .iter()
+            .flat_map(|&k| {
+                account_lookups(
+                    &match_queries(config, &items[requests[k].0].1.event).0,
+                    city,
+                )
+            })
+            .collect();
+        let refs: Vec<_> = lookups.iter().collect();
+        let pre = prefetch_with_keys(client, &refs, &[]).await?;
+        for k in unmatched {
+            let (i, request) = &mut requests[k];
+            let event = &items[*i].1.event;
+            match_targets(app, conn, client, config, &pre, event, request).await?;
         }
     }
     for chunk in requests.chunks(CONVERT_MAX) {
