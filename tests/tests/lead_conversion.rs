@@ -14,6 +14,7 @@ e2e!(
     a_conversion_in_salesforce_moves_the_links_on_the_next_poll,
     a_conversion_whose_answer_was_lost_is_converted_once,
     a_conversion_merges_into_the_account_and_contact_the_cascade_matches,
+    a_demo_set_into_the_held_phase_converts_and_opens_its_own_opportunity,
 );
 
 async fn connected(backend: Backend) -> Stack {
@@ -322,5 +323,51 @@ async fn a_conversion_merges_into_the_account_and_contact_the_cascade_matches(ba
     assert_eq!(
         s.record(PROD_ORG, "Contact", &contact)["Email"],
         json!("app-mat@convert.example")
+    );
+}
+
+async fn a_demo_set_into_the_held_phase_converts_and_opens_its_own_opportunity(backend: Backend) {
+    let s = connected(backend).await;
+    let lead = pushed_lead(&s, "app-demo", "Demoed").await;
+    let mut fields = person("app-demo", "Demoed");
+    fields["phase"] = json!("HeldPhase");
+    fields["previous_phase"] = json!("ColdCallDM");
+    fields["demo_at"] = json!("2026-12-10T15:00:00Z");
+    fields["name"] = json!("Demoed demo");
+    let event = app_event("demo_set", "contact", "app-demo", s.now(), fields);
+    let event_id = event["event_id"].as_str().unwrap().to_string();
+    s.send_events("prod", vec![event]).await;
+    let drained = s.drain_push().await;
+    assert!(drained.retried.is_empty(), "{drained:#?}");
+    let report = s.report("prod", &event_id).await.expect("reported");
+    assert_eq!(report.status, ReportStatus::Success, "{report:#?}");
+
+    let l = s.record(PROD_ORG, "Lead", &lead);
+    assert_eq!(l["IsConverted"], json!(true), "{l:?}");
+    assert_eq!(
+        l.get("ConvertedOpportunityId")
+            .cloned()
+            .unwrap_or(Value::Null),
+        Value::Null,
+        "the demo set's Opportunity is its own, not the conversion's"
+    );
+    let contact = l["ConvertedContactId"].as_str().unwrap().to_string();
+    assert_eq!(link(&s, "app-demo", "Contact").await, Some(contact));
+    assert_eq!(
+        s.count(PROD_ORG, "Contact", "Email = 'app-demo@convert.example'")
+            .await,
+        1
+    );
+    let opps = s
+        .soql(
+            PROD_ORG,
+            "SELECT Id, StageName, CloseDate FROM Opportunity WHERE Name = 'Demoed demo'",
+        )
+        .await;
+    assert_eq!(opps.len(), 1, "{opps:?}");
+    assert_eq!(opps[0]["CloseDate"], json!("2026-12-10"));
+    assert_eq!(
+        link(&s, "app-demo", "Opportunity").await.as_deref(),
+        opps[0]["Id"].as_str()
     );
 }
