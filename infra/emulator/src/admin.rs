@@ -456,6 +456,24 @@ impl AdminHandle {
         self.with_org(alias, |st, i| Ok(writes::touch_system(st, i, object, id)?))
     }
 
+    /// Converts a Lead as the org's admin would in Salesforce's UI (new Account and
+    /// Contact, an Opportunity when asked; not counted against the API).
+    pub fn convert_lead(
+        &self,
+        alias: &str,
+        lead_id: &str,
+        create_opportunity: bool,
+    ) -> Result<crate::soap::convert::Converted, EmulatorError> {
+        self.with_org(alias, |st, i| {
+            Ok(crate::soap::convert::convert_as_admin(
+                st,
+                i,
+                lead_id,
+                create_opportunity,
+            )?)
+        })
+    }
+
     /// A record's stored fields (including deleted ones), or `None`.
     pub fn get_record(
         &self,

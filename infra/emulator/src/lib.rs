@@ -27,7 +27,7 @@
 //! | `[/orgs/{alias}]/services/oauth2/authorize` | GET/POST; auto-approves (org setting, `auto_approve=true`, or a matching `login_hint`), else a login form |
 //! | `[/orgs/{alias}]/services/oauth2/token` | `authorization_code` (PKCE S256), `refresh_token` (rotation per org), `password` |
 //! | `[/orgs/{alias}]/services/oauth2/revoke`, `…/userinfo` | revoke an access or refresh token; OpenID userinfo |
-//! | `[/orgs/{alias}]/services/Soap/u/{version}` | partner SOAP `login` (simple-salesforce) |
+//! | `[/orgs/{alias}]/services/Soap/u/{version}` | partner SOAP `login` (simple-salesforce) and `convertLead` ([`soap::convert`]) |
 //! | `/id/{orgId}/{userId}` | identity URL |
 //! | `/services/data/vNN.0/…` | `limits`, `query`, `queryAll`, `query/{locator}`, `sobjects`, `sobjects/{T}[/describe\|/updated\|/deleted\|/{id}\|/{field}/{value}]`, `composite/sobjects[/{T}[/{field}]]`, `composite`; `tooling/query`, `tooling/sobjects/CustomField[/{id}]` ([`tooling`]; field-level security: [`permissions`]) |
 //! | `/services/data/vNN.0/jobs/…` | Bulk API 2.0 query and ingest jobs ([`bulk`]) |
@@ -36,8 +36,8 @@
 //! # Admin API
 //!
 //! Every [`AdminHandle`] method has an HTTP twin (no auth, JSON, never counted), except the
-//! in-process `insert_records` (seeding large orgs) and `set_bulk_polls` (Bulk API job
-//! pacing):
+//! in-process `insert_records` (seeding large orgs), `set_bulk_polls` (Bulk API job
+//! pacing) and `convert_lead` (a Lead converted in Salesforce's UI):
 //! `GET /__admin/orgs`; `GET /__admin/clock`, `POST /__admin/clock/{advance,set,freeze}`;
 //! `GET|PUT|DELETE /__admin/orgs/{alias}/faults` ([`FaultSpec`]);
 //! `POST /__admin/orgs/{alias}/revoke-tokens`; `POST /__admin/orgs/{alias}/limit/exhaust`;

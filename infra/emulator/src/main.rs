@@ -20,7 +20,8 @@ ORGS AND LOGIN
   Login host of an org: {base}/orgs/{alias}/services/oauth2/{authorize,token,revoke,userinfo};
   the first org is also served at {base}/services/oauth2/... . Every org's instance_url is
   {base}; data calls are routed by the access token. Token grants: authorization_code (PKCE
-  S256), refresh_token (rotation per org), password. SOAP login: POST {base}/services/Soap/u/62.0.
+  S256), refresh_token (rotation per org), password. SOAP (partner): POST
+  {base}/services/Soap/u/62.0 serves login and convertLead (SessionHeader = access token).
 
 SEEDING (--seed-file FILE, JSON if it ends in .json, else YAML; full example in
          infra/emulator/seeds/example.yaml)

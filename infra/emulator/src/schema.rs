@@ -328,6 +328,8 @@ pub const STAGES: &[&str] = &[
     "Closed Won",
     "Closed Lost",
 ];
+/// Lead statuses whose `LeadStatus.IsConverted` is true: the only valid `convertedStatus`.
+pub const CONVERTED_LEAD_STATUSES: &[&str] = &["Closed - Converted"];
 pub const LEAD_STATUSES: &[&str] = &[
     "Open - Not Contacted",
     "Working - Contacted",
@@ -456,6 +458,17 @@ pub fn standard_objects() -> BTreeMap<String, ObjectDef> {
                 FieldDef::new("Website", Url),
                 FieldDef::new("HasOptedOutOfEmail", Boolean).defaulted(),
                 FieldDef::new("IsConverted", Boolean).readonly().defaulted(),
+                // Set by `convertLead` only (SOAP; see `soap::convert`).
+                FieldDef::new("ConvertedDate", Date).readonly(),
+                FieldDef::new("ConvertedAccountId", Reference)
+                    .reference("Account", "ConvertedAccount")
+                    .readonly(),
+                FieldDef::new("ConvertedContactId", Reference)
+                    .reference("Contact", "ConvertedContact")
+                    .readonly(),
+                FieldDef::new("ConvertedOpportunityId", Reference)
+                    .reference("Opportunity", "ConvertedOpportunity")
+                    .readonly(),
                 FieldDef::new("Description", Textarea),
             ],
             address(""),

@@ -26,7 +26,7 @@ pub fn router(shared: Shared) -> Router {
                 .route(&p("/services/oauth2/userinfo"), any(crate::oauth::userinfo))
                 .route(
                     &p("/services/Soap/u/{version}"),
-                    axum::routing::post(crate::soap::login),
+                    axum::routing::post(crate::soap::handle),
                 );
         }
         r

@@ -159,6 +159,13 @@ impl Store {
             .or_default()
             .insert(rec.id.clone(), rec);
     }
+    /// Takes a record out entirely (a rolled-back insert, never a user delete).
+    pub fn remove(&mut self, object: &str, id: &str) -> Option<Record> {
+        let before = keys_of(self.get(object, id)?);
+        let none = [const { None }; INDEXED_FIELDS.len()];
+        reindex(&mut self.index, object, id, &before, &none);
+        self.objects.get_mut(object)?.remove(id)
+    }
     /// Records of `object` whose `field` equals `key` (an [`index_key`]), in Id order;
     /// `None` when the field is not indexed.
     pub fn lookup<'a>(

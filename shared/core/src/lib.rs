@@ -29,6 +29,7 @@ pub mod activity;
 pub mod catch_up;
 pub mod config;
 pub mod conflict;
+pub mod conversion;
 pub mod describe;
 pub mod event;
 pub mod hash;

@@ -552,28 +552,8 @@ impl<'a> Builder<'a> {
         Some(Ref::Step(i))
     }
 
-    /// Seed 003: Contact when a demo set moves the lead from a cold-call phase to the held
-    /// phase, or when the record already carries a Salesforce Contact id; else Lead.
     fn person_target(&self) -> &'static str {
-        let cfg = self.cfg();
-        let lr = &cfg.lead_routing;
-        let ev = self.event;
-        let has_contact_id =
-            self.ctx.links.contains_key("Contact") || ev.text(&lr.contact_id_field).is_some();
-        let demo_to_held = ev.kind == EventKind::DemoSet
-            && ev.text(&lr.phase_field).is_none_or(|p| p == lr.held_phase)
-            && ev
-                .text(&lr.previous_phase_field)
-                .is_none_or(|p| p.starts_with(&lr.cold_call_prefix));
-        let wants_contact = has_contact_id || demo_to_held || ev.kind == EventKind::Sale;
-        match (
-            wants_contact,
-            cfg.object("Lead").is_some(),
-            cfg.object("Contact").is_some(),
-        ) {
-            (true, _, true) | (false, false, true) => "Contact",
-            _ => "Lead",
-        }
+        person_target(self.cfg(), self.ctx.links, self.event)
     }
 
     fn lead(&mut self, fields: &FieldMap) -> Option<Ref> {
@@ -663,11 +643,7 @@ impl<'a> Builder<'a> {
         stage: &str,
         close: String,
     ) -> (FieldMap, BTreeMap<String, usize>) {
-        let ev = self.event;
-        let name = ev
-            .text("name")
-            .or_else(|| ev.text(&self.cfg().matching.app_business_name_field))
-            .unwrap_or_else(|| ev.app_id.clone());
+        let name = opportunity_name(self.cfg(), self.event);
         let mut fields = FieldMap::new();
         fields.insert("Name".into(), json!(name));
         fields.insert("StageName".into(), json!(stage));
@@ -1015,6 +991,39 @@ impl<'a> Builder<'a> {
             errs.extend(check_write(d, kind, &s.fields, &refs, &constraints));
         }
         errs
+    }
+}
+
+/// The Name of an Opportunity a person's demo set or sale creates: the event's `name`,
+/// else its business name, else the app id.
+pub fn opportunity_name(cfg: &SyncConfig, ev: &AppEvent) -> String {
+    ev.text("name")
+        .or_else(|| ev.text(&cfg.matching.app_business_name_field))
+        .unwrap_or_else(|| ev.app_id.clone())
+}
+
+/// Seed 003: Contact when a demo set moves the lead from a cold-call phase to the held
+/// phase, on a sale, or when the record already carries a Salesforce Contact id; else Lead.
+pub fn person_target(
+    cfg: &SyncConfig,
+    links: &BTreeMap<String, Link>,
+    ev: &AppEvent,
+) -> &'static str {
+    let lr = &cfg.lead_routing;
+    let has_contact_id = links.contains_key("Contact") || ev.text(&lr.contact_id_field).is_some();
+    let demo_to_held = ev.kind == EventKind::DemoSet
+        && ev.text(&lr.phase_field).is_none_or(|p| p == lr.held_phase)
+        && ev
+            .text(&lr.previous_phase_field)
+            .is_none_or(|p| p.starts_with(&lr.cold_call_prefix));
+    let wants_contact = has_contact_id || demo_to_held || ev.kind == EventKind::Sale;
+    match (
+        wants_contact,
+        cfg.object("Lead").is_some(),
+        cfg.object("Contact").is_some(),
+    ) {
+        (true, _, true) | (false, false, true) => "Contact",
+        _ => "Lead",
     }
 }
 

@@ -6,7 +6,8 @@
 //! reads the identity URL. [`SfClient`] makes the REST calls for one connection: query and
 //! queryAll as a stream of pages, describe (cached per client), single-record CRUD and
 //! upsert, sObject Collections, composite (and several queries' first pages in one composite),
-//! getUpdated/getDeleted and limits.
+//! getUpdated/getDeleted and limits; and Lead conversion, the one SOAP call it makes
+//! (`convertLead`, [`SfClient::convert_lead`]).
 //!
 //! Tokens come from a [`TokenProvider`], so the service can keep them in its vault and
 //! refresh under a lease. Every call takes the current token; a 401 triggers exactly one
@@ -46,6 +47,7 @@ mod oauth;
 mod query;
 mod query_batch;
 mod record;
+mod soap;
 mod sobjects;
 pub mod soql;
 mod token;
@@ -73,6 +75,10 @@ pub use oauth::{
 pub use query::{QueryPage, QueryScope};
 pub use record::{Record, RecordAttributes};
 pub use reqwest::Method;
+pub use soap::convert::{
+    CANNOT_UPDATE_CONVERTED_LEAD, CONVERT_MAX, LeadConvert, LeadConverted,
+    record_error as convert_error,
+};
 pub use sobjects::UpsertOutcome;
 pub use soql::SoqlError;
 pub use token::{

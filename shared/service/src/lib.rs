@@ -20,6 +20,7 @@ pub mod app;
 pub mod backfill;
 pub mod config_service;
 pub mod connect;
+pub mod conversion;
 pub mod describe;
 pub mod error;
 pub mod guard;

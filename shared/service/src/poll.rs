@@ -458,8 +458,12 @@ pub(crate) async fn select_mapped(
         f.contains('.')
             || (describe.field(f).is_some() && !drifted.contains(&f.to_ascii_lowercase()))
     });
-    // Also what tells crmsync's own unlinked creates apart (`own_creates`).
-    for f in crate::own_creates::recognition_fields(object) {
+    // Also what tells crmsync's own unlinked creates apart (`own_creates`), and a
+    // Lead's conversion (`conversion`).
+    let conversion = crate::conversion::CONVERSION_FIELDS
+        .into_iter()
+        .filter(|_| object.eq_ignore_ascii_case("Lead"));
+    for f in crate::own_creates::recognition_fields(object).chain(conversion) {
         if describe.field(f).is_some() && !fields.iter().any(|s| s.eq_ignore_ascii_case(f)) {
             fields.push(f.to_string());
         }
@@ -599,6 +603,12 @@ pub(crate) async fn apply_record_with(
         run.stats(object).errors += 1;
         return Ok(());
     };
+    // A converted Lead moves its person's links; its values are no longer the person's.
+    if object == "Lead"
+        && crate::conversion::apply_converted_lead(app, connection, fields, run).await?
+    {
+        return Ok(());
+    }
     let mut link =
         crate::links::link_by_sf_id(app, &connection.tenant, &connection.id, sf_id).await?;
     if link.is_none() {
@@ -819,14 +829,18 @@ fn external_app_id(
 }
 
 /// Enabled objects that bring anything in from Salesforce.
+/// Leads come first: a Lead converted in Salesforce moves its person's links to the new
+/// Contact before the Contact poll sees it, which would otherwise take it for a new person.
 pub fn inbound_objects(config: &SyncConfig) -> Vec<String> {
-    config
+    let mut objects: Vec<String> = config
         .enabled_objects()
         .filter(|(_, o)| {
             (o.inbound.create || o.inbound.update) && o.fields.iter().any(|m| m.rule.inbound())
         })
         .map(|(name, _)| name.to_string())
-        .collect()
+        .collect();
+    objects.sort_by_key(|o| o != "Lead");
+    objects
 }
 
 fn ready(config: &SyncConfig, run: &mut RunSummary) -> bool {

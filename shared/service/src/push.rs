@@ -16,6 +16,7 @@ pub(crate) mod activity;
 mod atomic;
 mod budget;
 mod catch_up;
+mod convert;
 mod drain;
 pub(crate) mod linking;
 pub mod owners;

@@ -14,6 +14,7 @@
 
 pub mod activities;
 pub mod backfill;
+pub mod conversion;
 pub mod import;
 pub mod latency;
 pub mod scheduler;

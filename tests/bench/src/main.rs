@@ -2,7 +2,9 @@
 //! exact Salesforce API call table of issue 11, push latency, the backfill rows and one
 //! scheduler pass.
 
-use crmsync_bench::{Options, activities, backfill, import, latency, run, scheduler, table};
+use crmsync_bench::{
+    Options, activities, backfill, conversion, import, latency, run, scheduler, table,
+};
 use crmsync_e2e::Backend;
 
 fn usage() -> ! {
@@ -82,6 +84,8 @@ async fn main() {
         println!("{}", table(&run(cli.options).await));
         let activities = activities::activities(cli.options.events).await;
         println!("{}\n", activities::row(&activities));
+        let conversion = conversion::sales_of_leads(cli.options.events.min(100)).await;
+        println!("{}\n", conversion::row(&conversion));
         let latency = latency::run(cli.options.events.clamp(20, 100)).await;
         println!("{}", latency::table(&latency));
     }

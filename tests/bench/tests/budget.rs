@@ -11,6 +11,11 @@ use crmsync_bench::{Measure, Options, Report, run, table};
 /// composite request a poll); 30 before (one query per object and one per overlap). The
 /// issue 11 goal is at most 1 a poll, so no margin.
 const IDLE_5_POLLS: u64 = 5;
+/// 20 sales of people pushed as Leads: 8 measured 2026-12-01 (one `convertLead` for the
+/// wave's 20 Leads, the catch-up composite, the account cascade's composite of `IN`
+/// queries, one composite graph request for the 20 sales, 2 pricing queries, 2
+/// describes); 26 with one `convertLead` per Lead (and no cascade).
+const LEAD_CONVERSION_20: u64 = 8;
 /// 100 creates: 3 measured 2026-12-01 (one outbox chunk: one composite holding the Email
 /// IN and Phone IN queries, 1 owner query, 1 collections call); 21 with FIFO batches of 10,
 /// 31 with the IN queries sent one by one, 211 with one-by-one matching, 220 before the
@@ -206,4 +211,14 @@ async fn activity_calls_per_1000_events_do_not_regress() {
     assert_eq!(m.units, 1000);
     assert!(m.calls > 0, "{} metered nothing", m.workload);
     within(&m, ACTIVITY_1000);
+}
+
+/// Lead conversion (issue 13): 20 sales of people pushed as Leads (`LEAD_CONVERSION_20`).
+/// The wave's Leads share one `convertLead` call (up to 100 a call).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lead_conversion_calls_do_not_regress() {
+    let m = crmsync_bench::conversion::sales_of_leads(20).await;
+    println!("{}", crmsync_bench::conversion::row(&m));
+    assert_eq!(m.per_endpoint.get("soap.convertLead"), Some(&1), "{m:?}");
+    within(&m, LEAD_CONVERSION_20);
 }

@@ -2,8 +2,9 @@
 //! Title, which the app and Salesforce users both edit, ends as the rules say on both sides.
 //!
 //! Per app contact, on its final person record P (its Contact once a demo set or sale made
-//! one, else its Lead), with A* the app's last Title change on P and S* Salesforce users'
-//! last (by commit):
+//! one, else its Lead; a Contact converted from the person's Lead carries the Lead's
+//! history too), with A* the app's last Title change on P and S* Salesforce users' last
+//! (by commit):
 //! - **Salesforce's final Title** is one the rules allow. One way app → Salesforce (or person
 //!   pulls off, so crmsync never learns of Salesforce's edits): A*, or an S* committed after
 //!   it. One way Salesforce → app: S* (the app's changes are never pushed). Both ways, by
@@ -74,12 +75,26 @@ fn check_record(world: &World, reports: &Reports, index: usize) -> Option<Vec<Vi
         return None;
     }
     let events: Vec<&SentEvent> = model.events.iter().filter(|e| e.app_id == r.id).collect();
-    // The app's changes that went to P: after the demo set or sale that made its Contact.
+    // A Contact converted from the person's Lead (`convertLead`) starts with the Lead's
+    // values: P's history is the Lead's, then the Contact's.
+    let lead = (object == "Contact")
+        .then(|| {
+            world
+                .sf_find("Lead", "LastName", &r.last_name)
+                .into_iter()
+                .find(|(_, f)| f.get("ConvertedContactId") == Some(&Value::String(id.clone())))
+                .map(|(lead, _)| lead)
+        })
+        .flatten();
+    let on_p = |sf_id: &str| sf_id == id || lead.as_deref() == Some(sf_id);
+    // The app's changes that went to P: after the demo set or sale that made its Contact
+    // (all of them when the Contact is the converted Lead).
     let converting: Vec<&&SentEvent> = events
         .iter()
         .filter(|e| matches!(e.kind, "demo_set" | "sale"))
         .collect();
     let cut = match (object, converting.first()) {
+        ("Contact", Some(_)) if lead.is_some() => 0,
         ("Contact", Some(first)) => first.step,
         ("Lead", None) => 0,
         _ => return None,
@@ -97,12 +112,12 @@ fn check_record(world: &World, reports: &Reports, index: usize) -> Option<Vec<Vi
     let sf: Vec<&SfEdit> = model
         .sf_edits
         .iter()
-        .filter(|e| e.sf_id == id && e.sf_field == "Title")
+        .filter(|e| on_p(&e.sf_id) && e.sf_field == "Title")
         .collect();
     let feed_all: Vec<FeedTitle<'_>> = world
         .feed
         .iter()
-        .filter(|e| e.sf_id == id && e.kind == ChangeKind::Upsert)
+        .filter(|e| on_p(&e.sf_id) && e.kind == ChangeKind::Upsert)
         .filter_map(|entry| {
             let value = entry.payload["fields"].get("title")?.clone();
             Some(FeedTitle { entry, value })

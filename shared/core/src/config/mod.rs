@@ -580,6 +580,15 @@ pub struct LeadRouting {
     /// App field that may carry a Salesforce Lead id.
     #[serde(default = "d_lead_id")]
     pub lead_id_field: String,
+    /// When a person crmsync linked as a Lead must become a Contact (a sale, a known
+    /// Contact id, a demo set into the held phase), convert that Lead (`convertLead`)
+    /// instead of creating a second person. Off: a Contact is matched or created beside it.
+    #[serde(default = "yes")]
+    pub convert_leads: bool,
+    /// The `convertedStatus` of a conversion: a Lead Status whose `IsConverted` is true
+    /// in the org (new orgs have `Closed - Converted`).
+    #[serde(default = "d_converted_status")]
+    pub converted_status: String,
 }
 
 fn d_phase() -> String {
@@ -600,6 +609,9 @@ fn d_contact_id() -> String {
 fn d_lead_id() -> String {
     "sf_lead_id".into()
 }
+fn d_converted_status() -> String {
+    "Closed - Converted".into()
+}
 
 impl Default for LeadRouting {
     fn default() -> Self {
@@ -610,6 +622,8 @@ impl Default for LeadRouting {
             cold_call_prefix: d_cold(),
             contact_id_field: d_contact_id(),
             lead_id_field: d_lead_id(),
+            convert_leads: true,
+            converted_status: d_converted_status(),
         }
     }
 }

@@ -221,6 +221,10 @@ impl SyncConfig {
         }
         for (path, v) in [
             ("lead_routing.held_phase", &self.lead_routing.held_phase),
+            (
+                "lead_routing.converted_status",
+                &self.lead_routing.converted_status,
+            ),
             ("opportunity.demo_stage", &self.opportunity.demo_stage),
             ("opportunity.sale_stage", &self.opportunity.sale_stage),
         ] {

@@ -11,11 +11,11 @@ use crmsync_core::types::AppObject;
 use crmsync_salesforce::SfClient;
 use crmsync_store::{Connection, ReportStatus};
 
-use super::budget::Budget;
+use super::budget::{self, Budget};
 use super::singles::{Writes, is_single_direct, write_singles};
 use super::{
-    BatchOutcome, SUPERSEDED, activity, already_done, atomic, catch_up, owners, park, prefetch,
-    report, report_msg, sale, steps, upsert,
+    BatchOutcome, SUPERSEDED, activity, already_done, atomic, catch_up, convert, owners, park,
+    prefetch, report, report_msg, sale, steps, upsert,
 };
 use crate::app::App;
 use crate::error::ServiceError;
@@ -132,6 +132,7 @@ async fn push_wave(
     let mut single: Vec<Planned> = Vec::new();
     let mut multi: Vec<Planned> = Vec::new();
     let keyed = upsert::Keyed::of(conn);
+    let mut to_plan = Vec::new();
     for (message_id, mut msg) in wave {
         // The same event twice in one batch: the earlier wave already reported it.
         if already_done(app, &conn.tenant, &conn.id, &msg).await? {
@@ -164,6 +165,51 @@ async fn push_wave(
             &msg.event.app_id,
         )
         .await?;
+        to_plan.push((message_id, msg, links));
+    }
+    // People linked as Leads that become Contacts: their Leads are converted first, the
+    // wave's conversions together (up to 100 a `convertLead` call).
+    let conversions =
+        convert::convert_wave(app, conn, client, config, &mut to_plan, budget).await?;
+    for ((message_id, msg, links), conversion) in to_plan.into_iter().zip(conversions) {
+        match conversion {
+            convert::Conversion::Ready => {}
+            convert::Conversion::OverBudget => {
+                budget.parked(&msg);
+                out.outcomes.push(
+                    park(
+                        app,
+                        conn,
+                        &msg,
+                        budget::BUDGET_SPENT,
+                        budget::BUDGET_SPENT_REASON,
+                    )
+                    .await?,
+                );
+                continue;
+            }
+            convert::Conversion::Retry => {
+                out.retry.push(message_id);
+                continue;
+            }
+            convert::Conversion::Refused { code, reason } => {
+                out.outcomes.push(
+                    report(
+                        app,
+                        &conn.tenant,
+                        &conn.id,
+                        &msg,
+                        ReportStatus::Error,
+                        Some(&code),
+                        Some(&reason),
+                        None,
+                        &[],
+                    )
+                    .await?,
+                );
+                continue;
+            }
+        }
         let activity = match msg.event.app_object {
             AppObject::Activity => Some(
                 activity::related_links(app, &conn.tenant, &conn.id, config, &msg.event).await?,

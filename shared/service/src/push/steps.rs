@@ -250,7 +250,7 @@ fn step_object(_step: crmsync_core::matching::MatchStep) -> &'static str {
 }
 
 /// A lookup's rows: from the batch's prefetch when it holds them, else its own query.
-async fn lookup_rows(
+pub(super) async fn lookup_rows(
     client: &SfClient,
     pre: &Prefetched,
     lookup: &Lookup,

@@ -12,6 +12,8 @@ pub enum ChangeKind {
     Unlink,
     /// Nothing applied: a rule refused a Salesforce change, and the app is told why.
     Notice,
+    /// A Lead became a Contact (`convertLead`): the app record's links moved with it.
+    Convert,
 }
 
 /// A change to append to a tenant's feed.

@@ -1,0 +1,108 @@
+//! The partner SOAP `convertLead` over raw HTTP: the envelope a real client sends (default
+//! or prefixed namespaces), the faults a real org answers, and the `LimitInfoHeader`.
+
+mod common;
+
+use common::{client, start_demo, token};
+use serde_json::{Map, json};
+use sf_emulator::demo;
+
+fn envelope(session: &str, converts: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\
+         <soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" \
+         xmlns:urn=\"urn:partner.soap.sforce.com\"><soapenv:Header><urn:SessionHeader>\
+         <urn:sessionId>{session}</urn:sessionId></urn:SessionHeader></soapenv:Header>\
+         <soapenv:Body><urn:convertLead>{converts}</urn:convertLead></soapenv:Body>\
+         </soapenv:Envelope>"
+    )
+}
+
+async fn post(emu: &sf_emulator::Emulator, body: String) -> (u16, String) {
+    let resp = client()
+        .post(format!("{}/services/Soap/u/62.0", emu.base_url()))
+        .header("Content-Type", "text/xml; charset=UTF-8")
+        .header("SOAPAction", "\"\"")
+        .body(body)
+        .send()
+        .await
+        .expect("SOAP call");
+    (resp.status().as_u16(), resp.text().await.expect("body"))
+}
+
+#[tokio::test]
+async fn converts_over_soap_and_answers_faults_like_an_org() {
+    let emu = start_demo().await;
+    let admin = emu.admin();
+    let fields: Map<String, serde_json::Value> =
+        serde_json::from_value(json!({"LastName": "Soap", "Company": "Soap & Co"})).unwrap();
+    let lead = admin
+        .insert_record(demo::ORG_ALIAS, "Lead", fields)
+        .unwrap();
+    let session = token(&emu, demo::ORG_ALIAS, demo::USERNAME);
+    let one = |status: &str| {
+        format!(
+            "<urn:leadConverts><urn:convertedStatus>{status}</urn:convertedStatus>\
+             <urn:doNotCreateOpportunity>true</urn:doNotCreateOpportunity>\
+             <urn:leadId>{lead}</urn:leadId></urn:leadConverts>"
+        )
+    };
+
+    // A bad session is a fault, not a result.
+    let (status, body) = post(&emu, envelope("nope", &one("Closed - Converted"))).await;
+    assert_eq!(status, 500, "{body}");
+    assert!(
+        body.contains("<faultcode>sf:INVALID_SESSION_ID</faultcode>"),
+        "{body}"
+    );
+
+    // A malformed id faults the whole call.
+    let bad = one("Closed - Converted").replace(&lead, "00Qnotanid");
+    let (status, body) = post(&emu, envelope(&session, &bad)).await;
+    assert_eq!(status, 500, "{body}");
+    assert!(body.contains("sf:MALFORMED_ID"), "{body}");
+
+    // A status that is not a converted one fails its result.
+    let (status, body) = post(&emu, envelope(&session, &one("Working - Contacted"))).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("<statusCode>INVALID_STATUS</statusCode>"),
+        "{body}"
+    );
+    assert!(body.contains("<success>false</success>"), "{body}");
+
+    let before = admin
+        .api_count(demo::ORG_ALIAS, "soap.convertLead")
+        .unwrap();
+    let (status, body) = post(&emu, envelope(&session, &one("Closed - Converted"))).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("<success>true</success>"), "{body}");
+    assert!(
+        body.contains("<type>API REQUESTS</type>"),
+        "LimitInfoHeader: {body}"
+    );
+    assert!(body.contains("<opportunityId xsi:nil=\"true\"/>"), "{body}");
+    assert_eq!(
+        admin
+            .api_count(demo::ORG_ALIAS, "soap.convertLead")
+            .unwrap(),
+        before + 1
+    );
+    let converted = admin
+        .get_record(demo::ORG_ALIAS, "Lead", &lead)
+        .unwrap()
+        .unwrap();
+    assert_eq!(converted["IsConverted"], json!(true));
+    let contact = converted["ConvertedContactId"].as_str().unwrap();
+    assert!(
+        body.contains(&format!("<contactId>{contact}</contactId>")),
+        "{body}"
+    );
+
+    // Converting it again is refused.
+    let (_, body) = post(&emu, envelope(&session, &one("Closed - Converted"))).await;
+    assert!(
+        body.contains("<statusCode>CANNOT_UPDATE_CONVERTED_LEAD</statusCode>"),
+        "{body}"
+    );
+}
