@@ -569,6 +569,39 @@ impl AdminHandle {
         })
     }
 
+    /// Salesforce recomputing calculated fields (a formula whose inputs changed, a
+    /// roll-up summary after a child's change): the values move, `SystemModstamp` and
+    /// `LastModifiedDate` do not, so a poll by `SystemModstamp` cannot see it.
+    pub fn recompute(
+        &self,
+        alias: &str,
+        object: &str,
+        id: &str,
+        values: Map<String, Value>,
+    ) -> Result<(), EmulatorError> {
+        self.with_org(alias, |st, i| {
+            let org = &mut st.orgs[i];
+            let name =
+                org.object(object)
+                    .map(|o| o.name.clone())
+                    .ok_or_else(|| EmulatorError::Api {
+                        code: "INVALID_TYPE".into(),
+                        message: format!("sObject type '{object}' is not supported."),
+                    })?;
+            let mut record = org
+                .store
+                .get_mut(&name, id)
+                .ok_or_else(|| EmulatorError::Api {
+                    code: "NOT_FOUND".into(),
+                    message: format!("no {name} with id {id}"),
+                })?;
+            for (field, value) in values {
+                record.fields.insert(field, value);
+            }
+            Ok(())
+        })
+    }
+
     pub fn record_count(&self, alias: &str, object: &str) -> Result<usize, EmulatorError> {
         self.with_org(alias, |st, i| {
             let name = st.orgs[i]

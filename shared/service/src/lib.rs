@@ -39,6 +39,7 @@ pub mod poll;
 pub mod provision;
 pub mod push;
 pub mod quota;
+pub mod recalc;
 pub mod reports;
 pub mod runs;
 pub mod schedule;

@@ -208,6 +208,11 @@ async fn poll_under_lease(
             .await?;
             remaining -= pulled.min(remaining);
         }
+        // Calculated fields move without a SystemModstamp: re-read them on their own,
+        // slower cadence, unless this run already spent its cap on a backlog.
+        if remaining > 0 {
+            crate::recalc::reread_due(app, connection, &client, &config, run).await?;
+        }
         Ok::<(), ServiceError>(())
     }
     .await;

@@ -502,6 +502,16 @@ pub async fn reconcile_checkpoint_is_kept_with_the_cursor(h: &Harness) {
     let cur = s.get(&t, &c, "Contact").await.unwrap();
     assert_eq!(cur.reconcile, None);
     assert_eq!(cur.last_sweep_at, Some(at(h, 100)));
+    // The calculated-field re-read keeps its own checkpoint beside them.
+    let recalc = RecalcCheckpoint {
+        at: at(h, 300),
+        after: Some("0015g000000000AAA".into()),
+    };
+    s.set_recalc(&t, &c, "Contact", &recalc).await.unwrap();
+    let cur = s.get(&t, &c, "Contact").await.unwrap();
+    assert_eq!(cur.recalc, Some(recalc));
+    assert_eq!(cur.last_sweep_at, Some(at(h, 100)), "the sweep time stays");
+    assert_eq!(s.get(&t, &c, "Lead").await.unwrap().recalc, None);
 }
 
 pub async fn link_race_has_exactly_one_winner(h: &Harness) {
