@@ -4,7 +4,7 @@
 
 pub mod convert;
 pub mod login;
-pub mod xml;
+pub use crmsync_soap_xml as xml;
 
 use crate::server::Shared;
 use axum::body::Bytes;

@@ -10,7 +10,7 @@
 //! fault) or permanent.
 
 pub mod convert;
-pub(crate) mod xml;
+pub(crate) use crmsync_soap_xml as xml;
 
 use std::sync::atomic::Ordering;
 

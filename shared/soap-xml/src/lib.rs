@@ -1,5 +1,7 @@
-//! A small element tree over quick-xml: SOAP envelopes are tiny, and a tree keeps the
-//! handlers free of event-loop code. Names are local (namespace prefixes dropped), as
+//! A small element tree over quick-xml for SOAP envelopes, shared by the Salesforce client
+//! (`crmsync-salesforce`) and the emulator (`sf-emulator`): envelopes are tiny, and a tree
+//! keeps their handlers free of event-loop code. Names are local (namespace prefixes
+//! dropped): Salesforce answers in a default namespace, faults prefix theirs (`sf:`), and
 //! SOAP clients prefix the partner namespace freely (`urn:`, `ns1:` or a default xmlns).
 
 use quick_xml::Writer;
