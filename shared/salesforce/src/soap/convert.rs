@@ -17,7 +17,8 @@ use crate::collections::RecordError;
 use crate::error::SfError;
 use crate::sobjects::check_id;
 
-/// Salesforce converts at most this many Leads per call.
+/// Leads converted per call: 100, the limit Apex's `Database.convertLead` documents; the
+/// SOAP guide states none for `convertLead()`, so crmsync does not assume more.
 pub const CONVERT_MAX: usize = 100;
 
 /// The error code of converting (or updating) a Lead that is already converted.
