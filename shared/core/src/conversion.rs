@@ -76,11 +76,7 @@ pub fn match_queries(config: &SyncConfig, event: &AppEvent) -> (AccountQuery, Co
     let mc = &config.matching;
     let f = &event.fields;
     (
-        AccountQuery {
-            phone: text_of(f, &mc.app_phone_field),
-            name: text_of(f, &mc.app_business_name_field),
-            city: text_of(f, &mc.app_city_field),
-        },
+        crate::matching::account_query(mc, f),
         ContactQuery {
             phone: text_of(f, &mc.app_phone_field),
             last_name: text_of(f, &mc.app_last_name_field),

@@ -64,6 +64,8 @@ pub enum MatchStep {
     NameCityNone,
     /// Neither phone nor name matched.
     NoMatch,
+    /// Neither phone nor name matched; exactly one Account has the address (seed 002).
+    Address,
     // Contact cascade (under an account).
     /// Phone matched under the account, exactly one by last name.
     PhoneLastName,
@@ -154,7 +156,31 @@ pub struct AccountQuery {
     pub phone: Option<String>,
     pub name: Option<String>,
     pub city: Option<String>,
+    /// Street and postal code, for the address fallback (only when the config names them).
+    #[serde(default)]
+    pub street: Option<String>,
+    #[serde(default)]
+    pub postal_code: Option<String>,
 }
+
+/// The account cascade's search values, read from an app record's fields.
+pub fn account_query(
+    mc: &crate::config::MatchingConfig,
+    fields: &crate::types::FieldMap,
+) -> AccountQuery {
+    let text = |f: &String| crate::event::text_of(fields, f);
+    AccountQuery {
+        phone: text(&mc.app_phone_field),
+        name: text(&mc.app_business_name_field),
+        city: text(&mc.app_city_field),
+        street: mc.app_street_field.as_ref().and_then(text),
+        postal_code: mc.app_postal_code_field.as_ref().and_then(text),
+    }
+}
+
+/// The standard Account address fields the address fallback compares with.
+pub const ACCOUNT_STREET_FIELD: &str = "BillingStreet";
+pub const ACCOUNT_POSTAL_CODE_FIELD: &str = "BillingPostalCode";
 
 /// A Salesforce Account candidate.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -163,6 +189,10 @@ pub struct AccountCandidate {
     pub phone: Option<String>,
     pub name: Option<String>,
     pub city: Option<String>,
+    #[serde(default)]
+    pub street: Option<String>,
+    #[serde(default)]
+    pub postal_code: Option<String>,
 }
 
 impl AccountCandidate {
@@ -173,18 +203,28 @@ impl AccountCandidate {
             phone: r.string("Phone"),
             name: r.string("Name"),
             city: r.string(city_field),
+            street: r.string(ACCOUNT_STREET_FIELD),
+            postal_code: r.string(ACCOUNT_POSTAL_CODE_FIELD),
         })
     }
 }
 
-/// Lookups the account cascade needs: Accounts by phone, and by name.
+/// Lookups the account cascade needs: Accounts by phone, and by name; by postal code too
+/// when the query has an address (the street is compared in memory: a long text field
+/// cannot be filtered on in every org).
 pub fn account_lookups(q: &AccountQuery, city_field: &str) -> Vec<Lookup> {
-    let fields = vec![
+    let address = q.street.as_ref().is_some_and(|s| !s.trim().is_empty())
+        && q.postal_code.as_ref().is_some_and(|p| !p.trim().is_empty());
+    let mut fields: Vec<String> = vec![
         "Id".into(),
         "Phone".into(),
         "Name".into(),
         city_field.to_string(),
     ];
+    if address {
+        fields.push(ACCOUNT_STREET_FIELD.into());
+        fields.push(ACCOUNT_POSTAL_CODE_FIELD.into());
+    }
     let mut out = Vec::new();
     if let Some(p) = q.phone.as_ref().filter(|p| !p.trim().is_empty()) {
         out.push(Lookup {
@@ -197,10 +237,60 @@ pub fn account_lookups(q: &AccountQuery, city_field: &str) -> Vec<Lookup> {
         out.push(Lookup {
             object: "Account".into(),
             conditions: vec![("Name".into(), n.clone())],
+            fields: fields.clone(),
+        });
+    }
+    if let (true, Some(p)) = (address, &q.postal_code) {
+        out.push(Lookup {
+            object: "Account".into(),
+            conditions: vec![(ACCOUNT_POSTAL_CODE_FIELD.into(), p.trim().to_string())],
             fields,
         });
     }
     out
+}
+
+/// A street as compared: lower case, words only, common suffixes spelled one way.
+fn normalize_street(s: &str) -> String {
+    s.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| match w {
+            "street" => "st",
+            "avenue" => "ave",
+            "road" => "rd",
+            "boulevard" => "blvd",
+            "drive" => "dr",
+            "suite" => "ste",
+            other => other,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Seed 002's fallback when neither phone nor name matched: exactly one Account at the
+/// same street and postal code.
+fn match_address(q: &AccountQuery, candidates: &[AccountCandidate]) -> Option<String> {
+    let (street, postal) = (q.street.as_deref()?, q.postal_code.as_deref()?);
+    let (street, postal) = (normalize_street(street), postal.trim().to_lowercase());
+    if street.is_empty() || postal.is_empty() {
+        return None;
+    }
+    let at: Vec<&AccountCandidate> = candidates
+        .iter()
+        .filter(|c| {
+            c.postal_code
+                .as_deref()
+                .is_some_and(|p| p.trim().to_lowercase() == postal)
+                && c.street
+                    .as_deref()
+                    .is_some_and(|s| normalize_street(s) == street)
+        })
+        .collect();
+    match at.as_slice() {
+        [one] => Some(one.id.clone()),
+        _ => None,
+    }
 }
 
 /// Seed 003's Sellfire → Salesforce account cascade, exactly:
@@ -253,8 +343,14 @@ pub fn match_account(q: &AccountQuery, candidates: &[AccountCandidate]) -> Match
         .filter(|c| opt_eq(&q.name, &c.name, same_text))
         .collect();
     if by_name.is_empty() {
-        return MatchOutcome::Create {
-            step: MatchStep::NoMatch,
+        return match match_address(q, candidates) {
+            Some(id) => MatchOutcome::Matched {
+                id,
+                step: MatchStep::Address,
+            },
+            None => MatchOutcome::Create {
+                step: MatchStep::NoMatch,
+            },
         };
     }
     match by_city(&by_name).as_slice() {
@@ -411,6 +507,8 @@ mod tests {
             phone: Some(phone.into()),
             name: Some(name.into()),
             city: Some(city.into()),
+            street: None,
+            postal_code: None,
         }
     }
 
@@ -419,7 +517,64 @@ mod tests {
             phone: Some("(555) 010-0100".into()),
             name: Some("Acme Ltd".into()),
             city: Some("Leeds".into()),
+            street: None,
+            postal_code: None,
         }
+    }
+
+    #[test]
+    fn no_phone_or_name_match_falls_back_to_one_account_at_the_address() {
+        let q = AccountQuery {
+            phone: Some("+1 555 0900".into()),
+            name: Some("Harbour Properties".into()),
+            city: None,
+            street: Some("12 Quay Street, Suite 4".into()),
+            postal_code: Some("LS1 4AB".into()),
+        };
+        let at = |id: &str, street: &str, postal: &str| AccountCandidate {
+            street: Some(street.into()),
+            postal_code: Some(postal.into()),
+            ..acc(id, "+1 555 0000", "Another Name", "Leeds")
+        };
+        // Lookups: phone, name, and the postal code (the street is compared here).
+        let lookups = account_lookups(&q, "BillingCity");
+        assert_eq!(
+            lookups[2].conditions,
+            vec![(ACCOUNT_POSTAL_CODE_FIELD.to_string(), "LS1 4AB".to_string())]
+        );
+        assert!(lookups[2].fields.iter().any(|f| f == ACCOUNT_STREET_FIELD));
+        let one = [
+            at("A1", "12 quay st. ste 4", "ls1 4ab"),
+            at("A2", "99 Dock Road", "LS1 4AB"),
+        ];
+        assert_eq!(
+            match_account(&q, &one),
+            MatchOutcome::Matched {
+                id: "A1".into(),
+                step: MatchStep::Address
+            }
+        );
+        // Two at the same address, or none: create.
+        let two = [
+            at("A1", "12 Quay Street Suite 4", "LS1 4AB"),
+            at("A3", "12 Quay St, Ste 4", "LS1 4AB"),
+        ];
+        assert!(matches!(
+            match_account(&q, &two),
+            MatchOutcome::Create {
+                step: MatchStep::NoMatch
+            }
+        ));
+        // Without an address in the query, no fallback.
+        let bare = AccountQuery {
+            street: None,
+            ..q.clone()
+        };
+        assert!(matches!(
+            match_account(&bare, &one),
+            MatchOutcome::Create { .. }
+        ));
+        assert_eq!(account_lookups(&bare, "BillingCity").len(), 2);
     }
 
     fn outcome(c: &[AccountCandidate]) -> MatchOutcome {

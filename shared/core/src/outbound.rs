@@ -432,12 +432,7 @@ impl<'a> Builder<'a> {
     }
 
     fn account_query(&self, fields: &FieldMap) -> AccountQuery {
-        let mc = &self.cfg().matching;
-        AccountQuery {
-            phone: text_of(fields, &mc.app_phone_field),
-            name: text_of(fields, &mc.app_business_name_field),
-            city: text_of(fields, &mc.app_city_field),
-        }
+        crate::matching::account_query(&self.cfg().matching, fields)
     }
 
     /// Connect to or create the Account for this event (seed 003 account cascade).

@@ -515,6 +515,13 @@ pub struct MatchingConfig {
     /// Account field the cascade compares the city with.
     #[serde(default = "default_account_city")]
     pub account_city_field: String,
+    /// App fields of a company's street and postal code: when both are set, a company that
+    /// matched neither by phone nor by name matches the one Account at that address
+    /// (`BillingStreet`, `BillingPostalCode`; seed 002). Off when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_street_field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_postal_code_field: Option<String>,
 }
 
 fn default_match_keys() -> Vec<MatchKey> {
@@ -549,6 +556,8 @@ impl Default for MatchingConfig {
             app_business_name_field: default_business(),
             app_city_field: default_city(),
             account_city_field: default_account_city(),
+            app_street_field: None,
+            app_postal_code_field: None,
         }
     }
 }
