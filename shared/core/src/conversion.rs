@@ -87,7 +87,7 @@ pub fn match_queries(config: &SyncConfig, event: &AppEvent) -> (AccountQuery, Co
 /// The links a person gets from a conversion: (Salesforce object, id) for the Contact
 /// and, where the person has none yet, the Account and the Opportunity.
 pub fn links_after(links: &BTreeMap<String, Link>, c: &Converted) -> Vec<(&'static str, String)> {
-    let mut out = vec![("Contact", c.contact_id.clone())];
+    let mut out = Vec::new();
     for (object, id) in [
         ("Account", &c.account_id),
         ("Opportunity", &c.opportunity_id),
@@ -98,6 +98,9 @@ pub fn links_after(links: &BTreeMap<String, Link>, c: &Converted) -> Vec<(&'stat
             out.push((object, id.clone()));
         }
     }
+    // The Contact last: a person linked to a Lead and no Contact is converted (again), so a
+    // move interrupted before the Contact link is finished by the retry.
+    out.push(("Contact", c.contact_id.clone()));
     out
 }
 
@@ -178,16 +181,16 @@ mod tests {
         assert_eq!(
             links_after(&linked(&["Lead"]), &c),
             vec![
-                ("Contact", "003".to_string()),
                 ("Account", "001".to_string()),
-                ("Opportunity", "006".to_string())
+                ("Opportunity", "006".to_string()),
+                ("Contact", "003".to_string())
             ]
         );
         assert_eq!(
             links_after(&linked(&["Lead", "Account"]), &c),
             vec![
-                ("Contact", "003".to_string()),
-                ("Opportunity", "006".to_string())
+                ("Opportunity", "006".to_string()),
+                ("Contact", "003".to_string())
             ]
         );
     }

@@ -64,9 +64,11 @@ pub async fn read_converted(
     Ok(converted_of(&lead.fields))
 }
 
-/// Moves person `app_id`'s links from its Lead to what the Lead became, announces it in the
-/// change feed (`source`: `crmsync` or `salesforce`), then drops the Lead link (last, so a
-/// retry after a failure finds the Lead link and does it again). A record already linked
+/// Moves person `app_id`'s links from its Lead to what the Lead became: the Account and
+/// Opportunity first, then the change-feed entry (`source`: `crmsync` or `salesforce`),
+/// then the Contact, then drops the Lead link. A person linked to a Lead and to no Contact
+/// is converted again, so a crash before the Contact link repeats the move (the
+/// conversion itself answers `CANNOT_UPDATE_CONVERTED_LEAD` and is read back). A record already linked
 /// to another app record is left to it, and so is everything when the Contact is.
 pub async fn move_links(
     app: &App,
@@ -80,6 +82,7 @@ pub async fn move_links(
     let lead_link = links.get("Lead");
     let mut moved = links.clone();
     let mut kept_elsewhere = Vec::new();
+    let mut contact = None;
     // The Contact already belongs to another app record (two were linked to this Lead, and
     // the other followed the conversion first): what the Lead became is that record's.
     let contact_elsewhere = link_by_sf_id(app, &conn.tenant, &conn.id, &converted.contact_id)
@@ -122,15 +125,19 @@ pub async fn move_links(
             created_at: now,
             updated_at: now,
         };
+        let core = CoreLink {
+            salesforce_id: sf_id,
+            hashes,
+            times: crate::links::core_times(&times),
+        };
+        if object == "Contact" {
+            // Written after the change-feed entry: until it is, the person still needs
+            // converting, so a retry after a crash repeats the move and the entry.
+            contact = Some((link, core));
+            continue;
+        }
         crate::links::link_record(app, &link).await?;
-        moved.insert(
-            object.to_string(),
-            CoreLink {
-                salesforce_id: sf_id,
-                hashes,
-                times: crate::links::core_times(&times),
-            },
-        );
+        moved.insert(object.to_string(), core);
     }
     let payload = json!({
         "action": "convert",
@@ -158,6 +165,10 @@ pub async fn move_links(
             }],
         )
         .await?;
+    if let Some((link, core)) = contact {
+        crate::links::link_record(app, &link).await?;
+        moved.insert("Contact".to_string(), core);
+    }
     app.stores
         .links
         .delete(

@@ -110,6 +110,26 @@ fn provisioned_seeds_that_found_defects_hold() {
     }
 }
 
+/// Deals seeds that found a defect in Lead conversion, in both modes, at 40 steps: the
+/// push worker killed while a converted Lead's links moved left the person linked to its
+/// Contact but not yet to the conversion's Opportunity, so the retried sale created a
+/// second one (now the Contact link is written last, and the retry finishes the move).
+#[test]
+fn conversion_seeds_that_found_defects_hold() {
+    for profile in [
+        DEALS_PROFILE.to_string(),
+        format!("{DEALS_PROFILE}{PROVISIONED}"),
+    ] {
+        for seed in [20535, 20775, 22856, 23305] {
+            let report = run_seed(&SimConfig {
+                steps: 40,
+                ..config(seed, &profile, DEALS_FAULTS)
+            });
+            assert!(report.passed(), "{}", report.failure_text());
+        }
+    }
+}
+
 #[test]
 fn a_seed_replays_to_the_same_trace() {
     for (seed, profile, faults) in [
