@@ -448,13 +448,12 @@ pub(crate) async fn select_mapped(
     let mut fields = fields_to_select(object, config);
     // Schema drift: a mapped field the org no longer has (deleted, renamed, hidden) is left
     // out, so that mapping pauses and the others keep syncing ([`paused_mappings`]).
-    let core_describe = crate::describe::to_core(&describe)?;
     let drifted: Vec<String> = config
         .object(object)
         .map(|o| {
             o.fields
                 .iter()
-                .filter(|m| crmsync_core::preflight::drift(m, &core_describe).is_some())
+                .filter(|m| crmsync_core::preflight::drift(m, &describe).is_some())
                 .map(|m| m.salesforce_field.to_ascii_lowercase())
                 .collect()
         })
@@ -509,7 +508,7 @@ pub(crate) async fn paused_mappings(
     let Some(obj) = config.object(object) else {
         return Ok(Vec::new());
     };
-    let describe = crate::describe::to_core(&*client.describe(object).await?)?;
+    let describe = client.describe(object).await?;
     Ok(obj
         .fields
         .iter()
