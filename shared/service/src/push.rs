@@ -33,7 +33,7 @@ mod upsert;
 use budget::Budget;
 use linking::write_link;
 use plan::{Planned, push_events};
-use report::{park, report, report_msg};
+use report::{Verdict, park, report, report_msg};
 use singles::Writes;
 
 use std::collections::BTreeMap;
@@ -199,11 +199,7 @@ async fn report_group_failure(
                     t,
                     c,
                     &msg,
-                    ReportStatus::Error,
-                    Some(error.code()),
-                    Some(&reason),
-                    None,
-                    &[],
+                    Verdict::error().code(error.code()).reason(&reason),
                 )
                 .await
             }
@@ -269,11 +265,9 @@ async fn push_connection(
                 &tenant_id,
                 &conn_id,
                 msg,
-                ReportStatus::Error,
-                Some("NO_CONNECTION"),
-                Some("the connection does not exist"),
-                None,
-                &[],
+                Verdict::error()
+                    .code("NO_CONNECTION")
+                    .reason("the connection does not exist"),
             )
             .await?;
             out.outcomes.push(o);
@@ -326,11 +320,7 @@ async fn push_connection(
                     &tenant_id,
                     &conn_id,
                     msg,
-                    ReportStatus::Error,
-                    Some(code),
-                    Some(reason),
-                    None,
-                    &[],
+                    Verdict::error().code(code).reason(reason),
                 )
                 .await?
             };

@@ -14,12 +14,12 @@ use crmsync_salesforce::{
     CompositeSubrequest, CompositeSubresponse, GRAPH_MAX_NODES, Graph, Method, SfClient, SfError,
     graphs_fit,
 };
-use crmsync_store::{Connection, ReportStatus};
+use crmsync_store::Connection;
 use serde_json::Value;
 
 use super::redelivery::{self, EventIntent};
 use super::steps::{Resolved, run_plan};
-use super::{EventOutcome, Planned, Writes, park, report_msg, to_map, write_link};
+use super::{EventOutcome, Planned, Verdict, Writes, park, report_msg, to_map, write_link};
 use crate::app::App;
 use crate::error::ServiceError;
 
@@ -138,11 +138,10 @@ async fn build<'p>(
             app,
             conn,
             &planned.msg,
-            ReportStatus::Error,
-            Some(code),
-            Some(&reason),
-            None,
-            &planned.plan,
+            Verdict::error()
+                .code(code)
+                .reason(&reason)
+                .plan(&planned.plan),
         )
         .await
         .map(Prepared::Done)
@@ -347,13 +346,12 @@ async fn refused_request(
         app,
         conn,
         &r.planned.msg,
-        ReportStatus::Error,
-        Some(&code),
-        Some(&format!(
-            "the write request failed: {e}; nothing was written"
-        )),
-        None,
-        &r.planned.plan,
+        Verdict::error()
+            .code(&code)
+            .reason(format!(
+                "the write request failed: {e}; nothing was written"
+            ))
+            .plan(&r.planned.plan),
     )
     .await?;
     clear_intent(app, conn, r).await;
@@ -415,13 +413,12 @@ async fn finish_sale(
             app,
             conn,
             &planned.msg,
-            ReportStatus::Error,
-            Some(&code),
-            Some(&format!(
-                "{what}: {detail}; nothing was written (all or none)"
-            )),
-            None,
-            &planned.plan,
+            Verdict::error()
+                .code(&code)
+                .reason(format!(
+                    "{what}: {detail}; nothing was written (all or none)"
+                ))
+                .plan(&planned.plan),
         )
         .await;
     }
@@ -443,11 +440,9 @@ async fn finish_sale(
         app,
         conn,
         &planned.msg,
-        ReportStatus::Success,
-        None,
-        None,
-        ids.into_iter().flatten().next(),
-        &planned.plan,
+        Verdict::success()
+            .maybe_sf_id(ids.into_iter().flatten().next())
+            .plan(&planned.plan),
     )
     .await
 }

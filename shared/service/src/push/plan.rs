@@ -9,13 +9,13 @@ use crmsync_core::describe::ObjectDescribe as CoreDescribe;
 use crmsync_core::outbound::{OutboundContext, OutboundDecision, WritePlan};
 use crmsync_core::types::AppObject;
 use crmsync_salesforce::SfClient;
-use crmsync_store::{Connection, ReportStatus};
+use crmsync_store::Connection;
 
 use super::budget::{self, Budget};
 use super::singles::{Writes, is_single_direct, write_singles};
 use super::{
-    BatchOutcome, SUPERSEDED, activity, already_done, atomic, catch_up, convert, owners, park,
-    prefetch, report, report_msg, sale, steps, upsert,
+    BatchOutcome, SUPERSEDED, Verdict, activity, already_done, atomic, catch_up, convert, owners,
+    park, prefetch, report, report_msg, sale, steps, upsert,
 };
 use crate::app::App;
 use crate::error::ServiceError;
@@ -147,11 +147,7 @@ async fn push_wave(
                     &conn.tenant,
                     &conn.id,
                     &msg,
-                    ReportStatus::Error,
-                    Some("INVALID_ID"),
-                    Some(&e.to_string()),
-                    None,
-                    &[],
+                    Verdict::error().code("INVALID_ID").reason(e.to_string()),
                 )
                 .await?,
             );
@@ -199,11 +195,7 @@ async fn push_wave(
                         &conn.tenant,
                         &conn.id,
                         &msg,
-                        ReportStatus::Error,
-                        Some(&code),
-                        Some(&reason),
-                        None,
-                        &[],
+                        Verdict::error().code(&code).reason(&reason),
                     )
                     .await?,
                 );
@@ -232,11 +224,10 @@ async fn push_wave(
                         &conn.tenant,
                         &conn.id,
                         &msg,
-                        ReportStatus::Success,
-                        Some("NO_CHANGE"),
-                        Some("nothing changed since the last sync"),
-                        links.values().next().map(|l| l.salesforce_id.clone()),
-                        &[],
+                        Verdict::success()
+                            .code("NO_CHANGE")
+                            .reason("nothing changed since the last sync")
+                            .maybe_sf_id(links.values().next().map(|l| l.salesforce_id.clone())),
                     )
                     .await?,
                 );
@@ -252,11 +243,11 @@ async fn push_wave(
                         &conn.tenant,
                         &conn.id,
                         &msg,
-                        ReportStatus::Success,
-                        Some(SUPERSEDED),
-                        Some("newer app changes to this record were already applied"),
-                        links.values().next().map(|l| l.salesforce_id.clone()),
-                        &notes,
+                        Verdict::success()
+                            .code(SUPERSEDED)
+                            .reason("newer app changes to this record were already applied")
+                            .maybe_sf_id(links.values().next().map(|l| l.salesforce_id.clone()))
+                            .notes(notes),
                     )
                     .await?,
                 );
@@ -268,11 +259,7 @@ async fn push_wave(
                         &conn.tenant,
                         &conn.id,
                         &msg,
-                        ReportStatus::Success,
-                        Some("SKIPPED"),
-                        Some(&reason),
-                        None,
-                        &[],
+                        Verdict::success().code("SKIPPED").reason(&reason),
                     )
                     .await?,
                 );
@@ -295,11 +282,10 @@ async fn push_wave(
                         app,
                         conn,
                         &msg,
-                        ReportStatus::Error,
-                        code.as_deref(),
-                        Some(&reason),
-                        None,
-                        &plan,
+                        Verdict::error()
+                            .maybe_code(code.as_deref())
+                            .reason(&reason)
+                            .plan(&plan),
                     )
                     .await?,
                 );
@@ -312,11 +298,10 @@ async fn push_wave(
                             app,
                             conn,
                             &msg,
-                            ReportStatus::Error,
-                            Some(sale::UNPRICED),
-                            Some(&reason),
-                            None,
-                            &plan,
+                            Verdict::error()
+                                .code(sale::UNPRICED)
+                                .reason(&reason)
+                                .plan(&plan),
                         )
                         .await?,
                     );

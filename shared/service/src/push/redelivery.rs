@@ -17,11 +17,11 @@ use crmsync_core::reconcile::{Candidate, created_since, identity_fields, keys_of
 use crmsync_core::types::FieldMap;
 use crmsync_salesforce::soql::{Condition, Literal, SoqlBuilder};
 use crmsync_salesforce::{SObjectRecord, SfClient, SfError};
-use crmsync_store::{Connection, PendingCreate, ReportStatus, WriteIntent};
+use crmsync_store::{Connection, PendingCreate, WriteIntent};
 use futures::StreamExt;
 use serde_json::Value;
 
-use super::{EventOutcome, Planned, report_msg, write_link};
+use super::{EventOutcome, Planned, Verdict, report_msg, write_link};
 use crate::app::App;
 use crate::error::ServiceError;
 use crate::links::{link_app_key, link_by_sf_id};
@@ -412,11 +412,7 @@ pub(super) async fn prepare_singles(
             app,
             conn,
             &p.msg,
-            ReportStatus::Success,
-            None,
-            None,
-            Some(id),
-            &p.plan,
+            Verdict::success().sf_id(id).plan(&p.plan),
         )
         .await?;
         finish(app, conn, &p.msg.event.event_id).await;

@@ -8,6 +8,92 @@ use crate::app::App;
 use crate::error::ServiceError;
 use crate::messages::PushMessage;
 
+/// What the push says about one event: its status, code and reason, the record it wrote
+/// and the notes of fields it left out. Built with the methods below, then reported.
+#[derive(Debug, Clone)]
+pub(super) struct Verdict {
+    status: ReportStatus,
+    code: Option<String>,
+    reason: Option<String>,
+    sf_id: Option<String>,
+    notes: Vec<String>,
+    object: Option<String>,
+}
+
+impl Verdict {
+    pub(super) fn new(status: ReportStatus) -> Self {
+        Self {
+            status,
+            code: None,
+            reason: None,
+            sf_id: None,
+            notes: Vec::new(),
+            object: None,
+        }
+    }
+
+    pub(super) fn success() -> Self {
+        Self::new(ReportStatus::Success)
+    }
+
+    pub(super) fn error() -> Self {
+        Self::new(ReportStatus::Error)
+    }
+
+    pub(super) fn parked() -> Self {
+        Self::new(ReportStatus::Parked)
+    }
+
+    pub(super) fn code(self, code: impl Into<String>) -> Self {
+        Self {
+            code: Some(code.into()),
+            ..self
+        }
+    }
+
+    pub(super) fn maybe_code(self, code: Option<&str>) -> Self {
+        Self {
+            code: code.map(str::to_string),
+            ..self
+        }
+    }
+
+    pub(super) fn reason(self, reason: impl Into<String>) -> Self {
+        Self {
+            reason: Some(reason.into()),
+            ..self
+        }
+    }
+
+    pub(super) fn sf_id(self, sf_id: impl Into<String>) -> Self {
+        Self {
+            sf_id: Some(sf_id.into()),
+            ..self
+        }
+    }
+
+    pub(super) fn maybe_sf_id(self, sf_id: Option<String>) -> Self {
+        Self { sf_id, ..self }
+    }
+
+    pub(super) fn notes(self, notes: Vec<String>) -> Self {
+        Self { notes, ..self }
+    }
+
+    /// The plan's notes, and its first object as the entry's object.
+    pub(super) fn plan(self, plan: &WritePlan) -> Self {
+        Self {
+            notes: plan
+                .notes
+                .iter()
+                .map(|n| format!("{}: {}", n.field, n.reason))
+                .collect(),
+            object: plan.steps.first().map(|s| s.object.clone()),
+            ..self
+        }
+    }
+}
+
 pub(super) async fn park(
     app: &App,
     conn: &Connection,
@@ -15,85 +101,34 @@ pub(super) async fn park(
     code: &str,
     reason: &str,
 ) -> Result<EventOutcome, ServiceError> {
-    report(
-        app,
-        &conn.tenant,
-        &conn.id,
-        msg,
-        ReportStatus::Parked,
-        Some(code),
-        Some(reason),
-        None,
-        &[],
-    )
-    .await
+    report_msg(app, conn, msg, Verdict::parked().code(code).reason(reason)).await
 }
 
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn report_msg(
     app: &App,
     conn: &Connection,
     msg: &PushMessage,
-    status: ReportStatus,
-    code: Option<&str>,
-    reason: Option<&str>,
-    sf_id: Option<String>,
-    plan: &WritePlan,
+    verdict: Verdict,
 ) -> Result<EventOutcome, ServiceError> {
-    let notes: Vec<String> = plan
-        .notes
-        .iter()
-        .map(|n| format!("{}: {}", n.field, n.reason))
-        .collect();
-    let object = plan.steps.first().map(|s| s.object.clone());
-    report_with(
-        app,
-        &conn.tenant,
-        &conn.id,
-        msg,
-        status,
-        code,
-        reason,
-        sf_id,
-        &notes,
-        object,
-    )
-    .await
+    report(app, &conn.tenant, &conn.id, msg, verdict).await
 }
 
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn report(
     app: &App,
     tenant: &TenantId,
     conn: &ConnectionId,
     msg: &PushMessage,
-    status: ReportStatus,
-    code: Option<&str>,
-    reason: Option<&str>,
-    sf_id: Option<String>,
-    notes: &[String],
-) -> Result<EventOutcome, ServiceError> {
-    report_with(
-        app, tenant, conn, msg, status, code, reason, sf_id, notes, None,
-    )
-    .await
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn report_with(
-    app: &App,
-    tenant: &TenantId,
-    conn: &ConnectionId,
-    msg: &PushMessage,
-    status: ReportStatus,
-    code: Option<&str>,
-    reason: Option<&str>,
-    sf_id: Option<String>,
-    notes: &[String],
-    object: Option<String>,
+    verdict: Verdict,
 ) -> Result<EventOutcome, ServiceError> {
     let now = app.now();
-    let mut reason = reason.map(str::to_string);
+    let Verdict {
+        status,
+        code,
+        mut reason,
+        sf_id,
+        notes,
+        object,
+    } = verdict;
     if !notes.is_empty() {
         let joined = notes.join("; ");
         reason = Some(match reason {
@@ -114,7 +149,7 @@ async fn report_with(
         app_id: Some(msg.event.app_id.clone()),
         sf_id: sf_id.clone(),
         status,
-        code: code.map(str::to_string),
+        code: code.clone(),
         reason: reason.clone(),
         payload: Some(payload),
         created_at: now,
@@ -125,7 +160,7 @@ async fn report_with(
     Ok(EventOutcome {
         event_id: msg.event.event_id.clone(),
         status,
-        code: code.map(str::to_string),
+        code,
         reason,
         sf_id,
     })

@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 use crmsync_core::config::SyncConfig;
 use crmsync_core::outbound::{WriteOp, WritePlan};
 use crmsync_salesforce::{SObjectRecord, SfClient, SfError};
-use crmsync_store::{Connection, ReportStatus};
+use crmsync_store::Connection;
 
 use super::budget::{self, Budget};
 use super::plan::Planned;
 use super::steps::Resolved;
 use super::{
-    BatchOutcome, linking, park, prefetch, redelivery, report_msg, steps, to_map, upsert,
+    BatchOutcome, Verdict, linking, park, prefetch, redelivery, report_msg, steps, to_map, upsert,
     write_link,
 };
 use crate::app::App;
@@ -77,11 +77,7 @@ pub(super) async fn write_singles(
                         app,
                         conn,
                         &p.msg,
-                        ReportStatus::Success,
-                        Some("NO_CHANGE"),
-                        None,
-                        Some(id),
-                        &p.plan,
+                        Verdict::success().code("NO_CHANGE").sf_id(id).plan(&p.plan),
                     )
                     .await?,
                 );
@@ -98,11 +94,10 @@ pub(super) async fn write_singles(
                     app,
                     conn,
                     &p.msg,
-                    ReportStatus::Error,
-                    Some("NO_MATCH"),
-                    Some(&reason),
-                    None,
-                    &p.plan,
+                    Verdict::error()
+                        .code("NO_MATCH")
+                        .reason(&reason)
+                        .plan(&p.plan),
                 )
                 .await?,
             ),
@@ -200,11 +195,7 @@ async fn record_results(
                     app,
                     conn,
                     &p.msg,
-                    ReportStatus::Success,
-                    None,
-                    None,
-                    id,
-                    &p.plan,
+                    Verdict::success().maybe_sf_id(id).plan(&p.plan),
                 )
                 .await?,
             );
@@ -230,11 +221,10 @@ async fn record_results(
                     app,
                     conn,
                     &p.msg,
-                    ReportStatus::Error,
-                    code.as_deref(),
-                    Some(&reason),
-                    None,
-                    &p.plan,
+                    Verdict::error()
+                        .maybe_code(code.as_deref())
+                        .reason(&reason)
+                        .plan(&p.plan),
                 )
                 .await?,
             );

@@ -10,13 +10,13 @@ use crmsync_core::outbound::{Matcher, Ref, WriteOp, WriteStep};
 use crmsync_core::types::FieldMap;
 use crmsync_salesforce::soql::{Condition, Literal, SoqlBuilder};
 use crmsync_salesforce::{SfClient, SfError};
-use crmsync_store::{Connection, ReportStatus};
+use crmsync_store::Connection;
 use futures::StreamExt;
 use serde_json::{Map, Value};
 
 use super::prefetch::Prefetched;
 use super::redelivery::{EventIntent, Finder, Probe, link_of};
-use super::{EventOutcome, Planned, report_msg, to_map, write_link};
+use super::{EventOutcome, Planned, Verdict, report_msg, to_map, write_link};
 use crate::app::App;
 use crate::error::ServiceError;
 
@@ -50,14 +50,14 @@ pub(super) async fn run_plan(
                 app,
                 conn,
                 &planned.msg,
-                ReportStatus::Error,
-                Some("MISSING_PARENT"),
-                Some(&format!(
-                    "{} ({}): no Id came back for its {field}",
-                    step.key, step.object
-                )),
-                ids.iter().flatten().next().cloned(),
-                &planned.plan,
+                Verdict::error()
+                    .code("MISSING_PARENT")
+                    .reason(format!(
+                        "{} ({}): no Id came back for its {field}",
+                        step.key, step.object
+                    ))
+                    .maybe_sf_id(ids.iter().flatten().next().cloned())
+                    .plan(&planned.plan),
             )
             .await;
         }
@@ -87,11 +87,10 @@ pub(super) async fn run_plan(
                     app,
                     conn,
                     &planned.msg,
-                    ReportStatus::Error,
-                    Some("NO_MATCH"),
-                    Some(&format!("{}: {reason}", step.key)),
-                    None,
-                    &planned.plan,
+                    Verdict::error()
+                        .code("NO_MATCH")
+                        .reason(format!("{}: {reason}", step.key))
+                        .plan(&planned.plan),
                 )
                 .await;
             }
@@ -135,11 +134,11 @@ pub(super) async fn run_plan(
                     app,
                     conn,
                     &planned.msg,
-                    ReportStatus::Error,
-                    code.as_deref(),
-                    Some(&format!("{} ({}): {e}", step.key, step.object)),
-                    ids.iter().flatten().next().cloned(),
-                    &planned.plan,
+                    Verdict::error()
+                        .maybe_code(code.as_deref())
+                        .reason(format!("{} ({}): {e}", step.key, step.object))
+                        .maybe_sf_id(ids.iter().flatten().next().cloned())
+                        .plan(&planned.plan),
                 )
                 .await;
             }
@@ -150,11 +149,7 @@ pub(super) async fn run_plan(
         app,
         conn,
         &planned.msg,
-        ReportStatus::Success,
-        None,
-        None,
-        first,
-        &planned.plan,
+        Verdict::success().maybe_sf_id(first).plan(&planned.plan),
     )
     .await
 }
