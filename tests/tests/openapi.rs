@@ -692,6 +692,20 @@ async fn every_documented_operation_answers_as_documented(backend: Backend) {
     )
     .await;
 
+    // The app's side of a drift comparison.
+    c.expect(
+        OK,
+        Method::POST,
+        "/v1/connections/{c}/drift-check",
+        "/v1/connections/prod/drift-check",
+        &key,
+        Some(
+            json!({"records": [{"app_object": "contact", "app_id": "oa-imp-0",
+            "modified_at": "2026-11-30T10:00:00Z", "fields": {"last_name": "Imported 0"}}]}),
+        ),
+    )
+    .await;
+
     // Errors: the shared shape, for the caller's mistakes of each kind.
     let errors: [(Method, &str, &str, Option<&str>, StatusCode); 5] = [
         (

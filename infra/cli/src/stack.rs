@@ -437,6 +437,14 @@ pub fn merge_runs(mut acc: RunSummary, next: RunSummary) -> RunSummary {
     }
     acc.messages.extend(next.messages);
     acc.api_calls += next.api_calls;
+    if let Some(d) = next.drift {
+        let into = acc.drift();
+        into.compared += d.compared;
+        into.salesforce_drifted += d.salesforce_drifted;
+        into.salesforce_fixed += d.salesforce_fixed;
+        into.app_drifted += d.app_drifted;
+        into.app_fixed += d.app_fixed;
+    }
     acc.status = next.status;
     acc.finished_at = next.finished_at;
     acc

@@ -602,6 +602,21 @@ impl AdminHandle {
         })
     }
 
+    /// A change crmsync's poll could not see: the values move, `SystemModstamp` and
+    /// `LastModifiedDate` do not. Real Salesforce stamps every edit; this stands in for the
+    /// edits a poll by `SystemModstamp` misses all the same (made before crmsync was
+    /// connected, while a mapping was paused, or stamped behind a cursor that had moved on),
+    /// which only a comparison of values finds (the drift check).
+    pub fn silent_edit(
+        &self,
+        alias: &str,
+        object: &str,
+        id: &str,
+        values: Map<String, Value>,
+    ) -> Result<(), EmulatorError> {
+        self.recompute(alias, object, id, values)
+    }
+
     pub fn record_count(&self, alias: &str, object: &str) -> Result<usize, EmulatorError> {
         self.with_org(alias, |st, i| {
             let name = st.orgs[i]

@@ -31,6 +31,7 @@ pub mod config;
 pub mod conflict;
 pub mod conversion;
 pub mod describe;
+pub mod drift;
 pub mod event;
 pub mod hash;
 pub mod inbound;

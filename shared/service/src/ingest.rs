@@ -3,7 +3,7 @@
 //! the FIFO push queue (`outbox`), or, with the outbox off, one queue message each.
 
 use crmsync_core::event::{AppEvent, EventError};
-use crmsync_store::{OutboundMessage, QueueKind};
+use crmsync_store::{ConnectionId, OutboundMessage, QueueKind, TenantId};
 use serde::{Deserialize, Serialize};
 
 use crate::app::App;
@@ -79,11 +79,28 @@ pub async fn ingest(
             format!("must hold 1 to {MAX_EVENTS} events"),
         ));
     }
-    let mut pushes = Vec::with_capacity(parsed.events.len());
-    let mut messages = Vec::with_capacity(parsed.events.len());
-    let mut event_ids = Vec::with_capacity(parsed.events.len());
-    for (i, raw) in parsed.events.into_iter().enumerate() {
-        let event = parse_event(i, raw)?;
+    let events = parsed
+        .events
+        .into_iter()
+        .enumerate()
+        .map(|(i, raw)| parse_event(i, raw))
+        .collect::<Result<Vec<_>, _>>()?;
+    enqueue_events(app, &tenant, &connection, events).await
+}
+
+/// Queues valid events of one connection for the push, in order: appended to its outbox
+/// with one nudge, or (outbox off) one FIFO message each. All or none: an event too large
+/// for a queue message refuses the batch, naming it. Also used by the drift check.
+pub(crate) async fn enqueue_events(
+    app: &App,
+    tenant: &TenantId,
+    connection: &ConnectionId,
+    events: Vec<AppEvent>,
+) -> Result<Accepted, ServiceError> {
+    let mut pushes = Vec::with_capacity(events.len());
+    let mut messages = Vec::with_capacity(events.len());
+    let mut event_ids = Vec::with_capacity(events.len());
+    for (i, event) in events.into_iter().enumerate() {
         let message = PushMessage {
             tenant: tenant.as_str().to_string(),
             connection: connection.as_str().to_string(),
@@ -107,8 +124,14 @@ pub async fn ingest(
         });
         pushes.push(message);
     }
+    if pushes.is_empty() {
+        return Ok(Accepted {
+            accepted: 0,
+            event_ids,
+        });
+    }
     if app.settings.push_outbox {
-        crate::outbox::enqueue(app, &tenant, &connection, &pushes).await?;
+        crate::outbox::enqueue(app, tenant, connection, &pushes).await?;
     } else {
         app.stores
             .queues

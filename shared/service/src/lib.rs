@@ -22,6 +22,8 @@ pub mod config_service;
 pub mod connect;
 pub mod conversion;
 pub mod describe;
+pub mod drift_check;
+pub mod drift_scan;
 pub mod error;
 pub mod guard;
 pub mod http;

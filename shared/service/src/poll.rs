@@ -212,6 +212,7 @@ async fn poll_under_lease(
         // slower cadence, unless this run already spent its cap on a backlog.
         if remaining > 0 {
             crate::recalc::reread_due(app, connection, &client, &config, run).await?;
+            crate::drift_scan::compare_due(app, connection, &client, &config, run).await?;
         }
         Ok::<(), ServiceError>(())
     }
@@ -434,6 +435,8 @@ pub(crate) enum Shape {
     Ordered { limit: Option<u32> },
     /// No `ORDER BY` or `LIMIT`: a Bulk API query job, where they disable PK chunking.
     Unordered,
+    /// `Id` order, limited: a rolling scan's page (`drift_scan`).
+    ById { limit: u32 },
 }
 
 /// Builds an allow-listed, escaped SELECT of the fields the config maps for `object`.
@@ -485,13 +488,17 @@ pub(crate) async fn select_mapped(
     if let Some(f) = filter {
         builder = builder.filter(f);
     }
-    if let Shape::Ordered { limit } = shape {
-        builder = builder
-            .order_by("SystemModstamp", Order::Asc)
-            .order_by("Id", Order::Asc);
-        if let Some(limit) = limit {
-            builder = builder.limit(limit);
+    match shape {
+        Shape::Ordered { limit } => {
+            builder = builder
+                .order_by("SystemModstamp", Order::Asc)
+                .order_by("Id", Order::Asc);
+            if let Some(limit) = limit {
+                builder = builder.limit(limit);
+            }
         }
+        Shape::ById { limit } => builder = builder.order_by("Id", Order::Asc).limit(limit),
+        Shape::Unordered => {}
     }
     let soql = builder.build().map_err(crmsync_salesforce::SfError::from)?;
     Ok(soql)
@@ -602,6 +609,38 @@ pub(crate) async fn apply_record_with(
     pending: &BTreeMap<String, crmsync_core::types::FieldChange>,
     run: &mut RunSummary,
 ) -> Result<(), ServiceError> {
+    let read = InboundRead {
+        object,
+        fields,
+        pending,
+        kind: ChangeKind::Upsert,
+    };
+    apply_inbound(app, connection, config, read, run).await
+}
+
+/// One Salesforce record to apply, and the kind of feed entry a change of it makes
+/// (`upsert`; `drift` when the drift scan found it, `drift_scan`).
+pub(crate) struct InboundRead<'a> {
+    pub object: &'a str,
+    pub fields: &'a serde_json::Map<String, serde_json::Value>,
+    pub pending: &'a BTreeMap<String, crmsync_core::types::FieldChange>,
+    pub kind: ChangeKind,
+}
+
+/// The one inbound apply behind [`apply_record`] and [`apply_record_with`].
+pub(crate) async fn apply_inbound(
+    app: &App,
+    connection: &Connection,
+    config: &SyncConfig,
+    read: InboundRead<'_>,
+    run: &mut RunSummary,
+) -> Result<(), ServiceError> {
+    let InboundRead {
+        object,
+        fields,
+        pending,
+        kind,
+    } = read;
     run.stats(object).fetched += 1;
     let Some(sf_id) = fields.get("Id").and_then(|v| v.as_str()) else {
         run.stats(object).errors += 1;
@@ -676,7 +715,7 @@ pub(crate) async fn apply_record_with(
         object: object.to_string(),
         sf_id: sf_id.to_string(),
         app_id: app_id.clone(),
-        kind: ChangeKind::Upsert,
+        kind,
         payload,
     }];
     changes.extend(crate::notices::notice(

@@ -26,12 +26,31 @@ pub struct ObjectStats {
     pub errors: u64,
 }
 
+/// What a drift comparison found and fixed (`drift_scan` in a poll, `drift_check` for the
+/// app's side), counted by record.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct DriftStats {
+    /// Linked records compared.
+    pub compared: u64,
+    /// Records whose Salesforce value of a mapped field was not what crmsync last carried.
+    pub salesforce_drifted: u64,
+    /// Of those, fed to the app (a `drift` change-feed entry); the others were refused by
+    /// a rule (a notice tells the app) or the conflict policy.
+    pub salesforce_fixed: u64,
+    /// App records whose value of an outbound field was not what crmsync last carried.
+    pub app_drifted: u64,
+    /// Of those, queued to the push as update events.
+    pub app_fixed: u64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RunKind {
     Poll,
     TestSync,
     Sweep,
+    /// The app sent its values for a drift comparison (`POST …/drift-check`).
+    DriftCheck,
 }
 
 impl RunKind {
@@ -41,6 +60,7 @@ impl RunKind {
             RunKind::Poll => "poll",
             RunKind::TestSync => "test_sync",
             RunKind::Sweep => "sweep",
+            RunKind::DriftCheck => "drift_check",
         }
     }
 }
@@ -104,6 +124,9 @@ pub struct RunSummary {
     /// Problems worth showing (per-record errors, readiness problems), never secrets.
     pub messages: Vec<String>,
     pub api_calls: u64,
+    /// Set when the run compared records for drift.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<DriftStats>,
 }
 
 impl RunSummary {
@@ -120,6 +143,7 @@ impl RunSummary {
             skip_reasons: BTreeMap::new(),
             messages: Vec::new(),
             api_calls: 0,
+            drift: None,
         }
     }
 
@@ -144,6 +168,11 @@ impl RunSummary {
             .skip_reasons
             .entry(format!("{object}: {reason}"))
             .or_default() += 1;
+    }
+
+    /// The run's drift counts, started at zero when it first compares.
+    pub fn drift(&mut self) -> &mut DriftStats {
+        self.drift.get_or_insert_default()
     }
 
     pub fn total(&self) -> ObjectStats {
@@ -238,7 +267,12 @@ mod tests {
 
     #[test]
     fn names_match_the_serialized_form() {
-        for kind in [RunKind::Poll, RunKind::TestSync, RunKind::Sweep] {
+        for kind in [
+            RunKind::Poll,
+            RunKind::TestSync,
+            RunKind::Sweep,
+            RunKind::DriftCheck,
+        ] {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
         }
         for status in [

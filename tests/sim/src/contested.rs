@@ -117,7 +117,7 @@ fn check_record(world: &World, reports: &Reports, index: usize) -> Option<Vec<Vi
     let feed_all: Vec<FeedTitle<'_>> = world
         .feed
         .iter()
-        .filter(|e| on_p(&e.sf_id) && e.kind == ChangeKind::Upsert)
+        .filter(|e| on_p(&e.sf_id) && matches!(e.kind, ChangeKind::Upsert | ChangeKind::Drift))
         .filter_map(|entry| {
             let value = entry.payload["fields"].get("title")?.clone();
             Some(FeedTitle { entry, value })

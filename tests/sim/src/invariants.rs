@@ -428,7 +428,7 @@ fn salesforce_changes(c: &mut Checker<'_>) {
         };
         let value = current.get(&field).cloned().unwrap_or(Value::Null);
         let seen = feed.iter().rev().find_map(|entry| {
-            (entry.sf_id == sf_id && entry.kind == ChangeKind::Upsert)
+            (entry.sf_id == sf_id && matches!(entry.kind, ChangeKind::Upsert | ChangeKind::Drift))
                 .then(|| entry.payload["fields"].get(&edit.app_field).cloned())
                 .flatten()
         });
@@ -486,7 +486,10 @@ fn salesforce_changes(c: &mut Checker<'_>) {
         }
     }
     let mut reported = std::collections::BTreeSet::new();
-    for entry in feed.iter().filter(|e| e.kind == ChangeKind::Upsert) {
+    for entry in feed
+        .iter()
+        .filter(|e| matches!(e.kind, ChangeKind::Upsert | ChangeKind::Drift))
+    {
         let app_object = entry.payload["app_object"].as_str().unwrap_or("");
         let payload_app_id = entry.payload["app_id"].as_str();
         if entry.app_id.as_deref() != payload_app_id {

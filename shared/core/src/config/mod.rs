@@ -19,6 +19,10 @@ use crate::types::{AppObject, EventKind, FieldMap};
 
 /// The config schema version this crate reads and writes.
 pub const CONFIG_VERSION: u32 = 1;
+/// The drift check's default interval per object page (`drift_check_interval_minutes`).
+pub const DEFAULT_DRIFT_CHECK_MINUTES: u32 = 60;
+/// Bounds of `drift_check_interval_minutes` when it is not 0 (off): a quarter hour to a week.
+pub const DRIFT_CHECK_MINUTES_RANGE: std::ops::RangeInclusive<u32> = 15..=10_080;
 /// Default records fetched per connection per poll run.
 pub const DEFAULT_POLL_CAP: u32 = 1000;
 /// Phases Sellfire accepts from Salesforce (seed 003, "Phase sync").
@@ -79,6 +83,11 @@ pub struct SyncConfig {
     /// tick of the stack's sweep schedule. The stack's tick is the floor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep_interval_minutes: Option<u32>,
+    /// How often each synced object's next page of linked records is compared with what
+    /// crmsync last carried (drift, issue 13 item 9), in minutes; `None`: every
+    /// [`DEFAULT_DRIFT_CHECK_MINUTES`]; `0`: off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift_check_interval_minutes: Option<u32>,
     #[serde(default)]
     pub activity: ActivityConfig,
     #[serde(default)]
@@ -684,6 +693,17 @@ impl Default for OpportunityConfig {
 }
 
 impl SyncConfig {
+    /// The drift check's interval per object page; `None` when it is off.
+    pub fn drift_check_interval(&self) -> Option<chrono::Duration> {
+        match self
+            .drift_check_interval_minutes
+            .unwrap_or(DEFAULT_DRIFT_CHECK_MINUTES)
+        {
+            0 => None,
+            m => Some(chrono::Duration::minutes(i64::from(m))),
+        }
+    }
+
     /// An empty config of the current version (nothing enabled).
     pub fn empty() -> Self {
         Self {
@@ -696,6 +716,7 @@ impl SyncConfig {
             poll_cap: DEFAULT_POLL_CAP,
             frequency: SyncFrequency::default(),
             sweep_interval_minutes: None,
+            drift_check_interval_minutes: None,
             activity: ActivityConfig::default(),
             matching: MatchingConfig::default(),
             lead_routing: LeadRouting::default(),

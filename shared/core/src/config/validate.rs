@@ -148,6 +148,20 @@ impl SyncConfig {
                 ),
             );
         }
+        if let Some(m) = self.drift_check_interval_minutes
+            && m != 0
+            && !super::DRIFT_CHECK_MINUTES_RANGE.contains(&m)
+        {
+            let r = super::DRIFT_CHECK_MINUTES_RANGE;
+            p.add(
+                "drift_check_interval_minutes",
+                format!(
+                    "must be 0 (off) or between {} and {} minutes, got {m}",
+                    r.start(),
+                    r.end()
+                ),
+            );
+        }
         for (name, obj) in &self.objects {
             self.check_object(&mut p, name, obj);
         }

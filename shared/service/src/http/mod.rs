@@ -18,6 +18,7 @@
 mod admin;
 mod auth;
 pub mod connect_link;
+mod drift_check;
 mod error;
 mod import;
 mod ingest;
@@ -151,6 +152,7 @@ fn report_routes(app: &Arc<App>, operator: OperatorKeySource) -> Served {
     let report = report::routes()
         .merge(admin::routes())
         .merge(openapi::routes())
+        .merge(drift_check::routes())
         .merge(ui::routes());
     Served::new(report, state.clone(), Some(REPORT_BODY_LIMIT))
         // An import's body may be larger.

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use utoipa::OpenApi;
 
 use super::route_table::RouteTable;
-use super::{admin, error, import, ingest, oauth, report};
+use super::{admin, drift_check, error, import, ingest, oauth, report};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -51,6 +51,7 @@ use super::{admin, error, import, ingest, oauth, report};
         super::ui::mint::mint,
         import::start,
         import::status,
+        drift_check::check,
         admin::create_tenant,
         admin::rotate,
         ingest::events,
@@ -67,6 +68,7 @@ use super::{admin, error, import, ingest, oauth, report};
         (name = "catalog", description = "The org's objects and fields, record lookup"),
         (name = "changes", description = "The change feed of records synced from Salesforce"),
         (name = "imports", description = "App-side bulk imports"),
+        (name = "drift", description = "The app's side of the periodic drift comparison"),
         (name = "credentials", description = "The tenant's own credentials"),
         (name = "admin", description = "The operator API"),
         (name = "ingest", description = "Signed batches of app events"),

@@ -20,7 +20,7 @@ pub const DEFAULT_RUN_LIMIT: u32 = 50;
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RunView {
     pub id: String,
-    /// `poll | test_sync | sweep`.
+    /// `poll | test_sync | sweep | drift_check`.
     pub kind: String,
     /// `completed | capped | not_connected | quota_paused | not_ready | failed`.
     pub status: String,
@@ -50,7 +50,7 @@ impl From<&RunRecord> for RunView {
     }
 }
 
-/// The run history of a connection: polls, test syncs and sweeps of the last
+/// The run history of a connection: polls, test syncs, sweeps and drift checks of the last
 /// [`crate::runs::RUN_HISTORY_DAYS`] days, newest first. Runs that found another worker
 /// already syncing the connection (`busy`) are not kept.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]

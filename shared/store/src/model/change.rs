@@ -14,6 +14,9 @@ pub enum ChangeKind {
     Notice,
     /// A Lead became a Contact (`convertLead`): the app record's links moved with it.
     Convert,
+    /// Like `upsert`, found by the periodic drift comparison: a Salesforce value that
+    /// differed from what crmsync last carried, though no change was seen.
+    Drift,
 }
 
 /// A change to append to a tenant's feed.
