@@ -239,6 +239,19 @@ async fn the_scan_resumes_from_its_checkpoint_and_wraps_around(backend: Backend)
         "a short last page ends the pass"
     );
 
+    // `config/status` shows where the scan stands.
+    let api = Api::new(http::report_router(s.app.clone()));
+    let (status, body) = api
+        .get("/v1/connections/prod/config/status", &s.credentials.api_key)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["drift_check"]["interval_minutes"], EVERY, "{body}");
+    assert_eq!(
+        body["drift_check"]["objects"],
+        json!([{"object": "Lead", "last_page_at": s.now(), "resume_after": null}]),
+        "{body}"
+    );
+
     // Then it wraps around to the first page.
     shift(&early, "Shifted Again");
     shift(&late, "Shifted Again");

@@ -13,11 +13,13 @@
 //! left to the poll. Cost: one query per synced object per interval, booked with the poll's
 //! calls and behind the quota guard.
 
+use chrono::{DateTime, Utc};
 use crmsync_core::config::SyncConfig;
 use crmsync_salesforce::SfClient;
 use crmsync_salesforce::soql::Condition;
-use crmsync_store::{ChangeKind, Connection, RecalcCheckpoint};
+use crmsync_store::{ChangeKind, Connection, ConnectionId, RecalcCheckpoint, TenantId};
 use futures::StreamExt;
+use serde::Serialize;
 
 use crate::app::App;
 use crate::error::ServiceError;
@@ -144,4 +146,50 @@ pub(crate) async fn compare_due(
 fn fed(run: &mut RunSummary, object: &str) -> u64 {
     let s = run.stats(object);
     s.updated + s.created
+}
+
+/// Where the drift scan stands, for `config/status`.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct DriftScanStatus {
+    /// Minutes between one object's pages; `None`: the scan is off.
+    pub interval_minutes: Option<i64>,
+    /// Per synced object.
+    pub objects: Vec<DriftScanObject>,
+}
+
+/// One object's place in the scan.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct DriftScanObject {
+    pub object: String,
+    /// When its last page was compared (or the scan was set to start); `None`: not yet.
+    pub last_page_at: Option<DateTime<Utc>>,
+    /// The next page starts after this `Id`; `None`: from the first record.
+    pub resume_after: Option<String>,
+}
+
+/// The scan's interval and each synced object's checkpoint (one store read per object).
+pub async fn status(
+    app: &App,
+    tenant: &TenantId,
+    id: &ConnectionId,
+    config: &SyncConfig,
+) -> Result<DriftScanStatus, ServiceError> {
+    let mut objects = Vec::new();
+    for object in crate::poll::inbound_objects(config) {
+        let checkpoint = app
+            .stores
+            .cursors
+            .get(tenant, id, &checkpoint_key(&object))
+            .await?
+            .recalc;
+        objects.push(DriftScanObject {
+            last_page_at: checkpoint.as_ref().map(|c| c.at),
+            resume_after: checkpoint.and_then(|c| c.after),
+            object,
+        });
+    }
+    Ok(DriftScanStatus {
+        interval_minutes: config.drift_check_interval().map(|d| d.num_minutes()),
+        objects,
+    })
 }

@@ -116,6 +116,8 @@ pub struct ConfigStatus {
     /// Custom fields of the synced objects that no mapping uses yet (a field added in
     /// Salesforce since the config was written shows up here, ready to map).
     pub available_fields: Vec<AvailableField>,
+    /// The drift comparison's interval and where each object's scan stands.
+    pub drift_check: crate::drift_scan::DriftScanStatus,
 }
 
 /// An unmapped custom field the org has on a synced object.
@@ -238,6 +240,7 @@ pub async fn config_status(
         && describe_problems.is_empty()
         && mappings.iter().all(|m| m.status == Status::Ok);
     let available_fields = available_fields(config, &describes);
+    let drift_check = crate::drift_scan::status(app, tenant, id, config).await?;
     Ok(ConfigStatus {
         version: versioned.version,
         ready,
@@ -249,6 +252,7 @@ pub async fn config_status(
         provisioning,
         custom_fields,
         available_fields,
+        drift_check,
     })
 }
 
