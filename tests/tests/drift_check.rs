@@ -22,6 +22,7 @@ use sf_emulator::schema::FieldType;
 
 e2e!(
     a_silent_salesforce_edit_is_fed_once_and_nothing_else_is,
+    the_inbound_toggles_hold_a_drifted_value_until_they_allow_it,
     the_scan_resumes_from_its_checkpoint_and_wraps_around,
     the_app_side_comparison_queues_exactly_the_differing_outbound_fields,
 );
@@ -180,6 +181,56 @@ async fn a_silent_salesforce_edit_is_fed_once_and_nothing_else_is(backend: Backe
     let got = s.changes_after(seq).await;
     assert!(find_changes(&got, &drifted).is_empty(), "{got:#?}");
     assert_eq!(run.drift.map(|d| d.salesforce_fixed), Some(0));
+}
+
+async fn the_inbound_toggles_hold_a_drifted_value_until_they_allow_it(backend: Backend) {
+    let s = Stack::start(backend).await;
+    leads_only(&s).await;
+    let id = lead(&s, "Toggled", 5);
+    s.poll("prod").await;
+    past_the_overlap(&s).await;
+    // Inbound updates are off while Salesforce's value moves unseen.
+    s.edit_config("prod", |c| {
+        c.objects.get_mut("Lead").unwrap().inbound.update = false
+    })
+    .await;
+    s.sf.silent_edit(
+        PROD_ORG,
+        "Lead",
+        &id,
+        values(json!({"LastName": "Toggled Later"})),
+    )
+    .unwrap();
+    s.advance(Duration::minutes(EVERY));
+    let seq = s.last_seq().await;
+    let run = s.poll("prod").await;
+    let got = s.changes_after(seq).await;
+    assert!(find_changes(&got, &id).is_empty(), "{got:#?}");
+    let stats = run.drift.clone().expect("compared");
+    assert_eq!(
+        (stats.salesforce_drifted, stats.salesforce_fixed),
+        (1, 0),
+        "{run:#?}"
+    );
+    assert!(
+        run.skip_reasons
+            .keys()
+            .any(|r| r.contains("updating app records from Salesforce is off")),
+        "{run:#?}"
+    );
+
+    // Turned back on, the next pass brings the value the app missed.
+    s.edit_config("prod", |c| {
+        c.objects.get_mut("Lead").unwrap().inbound.update = true
+    })
+    .await;
+    s.advance(Duration::minutes(EVERY));
+    let seq = s.last_seq().await;
+    s.poll("prod").await;
+    let got = s.changes_after(seq).await;
+    let fed = of_kind(&got, &id, ChangeKind::Drift);
+    assert_eq!(fed.len(), 1, "{got:#?}");
+    assert_eq!(fed[0].payload["fields"]["last_name"], "Toggled Later");
 }
 
 async fn the_scan_resumes_from_its_checkpoint_and_wraps_around(backend: Backend) {
