@@ -17,6 +17,7 @@ use sf_emulator::schema::ObjectDef;
 e2e!(
     a_sale_creates_one_site_per_location_and_never_twice,
     the_organization_option_makes_one_record_for_the_company,
+    a_company_event_carrying_locations_writes_its_sites,
     a_custom_object_is_polled_into_an_app_object,
 );
 
@@ -217,6 +218,41 @@ async fn the_organization_option_makes_one_record_for_the_company(backend: Backe
         1
     );
     assert_eq!(site_names(&s, &account).await, ["East", "North", "South"]);
+}
+
+async fn a_company_event_carrying_locations_writes_its_sites(backend: Backend) {
+    let s = connected(backend).await;
+    s.edit_config("prod", |c| c.custom_objects.sites = Some(sites()))
+        .await;
+    let company = "Company Event Sites";
+    let create = app_event(
+        "create",
+        "company",
+        "co-1",
+        s.now(),
+        json!({"company_name": company, "phone": "+1 555 0780", "locations": ["Plano"]}),
+    );
+    push(&s, create).await;
+    let account = account_of(&s, company).await;
+    assert_eq!(site_names(&s, &account).await, ["Plano"]);
+    // An update without the list field writes no site and reads none.
+    let rename = app_event(
+        "update",
+        "company",
+        "co-1",
+        s.now(),
+        json!({"phone": "+1 555 0781"}),
+    );
+    push(&s, rename).await;
+    let update = app_event(
+        "update",
+        "company",
+        "co-1",
+        s.now(),
+        json!({"locations": "Plano\nFrisco"}),
+    );
+    push(&s, update).await;
+    assert_eq!(site_names(&s, &account).await, ["Frisco", "Plano"]);
 }
 
 async fn a_custom_object_is_polled_into_an_app_object(backend: Backend) {
