@@ -18,6 +18,7 @@ e2e!(
     a_sale_creates_one_site_per_location_and_never_twice,
     the_organization_option_makes_one_record_for_the_company,
     a_company_event_carrying_locations_writes_its_sites,
+    a_site_field_the_org_lacks_is_reported_on_the_event,
     a_custom_object_is_polled_into_an_app_object,
 );
 
@@ -253,6 +254,45 @@ async fn a_company_event_carrying_locations_writes_its_sites(backend: Backend) {
     );
     push(&s, update).await;
     assert_eq!(site_names(&s, &account).await, ["Frisco", "Plano"]);
+}
+
+async fn a_site_field_the_org_lacks_is_reported_on_the_event(backend: Backend) {
+    let s = connected(backend).await;
+    s.edit_config("prod", |c| {
+        c.custom_objects.sites = Some(SitesConfig {
+            parent_field: Some("Acct__c".into()),
+            ..sites()
+        })
+    })
+    .await;
+    let event = sale(&s, "app-bad-site", "Bad Site Field Co", json!(["Austin"]));
+    let id = event["event_id"].as_str().unwrap().to_string();
+    s.send_events("prod", vec![event]).await;
+    s.drain_push().await;
+    let report = s.report("prod", &id).await.expect("reported");
+    assert_eq!(report.status, ReportStatus::Error, "{report:#?}");
+    assert_eq!(report.code.as_deref(), Some("INVALID_FIELD"), "{report:#?}");
+    let reason = report.reason.unwrap_or_default();
+    assert!(
+        reason.contains("Acct__c") && reason.contains("re-push"),
+        "{reason}"
+    );
+    // The sale itself was written; no site was.
+    account_of(&s, "Bad Site Field Co").await;
+    assert_eq!(s.count(PROD_ORG, "Site__c", "Name != null").await, 0);
+
+    // Fixed config, then the operator's re-push writes the site.
+    s.edit_config("prod", |c| c.custom_objects.sites = Some(sites()))
+        .await;
+    parked::repush(&s.app, &s.tenant, &s.conn("prod"), &id)
+        .await
+        .expect("re-push");
+    s.drain_push().await;
+    assert_eq!(
+        s.report("prod", &id).await.unwrap().status,
+        ReportStatus::Success
+    );
+    assert_eq!(s.count(PROD_ORG, "Site__c", "Name = 'Austin'").await, 1);
 }
 
 async fn a_custom_object_is_polled_into_an_app_object(backend: Backend) {

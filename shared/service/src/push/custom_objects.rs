@@ -112,7 +112,12 @@ pub(super) async fn write(
     }
     .await;
     if let Err(ServiceError::Salesforce(e)) = &result {
-        let code = e.code().unwrap_or("SALESFORCE_ERROR").to_string();
+        // A field the org's describe lacks is refused before any call, as the org would.
+        let local = match e {
+            SfError::Soql(_) => "INVALID_FIELD",
+            _ => "SALESFORCE_ERROR",
+        };
+        let code = e.code().unwrap_or(local).to_string();
         for item in &mut items {
             item.fail(&code, e.to_string(), e.is_retryable());
         }
