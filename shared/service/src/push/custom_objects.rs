@@ -336,9 +336,10 @@ async fn organizations(
             None => items[i].fail("CREATE_FAILED", "no result".into(), true),
         }
     }
-    for item in items.iter() {
-        if let Some(id) = &item.organization {
-            link(app, conn, &item.msg, &cfg.object, id).await?;
+    // Link what was matched or created (the linked ones were skipped above).
+    for &i in &open {
+        if let Some(id) = &items[i].organization {
+            link(app, conn, &items[i].msg, &cfg.object, id).await?;
         }
     }
     Ok(())
