@@ -281,6 +281,25 @@ async fn a_site_field_the_org_lacks_is_reported_on_the_event(backend: Backend) {
     account_of(&s, "Bad Site Field Co").await;
     assert_eq!(s.count(PROD_ORG, "Site__c", "Name != null").await, 0);
 
+    // An object the org lacks is Salesforce's NOT_FOUND, on the next sale's report.
+    s.edit_config("prod", |c| {
+        c.custom_objects.sites = Some(SitesConfig {
+            object: "Location__c".into(),
+            ..sites()
+        })
+    })
+    .await;
+    let other = sale(&s, "app-no-object", "No Object Co", json!(["Austin"]));
+    let other_id = other["event_id"].as_str().unwrap().to_string();
+    s.send_events("prod", vec![other]).await;
+    s.drain_push().await;
+    let report = s.report("prod", &other_id).await.expect("reported");
+    assert_eq!(
+        (report.status, report.code.as_deref()),
+        (ReportStatus::Error, Some("NOT_FOUND")),
+        "{report:#?}"
+    );
+
     // Fixed config, then the operator's re-push writes the site.
     s.edit_config("prod", |c| c.custom_objects.sites = Some(sites()))
         .await;
