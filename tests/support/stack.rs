@@ -35,6 +35,8 @@ pub struct StackOptions {
     pub demo_data: bool,
     /// Record types the production org defines.
     pub record_types: Vec<sf_emulator::RecordTypeSpec>,
+    /// Custom objects the production org defines (`Site__c`, `Organization__c`).
+    pub custom_objects: Vec<sf_emulator::schema::ObjectDef>,
     /// Records one poll reads per object (the service default, 1,000, when `None`): a low
     /// cap lets a volume scenario stay small.
     pub poll_cap: Option<usize>,
@@ -98,6 +100,8 @@ impl Stack {
     pub async fn start_with(backend: Backend, options: StackOptions) -> Stack {
         let mut prod = OrgSpec::demo().demo_data(options.demo_data);
         prod.record_types = options.record_types.clone();
+        prod.custom_objects
+            .extend(options.custom_objects.iter().cloned());
         for (username, first, last) in [
             (Self::MAPPED_USER, "Ava", "Sales"),
             (Self::UNMAPPED_USER, "Omar", "Rep"),

@@ -168,7 +168,10 @@ impl State {
                     message: format!("unknown object `{obj}`"),
                 });
             };
-            def.fields.extend(fields.iter().cloned());
+            def.fields.extend(fields.iter().cloned().map(|mut f| {
+                default_relationship_name(&mut f);
+                f
+            }));
         }
         for (i, custom) in spec.custom_objects.iter().enumerate() {
             let mut def = custom.clone();
@@ -197,6 +200,9 @@ impl State {
                 });
             }
             let mut fields = crate::schema::custom_object_system_fields();
+            for f in &mut def.fields {
+                default_relationship_name(f);
+            }
             fields.append(&mut def.fields);
             def.fields = fields;
             schema.insert(def.name.clone(), def);
@@ -251,6 +257,18 @@ impl State {
         });
         crate::seed::populate(self, idx, spec)?;
         Ok(idx)
+    }
+}
+
+/// A custom lookup `Account__c` has the relationship name `Account__r` (SOQL and SOSL
+/// Reference, "Understanding Relationship Names, Custom Objects, and Custom Fields"):
+/// the seed may omit it, a real org never does.
+fn default_relationship_name(f: &mut crate::schema::FieldDef) {
+    if f.ftype == crate::schema::FieldType::Reference
+        && f.relationship_name.is_none()
+        && let Some(stem) = f.name.strip_suffix("__c")
+    {
+        f.relationship_name = Some(format!("{stem}__r"));
     }
 }
 

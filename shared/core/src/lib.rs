@@ -46,6 +46,7 @@ pub mod record;
 pub mod record_types;
 pub mod refusal;
 pub mod sfid;
+pub mod sites;
 pub mod transform;
 pub mod types;
 

@@ -1035,6 +1035,10 @@ pub fn plan_outbound(ctx: &OutboundContext<'_>, event: &AppEvent) -> OutboundDec
         AppObject::Deal => b.deal_event().map_err(Stop::Skip),
         AppObject::Activity => b.activity_event(),
         AppObject::User => Err(Stop::Skip("app users are not written to Salesforce".into())),
+        AppObject::Location => Err(Stop::Skip(
+            "locations are written as the company's sites (custom_objects.sites), not on their own"
+                .into(),
+        )),
     };
     match result {
         Ok(()) => {}

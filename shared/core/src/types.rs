@@ -37,6 +37,9 @@ pub enum AppObject {
     Deal,
     User,
     Activity,
+    /// A place of business (a company's sites; seed 003's multi-site sync), fed inbound
+    /// from a custom object such as `Site__c`.
+    Location,
 }
 
 impl AppObject {
@@ -47,6 +50,7 @@ impl AppObject {
             AppObject::Deal => "deal",
             AppObject::User => "user",
             AppObject::Activity => "activity",
+            AppObject::Location => "location",
         }
     }
 }

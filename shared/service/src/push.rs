@@ -17,6 +17,7 @@ mod atomic;
 mod budget;
 mod catch_up;
 mod convert;
+mod custom_objects;
 mod drain;
 pub(crate) mod linking;
 pub mod owners;
@@ -365,7 +366,8 @@ async fn push_connection(
     let mut budget = Budget::new(&client);
     let succeeded_before = succeeded(out);
     let outcomes_before = out.outcomes.len();
-    let result = push_events(
+    let custom = custom_objects::wanted(&config, &pending);
+    let mut result = push_events(
         app,
         &conn,
         &client,
@@ -375,6 +377,10 @@ async fn push_connection(
         out,
     )
     .await;
+    if result.is_ok() && !custom.is_empty() {
+        let co = custom_objects::write(app, &conn, &client, &config, custom, &mut budget, out);
+        result = co.await;
+    }
     // Calls reserved before they were made are booked already.
     let booked_ahead = calls_before + budget.booked;
     guard::book_calls(app, &conn, &client, booked_ahead).await;

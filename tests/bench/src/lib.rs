@@ -18,6 +18,7 @@ pub mod conversion;
 pub mod import;
 pub mod latency;
 pub mod scheduler;
+pub mod sites;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

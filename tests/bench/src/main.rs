@@ -86,6 +86,8 @@ async fn main() {
         println!("{}\n", activities::row(&activities));
         let conversion = conversion::sales_of_leads(cli.options.events.min(100)).await;
         println!("{}\n", conversion::row(&conversion));
+        let sites = crmsync_bench::sites::sales_with_sites(cli.options.events.min(100)).await;
+        println!("{}\n", crmsync_bench::sites::rows(&sites));
         let latency = latency::run(cli.options.events.clamp(20, 100)).await;
         println!("{}", latency::table(&latency));
     }

@@ -222,3 +222,37 @@ async fn lead_conversion_calls_do_not_regress() {
     assert_eq!(m.per_endpoint.get("soap.convertLead"), Some(&1), "{m:?}");
     within(&m, LEAD_CONVERSION_20);
 }
+
+/// Multi-site sales (issue 13, item 7): 100 sales with 3 locations each, in one outbox
+/// chunk. Measured 2026-12-01: the sites add 4 calls to the sales' 8 (a describe of
+/// `Site__c` once per warm client, one `Account__c IN (…)` query for the chunk's 100
+/// Accounts, 2 collections creates for the 300 sites); no margin.
+const SITES_100_EXTRA: u64 = 4;
+/// The same 100 sales again (every site exists): 6 measured 2026-12-01, of which the sites
+/// cost the one query and nothing is created.
+const SITES_100_REPEATED: u64 = 6;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn site_calls_do_not_regress() {
+    let m = crmsync_bench::sites::sales_with_sites(100).await;
+    println!(
+        "{}\n{:?}\n{:?}\n{:?}",
+        crmsync_bench::sites::rows(&m),
+        m.plain.per_endpoint,
+        m.with_sites.per_endpoint,
+        m.repeated.per_endpoint
+    );
+    assert!(m.plain.calls > 0, "{} metered nothing", m.plain.workload);
+    let extra = m.with_sites.calls.saturating_sub(m.plain.calls);
+    assert!(
+        extra <= SITES_100_EXTRA,
+        "sites cost {extra} calls, the ceiling is {SITES_100_EXTRA}: {:?}",
+        m.with_sites.per_endpoint
+    );
+    assert_eq!(
+        m.repeated.per_endpoint.get("collections.create"),
+        None,
+        "repeated sales create no site"
+    );
+    within(&m.repeated, SITES_100_REPEATED);
+}

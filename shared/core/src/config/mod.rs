@@ -4,6 +4,7 @@
 //! The JSON form is the stored and API form: `deny_unknown_fields` everywhere and a
 //! `version` so that later shapes can be migrated explicitly.
 
+mod custom_objects;
 mod standard;
 pub(crate) mod validate;
 
@@ -12,6 +13,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use custom_objects::{CustomObjectsConfig, OrganizationConfig, SitesConfig};
 pub use validate::{ConfigError, ConfigProblem};
 
 use crate::transform::{FieldKind, ValueMap};
@@ -105,6 +107,9 @@ pub struct SyncConfig {
         skip_serializing_if = "crate::provision::ProvisioningConfig::is_default"
     )]
     pub provisioning: crate::provision::ProvisioningConfig,
+    /// Seed 003's sites and Organization custom objects, written at a sale.
+    #[serde(default, skip_serializing_if = "CustomObjectsConfig::is_empty")]
+    pub custom_objects: CustomObjectsConfig,
 }
 
 fn default_poll_cap() -> u32 {
@@ -723,6 +728,7 @@ impl SyncConfig {
             opportunity: OpportunityConfig::default(),
             custom_fields: Vec::new(),
             provisioning: Default::default(),
+            custom_objects: Default::default(),
         }
     }
 

@@ -168,6 +168,9 @@ impl SyncConfig {
         for (path, message) in crate::provision::spec_problems(&self.custom_fields) {
             p.add(path, message);
         }
+        for (path, message) in self.custom_objects.problems() {
+            p.add(path, message);
+        }
         self.check_owners(&mut p);
         for (i, (app, sf)) in self.stage_map.to_salesforce.iter().enumerate() {
             if app.is_empty() || sf.is_empty() {
