@@ -521,9 +521,14 @@ impl World {
     ) {
         let mut fields = Map::new();
         fields.insert(field.into(), value.clone());
-        let at = self.now() - Duration::seconds(i64::from(late_by.unwrap_or(0)));
+        let mut at = self.now() - Duration::seconds(i64::from(late_by.unwrap_or(0)));
         match late_by {
             Some(_) => {
+                // Salesforce locks a record its transaction updates until it commits: a write
+                // in between waits (or fails UNABLE_TO_LOCK_ROW) and lands after. So a late
+                // commit is never dated before the record's last committed write (Apex
+                // Developer Guide, "Locking Statements"; README "The tenant's rules").
+                at = at.max(self.last_write(object, id));
                 let stamp = at;
                 self.stack
                     .sf
@@ -552,6 +557,21 @@ impl World {
             owner,
             at,
         });
+    }
+
+    /// When `id` was last written (its `SystemModstamp`).
+    fn last_write(&self, object: &str, id: &str) -> DateTime<Utc> {
+        let fields = self
+            .stack
+            .sf
+            .get_record(PROD_ORG, object, id)
+            .ok()
+            .flatten();
+        fields
+            .as_ref()
+            .and_then(|f| f.get("SystemModstamp")?.as_str())
+            .and_then(crmsync_core::transform::parse_datetime)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
     }
 
     fn sf_edit_person(&mut self, app: usize, title: String, late_by: Option<u32>) {

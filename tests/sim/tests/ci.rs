@@ -1,6 +1,7 @@
 //! CI: fixed ranges of seeds under the strongest configuration that holds on today's code,
 //! and the determinism check (one seed twice, same trace hash). Both configurations run
-//! again, on fewer seeds, with the connection provisioned (creates upsert by crmsync's key).
+//! again, on fewer seeds, with the connection provisioned (creates upsert by crmsync's key),
+//! and with both sides editing person Titles (`+contested`).
 //!
 //! Every fault kind runs in both configurations (`all`). The configurations once left out
 //! faults that found defects, now fixed and pinned in `known_defects.rs`: the API limit
@@ -29,6 +30,12 @@ const DEALS_SEEDS: u64 = 200;
 const PROVISIONED: &str = "+provisioned";
 const PROVISIONED_SEEDS: u64 = 100;
 const PROVISIONED_FROM: u64 = 10_000;
+
+/// Both configurations again with both sides editing person Titles (`+contested`: the
+/// conflict policy decides), on a small range: 0 of 1,000 seeds failed at 40 steps per
+/// configuration (README "Long runs").
+const CONTESTED: &str = "+contested";
+const CONTESTED_SEEDS: u64 = 100;
 
 const CI_STEPS: usize = 30;
 
@@ -90,6 +97,18 @@ fn ci_seeds_provisioned_without_deals_keep_every_invariant() {
 #[test]
 fn ci_seeds_provisioned_with_demo_sets_and_sales_keep_every_invariant() {
     assert_provisioned_seeds_hold(DEALS_PROFILE, DEALS_FAULTS);
+}
+
+#[test]
+fn ci_seeds_contested_without_deals_keep_every_invariant() {
+    let profile = format!("{PEOPLE_PROFILE}{CONTESTED}");
+    assert_seeds_hold(CONTESTED_SEEDS, &profile, PEOPLE_FAULTS);
+}
+
+#[test]
+fn ci_seeds_contested_with_demo_sets_and_sales_keep_every_invariant() {
+    let profile = format!("{DEALS_PROFILE}{CONTESTED}");
+    assert_seeds_hold(CONTESTED_SEEDS, &profile, DEALS_FAULTS);
 }
 
 /// Provisioned seeds that found defects, at the long run's 40 steps: 305, 437, 1789 and

@@ -606,3 +606,72 @@ fn a_restated_older_app_value_stands_over_the_apps_newer_change() {
     let report = contested("crm_wins", steps);
     assert!(report.passed(), "crm_wins:\n{}", report.failure_text());
 }
+
+/// Found with `+rules+contested` (people seeds 52, 215, 301, 413, 498 and the `crm_wins`
+/// finals with the app's Title): a Salesforce user creates a Lead (the phone formatted
+/// differently); the app creates the contact, which will match that Lead, and changes its
+/// Title; a Salesforce user changes the Title too; then one push batch takes both events.
+/// The batch's catch-up read (before its first wave) found no link, so the second wave
+/// wrote the app's Title over an edit no poll had read, which `crm_wins` and `most_recent`
+/// must keep. Fixed: each later wave catches up with the records an earlier wave linked.
+#[test]
+fn a_salesforce_edit_made_before_the_create_matched_the_record_is_overwritten() {
+    for policy in ["crm_wins", "most_recent"] {
+        let config = SimConfig {
+            records: 1,
+            profile: Profile::parse("today+records_without_email+phone_variants+rules+contested")
+                .expect("profile"),
+            faults: FaultSet::none(),
+            emails: Some(false),
+            rules: Some(crmsync_sim::Rules::parse(policy).expect("rules")),
+            ..SimConfig::new(0)
+        };
+        let steps = vec![
+            Step::SfPreexistingLead { app: 0 },
+            Step::Advance { secs: 5 },
+            Step::AppCreate { app: 0 },
+            Step::Advance { secs: 5 },
+            Step::AppTitle { app: 0 },
+            Step::Advance { secs: 5 },
+            Step::SfEditPerson {
+                app: 0,
+                title: "Title-sf".into(),
+                late_by_secs: None,
+            },
+            Step::Advance { secs: 5 },
+            drain(),
+            Step::Advance { secs: 61 },
+            Step::Poll { fault: None },
+        ];
+        let report = run_script(&config, steps);
+        assert!(report.passed(), "{policy}:\n{}", report.failure_text());
+    }
+}
+
+/// Found with `+rules+contested` (`app_wins`; people seeds 216, 555, deals 450, 702, 813,
+/// 892): a Salesforce edit committed after crmsync wrote the app's Title but dated before
+/// that write. The poll refused it (made while the app's value was in flight) and
+/// Salesforce kept it. A real org cannot produce that history: an update locks the record
+/// until its transaction commits, so crmsync's write would have waited and landed after the
+/// edit. Harness fix: a late commit is dated no earlier than the record's last write.
+#[test]
+fn a_late_commit_dated_before_crmsyncs_write_of_the_record_stays_in_salesforce() {
+    let steps = vec![
+        Step::AppCreate { app: 0 },
+        drain(),
+        Step::Poll { fault: None },
+        Step::Advance { secs: 5 },
+        Step::AppTitle { app: 0 },
+        Step::Advance { secs: 10 },
+        drain(),
+        Step::SfEditPerson {
+            app: 0,
+            title: "Title-late".into(),
+            late_by_secs: Some(12),
+        },
+        Step::Advance { secs: 61 },
+        Step::Poll { fault: None },
+    ];
+    let report = contested("app_wins", steps);
+    assert!(report.passed(), "app_wins:\n{}", report.failure_text());
+}

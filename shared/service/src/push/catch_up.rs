@@ -15,12 +15,16 @@
 //! that needs a read also reads the records the window's later chunks change, in one
 //! composite request of up to five `Id IN` queries of 200 Ids; a later chunk reads again
 //! only records it changes that the window has not read (e.g. one linked by an earlier
-//! chunk's create). 1,000 linked updates cost one read, not five. Folding the read into the
-//! chunk's matching composite (`prefetch`) was the other way: it saves nothing for a chunk
-//! of updates, which has no matching composite. The price: a record pushed in the window's
-//! fifth chunk was read up to four chunks' writes earlier (a few seconds) instead of one,
-//! so a Salesforce edit in that wider window is still the usual race (as it is between any
-//! read and write); the protection against edits no poll has read before the push holds.
+//! chunk's create). A chunk's later waves (a record's second event) catch up too: an
+//! earlier wave may have linked a record that existed before (a create matching a
+//! Salesforce user's Lead, a redelivery adopting its lost create), whose Salesforce edits
+//! no read has seen (`+rules+contested`, people seed 215). 1,000 linked updates cost one
+//! read, not five. Folding the read into the chunk's matching composite (`prefetch`) was
+//! the other way: it saves nothing for a chunk of updates, which has no matching
+//! composite. The price: a record pushed in the window's fifth chunk was read up to four
+//! chunks' writes earlier (a few seconds) instead of one, so a Salesforce edit in that
+//! wider window is still the usual race (as it is between any read and write); the
+//! protection against edits no poll has read before the push holds.
 //!
 //! Cost: one call per five linked-object queries a window (none for creates). In the store,
 //! the chunk that reads also looks up the links of the window's later events, which their

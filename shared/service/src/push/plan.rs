@@ -49,7 +49,16 @@ pub(super) async fn push_events(
     // Waves hold at most one event per record, so a record's second event is planned only
     // after its first is written and linked (no double create), in queue order.
     let mut held_back: Vec<String> = Vec::new();
-    for wave in waves(pending) {
+    for (n, wave) in waves(pending).into_iter().enumerate() {
+        if n > 0 {
+            // An earlier wave may have linked a record that existed before (a create that
+            // matched a Salesforce user's Lead, a redelivered create adopting what its lost
+            // response committed): unlinked at the batch's catch-up read, so a Salesforce
+            // edit made before the link is unknown to this wave's changes. The window
+            // skips the records read already; only newly linked ones are read.
+            let messages: Vec<&PushMessage> = wave.iter().map(|(_, m)| m).collect();
+            catch_up::catch_up(app, conn, client, config, &messages, window).await?;
+        }
         let mut ready = Vec::new();
         for (message_id, msg) in wave {
             if held_back.contains(&msg.group_id()) {
