@@ -9,7 +9,7 @@ use crmsync_core::config::{
 };
 use crmsync_core::types::AppObject;
 use crmsync_e2e::*;
-use crmsync_service::parked;
+use crmsync_service::{parked, push};
 use crmsync_store::{ChangeKind, Environment, ReportStatus};
 use serde_json::{Value, json};
 use sf_emulator::schema::ObjectDef;
@@ -20,6 +20,7 @@ e2e!(
     a_company_event_carrying_locations_writes_its_sites,
     a_site_field_the_org_lacks_is_reported_on_the_event,
     a_custom_object_is_polled_into_an_app_object,
+    a_sale_reported_before_its_sites_finishes_them_when_delivered_again,
 );
 
 fn objects() -> Vec<ObjectDef> {
@@ -381,4 +382,47 @@ async fn a_custom_object_is_polled_into_an_app_object(backend: Backend) {
         renamed[0].app_id.as_deref(),
         Some(format!("sf-{site}").as_str())
     );
+}
+
+/// The sites are written after the sale's report. A worker killed (or a store error)
+/// between the two leaves a `Success` report and no sites, and the queue delivers the
+/// message again: the redelivery, which skips the written sale, still writes the sites.
+/// The state is made by reporting the sale before `sites` was configured.
+async fn a_sale_reported_before_its_sites_finishes_them_when_delivered_again(backend: Backend) {
+    let options = StackOptions {
+        custom_objects: objects(),
+        per_event_push: true,
+        ..StackOptions::default()
+    };
+    let s = Stack::start_with(backend, options).await;
+    s.connect("prod", Environment::Production).await;
+    let company = "Late Sites Co";
+    let event = sale(&s, "app-late-sites", company, json!(["Austin", "Dallas"]));
+    let id = event["event_id"].as_str().unwrap().to_string();
+    s.send_events("prod", vec![event]).await;
+    let batch = s.receive_push(10).await;
+    assert_eq!(batch.len(), 1, "{batch:#?}");
+    let first = push::push_batch(&s.app, inbound(&batch)).await;
+    assert_eq!(
+        first.outcomes[0].status,
+        ReportStatus::Success,
+        "{first:#?}"
+    );
+    let account = account_of(&s, company).await;
+    assert!(site_names(&s, &account).await.is_empty());
+
+    s.edit_config("prod", |c| c.custom_objects.sites = Some(sites()))
+        .await;
+    s.advance(
+        chrono::Duration::from_std(parked::PUSH_VISIBILITY_TIMEOUT).unwrap()
+            + chrono::Duration::seconds(1),
+    );
+    let again = push::push_batch(&s.app, inbound(&batch)).await;
+    assert!(again.retry.is_empty(), "{again:#?}");
+    assert_eq!(site_names(&s, &account).await, ["Austin", "Dallas"]);
+    let report = s.report("prod", &id).await.expect("reported");
+    assert_eq!(report.status, ReportStatus::Success, "{report:#?}");
+    // Once more: matched, nothing created twice.
+    push::push_batch(&s.app, inbound(&batch)).await;
+    assert_eq!(site_names(&s, &account).await, ["Austin", "Dallas"]);
 }

@@ -276,9 +276,12 @@ async fn push_connection(
         return Ok(());
     };
     let mut pending = Vec::new();
+    // Done before, but the step after the report (custom objects) may not have finished.
+    let mut reported = Vec::new();
     for (message_id, msg) in batch {
         if already_done(app, &tenant_id, &conn_id, &msg).await? {
             out.duplicates += 1;
+            reported.push(msg);
             continue;
         }
         pending.push((message_id, msg));
@@ -346,7 +349,7 @@ async fn push_connection(
             .await?,
         );
     }
-    if pending.is_empty() {
+    if pending.is_empty() && reported.is_empty() {
         return Ok(());
     }
     if guard::quota(app, &conn, pending.len() as u64 * 2)
@@ -366,7 +369,7 @@ async fn push_connection(
     let mut budget = Budget::new(&client);
     let succeeded_before = succeeded(out);
     let outcomes_before = out.outcomes.len();
-    let custom = custom_objects::wanted(&config, &pending);
+    let custom = custom_objects::wanted(&config, pending.iter().map(|(_, m)| m).chain(&reported));
     let mut result = push_events(
         app,
         &conn,

@@ -13,7 +13,9 @@
 //!
 //! A failure after the event's own records were written replaces its report: parked (and
 //! replayed, which matches what was already made) when Salesforce may succeed later, else
-//! an error with Salesforce's code, re-pushable.
+//! an error with Salesforce's code, re-pushable. A store error or a killed worker after
+//! the event's report sends the batch again: the event is then already done, and this
+//! step runs again for it (its report says `Success`).
 
 use std::collections::BTreeMap;
 
@@ -36,11 +38,14 @@ use crate::messages::PushMessage;
 const IN_CHUNK: usize = 200;
 
 /// The events of a batch that write custom-object records (none without the config).
-pub(super) fn wanted(config: &SyncConfig, batch: &[(String, PushMessage)]) -> Vec<PushMessage> {
+pub(super) fn wanted<'a>(
+    config: &SyncConfig,
+    batch: impl IntoIterator<Item = &'a PushMessage>,
+) -> Vec<PushMessage> {
     batch
-        .iter()
-        .filter(|(_, m)| event_wants_custom_objects(&config.custom_objects, &m.event))
-        .map(|(_, m)| m.clone())
+        .into_iter()
+        .filter(|m| event_wants_custom_objects(&config.custom_objects, &m.event))
+        .cloned()
         .collect()
 }
 
@@ -71,16 +76,27 @@ pub(super) async fn write(
     budget: &mut Budget,
     out: &mut BatchOutcome,
 ) -> Result<(), ServiceError> {
-    let succeeded = |id: &str| {
-        out.outcomes
-            .iter()
-            .rev()
-            .find(|o| o.event_id == id)
-            .is_some_and(|o| o.status == ReportStatus::Success)
-    };
     let mut items = Vec::new();
     for msg in events {
-        if !succeeded(&msg.event.event_id) {
+        let outcome = out
+            .outcomes
+            .iter()
+            .rev()
+            .find(|o| o.event_id == msg.event.event_id)
+            .map(|o| o.status);
+        let status = match outcome {
+            Some(status) => Some(status),
+            // Reported by an earlier delivery that stopped before (or during) this step:
+            // a store error or a killed worker sends the batch again, and the sites are
+            // matched before they are created, so finishing them here is safe.
+            None => app
+                .stores
+                .reports
+                .get(&conn.tenant, &conn.id, &msg.event.event_id)
+                .await?
+                .map(|r| r.status),
+        };
+        if status != Some(ReportStatus::Success) {
             continue;
         }
         let key = link_app_key(msg.event.app_object.as_str(), "Account");
