@@ -11,14 +11,17 @@
 //! worker), [`workers`] (worker runs, alone or racing), [`runner`] (a world per seed, step
 //! execution, quiescence), [`invariants`] (the checks). See `README.md`.
 
+pub mod activities;
 pub mod contested;
 pub mod faults;
 pub mod invariants;
 pub mod model;
+pub mod owners;
 pub mod rules;
 pub mod runner;
 pub mod scenario;
 pub mod store_plan;
+pub mod toggles;
 pub mod workers;
 
 pub use faults::{Fault, FaultSet, SfFault};
