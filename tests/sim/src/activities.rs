@@ -9,8 +9,9 @@
 //! 1. **No duplicates**: at most one live Task per activity.
 //! 2. **No lost app change**: an activity whose last event succeeded has its Task, holding
 //!    that event's notes, related (`WhoId`) to a Lead or Contact of its contact; an event
-//!    still parked `WAITING_FOR_LINK` is allowed only while its contact has no link (the
-//!    reported reason), else it waits after its cause is gone (6).
+//!    still parked (`WAITING_FOR_LINK`, or behind such an event of its activity) is allowed
+//!    only while its contact has no link (the reported reason), else it waits after its
+//!    cause is gone (6).
 
 use std::collections::BTreeMap;
 
@@ -21,10 +22,6 @@ use serde_json::{Map, Value, json};
 use crate::invariants::Violation;
 use crate::model::Activity;
 use crate::runner::{CONN, World};
-
-/// The report code of an activity parked until its contact is linked
-/// (`crmsync_service::push::activity::WAITING_FOR_LINK`, crate-private).
-pub const WAITING_FOR_LINK: &str = "WAITING_FOR_LINK";
 
 /// The notes (Task Description) of an activity's event at `step`.
 fn notes(activity: &str, step: usize) -> String {
@@ -68,15 +65,14 @@ impl World {
     /// Whether a parked report entry waits for a link that is legitimately absent: an
     /// activity whose contact is not linked (its create failed or wrote nothing, or a
     /// Salesforce user deleted its record). Such an entry does not hold up quiescence.
+    /// The activity's later events park behind it (`BEHIND_PARKED`), or stay parked with
+    /// their first cause (the replay leaves out a waiting activity's other events).
     pub(crate) async fn waits_for_absent_link(&self, entry: &ReportEntry) -> bool {
-        if entry.code.as_deref() != Some(WAITING_FOR_LINK) {
-            return false;
-        }
         let Some(contact) = self
             .model
             .events
             .iter()
-            .find(|e| e.event_id == entry.event_id)
+            .find(|e| e.event_id == entry.event_id && e.app_object == "activity")
             .and_then(|e| e.fields.get("contact_id"))
             .and_then(Value::as_str)
         else {
@@ -199,7 +195,7 @@ pub async fn check(
                     out.push(Violation {
                         invariant: 6,
                         message: format!(
-                            "activity {}'s event {last} is still parked ({}) although its contact {} is linked",
+                            "activity {}'s event {last} is still parked ({}) although its contact {} is linked (its cause is gone)",
                             a.id,
                             entry.code.unwrap_or_default(),
                             a.contact

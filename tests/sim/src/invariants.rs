@@ -199,10 +199,9 @@ fn outcomes(c: &mut Checker<'_>, reports: &BTreeMap<String, Option<crmsync_store
                     e.event_id, e.kind, e.app_id
                 ),
             ),
-            // An activity waiting for its contact's link: `activities.rs` judges it.
-            Some(r)
-                if r.status == ReportStatus::Parked
-                    && r.code.as_deref() == Some(crate::activities::WAITING_FOR_LINK) => {}
+            // A parked activity (waiting for its contact's link, or behind an event of its
+            // that waits): `activities.rs` judges it.
+            Some(r) if r.status == ReportStatus::Parked && e.app_object == "activity" => {}
             Some(r) if r.status == ReportStatus::Parked => c.fail(
                 6,
                 format!(
@@ -457,12 +456,24 @@ fn salesforce_changes(c: &mut Checker<'_>) {
             .get("ConvertedContactId")
             .and_then(Value::as_str)
             .filter(|_| edit.object == "Lead");
-        let seen = feed.iter().rev().find_map(|entry| {
-            (entry.kind == ChangeKind::Upsert
-                && (entry.sf_id == sf_id || Some(entry.sf_id.as_str()) == converted_to))
-                .then(|| entry.payload["fields"].get(&edit.app_field).cloned())
-                .flatten()
+        let last_of = |id: &str| {
+            feed.iter().rev().find_map(|entry| {
+                (entry.sf_id == id && entry.kind == ChangeKind::Upsert)
+                    .then(|| entry.payload["fields"].get(&edit.app_field).cloned())
+                    .flatten()
+            })
+        };
+        let carried = converted_to.is_some_and(|contact| {
+            feed.iter().any(|entry| {
+                entry.sf_id == contact
+                    && entry.kind == ChangeKind::Upsert
+                    && entry.payload["fields"].get(&edit.app_field) == Some(&value)
+            })
         });
+        let seen = match last_of(&sf_id) {
+            _ if carried => Some(value.clone()),
+            seen => seen,
+        };
         match seen {
             None => c.fail(
                 3,

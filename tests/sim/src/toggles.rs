@@ -189,3 +189,36 @@ pub fn check(world: &World) -> Vec<Violation> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_toggle_is_drawn_off_sometimes_and_applies_to_the_config() {
+        let draws: Vec<Toggles> = (0..200).map(Toggles::draw).collect();
+        assert!(draws.iter().any(|t| *t == Toggles::ALL_ON));
+        assert!(draws.iter().any(|t| !t.lead_create_out));
+        assert!(draws.iter().any(|t| !t.lead_update_out));
+        assert!(draws.iter().any(|t| !t.contact_create_in));
+        assert!(draws.iter().any(|t| !t.account_update_in));
+        assert!(draws.iter().any(|t| !t.deal_update_in));
+        let off = Toggles {
+            lead_create_out: false,
+            lead_update_out: false,
+            contact_create_in: false,
+            account_update_in: false,
+            deal_update_in: false,
+        };
+        let mut config = SyncConfig::standard();
+        off.apply(&mut config);
+        let object = |name: &str| config.object(name).expect(name).clone();
+        assert!(!object("Lead").outbound.create && !object("Lead").outbound.update);
+        assert!(!object("Contact").inbound.create);
+        assert!(!object("Account").inbound.update && !object("Opportunity").inbound.update);
+        assert_eq!(
+            off.name(),
+            "off lead.out.create,lead.out.update,contact.in.create,account.in.update,opportunity.in.update"
+        );
+    }
+}
