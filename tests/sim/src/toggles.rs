@@ -197,7 +197,7 @@ mod tests {
     #[test]
     fn every_toggle_is_drawn_off_sometimes_and_applies_to_the_config() {
         let draws: Vec<Toggles> = (0..200).map(Toggles::draw).collect();
-        assert!(draws.iter().any(|t| *t == Toggles::ALL_ON));
+        assert!(draws.contains(&Toggles::ALL_ON));
         assert!(draws.iter().any(|t| !t.lead_create_out));
         assert!(draws.iter().any(|t| !t.lead_update_out));
         assert!(draws.iter().any(|t| !t.contact_create_in));
