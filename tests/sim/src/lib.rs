@@ -9,7 +9,8 @@
 //! Modules: [`model`] (what should have happened), [`rules`] (the tenant's rules a seed draws), [`scenario`] (steps, profiles, the
 //! generator), [`faults`] (fault kinds), [`store_plan`] (the store fault plan, the killable
 //! worker), [`workers`] (worker runs, alone or racing), [`runner`] (a world per seed, step
-//! execution, quiescence), [`invariants`] (the checks). See `README.md`.
+//! execution, quiescence), [`invariants`] (the checks); [`owners`], [`toggles`] and
+//! [`activities`] (those features' steps, config and checks). See `README.md`.
 
 pub mod activities;
 pub mod contested;
