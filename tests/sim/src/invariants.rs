@@ -451,7 +451,9 @@ fn salesforce_changes(c: &mut Checker<'_>) {
         };
         let value = current.get(&field).cloned().unwrap_or(Value::Null);
         // A Lead crmsync converted before a poll read its edit: the edit reaches the app
-        // with the Contact the conversion made (`convertLead` copies the Lead's fields).
+        // with the Contact the conversion made ("The system automatically maps standard
+        // lead fields to standard account, contact, and opportunity fields": SOAP API
+        // Developer Guide, convertLead(), developer.salesforce.com).
         let converted_to = current
             .get("ConvertedContactId")
             .and_then(Value::as_str)
