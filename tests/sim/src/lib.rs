@@ -9,16 +9,20 @@
 //! Modules: [`model`] (what should have happened), [`rules`] (the tenant's rules a seed draws), [`scenario`] (steps, profiles, the
 //! generator), [`faults`] (fault kinds), [`store_plan`] (the store fault plan, the killable
 //! worker), [`workers`] (worker runs, alone or racing), [`runner`] (a world per seed, step
-//! execution, quiescence), [`invariants`] (the checks). See `README.md`.
+//! execution, quiescence), [`invariants`] (the checks); [`owners`], [`toggles`] and
+//! [`activities`] (those features' steps, config and checks). See `README.md`.
 
+pub mod activities;
 pub mod contested;
 pub mod faults;
 pub mod invariants;
 pub mod model;
+pub mod owners;
 pub mod rules;
 pub mod runner;
 pub mod scenario;
 pub mod store_plan;
+pub mod toggles;
 pub mod workers;
 
 pub use faults::{Fault, FaultSet, SfFault};

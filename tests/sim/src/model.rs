@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::rules::Rules;
+use crate::toggles::Toggles;
 
 /// One app contact. Its last name, company and phone identify its Salesforce records
 /// (the app never changes them), so the checker can count duplicates without trusting links.
@@ -33,6 +34,11 @@ pub struct AppRecord {
     pub sales: u32,
     /// A Salesforce user deleted its person record: the app sends nothing more for it.
     pub deleted_in_sf: bool,
+    /// The app's owner of the contact, an app user id (profile feature `owners`).
+    pub owner: String,
+    /// The app keeps its owner (`owners.keep_owner_field` true on every event): Salesforce
+    /// users' owner changes are refused and told as notices (profile feature `owners`).
+    pub keeps_owner: bool,
 }
 
 impl AppRecord {
@@ -51,6 +57,8 @@ impl AppRecord {
             open_cycle: false,
             sales: 0,
             deleted_in_sf: false,
+            owner: crate::owners::APP_USERS[0].1.to_string(),
+            keeps_owner: false,
             id,
         }
     }
@@ -65,7 +73,10 @@ impl AppRecord {
 pub struct SentEvent {
     pub step: usize,
     pub event_id: String,
+    /// The app record the event is for: an app contact's id, or an activity's.
     pub app_id: String,
+    /// `contact` or `activity`.
+    pub app_object: &'static str,
     pub kind: &'static str,
     /// App fields the event carries.
     pub fields: BTreeMap<String, Value>,
@@ -118,6 +129,20 @@ pub struct Model {
     pub sf_undeleted: Vec<(String, String)>,
     /// The tenant's rules the run syncs under.
     pub rules: Rules,
+    /// The tenant's create/update toggles (profile feature `toggles`).
+    pub toggles: Toggles,
+    /// App activities (calls, emails) by their app id, in the order first sent.
+    pub activities: Vec<Activity>,
+}
+
+/// One app activity: each event sent for it (a re-send updates its Task).
+#[derive(Debug, Clone)]
+pub struct Activity {
+    pub id: String,
+    /// The app contact it is about (`contact_id`).
+    pub contact: String,
+    /// Its events' ids, in the order sent.
+    pub events: Vec<String>,
 }
 
 impl Model {

@@ -25,6 +25,7 @@ use crate::model::{AppRecord, Model, SentEvent, SfCreated, SfEdit};
 use crate::rules::Rules;
 use crate::scenario::{self, Profile, Step};
 use crate::store_plan::StorePlan;
+use crate::toggles::Toggles;
 use crate::workers::WorkerKind;
 
 /// The connection every scenario uses.
@@ -235,6 +236,25 @@ impl World {
         if rules != Rules::STANDARD {
             stack.edit_config(CONN, |cfg| rules.apply(cfg)).await;
         }
+        let toggles = if config.profile.toggles {
+            Toggles::draw(config.seed)
+        } else {
+            Toggles::ALL_ON
+        };
+        let profile = config.profile;
+        if profile.owners || profile.toggles || profile.activities {
+            stack
+                .edit_config(CONN, |cfg| {
+                    if profile.owners {
+                        crate::owners::apply(cfg);
+                    }
+                    toggles.apply(cfg);
+                    if profile.activities {
+                        cfg.activity.enabled = true;
+                    }
+                })
+                .await;
+        }
         let provisioned = if config.profile.provisioned {
             let run =
                 crmsync_service::provision::provision(&stack.app, &stack.tenant, &stack.conn(CONN))
@@ -266,7 +286,7 @@ impl World {
         let second_app =
             Arc::new(App::new(settings, stores, credentials).expect("second app wires"));
         let mut rng = StdRng::seed_from_u64(config.seed);
-        let records = (0..config.records.max(1))
+        let mut records: Vec<AppRecord> = (0..config.records.max(1))
             .map(|i| {
                 let with_email = config.emails.unwrap_or_else(|| {
                     !config.profile.records_without_email || rand::Rng::random_bool(&mut rng, 0.6)
@@ -274,6 +294,9 @@ impl World {
                 AppRecord::new(i, with_email)
             })
             .collect();
+        if profile.owners {
+            crate::owners::draw(config.seed, &mut records);
+        }
         let mut world = World {
             stack,
             app,
@@ -288,6 +311,8 @@ impl World {
                 deliveries: BTreeMap::new(),
                 sf_undeleted: Vec::new(),
                 rules,
+                toggles,
+                activities: Vec::new(),
             },
             trace: Vec::new(),
             faults: FaultCounts::default(),
@@ -302,6 +327,21 @@ impl World {
         };
         if config.profile.rules {
             world.log(format!("rules: {}", rules.name()));
+        }
+        if profile.toggles {
+            world.log(format!("toggles: {}", toggles.name()));
+        }
+        if profile.owners {
+            let owners: Vec<String> = world
+                .model
+                .records
+                .iter()
+                .map(|r| {
+                    let keep = if r.keeps_owner { " (kept)" } else { "" };
+                    format!("{}={}{keep}", r.id, r.owner)
+                })
+                .collect();
+            world.log(format!("owners: {}", owners.join(", ")));
         }
         if let Some(keys) = provisioned {
             world.log(format!("provisioned: creates upsert by the key on {keys}"));
@@ -326,6 +366,9 @@ impl World {
             Step::AppCreate { app } => self.app_create(app).await,
             Step::AppUpdate { app } => self.app_update(app).await,
             Step::AppTitle { app } => self.app_title(app).await,
+            Step::AppOwner { app, user } => self.app_owner(app, user).await,
+            Step::AppActivity { app, resend, email } => self.app_activity(app, resend, email).await,
+            Step::SfReassign { app, user } => self.sf_reassign(app, user),
             Step::AppDemoSet { app } => self.app_demo_set(app).await,
             Step::AppSale { app, items } => self.app_sale(app, items).await,
             Step::SfEditPerson {
@@ -369,7 +412,84 @@ impl World {
         if let Some(email) = &r.email {
             f.insert("email".into(), json!(email));
         }
+        if self.profile.owners {
+            // `r.owner` is the app's current owner (`app_owner_view` keeps it up to date).
+            f.insert("owner_id".into(), json!(r.owner));
+            f.insert(crate::owners::KEEP_OWNER_FIELD.into(), json!(r.keeps_owner));
+        }
         f
+    }
+
+    /// Brings the app's owner of contact `app` up to date with the change feed, as the app
+    /// does before it sends the contact again: owner entries after its last owner change
+    /// apply on top of it.
+    async fn app_owner_view(&mut self, app: usize) {
+        if !self.profile.owners {
+            return;
+        }
+        let id = self.model.records[app].id.clone();
+        let since = self
+            .model
+            .events
+            .iter()
+            .rfind(|e| e.app_id == id && e.fields.contains_key("owner_id"))
+            .map(|e| e.feed_seq);
+        let Some(since) = since else {
+            return;
+        };
+        let newer = self
+            .stack
+            .changes_after(since)
+            .await
+            .into_iter()
+            .filter(|e| {
+                e.kind == crmsync_store::ChangeKind::Upsert
+                    && e.app_id.as_deref() == Some(id.as_str())
+                    && matches!(e.object.as_str(), "Lead" | "Contact")
+            })
+            .filter_map(|e| {
+                e.payload["fields"]
+                    .get("owner_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .next_back();
+        if let Some(owner) = newer {
+            self.model.records[app].owner = owner;
+        }
+    }
+
+    /// The app gives the contact another owner (its keep-owner flag rides along).
+    async fn app_owner(&mut self, app: usize, user: usize) {
+        let r = &mut self.model.records[app];
+        r.owner = crate::owners::APP_USERS[user % crate::owners::APP_USERS.len()]
+            .1
+            .to_string();
+        let mut fields = Map::new();
+        fields.insert("owner_id".into(), json!(r.owner));
+        fields.insert(crate::owners::KEEP_OWNER_FIELD.into(), json!(r.keeps_owner));
+        self.send(app, "update", fields, None, Vec::new()).await;
+    }
+
+    /// A Salesforce user reassigns the contact's person record.
+    fn sf_reassign(&mut self, app: usize, user: usize) {
+        let Some((object, id)) = self.person_record(app) else {
+            self.log(format!(
+                "salesforce user: no person record for a{app} to reassign"
+            ));
+            return;
+        };
+        let (user_id, _) = crate::owners::sf_user_of(self, user);
+        let owner = Some(self.model.records[app].id.clone());
+        self.edit(
+            object,
+            &id,
+            "OwnerId",
+            "owner_id",
+            json!(user_id),
+            owner,
+            None,
+        );
     }
 
     async fn send(
@@ -380,14 +500,46 @@ impl World {
         cycle: Option<u32>,
         items: Vec<String>,
     ) {
-        let event_id = format!("e{}", self.step_no);
         let app_id = self.model.records[app].id.clone();
+        self.send_event("contact", app_id, kind, fields, cycle, items)
+            .await;
+    }
+
+    /// Sends an event for an app record that is not a contact (an activity); returns its id.
+    pub(crate) async fn send_as(
+        &mut self,
+        app_object: &'static str,
+        app_id: &str,
+        kind: &'static str,
+        fields: Map<String, Value>,
+    ) -> String {
+        self.send_event(
+            app_object,
+            app_id.to_string(),
+            kind,
+            fields,
+            None,
+            Vec::new(),
+        )
+        .await
+    }
+
+    async fn send_event(
+        &mut self,
+        app_object: &'static str,
+        app_id: String,
+        kind: &'static str,
+        fields: Map<String, Value>,
+        cycle: Option<u32>,
+        items: Vec<String>,
+    ) -> String {
+        let event_id = format!("e{}", self.step_no);
         let at = self.now();
         let feed_seq = self.stack.last_seq().await;
         let mut event = json!({
             "event_id": event_id,
             "kind": kind,
-            "app_object": "contact",
+            "app_object": app_object,
             "app_id": app_id,
             "occurred_at": at.to_rfc3339(),
             "fields": fields,
@@ -405,14 +557,20 @@ impl World {
                 .collect();
         }
         self.stack.send_events(CONN, vec![event]).await;
+        // A contact's line reads as before the other app objects (traces replay).
+        let what = match app_object {
+            "contact" => String::new(),
+            other => format!("{other} "),
+        };
         self.log(format!(
-            "app {kind} {app_id} {event_id} {}",
+            "app {kind} {what}{app_id} {event_id} {}",
             Value::Object(fields.clone())
         ));
         self.model.events.push(SentEvent {
             step: self.step_no,
-            event_id,
+            event_id: event_id.clone(),
             app_id,
+            app_object,
             kind,
             fields: fields.into_iter().collect(),
             cycle,
@@ -420,9 +578,11 @@ impl World {
             at,
             feed_seq,
         });
+        event_id
     }
 
     async fn app_create(&mut self, app: usize) {
+        self.app_owner_view(app).await;
         let mut fields = self.person_fields(app);
         fields.insert("phase".into(), json!("ColdCallCold"));
         self.model.records[app].created = true;
@@ -445,6 +605,7 @@ impl World {
     }
 
     async fn app_demo_set(&mut self, app: usize) {
+        self.app_owner_view(app).await;
         let r = &mut self.model.records[app];
         r.cycles += 1;
         r.open_cycle = true;
@@ -460,6 +621,7 @@ impl World {
     }
 
     async fn app_sale(&mut self, app: usize, items: usize) {
+        self.app_owner_view(app).await;
         let mut fields = self.person_fields(app);
         let r = &mut self.model.records[app];
         if !r.open_cycle {
@@ -928,7 +1090,13 @@ impl World {
             }
             self.last_run_status = None;
             self.poll(None).await;
-            let parked = self.parked().await.len();
+            // An activity waiting for a contact that has no link waits with its reason.
+            let mut parked = 0;
+            for entry in self.parked().await {
+                if !self.waits_for_absent_link(&entry).await {
+                    parked += 1;
+                }
+            }
             // A poll still paused on the quota reads nothing: the service trusts the org's
             // last (spent) usage reading for 15 minutes, so later rounds wait it out. A
             // killed poll's lease (5 minutes) answers Busy until it expires.

@@ -38,10 +38,20 @@ pub struct Profile {
     /// The connection is provisioned at setup (issue 12): creates upsert by crmsync's key
     /// field `Crmsync_App_Id__c` and matching tries the key first. Not in `full`.
     pub provisioned: bool,
+    /// The app changes owners, Salesforce users reassign person records, some contacts
+    /// keep their owner (`keep_owner_field`); owners map by email (`crate::owners`). Not
+    /// in `full` (its seeds replay as before).
+    pub owners: bool,
+    /// Each seed draws the tenant's create/update toggles per object and direction
+    /// (`crate::toggles`). Not in `full`.
+    pub toggles: bool,
+    /// The app logs calls and emails (Tasks), re-sends some (`crate::activities`). Not in
+    /// `full`.
+    pub activities: bool,
 }
 
 /// Each profile feature by the name `--profile` adds (`+name`) or removes (`-name`) it.
-const FEATURES: [&str; 10] = [
+const FEATURES: [&str; 13] = [
     "demo_and_sale",
     "repeat_cycles",
     "account_and_deal_edits",
@@ -52,6 +62,9 @@ const FEATURES: [&str; 10] = [
     "rules",
     "contested",
     "provisioned",
+    "owners",
+    "toggles",
+    "activities",
 ];
 
 impl Profile {
@@ -68,6 +81,9 @@ impl Profile {
         rules: false,
         contested: false,
         provisioned: false,
+        owners: false,
+        toggles: false,
+        activities: false,
     };
     /// Everything the simulation can do but the drawn rules (`full+rules` adds them).
     pub const FULL: Profile = Profile {
@@ -81,6 +97,9 @@ impl Profile {
         rules: false,
         contested: false,
         provisioned: false,
+        owners: false,
+        toggles: false,
+        activities: false,
     };
 
     fn feature(&mut self, name: &str) -> Option<&mut bool> {
@@ -95,6 +114,9 @@ impl Profile {
             "rules" => &mut self.rules,
             "contested" => &mut self.contested,
             "provisioned" => &mut self.provisioned,
+            "owners" => &mut self.owners,
+            "toggles" => &mut self.toggles,
+            "activities" => &mut self.activities,
             _ => return None,
         })
     }
@@ -163,6 +185,19 @@ pub enum Step {
     AppUpdate { app: usize },
     /// The app changes a contact's Title (profile feature `rules`).
     AppTitle { app: usize },
+    /// The app gives a contact another owner (app user `APP_USERS[user]`, profile feature
+    /// `owners`).
+    AppOwner { app: usize, user: usize },
+    /// The app logs a call (or an email) about a contact, or re-sends its latest one
+    /// (profile feature `activities`).
+    AppActivity {
+        app: usize,
+        resend: bool,
+        email: bool,
+    },
+    /// A Salesforce user reassigns the app contact's person record to org user
+    /// `APP_USERS[user]` (profile feature `owners`).
+    SfReassign { app: usize, user: usize },
     /// A demo set moving the contact to the held phase: Contact, Account, a new Opportunity.
     AppDemoSet { app: usize },
     /// A sale with `items` line items; closes the open cycle's Opportunity.
@@ -232,6 +267,10 @@ pub fn next_step(rng: &mut StdRng, model: &Model, profile: &Profile, faults: &Fa
                         [rng.random_range(0..3usize)]
                     .into(),
                 },
+                50..=64 if profile.owners => Step::SfReassign {
+                    app,
+                    user: rng.random_range(0..crate::owners::APP_USERS.len()),
+                },
                 40..=49 => Step::SfCreateContact {
                     n: rng.random_range(0..1000),
                 },
@@ -295,6 +334,15 @@ fn app_step(rng: &mut StdRng, model: &Model, profile: &Profile, app: usize) -> S
                 items: rng.random_range(0..=3),
             }
         }
+        35..=44 if profile.owners => Step::AppOwner {
+            app,
+            user: rng.random_range(0..crate::owners::APP_USERS.len()),
+        },
+        45..=59 if profile.activities => Step::AppActivity {
+            app,
+            resend: rng.random_bool(0.3),
+            email: rng.random_bool(0.5),
+        },
         70.. if profile.rules && profile.contested => Step::AppTitle { app },
         _ => Step::AppUpdate { app },
     }

@@ -36,6 +36,12 @@ const PROVISIONED_FROM: u64 = 10_000;
 /// configuration (README "Long runs").
 const CONTESTED: &str = "+contested";
 const CONTESTED_SEEDS: u64 = 100;
+/// The people configuration again with the tenant's create/update toggles and activities
+/// (calls and emails as Tasks, re-sends, `WAITING_FOR_LINK`), on a seed range of its own.
+/// Deals with them, and `+owners`, still find open defects (`tests/sim/README.md`).
+const TOGGLES_ACTIVITIES: &str = "+toggles+activities";
+const TOGGLES_ACTIVITIES_SEEDS: u64 = 100;
+const TOGGLES_ACTIVITIES_FROM: u64 = 20_000;
 
 const CI_STEPS: usize = 30;
 
@@ -111,6 +117,13 @@ fn ci_seeds_contested_with_demo_sets_and_sales_keep_every_invariant() {
     assert_seeds_hold(CONTESTED_SEEDS, &profile, DEALS_FAULTS);
 }
 
+#[test]
+fn ci_seeds_with_toggles_and_activities_keep_every_invariant() {
+    let range = TOGGLES_ACTIVITIES_FROM..TOGGLES_ACTIVITIES_FROM + TOGGLES_ACTIVITIES_SEEDS;
+    let profile = format!("{PEOPLE_PROFILE}{TOGGLES_ACTIVITIES}");
+    assert_seed_range_holds(range, &profile, PEOPLE_FAULTS);
+}
+
 /// Provisioned seeds that found defects, at the long run's 40 steps: 305, 437, 1789 and
 /// 1890 (a keyed single create carrying a create-only field, `Opportunity.ContactId`,
 /// upserted over the record its lost response had committed:
@@ -160,6 +173,11 @@ fn a_seed_replays_to_the_same_trace() {
             format!("{DEALS_PROFILE}{PROVISIONED}").as_str(),
             DEALS_FAULTS,
         ),
+        (
+            20_000,
+            format!("{PEOPLE_PROFILE}{TOGGLES_ACTIVITIES}").as_str(),
+            PEOPLE_FAULTS,
+        ),
     ] {
         let first = run_seed(&config(seed, profile, faults));
         let second = run_seed(&config(seed, profile, faults));
@@ -182,6 +200,10 @@ fn the_ci_configurations_spell_out_as_replayable_options() {
         (
             format!("{DEALS_PROFILE}{PROVISIONED}").as_str(),
             DEALS_FAULTS,
+        ),
+        (
+            format!("{PEOPLE_PROFILE}{TOGGLES_ACTIVITIES}").as_str(),
+            PEOPLE_FAULTS,
         ),
     ] {
         let config = config(0, profile, faults);

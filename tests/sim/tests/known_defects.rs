@@ -675,3 +675,44 @@ fn a_late_commit_dated_before_crmsyncs_write_of_the_record_stays_in_salesforce()
     let report = contested("app_wins", steps);
     assert!(report.passed(), "app_wins:\n{}", report.failure_text());
 }
+
+/// Found with `+activities` (deals seed 32 of `full+owners+toggles+activities`): an
+/// activity sent before its contact's push parks `WAITING_FOR_LINK`; its re-send, in the
+/// same batch after the contact's create linked it, was written at once, and the parked
+/// first send, replayed later, wrote its older notes over the re-send's (invariant 4).
+/// Fixed: an activity parked for its link parks its record's later events of the batch
+/// behind it (`push::plan`, `Budget::parked`), so they replay after it.
+#[test]
+fn a_resent_activity_is_overwritten_by_its_parked_first_send() {
+    let config = SimConfig {
+        records: 1,
+        profile: Profile::parse("today+activities").expect("profile"),
+        faults: FaultSet::none(),
+        emails: Some(true),
+        ..SimConfig::new(0)
+    };
+    let steps = vec![
+        Step::AppCreate { app: 0 },
+        Step::AppActivity {
+            app: 0,
+            resend: false,
+            email: false,
+        },
+        Step::AppActivity {
+            app: 0,
+            resend: true,
+            email: true,
+        },
+        drain(),
+        Step::Poll { fault: None },
+        drain(),
+    ];
+    let report = run_script(&config, steps);
+    assert!(report.passed(), "{}", report.failure_text());
+    let seed = SimConfig {
+        profile: Profile::parse("full+owners+toggles+activities").expect("profile"),
+        ..SimConfig::new(32)
+    };
+    let report = crmsync_sim::run_seed(&seed);
+    assert!(report.passed(), "{}", report.failure_text());
+}

@@ -274,6 +274,9 @@ async fn push_wave(
                 );
             }
             OutboundDecision::Waiting { reason } => {
+                // Its record's later events in this batch (a re-sent activity) park behind
+                // it: written first, they would be overwritten by this one's replay.
+                budget.parked(&msg);
                 let reason = format!("{reason}; the activity is parked and replays once it is");
                 out.outcomes
                     .push(park(app, conn, &msg, activity::WAITING_FOR_LINK, &reason).await?);
