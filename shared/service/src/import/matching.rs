@@ -19,7 +19,8 @@
 //!   object instead, which only the org's size bounds, in calls of 50,000 rows.
 //!
 //! In memory, values compare as SOQL compares them: text case-insensitively, phones by
-//! their digits (core `normalize_phone`).
+//! their digits (core `normalize_phone`). Only key matching (Leads, Contacts) applies: a
+//! plan matched by the account cascade (an import of companies) is inserted unmatched.
 //!
 //! Resuming: the query job's id is kept in the import's checkpoint as soon as it exists; a
 //! request that ran out of time before the job finished leaves the import `uploading`,
