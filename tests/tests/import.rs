@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 
 e2e!(
     an_import_links_successes_and_reports_failures,
+    a_small_import_matches_by_email_and_phone_with_one_call,
     a_killed_import_resumes_without_duplicates,
 );
 
@@ -55,21 +56,38 @@ async fn an_import_links_successes_and_reports_failures(backend: Backend) {
     let s = Stack::start(backend).await;
     s.connect("prod", Environment::Production).await;
     let conn = s.conn("prod");
-    // The org refuses a Lead whose email another Lead has: five of the records collide.
+    // Five of the records are in the org already (same email, another case): matched,
+    // updated and linked, not inserted. One email is on two Leads: reported, not guessed.
+    // The org refuses a Lead whose company another Lead has: five of the records collide.
     s.sf.add_duplicate_rule(
         PROD_ORG,
         sf_emulator::spec::DuplicateRule {
             object: "Lead".into(),
-            name: "Lead email".into(),
-            fields: vec!["Email".into()],
+            name: "Lead company".into(),
+            fields: vec!["Company".into()],
         },
     )
     .expect("rule");
+    let mut existing = Vec::new();
     for i in 0..5 {
+        existing.push(s.insert(
+            PROD_ORG,
+            "Lead",
+            json!({"LastName": "Already", "Company": "There", "Email": format!("IMP{i}@import.example")}),
+        ));
+    }
+    for _ in 0..2 {
         s.insert(
             PROD_ORG,
             "Lead",
-            json!({"LastName": "Already", "Company": "There", "Email": format!("imp{i}@import.example")}),
+            json!({"LastName": "Twice", "Company": "Twice", "Email": "imp10@import.example"}),
+        );
+    }
+    for i in 20..25 {
+        s.insert(
+            PROD_ORG,
+            "Lead",
+            json!({"LastName": "Taken", "Company": format!("imp Co {i}"), "Email": format!("taken{i}@else.example")}),
         );
     }
     s.sf.reset_counters(PROD_ORG).expect("reset");
@@ -80,45 +98,90 @@ async fn an_import_links_successes_and_reports_failures(backend: Backend) {
     let (status, st) = api
         .call(Method::POST, path, Some(&key), Some(body.clone()))
         .await;
-    // 202 when the run's time ran out first (a slow store): the CLI's wait finishes it.
+    // 202 when the run's time ran out first (a slow store): sent again while `uploading`
+    // (the matching's query job goes on), then the CLI's wait finishes it.
     let st = if status == StatusCode::ACCEPTED {
-        let mut done = import::advance(&s.app, &s.tenant, &conn, "first")
-            .await
-            .unwrap();
+        let mut done = st;
         for _ in 0..20 {
-            if done.phase.is_final() {
+            if done["phase"] == "uploading" {
+                done = api
+                    .call(Method::POST, path, Some(&key), Some(body.clone()))
+                    .await
+                    .1;
+            } else if done["phase"] == "done" || done["phase"] == "failed" {
                 break;
+            } else {
+                let next = import::advance(&s.app, &s.tenant, &conn, "first").await;
+                done = serde_json::to_value(next.unwrap()).unwrap();
             }
-            done = import::advance(&s.app, &s.tenant, &conn, "first")
-                .await
-                .unwrap();
         }
-        serde_json::to_value(done).unwrap()
+        done
     } else {
         assert_eq!(status, StatusCode::OK, "{st}");
         st
     };
     assert_eq!(st["phase"], "done", "{st}");
-    assert_eq!(st["operation"], "insert");
+    // Matched records carry their Id: one job upserts by Id (updates them, inserts the rest).
+    assert_eq!(st["operation"], "upsert");
     assert_eq!(st["sf_object"], "Lead");
-    assert_eq!(st["uploaded"], 1_200);
-    assert_eq!(st["created"], 1_195, "{st}");
-    assert_eq!(st["failed"], 5);
+    assert_eq!(
+        st["uploaded"], 1_199,
+        "the ambiguous record is not uploaded: {st}"
+    );
+    assert_eq!(st["matched"], 5, "{st}");
+    assert_eq!(st["updated"], 5, "{st}");
+    assert_eq!(st["created"], 1_189, "{st}");
+    assert_eq!(st["failed"], 6);
     let failures = st["failures"].as_array().expect("failures");
-    let mut failed_ids: Vec<&str> = failures
+    let mut failed: Vec<(&str, &str)> = failures
         .iter()
-        .map(|f| f["app_id"].as_str().unwrap_or(""))
+        .map(|f| {
+            (
+                f["app_id"].as_str().unwrap_or(""),
+                f["code"].as_str().unwrap_or(""),
+            )
+        })
         .collect();
-    failed_ids.sort();
-    assert_eq!(failed_ids, ["imp-0", "imp-1", "imp-2", "imp-3", "imp-4"]);
+    failed.sort();
+    assert_eq!(
+        failed,
+        [
+            ("imp-10", "AMBIGUOUS_MATCH"),
+            ("imp-20", "DUPLICATES_DETECTED"),
+            ("imp-21", "DUPLICATES_DETECTED"),
+            ("imp-22", "DUPLICATES_DETECTED"),
+            ("imp-23", "DUPLICATES_DETECTED"),
+            ("imp-24", "DUPLICATES_DETECTED"),
+        ]
+    );
     for f in failures {
-        assert_eq!(f["code"], "DUPLICATES_DETECTED", "{f}");
         assert!(f["reason"].as_str().unwrap_or("").len() > 20, "{f}");
     }
-    // One job: create, upload, close, two status reads, three result reads.
+    // One ingest job; the matching read the Leads with one query job (1,200 emails are
+    // above the IN queries' 1,000 values), also when the request was sent again.
     assert_eq!(s.sf.api_count(PROD_ORG, "bulk.ingest.create").unwrap(), 1);
     assert_eq!(s.sf.api_count(PROD_ORG, "bulk.ingest.upload").unwrap(), 1);
-    assert_eq!(leads_like(&s, "imp").await, 1_200);
+    assert_eq!(s.sf.api_count(PROD_ORG, "bulk.query.create").unwrap(), 1);
+    assert_eq!(leads_like(&s, "imp").await, 7 + 1_189, "no duplicates");
+    // A matched record is linked and updated with the import's values.
+    for (i, id) in existing.iter().enumerate() {
+        let link = s
+            .app
+            .stores
+            .links
+            .get_by_app(
+                &s.tenant,
+                &conn,
+                &link_app_key("contact", "Lead"),
+                &format!("imp-{i}"),
+            )
+            .await
+            .expect("read")
+            .expect("linked");
+        assert!(crmsync_core::sfid::same_id(&link.sf_id, id), "{link:?}");
+        let lead = s.record(PROD_ORG, "Lead", &link.sf_id);
+        assert_eq!(lead["LastName"], format!("Orted{i}"));
+    }
     // Every success is linked to its record.
     let link = s
         .app
@@ -142,16 +205,16 @@ async fn an_import_links_successes_and_reports_failures(backend: Backend) {
     // The status reads back; the same import id sent again changes nothing.
     let (code, again) = api.get("/v1/connections/prod/imports/first", &key).await;
     assert_eq!(code, StatusCode::OK);
-    assert_eq!(again["created"], 1_195);
+    assert_eq!(again["created"], 1_189);
     let (_, resent) = api.call(Method::POST, path, Some(&key), Some(body)).await;
-    assert_eq!(resent["created"], 1_195, "{resent}");
+    assert_eq!(resent["created"], 1_189, "{resent}");
     assert_eq!(s.sf.api_count(PROD_ORG, "bulk.ingest.create").unwrap(), 1);
     // A new import of the same records: the linked ones are left to update events.
     let body = serde_json::to_value(request("second", records("imp", 1_200))).expect("body");
     let (_, second) = api.call(Method::POST, path, Some(&key), Some(body)).await;
-    assert_eq!(second["skipped"], 1_195, "{second}");
+    assert_eq!(second["skipped"], 1_194, "{second}");
     assert_eq!(second["created"], 0);
-    assert_eq!(leads_like(&s, "imp").await, 1_200, "no duplicates");
+    assert_eq!(leads_like(&s, "imp").await, 7 + 1_189, "no duplicates");
     // Bad input is refused by name.
     let (code, err) = api
         .call(
@@ -174,6 +237,65 @@ async fn an_import_links_successes_and_reports_failures(backend: Backend) {
     assert_eq!(code, StatusCode::BAD_REQUEST);
     let (code, _) = api.get("/v1/connections/prod/imports/nope", &key).await;
     assert_eq!(code, StatusCode::NOT_FOUND);
+}
+
+/// Under 1,000 values the matching is the push's batched `IN` queries: one composite call.
+/// The connection's keys decide: email first, then phone (any stored format).
+async fn a_small_import_matches_by_email_and_phone_with_one_call(backend: Backend) {
+    let s = Stack::start(backend).await;
+    s.connect("prod", Environment::Production).await;
+    let conn = s.conn("prod");
+    let by_email = s.insert(
+        PROD_ORG,
+        "Lead",
+        json!({"LastName": "Old", "Company": "Old", "Email": "Small3@Import.example"}),
+    );
+    let by_phone = s.insert(
+        PROD_ORG,
+        "Lead",
+        json!({"LastName": "Old", "Company": "Old", "Phone": "(555) 010-0007"}),
+    );
+    let mut recs = records("small", 20);
+    recs[7]
+        .fields
+        .insert("phone".into(), json!("+1 555-010-0007"));
+    s.sf.reset_counters(PROD_ORG).expect("reset");
+    let mut st = import::start(&s.app, &s.tenant, &conn, request("small", recs))
+        .await
+        .expect("import");
+    for _ in 0..20 {
+        if st.phase.is_final() {
+            break;
+        }
+        st = import::advance(&s.app, &s.tenant, &conn, "small")
+            .await
+            .expect("continues");
+    }
+    assert_eq!(st.phase, Phase::Done, "{st:?}");
+    assert_eq!((st.matched, st.updated, st.created), (2, 2, 18), "{st:?}");
+    assert_eq!(s.sf.api_count(PROD_ORG, "composite").unwrap(), 1);
+    assert_eq!(s.sf.api_count(PROD_ORG, "bulk.query.create").unwrap(), 0);
+    for (i, id) in [(3, &by_email), (7, &by_phone)] {
+        let link = s
+            .app
+            .stores
+            .links
+            .get_by_app(
+                &s.tenant,
+                &conn,
+                &link_app_key("contact", "Lead"),
+                &format!("small-{i}"),
+            )
+            .await
+            .expect("read")
+            .expect("linked");
+        assert!(crmsync_core::sfid::same_id(&link.sf_id, id), "{link:?}");
+    }
+    assert_eq!(
+        leads_like(&s, "small").await,
+        20,
+        "18 new, 2 updated to the import's emails"
+    );
 }
 
 /// A checkpoint store that fails, once each, the writes of the import's state that match

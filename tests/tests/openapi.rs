@@ -629,6 +629,15 @@ async fn every_documented_operation_answers_as_documented(backend: Backend) {
     .await;
     c.expect(
         OK,
+        Method::POST,
+        "/v1/connections/{c}/quota/recheck",
+        "/v1/connections/prod/quota/recheck",
+        &key,
+        None,
+    )
+    .await;
+    c.expect(
+        OK,
         Method::GET,
         "/v1/connections/{c}/objects",
         "/v1/connections/prod/objects",

@@ -17,7 +17,9 @@ e2e!(
     a_raised_limit_lifts_the_pause_the_same_day,
     a_raised_limit_is_noticed_within_a_minute_when_the_reserve_lasts,
     a_limit_raised_soon_after_a_pause_is_noticed_within_a_minute_at_any_hour,
-    a_projected_burn_slows_polls_before_pausing
+    a_projected_burn_slows_polls_before_pausing,
+    a_recheck_lifts_the_pause_at_once_without_waiting_for_a_probe_slot,
+    a_reconnect_reads_a_raised_limit_at_once
 );
 
 /// Moves both clocks to the next `hour`:00 UTC, so the day's projected burn (which depends
@@ -336,4 +338,94 @@ async fn a_projected_burn_slows_polls_before_pausing(backend: Backend) {
     s.advance(chrono::Duration::minutes(i64::from(view.poll_slowdown) - 1));
     let run = s.poll("prod").await;
     assert_eq!(run.status, RunStatus::Completed, "{run:#?}");
+}
+
+/// Paused at 09:00, a probe a minute ago: the next probe slot is minutes away. The org's
+/// admin raises the limit and presses "recheck" (`POST …/quota/recheck`): one `GET limits`
+/// from the reserve, and the connection runs on the very next poll. A second recheck right
+/// after costs nothing (the reading is fresh).
+async fn a_recheck_lifts_the_pause_at_once_without_waiting_for_a_probe_slot(backend: Backend) {
+    use axum::http::{Method, StatusCode};
+    let s = Stack::start(backend).await;
+    s.sf.set_daily_limit(PROD_ORG, 20_000).unwrap();
+    advance_to_hour(&s, 9);
+    s.connect("prod", Environment::Production).await;
+    s.advance(chrono::Duration::minutes(1));
+    assert_eq!(s.poll("prod").await.status, RunStatus::Completed);
+    let today = s.now().date_naive();
+    // Past the first half of the reserve: probes are spread (every 10 minutes at 09:00).
+    s.app
+        .stores
+        .quotas
+        .add_calls(&s.tenant, &s.conn("prod"), today, 9_975)
+        .await
+        .unwrap();
+    s.advance(chrono::Duration::minutes(1));
+    assert_eq!(s.poll("prod").await.status, RunStatus::QuotaPaused);
+    s.sf.reset_counters(PROD_ORG).unwrap();
+    s.sf.set_daily_limit(PROD_ORG, 40_000).unwrap();
+    s.advance(chrono::Duration::minutes(1));
+    assert_eq!(
+        s.poll("prod").await.status,
+        RunStatus::QuotaPaused,
+        "no probe slot yet: the old reading stands"
+    );
+    assert_eq!(s.sf.api_count(PROD_ORG, "limits").unwrap(), 0);
+
+    let api = Api::new(crmsync_service::http::report_router(s.app.clone()));
+    let key = s.credentials.api_key.clone();
+    let path = "/v1/connections/prod/quota/recheck";
+    let (code, view) = api.call(Method::POST, path, Some(&key), None).await;
+    assert_eq!(code, StatusCode::OK, "{view}");
+    assert_eq!(view["org_max"], 40_000, "{view}");
+    assert_eq!(view["paused"], false, "{view}");
+    assert_eq!(s.sf.api_count(PROD_ORG, "limits").unwrap(), 1);
+    let (_, again) = api.call(Method::POST, path, Some(&key), None).await;
+    assert_eq!(again["paused"], false, "{again}");
+    assert_eq!(
+        s.sf.api_count(PROD_ORG, "limits").unwrap(),
+        1,
+        "a fresh reading is not read again"
+    );
+    let run = s.poll("prod").await;
+    assert!(
+        matches!(run.status, RunStatus::Completed | RunStatus::Slowed),
+        "{run:#?}"
+    );
+}
+
+/// A reconnect (the OAuth callback) reads the org's limit from its own calls' headers: a
+/// limit raised during a pause is in force the moment the connection is back, with no
+/// `GET limits` and no probe slot to wait for.
+async fn a_reconnect_reads_a_raised_limit_at_once(backend: Backend) {
+    let s = Stack::start(backend).await;
+    s.sf.set_daily_limit(PROD_ORG, 20_000).unwrap();
+    advance_to_hour(&s, 9);
+    s.connect("prod", Environment::Production).await;
+    s.advance(chrono::Duration::minutes(1));
+    assert_eq!(s.poll("prod").await.status, RunStatus::Completed);
+    let today = s.now().date_naive();
+    s.app
+        .stores
+        .quotas
+        .add_calls(&s.tenant, &s.conn("prod"), today, 9_975)
+        .await
+        .unwrap();
+    s.advance(chrono::Duration::minutes(1));
+    assert_eq!(s.poll("prod").await.status, RunStatus::QuotaPaused);
+    s.sf.reset_counters(PROD_ORG).unwrap();
+    s.sf.set_daily_limit(PROD_ORG, 40_000).unwrap();
+    s.advance(chrono::Duration::minutes(1));
+    s.connect("prod", Environment::Production).await;
+    let view = reports::quota_usage(&s.app, &s.tenant, &s.conn("prod"))
+        .await
+        .unwrap();
+    assert_eq!(view.org_max, Some(40_000), "{view:#?}");
+    assert!(!view.paused, "{view:#?}");
+    let run = s.poll("prod").await;
+    assert!(
+        matches!(run.status, RunStatus::Completed | RunStatus::Slowed),
+        "{run:#?}"
+    );
+    assert_eq!(s.sf.api_count(PROD_ORG, "limits").unwrap(), 0);
 }

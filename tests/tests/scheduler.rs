@@ -17,6 +17,7 @@ use std::collections::BTreeSet;
 e2e!(
     each_due_connection_is_queued_once_until_its_poll_finishes,
     a_polled_connection_is_queued_again_after_its_mark_is_cleared,
+    a_connection_whose_poll_is_still_running_is_not_queued_again,
     the_configured_frequency_reaches_the_scheduler_through_the_connection
 );
 
@@ -156,6 +157,47 @@ async fn each_due_connection_is_queued_once_until_its_poll_finishes(backend: Bac
     let pass = schedule::schedule_due(&s.app).await.unwrap();
     assert_eq!(pass.scheduled, due + 1, "every mark expired: {pass:?}");
     assert_eq!(drain_poll_queue(&s).await.len(), due + 1);
+}
+
+/// "Running" is the mark's other half: the poll worker releases the mark only when the poll
+/// has finished (`lambda::poll`). A poll that has not finished (Salesforce answered 503:
+/// the message goes back to the queue to be run again) keeps it, so ticks meanwhile do not
+/// queue the connection a second time; once a run finishes, the next tick does.
+async fn a_connection_whose_poll_is_still_running_is_not_queued_again(backend: Backend) {
+    let s = Stack::start(backend).await;
+    s.connect("prod", Environment::Production).await;
+    let tick = json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}});
+    let pass = lambda::poll(&s.app, tick.clone()).await.unwrap();
+    assert_eq!(pass["scheduled"], json!(1), "{pass}");
+    let queued = drain_poll_queue(&s).await;
+    let batch = json!({"Records": [{
+        "messageId": "p-1", "receiptHandle": "r-1", "body": queued[0].body,
+        "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:poll", "awsRegion": "us-east-1"
+    }]});
+    s.sf.set_faults(PROD_ORG, sf_emulator::FaultSpec::none().errors(503, 1.0))
+        .unwrap();
+    let response = lambda::poll(&s.app, batch.clone()).await.unwrap();
+    assert_eq!(
+        response["batchItemFailures"],
+        json!([{"itemIdentifier": "p-1"}]),
+        "the run did not finish: {response}"
+    );
+    s.advance(chrono::Duration::minutes(2));
+    let pass = lambda::poll(&s.app, tick.clone()).await.unwrap();
+    assert_eq!(
+        (pass["scheduled"].clone(), pass["already_queued"].clone()),
+        (json!(0), json!(1)),
+        "{pass}"
+    );
+    assert!(drain_poll_queue(&s).await.is_empty());
+
+    s.sf.clear_faults(PROD_ORG).unwrap();
+    let response = lambda::poll(&s.app, batch).await.unwrap();
+    assert_eq!(response["batchItemFailures"], json!([]), "{response}");
+    s.advance(chrono::Duration::minutes(1));
+    let pass = lambda::poll(&s.app, tick).await.unwrap();
+    assert_eq!(pass["scheduled"], json!(1), "{pass}");
 }
 
 async fn a_polled_connection_is_queued_again_after_its_mark_is_cleared(backend: Backend) {

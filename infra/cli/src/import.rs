@@ -81,10 +81,17 @@ pub async fn run(args: &ImportArgs) -> CliResult<ImportStatus> {
         app_object,
         records: parse_records(&text)?,
     };
-    let mut status = import::start(&app, &tenant, &connection, request).await?;
+    let mut request = request;
+    let mut status = import::start(&app, &tenant, &connection, request.clone()).await?;
+    request.import_id = Some(status.import_id.clone());
     while !status.phase.is_final() {
         tokio::time::sleep(Duration::from_secs(2)).await;
-        status = import::advance(&app, &tenant, &connection, &status.import_id).await?;
+        status = if status.phase == import::Phase::Uploading {
+            // The matching or the upload outlived the run: only the records go on with it.
+            import::start(&app, &tenant, &connection, request.clone()).await?
+        } else {
+            import::advance(&app, &tenant, &connection, &status.import_id).await?
+        };
     }
     Ok(status)
 }

@@ -454,12 +454,21 @@ pub fn upsert(
         ));
     }
     let key = Value::String(value.to_string());
-    let matches: Vec<String> = st.orgs[org]
-        .store
-        .records(&def.name)
-        .filter(|r| !r.deleted && eq_ci(r.get(&f.name), &key))
-        .map(|r| r.id.clone())
-        .collect();
+    let store = &st.orgs[org].store;
+    // By Id: one read, not a scan (a bulk upsert of N rows by Id would be N scans).
+    let matches: Vec<String> = if f.name == "Id" {
+        crate::ids::normalize(value)
+            .and_then(|id| store.get(&def.name, &id))
+            .filter(|r| !r.deleted)
+            .map(|r| vec![r.id.clone()])
+            .unwrap_or_default()
+    } else {
+        store
+            .records(&def.name)
+            .filter(|r| !r.deleted && eq_ci(r.get(&f.name), &key))
+            .map(|r| r.id.clone())
+            .collect()
+    };
     match matches.len() {
         0 => {
             let mut body = input.clone();

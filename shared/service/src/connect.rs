@@ -197,6 +197,9 @@ pub async fn callback(app: &App, code: &str, state: &str) -> Result<Connected, S
             .map_or(app.settings.sync_on_connect, |p| p.sync_enabled),
     };
     app.stores.connections.put(&connection).await?;
+    // The org name's query carried `Sforce-Limit-Info`: a (re)connect records the org's
+    // limit at once (a limit raised during a pause lifts it), at no extra call.
+    crate::guard::book_calls(app, &connection, &probe, 0).await;
     app.salesforce.forget(&tenant, &id);
     app.salesforce
         .remember_access_token(&tenant, &id, tokens.access_token.clone());
@@ -204,9 +207,11 @@ pub async fn callback(app: &App, code: &str, state: &str) -> Result<Connected, S
     // Reconnect keeps the mappings; a first connect gets the standard preset.
     let config = config_service::load_or_init(app, &tenant, &id).await?;
     let client = app.salesforce.client(&connection)?;
+    let before = client.requests_sent();
     for (object, _) in config.config.enabled_objects() {
         client.describe(object).await?;
     }
+    crate::guard::book_calls(app, &connection, &client, before).await;
     if config.config.provisioning.on_connect {
         // A refusal is recorded on the connection; only a failure (e.g. Salesforce down)
         // is logged here, since the connect itself succeeded and the endpoint can retry.

@@ -223,6 +223,23 @@ pub async fn note_sync_success(
     Ok(())
 }
 
+/// Re-reads the org's limit now, without waiting for a probe slot (the operator's
+/// `POST …/quota/recheck`, the admin page's button): when the connection is paused at its
+/// share and its last reading is a minute old or more, one `GET limits` from the probe
+/// reserve, so a limit the org's admin raised lifts the pause at once. No call otherwise
+/// (not paused: every response's `Sforce-Limit-Info` already keeps the reading fresh; a
+/// reading under a minute old: asking again is not worth a call). Returns whether a call
+/// was made.
+pub async fn recheck_limit(app: &App, connection: &Connection) -> Result<bool, ServiceError> {
+    let (status, seen_at) = quota_and_reading(app, connection, 1).await?;
+    let fresh = seen_at.is_some_and(|t| app.now() - t < quota::MIN_PROBE_INTERVAL);
+    if !status.may_probe() || fresh {
+        return Ok(false);
+    }
+    probe_limit(app, connection).await;
+    Ok(true)
+}
+
 /// One `GET limits` to refresh the org's reading (booked like any call). A failure leaves
 /// the connection paused; one a human must fix is recorded on the connection.
 async fn probe_limit(app: &App, connection: &Connection) {

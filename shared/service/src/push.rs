@@ -22,7 +22,7 @@ mod drain;
 pub(crate) mod linking;
 pub mod owners;
 mod plan;
-mod prefetch;
+pub(crate) mod prefetch;
 mod redelivery;
 mod report;
 mod restate;

@@ -10,7 +10,7 @@ use crmsync_e2e::Backend;
 fn usage() -> ! {
     eprintln!(
         "usage: crmsync-bench [--quick] [--events N] [--idle-polls N] [--backfill N]... \
-         [--backfill-only] [--import N] [--connections N] [--scheduler-moto] [--scheduler-embedded-queue] [--scheduler-only]"
+         [--backfill-only] [--import N] [--connections N] [--scheduler-moto] [--scheduler-embedded-queue] [--scheduler-drain WORKERS] [--scheduler-only]"
     );
     std::process::exit(2)
 }
@@ -30,6 +30,8 @@ struct Cli {
     scheduler_only: bool,
     /// Scheduler on moto with the poll queue embedded (moto's SQS slows with depth).
     scheduler_embedded_queue: bool,
+    /// Poll workers draining the poll queue during the pass (0: none).
+    scheduler_drain: usize,
 }
 
 fn parse() -> Cli {
@@ -43,6 +45,7 @@ fn parse() -> Cli {
         scheduler_backend: Backend::Embedded,
         scheduler_only: false,
         scheduler_embedded_queue: false,
+        scheduler_drain: 0,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -65,6 +68,7 @@ fn parse() -> Cli {
             "--scheduler-moto" => cli.scheduler_backend = Backend::Aws,
             "--scheduler-only" => cli.scheduler_only = true,
             "--scheduler-embedded-queue" => cli.scheduler_embedded_queue = true,
+            "--scheduler-drain" => cli.scheduler_drain = number(),
             _ => usage(),
         }
     }
@@ -114,10 +118,11 @@ async fn main() {
         println!("{}", import::table(&rows));
     }
     if !cli.backfill_only {
-        let pass = scheduler::scheduler_pass_with(
+        let pass = scheduler::scheduler_pass_drained(
             cli.scheduler_backend,
             cli.connections,
             cli.scheduler_embedded_queue,
+            cli.scheduler_drain,
         )
         .await;
         println!("{}", scheduler::row(&pass));

@@ -8,6 +8,7 @@
 //! still marked as queued. Wall time is printed, not asserted (it depends on the
 //! machine); the SQS and DynamoDB request counts are exact.
 
+mod drain;
 mod meter;
 
 use std::collections::BTreeMap;
@@ -25,6 +26,7 @@ use crmsync_store::{
     Environment, LeaseStore, ManualClock, OutboundMessage, QueueKind, Queues, ReceivedMessage,
     StoreResult, TenantId,
 };
+pub use drain::DrainStats;
 use futures::StreamExt;
 use meter::{Meter, Metered, Use, since};
 
@@ -35,7 +37,7 @@ const SQS_BATCH: usize = 10;
 struct MeteredQueues {
     inner: Arc<dyn Queues>,
     batch_calls: AtomicU64,
-    messages: AtomicU64,
+    messages: Arc<AtomicU64>,
     waited_micros: AtomicU64,
 }
 
@@ -84,6 +86,8 @@ pub struct SchedulerMeasure {
     pub second: SchedulePass,
     pub second_sqs_calls: u64,
     pub second_store_requests: BTreeMap<&'static str, Use>,
+    /// Poll workers draining the queue during the pass ([`drain`]), when asked for.
+    pub drain: Option<DrainStats>,
 }
 
 impl SchedulerMeasure {
@@ -144,6 +148,17 @@ pub async fn scheduler_pass_with(
     connections: usize,
     embedded_queue: bool,
 ) -> SchedulerMeasure {
+    scheduler_pass_drained(backend, connections, embedded_queue, 0).await
+}
+
+/// [`scheduler_pass_with`], with `drain_workers` poll workers (0: none) receiving and
+/// deleting the poll queue's messages while the pass sends them ([`drain`]).
+pub async fn scheduler_pass_drained(
+    backend: Backend,
+    connections: usize,
+    embedded_queue: bool,
+    drain_workers: usize,
+) -> SchedulerMeasure {
     let clock = Arc::new(ManualClock::starting_now());
     let (mut stores, aws) = crmsync_e2e::stores(backend, clock.clone()).await;
     if embedded_queue {
@@ -153,7 +168,7 @@ pub async fn scheduler_pass_with(
     let metered = Arc::new(MeteredQueues {
         inner: stores.queues.clone(),
         batch_calls: AtomicU64::new(0),
-        messages: AtomicU64::new(0),
+        messages: Arc::new(AtomicU64::new(0)),
         waited_micros: AtomicU64::new(0),
     });
     stores.queues = metered.clone();
@@ -192,9 +207,23 @@ pub async fn scheduler_pass_with(
     .await;
 
     let before = meter.snapshot();
+    let drainers = (drain_workers > 0).then(|| {
+        drain::Drainers::start(
+            metered.inner.clone(),
+            drain_workers,
+            metered.messages.clone(),
+        )
+    });
     let started = Instant::now();
     let pass = schedule::schedule_due(&app).await.expect("scheduler pass");
     let wall = started.elapsed();
+    let drain = match drainers {
+        Some(d) => Some(
+            d.finish(pass.scheduled as u64, Duration::from_secs(600))
+                .await,
+        ),
+        None => None,
+    };
     let after = meter.snapshot();
     let sqs_calls = metered.batch_calls.load(Ordering::Relaxed);
     let messages = metered.messages.load(Ordering::Relaxed);
@@ -214,6 +243,7 @@ pub async fn scheduler_pass_with(
         second,
         second_sqs_calls,
         second_store_requests: since(&after, &meter.snapshot()),
+        drain,
     }
 }
 
@@ -250,6 +280,18 @@ pub fn row(m: &SchedulerMeasure) -> String {
     {
         let mean = u.waited.as_secs_f64() * 1000.0 / u.requests.max(1) as f64;
         out.push_str(&format!("| {name} | {} | {mean:.1} ms |\n", u.requests));
+    }
+    if let Some(d) = &m.drain {
+        out.push_str(&format!(
+            "| ReceiveMessage (drain, {} workers) | {} ({} empty) | — |\n| DeleteMessage (drain) | {} (+{} stale receipts) | — |\n\nqueue drained {:.2} s after the pass began; deepest {} messages\n",
+            d.workers,
+            d.receives,
+            d.empty_receives,
+            d.deletes,
+            d.stale_deletes,
+            d.drained_after.as_secs_f64(),
+            d.max_depth
+        ));
     }
     out.push_str(&format!("\nsecond pass: {:?}", m.counts()[1]));
     out

@@ -43,6 +43,7 @@ use super::{admin, drift_check, error, import, ingest, oauth, report};
         report::provision,
         report::switch_sync,
         report::quota,
+        report::quota_recheck,
         report::lookup,
         report::catalog_objects,
         report::catalog_fields,

@@ -39,6 +39,7 @@ pub(crate) fn routes() -> RouteTable {
         .post("/v1/connections/{c}/provision", provision)
         .post("/v1/connections/{c}/sync", switch_sync)
         .get("/v1/connections/{c}/quota", quota)
+        .post("/v1/connections/{c}/quota/recheck", quota_recheck)
         .get("/v1/connections/{c}/lookup", lookup)
         .get("/v1/connections/{c}/objects", catalog_objects)
         .get(
@@ -441,6 +442,25 @@ pub(super) async fn quota(
     let c = connection(&seg)?;
     no_params(q.as_deref())?;
     Ok(Json(reports::quota_usage(&s.app, &auth.tenant, &c).await?))
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/connections/{c}/quota/recheck",
+    tag = "quota",
+    params(ConnectionPath),
+    responses((status = 200, description = "The budget after re-reading the org's daily limit (one `GET limits` from the probe reserve when paused and the last reading is a minute old or more; no call otherwise): a limit the org's admin raised lifts the pause at once", body = reports::QuotaView)),
+    security(("api_key" = []))
+)]
+pub(super) async fn quota_recheck(
+    State(s): State<HttpState>,
+    auth: TenantAuth,
+    seg: Segments,
+    RawQuery(q): RawQuery,
+) -> Reply<reports::QuotaView> {
+    let c = connection(&seg)?;
+    no_params(q.as_deref())?;
+    Ok(Json(reports::recheck(&s.app, &auth.tenant, &c).await?))
 }
 
 #[utoipa::path(

@@ -21,7 +21,7 @@ use crmsync_salesforce::bulk::{IngestOperation, JobInfo, JobState, PollBackoff};
 use crmsync_store::Connection;
 use futures::StreamExt;
 
-use super::rows::fingerprint;
+use super::rows::{ID_COLUMN, row_fingerprint};
 use super::state::{self, ImportFailure, ImportState, Phase, RowEntry};
 use crate::app::App;
 use crate::error::ServiceError;
@@ -48,7 +48,7 @@ pub struct Run<'a> {
 
 impl Run<'_> {
     /// Books `calls` before they are sent; a spent budget stops the run (it resumes later).
-    async fn reserve(&mut self, calls: u64) -> Result<(), ServiceError> {
+    pub(super) async fn reserve(&mut self, calls: u64) -> Result<(), ServiceError> {
         if !crate::guard::reserve(self.app, self.conn, calls).await? {
             return Err(ServiceError::QuotaPaused(self.conn.id.as_str().to_string()));
         }
@@ -63,6 +63,27 @@ fn operation(state: &ImportState) -> IngestOperation {
     } else {
         IngestOperation::Insert
     }
+}
+
+/// A job an earlier attempt created: found closed, the import goes on with it (true: its
+/// rows were mapped and matched then, and its records may exist now, so nothing is mapped
+/// or matched again); still `Open`, it applied nothing and is aborted (false).
+pub async fn take_over(run: &mut Run<'_>, st: &mut ImportState) -> Result<bool, ServiceError> {
+    let Some(job) = st.job_id.clone() else {
+        return Ok(false);
+    };
+    run.reserve(1).await?;
+    let info = run.client.bulk_ingest_info(&job).await?;
+    if info.state != JobState::Open {
+        st.phase = Phase::Processing;
+        save(run, st).await?;
+        return Ok(true);
+    }
+    run.reserve(1).await?;
+    run.client.bulk_ingest_abort(&job).await?;
+    st.job_id = None;
+    save(run, st).await?;
+    Ok(false)
 }
 
 /// Creates, uploads and closes the job (phase `Uploading` → `Processing`). A job left by an
@@ -84,7 +105,11 @@ pub async fn upload(
         st.job_id = None;
     }
     run.reserve(UPLOAD_CALLS).await?;
-    let key = (st.operation == "upsert").then_some(crmsync_core::provision::KEY_FIELD);
+    let key = (st.operation == "upsert").then(|| {
+        st.upsert_key
+            .as_deref()
+            .unwrap_or(crmsync_core::provision::KEY_FIELD)
+    });
     let info = run
         .client
         .bulk_ingest_create(&st.sf_object, operation(st), key)
@@ -148,28 +173,54 @@ fn note_final(st: &mut ImportState, info: &JobInfo) {
     }
 }
 
-/// The app record of each result row: rows with one fingerprint are taken in order.
-struct Owners(BTreeMap<String, VecDeque<LinkUpdate>>);
+/// The app record of each result row: a matched row by its record's Id, the others by
+/// fingerprint (rows with one fingerprint are taken in order).
+struct Owners {
+    by_fingerprint: BTreeMap<String, VecDeque<LinkUpdate>>,
+    by_id: BTreeMap<String, VecDeque<LinkUpdate>>,
+}
 
 impl Owners {
     fn new(entries: Vec<RowEntry>) -> Self {
-        let mut m: BTreeMap<String, VecDeque<LinkUpdate>> = BTreeMap::new();
+        let mut by_fingerprint: BTreeMap<String, VecDeque<LinkUpdate>> = BTreeMap::new();
+        let mut by_id: BTreeMap<String, VecDeque<LinkUpdate>> = BTreeMap::new();
         for e in entries {
-            m.entry(e.fingerprint).or_default().push_back(e.link);
+            match e.sf_id {
+                Some(id) => by_id
+                    .entry(crmsync_core::sfid::canonical(&id))
+                    .or_default()
+                    .push_back(e.link),
+                None => by_fingerprint
+                    .entry(e.fingerprint)
+                    .or_default()
+                    .push_back(e.link),
+            }
         }
-        Self(m)
+        Self {
+            by_fingerprint,
+            by_id,
+        }
     }
+    /// `sf_id`: the result's `sf__Id`; the uploaded `Id` column is tried too.
     fn take(
         &mut self,
         columns: &[String],
         fields: &BTreeMap<String, String>,
+        sf_id: Option<&str>,
     ) -> Option<LinkUpdate> {
-        let fp = fingerprint(
-            columns
-                .iter()
-                .map(|c| fields.get(c).map(String::as_str).unwrap_or("")),
-        );
-        self.0.get_mut(&fp).and_then(VecDeque::pop_front)
+        let ids = [sf_id, fields.get(ID_COLUMN).map(String::as_str)];
+        for id in ids.into_iter().flatten().filter(|i| !i.is_empty()) {
+            let id = crmsync_core::sfid::canonical(id);
+            if let Some(l) = self.by_id.get_mut(&id).and_then(VecDeque::pop_front) {
+                return Some(l);
+            }
+        }
+        let fp = row_fingerprint(columns, |i| {
+            fields.get(&columns[i]).map(String::as_str).unwrap_or("")
+        });
+        self.by_fingerprint
+            .get_mut(&fp)
+            .and_then(VecDeque::pop_front)
     }
 }
 
@@ -190,7 +241,7 @@ async fn record(run: &mut Run<'_>, st: &mut ImportState) -> Result<(), ServiceEr
     let total = results.successful.len();
     let mut pending: Vec<(LinkUpdate, String, bool)> = Vec::new();
     for (i, row) in results.successful.iter().enumerate() {
-        let owner = owners.take(&st.columns, &row.fields);
+        let owner = owners.take(&st.columns, &row.fields, row.sf_id.as_deref());
         if (i as u64) < st.successes_done {
             continue;
         }
@@ -223,18 +274,19 @@ async fn record(run: &mut Run<'_>, st: &mut ImportState) -> Result<(), ServiceEr
     }
     let failed = results.failed.iter().map(|r| {
         let reason = r.error.clone().unwrap_or_default();
-        (&r.fields, reason)
+        (&r.fields, r.sf_id.as_deref(), reason)
     });
     let unprocessed = results.unprocessed.iter().map(|f| {
         (
             f,
+            None,
             "UNPROCESSED:the job ended before this row was processed".to_string(),
         )
     });
     let mut i = 0u64;
-    for (fields, reason) in failed.chain(unprocessed) {
+    for (fields, sf_id, reason) in failed.chain(unprocessed) {
         let app_id = owners
-            .take(&st.columns, fields)
+            .take(&st.columns, fields, sf_id)
             .map(|l| l.app_id)
             .unwrap_or_else(|| "?".into());
         i += 1;

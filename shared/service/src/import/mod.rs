@@ -10,16 +10,18 @@
 //!
 //! Writes: `insert`, or `upsert` by `Crmsync_App_Id__c` = `<app_object>:<app_id>` when the
 //! object was provisioned with crmsync's key field, so a record sent again updates the one
-//! created before. Records already linked are left out (an update event updates them);
-//! records are not matched against existing Salesforce records by email or phone before
-//! the insert (that costs queries per record; the org's duplicate rules, when active,
-//! refuse a duplicate and the import reports it with Salesforce's reason).
+//! created before. Records already linked are left out (an update event updates them).
+//! Records already in the org (same email or phone, per the connection's matching config)
+//! are matched first ([`matching`]) and uploaded with their record's `Id`: the job is then
+//! an `upsert` by `Id`, which updates those and inserts the rest.
 //!
 //! Cost: 3 calls to create, upload and close, 1 per status read (backoff from 0.5 s to
-//! 30 s), 3 to read the results, plus the describes of the enabled objects and the owner
-//! directory when they are not cached: about 8 calls for any size up to [`MAX_RECORDS`].
+//! 30 s), 3 to read the results, the matching (1 composite call up to 1,000 values, else
+//! one query job: about 4 calls), plus the describes of the enabled objects and the owner
+//! directory when they are not cached: about 10 calls for any size up to [`MAX_RECORDS`].
 
 mod job;
+mod matching;
 mod rows;
 mod state;
 
@@ -91,6 +93,9 @@ pub struct ImportStatus {
     pub uploaded: u64,
     pub created: u64,
     pub updated: u64,
+    /// Records matched to an existing Salesforce record by the connection's matching keys
+    /// (email, phone): uploaded with its Id, so the job updates it.
+    pub matched: u64,
     /// Records linked before the import, left to update events.
     pub skipped: u64,
     pub failed: u64,
@@ -115,6 +120,7 @@ impl From<ImportState> for ImportStatus {
             uploaded: s.uploaded,
             created: s.created,
             updated: s.updated,
+            matched: s.matched,
             skipped: s.skipped,
             failed: s.failed,
             failures: s.failures,
@@ -292,6 +298,14 @@ async fn upload_new(
             active.len()
         )));
     }
+    let mut existing = existing;
+    if let Some(mut prev) = existing.take() {
+        if job::take_over(run, &mut prev).await? {
+            job::advance(run, &mut prev).await?;
+            return Ok(prev);
+        }
+        existing = Some(prev);
+    }
     let config = crate::config_service::load_or_init(app, &conn.tenant, &conn.id)
         .await?
         .config;
@@ -336,28 +350,27 @@ async fn upload_new(
         key_objects: &key_objects,
         activity_links: &activity_links,
     };
-    let mapped = rows::map_records(&ctx, &req.records, &linked);
-    let keyed = mapped
-        .columns
-        .iter()
-        .any(|c| c == crmsync_core::provision::KEY_FIELD);
+    let mut plans = rows::plan_records(&ctx, &req.records, &linked);
     let now = app.now();
     let mut st = ImportState {
         id: id.to_string(),
         app_object: req.app_object.as_str().to_string(),
-        sf_object: mapped.sf_object.clone(),
-        operation: if keyed { "upsert" } else { "insert" }.into(),
-        columns: mapped.columns.clone(),
+        sf_object: plans.sf_object.clone(),
+        operation: "insert".into(),
+        upsert_key: None,
+        match_job: existing.as_ref().and_then(|e| e.match_job.clone()),
+        matched: 0,
+        columns: Vec::new(),
         phase: Phase::Uploading,
         job_id: existing.as_ref().and_then(|e| e.job_id.clone()),
         received: req.records.len() as u64,
-        uploaded: mapped.rows.len() as u64,
+        uploaded: 0,
         chunks: 0,
         successes_done: 0,
         failures_done: 0,
         created: 0,
         updated: 0,
-        skipped: mapped.linked,
+        skipped: plans.linked,
         failed: 0,
         failures: Vec::new(),
         job_error: None,
@@ -365,6 +378,32 @@ async fn upload_new(
         started_at: existing.as_ref().map_or(now, |e| e.started_at),
         updated_at: now,
     };
+    let Some(matches) = matching::find(run, &mut st, &plans).await? else {
+        // The matching query job outlived the run: sending the request again goes on.
+        state::save(app, conn, &st).await?;
+        remember_active(app, conn, id, &mut active).await?;
+        return Ok(st);
+    };
+    let refused: BTreeSet<&str> = matches.refused.iter().map(|f| f.app_id.as_str()).collect();
+    plans
+        .planned
+        .retain(|(app_id, _)| !refused.contains(app_id.as_str()));
+    plans.refused.extend(matches.refused.iter().cloned());
+    let mapped = rows::rows_of(&ctx, plans, &matches.matched);
+    let keyed = mapped
+        .columns
+        .iter()
+        .any(|c| c == crmsync_core::provision::KEY_FIELD);
+    st.sf_object = mapped.sf_object.clone();
+    st.columns = mapped.columns.clone();
+    st.uploaded = mapped.rows.len() as u64;
+    st.matched = mapped.entries.iter().filter(|e| e.sf_id.is_some()).count() as u64;
+    if st.matched > 0 {
+        st.operation = "upsert".into();
+        st.upsert_key = Some(rows::ID_COLUMN.into());
+    } else if keyed {
+        st.operation = "upsert".into();
+    }
     for f in mapped.refused {
         st.fail(f);
     }
@@ -375,13 +414,24 @@ async fn upload_new(
     }
     st.chunks = state::save_rows(app, conn, id, &mapped.entries).await?;
     state::save(app, conn, &st).await?;
-    if !active.iter().any(|a| a == id) {
-        active.push(id.to_string());
-        state::set_active(app, conn, &active).await?;
-    }
+    remember_active(app, conn, id, &mut active).await?;
     job::upload(run, &mut st, &mapped.rows).await?;
     job::advance(run, &mut st).await?;
     Ok(st)
+}
+
+/// Lists the import among the connection's unfinished ones.
+async fn remember_active(
+    app: &App,
+    conn: &Connection,
+    id: &str,
+    active: &mut Vec<String>,
+) -> Result<(), ServiceError> {
+    if !active.iter().any(|a| a == id) {
+        active.push(id.to_string());
+        state::set_active(app, conn, active).await?;
+    }
+    Ok(())
 }
 
 /// An activity import's related links (the person and deal each record names), by app id.

@@ -27,8 +27,6 @@ pub struct Mapped {
     pub rows: Vec<Vec<String>>,
     pub entries: Vec<RowEntry>,
     pub refused: Vec<ImportFailure>,
-    /// Records already linked: an import creates, an update event updates.
-    pub linked: u64,
 }
 
 /// The event a record is planned as.
@@ -114,7 +112,7 @@ pub fn fingerprint<'a>(values: impl Iterator<Item = &'a str>) -> String {
     hex::encode(&h.finalize()[..12])
 }
 
-/// Inputs of [`map_records`] that the whole import shares.
+/// Inputs of [`plan_records`] and [`rows_of`] that the whole import shares.
 pub struct MapContext<'a> {
     pub import_id: &'a str,
     pub app_object: AppObject,
@@ -128,13 +126,28 @@ pub struct MapContext<'a> {
     pub activity_links: &'a BTreeMap<String, crmsync_core::activity::ActivityLinks>,
 }
 
+/// The records planned, before matching.
+#[derive(Debug, Default)]
+pub struct Plans {
+    /// The Salesforce object of the planned records (the first planned record's).
+    pub sf_object: String,
+    /// (app id, its single write step), in request order.
+    pub planned: Vec<(String, WriteStep)>,
+    pub refused: Vec<ImportFailure>,
+    /// Records already linked: an import creates, an update event updates.
+    pub linked: u64,
+}
+
+/// The column a matched record's Salesforce Id goes in (the job then upserts by `Id`).
+pub const ID_COLUMN: &str = "Id";
+
 /// Plans every unlinked record; `linked` holds the app ids that have links already.
-pub fn map_records(
+pub fn plan_records(
     ctx: &MapContext<'_>,
     records: &[ImportRecord],
     linked: &BTreeSet<String>,
-) -> Mapped {
-    let mut out = Mapped::default();
+) -> Plans {
+    let mut out = Plans::default();
     let now = ctx.now.to_rfc3339();
     let no_links = BTreeMap::new();
     let base = OutboundContext {
@@ -145,7 +158,6 @@ pub fn map_records(
         now: ctx.now,
         activity: None,
     };
-    let mut planned: Vec<(String, WriteStep)> = Vec::new();
     for r in records {
         if linked.contains(&r.app_id) {
             out.linked += 1;
@@ -181,15 +193,24 @@ pub fn map_records(
                     ));
                     continue;
                 }
-                planned.push((r.app_id.clone(), step));
+                out.planned.push((r.app_id.clone(), step));
             }
-            Err((code, reason)) if code == "ALREADY_LINKED" => {
-                let _ = reason;
-                out.linked += 1;
-            }
+            Err((code, _)) if code == "ALREADY_LINKED" => out.linked += 1,
             Err((code, reason)) => out.refused.push(refuse(code, reason)),
         }
     }
+    out
+}
+
+/// The CSV rows of the planned records; a record in `matched` (app id → Salesforce Id)
+/// carries its record's Id, so the job updates it instead of inserting.
+pub fn rows_of(ctx: &MapContext<'_>, plans: Plans, matched: &BTreeMap<String, String>) -> Mapped {
+    let mut out = Mapped {
+        sf_object: plans.sf_object,
+        refused: plans.refused,
+        ..Mapped::default()
+    };
+    let planned = plans.planned;
     let keyed = ctx
         .key_objects
         .iter()
@@ -201,12 +222,20 @@ pub fn map_records(
     if keyed {
         columns.insert(KEY_FIELD.to_string());
     }
+    if !matched.is_empty() {
+        columns.insert(ID_COLUMN.to_string());
+    }
     out.columns = columns.into_iter().collect();
     'records: for (app_id, step) in planned {
         let mut row = Vec::with_capacity(out.columns.len());
+        let sf_id = matched.get(&app_id).cloned();
         for c in &out.columns {
             if keyed && c == KEY_FIELD {
                 row.push(record_key(ctx.app_object.as_str(), &app_id));
+                continue;
+            }
+            if c == ID_COLUMN && !matched.is_empty() {
+                row.push(sf_id.clone().unwrap_or_default());
                 continue;
             }
             match step.fields.get(c) {
@@ -233,12 +262,25 @@ pub fn map_records(
             continue;
         };
         out.entries.push(RowEntry {
-            fingerprint: fingerprint(row.iter().map(String::as_str)),
+            fingerprint: row_fingerprint(&out.columns, |i| row[i].as_str()),
             link,
+            sf_id,
         });
         out.rows.push(row);
     }
     out
+}
+
+/// A row's fingerprint: its values but the `Id` column (a results row may show the new
+/// record's Id there; a matched row is found by its Id instead).
+pub fn row_fingerprint<'a>(columns: &[String], value: impl Fn(usize) -> &'a str) -> String {
+    fingerprint(
+        columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.as_str() != ID_COLUMN)
+            .map(|(i, _)| value(i)),
+    )
 }
 
 #[cfg(test)]

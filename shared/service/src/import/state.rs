@@ -59,8 +59,19 @@ pub struct ImportState {
     pub app_object: String,
     /// The Salesforce object the job writes.
     pub sf_object: String,
-    /// `insert`, or `upsert` by `Crmsync_App_Id__c` when the object is provisioned.
+    /// `insert`, or `upsert` by `Crmsync_App_Id__c` when the object is provisioned, or by
+    /// `Id` when matching found existing records ([`ImportState::upsert_key`]).
     pub operation: String,
+    /// The field an `upsert` goes by (absent: `Crmsync_App_Id__c`, as before matching).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upsert_key: Option<String>,
+    /// The Bulk API query job that reads the records to match against (kept so a request
+    /// sent again goes on with it instead of starting another).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub match_job: Option<String>,
+    /// Records matched to an existing Salesforce record (updated, not inserted).
+    #[serde(default)]
+    pub matched: u64,
     /// The CSV columns, in upload order (the results repeat them).
     pub columns: Vec<String>,
     pub phase: Phase,
@@ -107,6 +118,9 @@ pub struct RowEntry {
     pub fingerprint: String,
     #[serde(rename = "l")]
     pub link: LinkUpdate,
+    /// The Salesforce record matching found for it (the row updates it).
+    #[serde(rename = "i", default, skip_serializing_if = "Option::is_none")]
+    pub sf_id: Option<String>,
 }
 
 fn state_name(id: &str) -> String {

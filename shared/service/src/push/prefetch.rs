@@ -29,7 +29,7 @@ const IN_CHARS: usize = 6000;
 
 /// (object, field) → the candidate rows read for it.
 #[derive(Debug, Default)]
-pub(super) struct Prefetched {
+pub(crate) struct Prefetched {
     rows: BTreeMap<(String, String), Vec<Map<String, Value>>>,
     /// (object, crmsync key) → the record that carries it ([`super::upsert`]).
     keyed: BTreeMap<(String, String), String>,
@@ -48,6 +48,11 @@ impl Prefetched {
         self.keyed
             .get(&(object.to_string(), key.to_string()))
             .cloned()
+    }
+
+    /// Every row read, by the (object, field) it was queried for (the import indexes them).
+    pub(crate) fn all_rows(&self) -> impl Iterator<Item = &Map<String, Value>> {
+        self.rows.values().flatten()
     }
 
     /// The rows a lookup would have returned, when it was prefetched.
@@ -81,7 +86,7 @@ impl Prefetched {
 /// (`… WHERE Email IN (…) OR Crmsync_App_Id__c IN (…)`): no query of their own, so no call.
 /// A key whose object has no matching query here, or whose describe lacks the field, is
 /// left out (the upsert itself still finds its record).
-pub(super) async fn prefetch_with_keys(
+pub(crate) async fn prefetch_with_keys(
     client: &SfClient,
     lookups: &[&Lookup],
     keys: &[Lookup],

@@ -111,6 +111,16 @@ pub(super) async fn live_client(
     tenant: &TenantId,
     id: &ConnectionId,
 ) -> Result<SfClient, ServiceError> {
+    Ok(live_connection(app, tenant, id).await?.1)
+}
+
+/// [`live_client`] with its connection, so the caller can book the calls it makes (and the
+/// `Sforce-Limit-Info` reading they bring: a raised limit is seen from any response).
+pub(super) async fn live_connection(
+    app: &App,
+    tenant: &TenantId,
+    id: &ConnectionId,
+) -> Result<(Connection, SfClient), ServiceError> {
     let conn = connection(app, tenant, id).await?;
     match conn.status {
         ConnectionStatus::ReconnectNeeded => {
@@ -120,6 +130,9 @@ pub(super) async fn live_client(
             "connection {} is disconnected; connect it first",
             id.as_str()
         ))),
-        ConnectionStatus::Connected | ConnectionStatus::Failed => app.salesforce.client(&conn),
+        ConnectionStatus::Connected | ConnectionStatus::Failed => {
+            let client = app.salesforce.client(&conn)?;
+            Ok((conn, client))
+        }
     }
 }

@@ -7,7 +7,7 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use super::config::get_config;
-use super::connections::live_client;
+use super::connections::live_connection;
 use super::is_api_name;
 use crate::app::App;
 use crate::error::ServiceError;
@@ -83,7 +83,8 @@ pub async fn lookup(
             "must be 1 to 1000 characters",
         ));
     }
-    let client = live_client(app, tenant, id).await?;
+    let (conn, client) = live_connection(app, tenant, id).await?;
+    let before = client.requests_sent();
     let versioned = get_config(app, tenant, id).await?;
     let config = &versioned.config;
     let obj = config.object(object).ok_or_else(|| {
@@ -141,7 +142,10 @@ pub async fn lookup(
         .build()
         .map_err(|e| ServiceError::bad_request("field", e.to_string()))?;
     let mut pages = client.query(soql);
-    let page = match pages.next().await {
+    let page = pages.next().await;
+    drop(pages);
+    crate::guard::book_calls(app, &conn, &client, before).await;
+    let page = match page {
         Some(page) => page?,
         None => {
             return Err(ServiceError::NotFound(format!(

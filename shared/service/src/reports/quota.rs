@@ -40,6 +40,20 @@ pub struct QuotaView {
     pub paused: bool,
 }
 
+/// `POST …/quota/recheck`: re-reads the org's limit now when paused
+/// ([`crate::guard::recheck_limit`]), then shows the budget.
+pub async fn recheck(
+    app: &App,
+    tenant: &TenantId,
+    id: &ConnectionId,
+) -> Result<QuotaView, ServiceError> {
+    let conn = connection(app, tenant, id).await?;
+    if crate::guard::is_connected(&conn) {
+        crate::guard::recheck_limit(app, &conn).await?;
+    }
+    quota_usage(app, tenant, id).await
+}
+
 pub async fn quota_usage(
     app: &App,
     tenant: &TenantId,

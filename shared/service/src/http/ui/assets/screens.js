@@ -372,6 +372,18 @@
         : projPct > 100
           ? "At today's rate crmsync would pass its allowance" + (q.poll_slowdown > 1 ? "; polls are spaced out " + q.poll_slowdown + "× to stay inside it." : ".")
           : "On track: today's projected use fits the allowance.";
+    // Paused: the org's admin may have raised the limit; one `GET limits` from the reserve.
+    let recheck = null;
+    if (q.paused) {
+      recheck = h("button", { type: "button", class: "btn", id: "quota-recheck" }, "I raised the limit: check now");
+      recheck.addEventListener("click", () =>
+        CS.busy(recheck, async () => {
+          const after = await CS.api("POST", CS.conn("/quota/recheck"));
+          CS.toast(after.paused ? "Still paused: the org's limit is unchanged." : "The raised limit is in force: work resumes.");
+          CS.render();
+        })
+      );
+    }
     return h(
       "div",
       {},
@@ -379,7 +391,8 @@
         h("div", { class: "card-head" }, h("h1", {}, "API calls today"), CS.badge(q.paused ? "Paused" : tone === "ok" ? "On track" : "Watch", tone)),
         h("p", { class: "big" }, CS.num(q.crmsync_calls_today), h("span", { class: "muted small" }, " of " + (allowance ? CS.num(allowance) : "–") + " allowed (" + Math.round(q.share * 100) + "% of the org's daily limit)")),
         h("div", { class: "meter " + tone, role: "meter", "aria-valuemin": 0, "aria-valuemax": allowance || 1, "aria-valuenow": q.crmsync_calls_today, "aria-label": "Calls used today" }, fill),
-        h("p", { class: "alert " + tone, id: "quota-verdict" }, verdict)),
+        h("p", { class: "alert " + tone, id: "quota-verdict" }, verdict),
+        recheck ? h("div", { class: "actions" }, recheck) : null),
       h("div", { class: "grid" },
         CS.card("Projection", h("dl", { class: "facts" },
           h("dt", {}, "Projected today"), h("dd", { id: "quota-projection" }, CS.num(q.projected_day_calls) + " calls"),
