@@ -173,6 +173,7 @@ async fn poll_under_lease(
         // Every object's first page in one composite request (one API call per five
         // objects): an idle minute costs one call.
         let first_pages = client.query_first_pages(&soqls).await?;
+        let mut touched = crate::recalc::Touched::default();
         for (mut query, first_page) in queries.into_iter().zip(first_pages) {
             if remaining == 0 {
                 run.status = RunStatus::Capped;
@@ -203,11 +204,13 @@ async fn poll_under_lease(
                 &config,
                 (query, first_page?),
                 remaining,
-                run,
+                (run, &mut touched),
             )
             .await?;
             remaining -= pulled.min(remaining);
         }
+        // Parents of what changed may hold roll-ups that moved with it: re-read them now.
+        crate::recalc::reread_touched(app, connection, &client, &config, &touched, run).await?;
         // Calculated fields move without a SystemModstamp: re-read them on their own,
         // slower cadence, unless this run already spent its cap on a backlog.
         if remaining > 0 {
@@ -279,10 +282,11 @@ async fn pull_object(
     config: &SyncConfig,
     (query, first_page): (ObjectQuery, crmsync_salesforce::QueryPage),
     cap: u32,
-    run: &mut RunSummary,
+    (run, touched): (&mut RunSummary, &mut crate::recalc::Touched),
 ) -> Result<u32, ServiceError> {
     let ObjectQuery { object, start, .. } = query;
     let object = object.as_str();
+    let describe = client.describe(object).await?;
     let mut applied_beyond = 0u32;
     let mut last = start.clone();
     let mut pages = client.query_continue(first_page);
@@ -298,6 +302,7 @@ async fn pull_object(
             }
             apply_record(app, connection, config, object, &record.fields, run).await?;
             if beyond {
+                touched.note(&describe, &record.fields);
                 applied_beyond += 1;
                 last = Some(position);
             }

@@ -6,9 +6,18 @@
 //! change from the value the app already has). It costs one query per object with mapped
 //! calculated fields per interval, booked against the connection's budget like any poll
 //! call, and stops when the quota guard says so.
+//!
+//! Records touched recently go first: a roll-up or a cross-object formula moves with the
+//! records it is computed from, so the parents that changed records of a poll point at
+//! (`AccountId` of an Opportunity the poll read, which may be crmsync's own push) are
+//! re-read in the same poll ([`reread_touched`]): one query per 200 such parents of an
+//! object with mapped calculated fields, nothing when none changed.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::Duration;
-use crmsync_core::config::SyncConfig;
+use crmsync_core::config::{ObjectConfig, SyncConfig};
+use crmsync_core::describe::ObjectDescribe;
 use crmsync_salesforce::SfClient;
 use crmsync_salesforce::soql::{Condition, Order, SoqlBuilder};
 use crmsync_store::{Connection, RecalcCheckpoint};
@@ -37,17 +46,7 @@ pub(crate) async fn reread_due(
     let now = app.now();
     for (object, obj) in config.enabled_objects() {
         let describe = client.describe(object).await?;
-        let calculated: Vec<&str> = obj
-            .fields
-            .iter()
-            .filter(|m| m.rule.inbound())
-            .filter(|m| {
-                describe
-                    .field(&m.salesforce_field)
-                    .is_some_and(|f| f.calculated)
-            })
-            .map(|m| m.salesforce_field.as_str())
-            .collect();
+        let calculated = calculated_fields(&describe, obj);
         if calculated.is_empty() {
             continue;
         }
@@ -84,25 +83,8 @@ pub(crate) async fn reread_due(
             Some(page) => page?,
             None => continue,
         };
-        let mut last_id = None;
         let rows = page.records.len();
-        for record in page.records {
-            let fields = record.fields;
-            let Some(id) = fields
-                .get("Id")
-                .and_then(|v| v.as_str())
-                .map(str::to_string)
-            else {
-                continue;
-            };
-            if crate::links::link_by_sf_id(app, &connection.tenant, &connection.id, &id)
-                .await?
-                .is_some()
-            {
-                crate::poll::apply_record(app, connection, config, object, &fields, run).await?;
-            }
-            last_id = Some(id);
-        }
+        let last_id = apply_linked(app, connection, config, object, page.records, run).await?;
         // A short page ends the scan: the next one starts over from the first record.
         let checkpoint = RecalcCheckpoint {
             at: now,
@@ -112,6 +94,143 @@ pub(crate) async fn reread_due(
             .cursors
             .set_recalc(&connection.tenant, &connection.id, object, &checkpoint)
             .await?;
+    }
+    Ok(())
+}
+
+/// The mapped inbound fields of `obj` that Salesforce calculates.
+fn calculated_fields<'a>(describe: &ObjectDescribe, obj: &'a ObjectConfig) -> Vec<&'a str> {
+    obj.fields
+        .iter()
+        .filter(|m| m.rule.inbound())
+        .filter(|m| {
+            describe
+                .field(&m.salesforce_field)
+                .is_some_and(|f| f.calculated)
+        })
+        .map(|m| m.salesforce_field.as_str())
+        .collect()
+}
+
+/// Applies the re-read records that are linked (a partial record never creates an app
+/// record); returns the last record's Id.
+async fn apply_linked(
+    app: &App,
+    connection: &Connection,
+    config: &SyncConfig,
+    object: &str,
+    records: Vec<crmsync_salesforce::Record>,
+    run: &mut RunSummary,
+) -> Result<Option<String>, ServiceError> {
+    let mut last_id = None;
+    for record in records {
+        let fields = record.fields;
+        let Some(id) = fields
+            .get("Id")
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        if crate::links::link_by_sf_id(app, &connection.tenant, &connection.id, &id)
+            .await?
+            .is_some()
+        {
+            crate::poll::apply_record(app, connection, config, object, &fields, run).await?;
+        }
+        last_id = Some(id);
+    }
+    Ok(last_id)
+}
+
+/// What a poll read, by object: the records themselves (their calculated fields came with
+/// them) and the parents their lookups point at.
+#[derive(Debug, Default)]
+pub(crate) struct Touched {
+    read: BTreeMap<String, BTreeSet<String>>,
+    parents: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Touched {
+    /// Notes a changed record of `describe`'s object and the records its lookups name.
+    pub(crate) fn note(
+        &mut self,
+        describe: &ObjectDescribe,
+        fields: &serde_json::Map<String, serde_json::Value>,
+    ) {
+        if let Some(id) = fields.get("Id").and_then(|v| v.as_str()) {
+            self.read
+                .entry(describe.name.clone())
+                .or_default()
+                .insert(id.to_string());
+        }
+        for field in describe
+            .fields
+            .iter()
+            .filter(|f| !f.reference_to.is_empty())
+        {
+            let Some(parent) = fields.get(&field.name).and_then(|v| v.as_str()) else {
+                continue;
+            };
+            for object in &field.reference_to {
+                self.parents
+                    .entry(object.clone())
+                    .or_default()
+                    .insert(parent.to_string());
+            }
+        }
+    }
+
+    /// The parents of `object` to re-read: named by a changed record, not read themselves.
+    fn parents_of(&self, object: &str) -> Vec<String> {
+        let read = self.read.get(object);
+        self.parents
+            .get(object)
+            .into_iter()
+            .flatten()
+            .filter(|id| read.is_none_or(|r| !r.contains(*id)))
+            .cloned()
+            .collect()
+    }
+}
+
+/// Re-reads the mapped calculated fields of the parents a poll's changed records point at
+/// (a roll-up of an Account moves with its Opportunities), in `Id IN` queries of 200.
+pub(crate) async fn reread_touched(
+    app: &App,
+    connection: &Connection,
+    client: &SfClient,
+    config: &SyncConfig,
+    touched: &Touched,
+    run: &mut RunSummary,
+) -> Result<(), ServiceError> {
+    for (object, obj) in config.enabled_objects() {
+        let parents = touched.parents_of(object);
+        if parents.is_empty() {
+            continue;
+        }
+        let describe = client.describe(object).await?;
+        let calculated = calculated_fields(&describe, obj);
+        if calculated.is_empty() {
+            continue;
+        }
+        for ids in parents.chunks(RECALC_PAGE as usize) {
+            if guard::quota(app, connection, 1).await?.paused {
+                return Ok(());
+            }
+            let soql = SoqlBuilder::new(&describe)
+                .select(
+                    ["Id", "SystemModstamp", "LastModifiedDate"]
+                        .into_iter()
+                        .chain(calculated.iter().copied()),
+                )
+                .filter(Condition::in_list("Id", ids.iter().map(String::as_str)))
+                .build()
+                .map_err(crmsync_salesforce::SfError::from)?;
+            if let Some(page) = client.query(soql).next().await {
+                apply_linked(app, connection, config, object, page?.records, run).await?;
+            }
+        }
     }
     Ok(())
 }
