@@ -1,8 +1,9 @@
 //! The poll's link write after it fed a record's values to the app, conditional on the
 //! version it read ([`crmsync_store::LinkStore::update_synced_if`]).
 //!
-//! A push may write the link between the poll's read and this write (sim people seed
-//! 2812). Written unconditionally, the poll's link replaced the push's. Now the poll
+//! A push may write the link between the poll's read and this write (the race of sim
+//! people seed 2812 in the other order). Written unconditionally, the poll's link would
+//! replace the push's. Now the poll
 //! re-reads and merges: its own fields over the newer link where the push left them as
 //! the poll read them; a field the push wrote too loses its hash, because the value the
 //! poll fed may be older than what the push put in Salesforce, so the next poll reads the
