@@ -55,6 +55,7 @@ async fn an_interrupted_reconcile_resumes_where_it_stopped(backend: Backend) {
             times: LinkTimes::default(),
             created_at: now,
             updated_at: now,
+            version: 0,
         };
         s.app.stores.links.create_if_absent(&link).await.unwrap();
         if i % 10 == 3 {

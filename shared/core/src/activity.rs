@@ -257,6 +257,7 @@ pub fn task_step(event: &AppEvent, fields: FieldMap, task: Option<&Link>) -> Opt
             hashes: stored,
             times: task.map(|l| l.times.clone()).unwrap_or_default(),
             restate: FieldMap::new(),
+            restatable: BTreeMap::new(),
         }),
     })
 }

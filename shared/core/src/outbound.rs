@@ -103,6 +103,30 @@ pub struct LinkUpdate {
     /// app may have applied over its own ([`Builder::restates`]).
     #[serde(default, skip_serializing_if = "FieldMap::is_empty")]
     pub restate: FieldMap,
+    /// The written app values the app could be told back, by Salesforce field (fields of
+    /// the event's own record that reach the app). A poll may feed a value of such a field
+    /// after the plan read the link and before the write's link lands; the push re-checks
+    /// these against the link it finds then ([`restated_on`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub restatable: BTreeMap<String, Restatable>,
+}
+
+/// An app value a write puts in Salesforce, with the app field it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Restatable {
+    pub app_field: String,
+    pub value: Value,
+}
+
+/// Whether the app must be told back its change to `sf_field`, made at `app_at`, written
+/// over what `link` holds: the feed delivered a value of the field (Salesforce's last
+/// change, or a value told back) at or after the change.
+pub fn restated_on(link: &Link, sf_field: &str, app_at: DateTime<Utc>) -> bool {
+    link.times
+        .salesforce
+        .get(sf_field)
+        .is_some_and(|s| s.synced_at >= app_at)
+        || link.times.fed.get(sf_field).is_some_and(|t| *t >= app_at)
 }
 
 /// One write.
@@ -189,6 +213,8 @@ struct Mapped {
     state_changed: bool,
     /// App field → value to tell the app back ([`LinkUpdate::restate`]).
     restate: FieldMap,
+    /// [`LinkUpdate::restatable`].
+    restatable: BTreeMap<String, Restatable>,
 }
 
 fn link_update(
@@ -197,6 +223,7 @@ fn link_update(
     hashes: LinkHashes,
     times: LinkTimes,
     restate: FieldMap,
+    restatable: BTreeMap<String, Restatable>,
 ) -> Option<LinkUpdate> {
     Some(LinkUpdate {
         app_object,
@@ -204,6 +231,7 @@ fn link_update(
         hashes,
         times,
         restate,
+        restatable,
     })
 }
 
@@ -226,6 +254,7 @@ impl<'a> Builder<'a> {
         let person_like = sf_object != "Opportunity";
         let mut out = FieldMap::new();
         let mut restate = FieldMap::new();
+        let mut restatable = BTreeMap::new();
         let mut hashes = link.map(|l| l.hashes.clone()).unwrap_or_default();
         let mut times = link.map(|l| l.times.clone()).unwrap_or_default();
         let app_at = parse_datetime(&self.event.occurred_at);
@@ -265,6 +294,12 @@ impl<'a> Builder<'a> {
             if self.restates(obj, m, link, app_at) {
                 restate.insert(m.app_field.clone(), value);
                 times.fed.insert(m.salesforce_field.clone(), self.ctx.now);
+            } else if app_at.is_some() && self.reaches_app(obj, m) {
+                let r = Restatable {
+                    app_field: m.app_field.clone(),
+                    value,
+                };
+                restatable.insert(m.salesforce_field.clone(), r);
             }
             hashes.insert(m.salesforce_field.clone(), h);
             out.insert(m.salesforce_field.clone(), sf);
@@ -329,6 +364,7 @@ impl<'a> Builder<'a> {
             times,
             state_changed,
             restate,
+            restatable,
         }
     }
 
@@ -348,19 +384,13 @@ impl<'a> Builder<'a> {
         let (Some(link), Some(at)) = (link, app_at) else {
             return false;
         };
-        m.rule.inbound()
-            && obj.inbound.update
-            && obj.app_object == self.event.app_object
-            && (link
-                .times
-                .salesforce
-                .get(&m.salesforce_field)
-                .is_some_and(|s| s.synced_at >= at)
-                || link
-                    .times
-                    .fed
-                    .get(&m.salesforce_field)
-                    .is_some_and(|t| *t >= at))
+        self.reaches_app(obj, m) && restated_on(link, &m.salesforce_field, at)
+    }
+
+    /// Whether a written value of `m` could be told back: a field of the event's own app
+    /// record that the app takes inbound updates of.
+    fn reaches_app(&self, obj: &ObjectConfig, m: &crate::config::FieldMapping) -> bool {
+        m.rule.inbound() && obj.inbound.update && obj.app_object == self.event.app_object
     }
 
     /// Whether the event's change to `key` may be written over what the link knows: not
@@ -425,7 +455,14 @@ impl<'a> Builder<'a> {
                 op: WriteOp::Update { id: id.to_string() },
                 fields: mapped.fields,
                 references: BTreeMap::new(),
-                link: link_update(app.0, app.1, mapped.hashes, mapped.times, mapped.restate),
+                link: link_update(
+                    app.0,
+                    app.1,
+                    mapped.hashes,
+                    mapped.times,
+                    mapped.restate,
+                    mapped.restatable,
+                ),
             });
         }
         Ref::Id(id.to_string())
@@ -478,7 +515,14 @@ impl<'a> Builder<'a> {
             op,
             fields: mapped.fields,
             references: BTreeMap::new(),
-            link: link_update(app.0, app.1, mapped.hashes, mapped.times, mapped.restate),
+            link: link_update(
+                app.0,
+                app.1,
+                mapped.hashes,
+                mapped.times,
+                mapped.restate,
+                mapped.restatable,
+            ),
         });
         Some(Ref::Step(i))
     }
@@ -542,7 +586,14 @@ impl<'a> Builder<'a> {
             op,
             fields: mapped.fields,
             references,
-            link: link_update(app.0, app.1, mapped.hashes, mapped.times, mapped.restate),
+            link: link_update(
+                app.0,
+                app.1,
+                mapped.hashes,
+                mapped.times,
+                mapped.restate,
+                mapped.restatable,
+            ),
         });
         Some(Ref::Step(i))
     }
@@ -588,7 +639,14 @@ impl<'a> Builder<'a> {
             op,
             fields: mapped.fields,
             references: BTreeMap::new(),
-            link: link_update(app.0, app.1, mapped.hashes, mapped.times, mapped.restate),
+            link: link_update(
+                app.0,
+                app.1,
+                mapped.hashes,
+                mapped.times,
+                mapped.restate,
+                mapped.restatable,
+            ),
         });
         Some(Ref::Step(i))
     }
@@ -722,7 +780,14 @@ impl<'a> Builder<'a> {
             op: WriteOp::Create,
             fields,
             references,
-            link: link_update(app.0, app.1, hashes, times, FieldMap::new()),
+            link: link_update(
+                app.0,
+                app.1,
+                hashes,
+                times,
+                FieldMap::new(),
+                BTreeMap::new(),
+            ),
         });
         Some(Ref::Step(i))
     }
@@ -875,7 +940,14 @@ impl<'a> Builder<'a> {
             op,
             fields: mapped.fields,
             references: BTreeMap::new(),
-            link: link_update(app.0, app.1, mapped.hashes, mapped.times, mapped.restate),
+            link: link_update(
+                app.0,
+                app.1,
+                mapped.hashes,
+                mapped.times,
+                mapped.restate,
+                mapped.restatable,
+            ),
         });
         Ok(())
     }

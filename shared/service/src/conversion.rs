@@ -124,6 +124,7 @@ pub async fn move_links(
             times: times.clone(),
             created_at: now,
             updated_at: now,
+            version: 0,
         };
         let core = CoreLink {
             salesforce_id: sf_id,

@@ -38,6 +38,7 @@ pub mod outbox;
 pub mod own_creates;
 pub mod parked;
 pub mod poll;
+mod polled_link;
 pub mod provision;
 pub mod push;
 pub mod quota;

@@ -157,6 +157,8 @@ pub async fn link_record(app: &App, link: &crmsync_store::Link) -> Result<(), Se
             .links
             .replace(&crmsync_store::Link {
                 created_at: existing.created_at,
+                // Stored one on from the version moved, so a writer that read it loses.
+                version: existing.version,
                 ..link.clone()
             })
             .await?;

@@ -74,6 +74,7 @@ pub async fn link_if_own_create(
         },
         created_at: now,
         updated_at: now,
+        version: 0,
     };
     tracing::info!(
         event_id = intent.event_id,

@@ -736,17 +736,15 @@ pub(crate) async fn apply_inbound(
         .await?;
     match &link {
         Some(l) => {
-            app.stores
-                .links
-                .update_synced(
-                    &connection.tenant,
-                    &connection.id,
-                    &l.app_object,
-                    &l.app_id,
-                    decision.link_hashes.clone(),
-                    crate::links::store_times(&decision.link_times),
-                )
-                .await?;
+            // Over the version read: a push may have written the link since.
+            crate::polled_link::write(
+                app,
+                connection,
+                l,
+                decision.link_hashes.clone(),
+                crate::links::store_times(&decision.link_times),
+            )
+            .await?;
             run.stats(object).updated += 1;
         }
         None => {
@@ -763,6 +761,7 @@ pub(crate) async fn apply_inbound(
                 times: crate::links::store_times(&decision.link_times),
                 created_at: now,
                 updated_at: now,
+                version: 0,
             };
             let outcome = app.stores.links.create_if_absent(&new_link).await?;
             if !outcome.was_created() {

@@ -179,6 +179,32 @@ impl LinkStore for FaultyStores {
         )
         .await
     }
+    async fn update_synced_if(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        app_object: &str,
+        app_id: &str,
+        expected_version: u64,
+        hashes: std::collections::BTreeMap<String, String>,
+        times: LinkTimes,
+    ) -> StoreResult<Link> {
+        self.call(
+            "links",
+            "update_synced_if",
+            true,
+            self.inner.links.update_synced_if(
+                tenant,
+                connection,
+                app_object,
+                app_id,
+                expected_version,
+                hashes,
+                times,
+            ),
+        )
+        .await
+    }
     async fn list_for_object(
         &self,
         tenant: &TenantId,

@@ -12,7 +12,7 @@
 //!
 //! The service layer gets a [`Stores`] bundle (`Arc<dyn Port>` per port) and never
 //! sees an SDK type. Every write two workers can race on is conditional (link
-//! creation, cursor advance, leases, OAuth state take, idempotency keys, config
+//! creation, a push's or poll's link update on the version read, cursor advance, leases, OAuth state take, idempotency keys, config
 //! versions, token rotation) and a lost race is [`StoreError::Conflict`]. Transient
 //! failures report [`StoreError::is_retryable`]. Time comes from a [`Clock`] port so
 //! TTLs and leases are testable; items past `expires_at` are invisible on read even
@@ -31,7 +31,7 @@
 //! | connection | `TENANT#t` | `CONN#c` | `CONNS` / `TENANT#t#CONN#c` | gsi1 lists all for the scheduler, which needs nothing else (the poll frequency is copied here) |
 //! | config version | `TENANT#t` | `CONFIG#c#v0000000001` | | put-if-absent on the next version |
 //! | cursor | `TENANT#t` | `CURSOR#c#object` | | conditional on the expected position |
-//! | link | `TENANT#t` | `LINK#c#appObject#appId` | `SFID#t#c#sfId` / `LINK` | create-if-absent |
+//! | link | `TENANT#t` | `LINK#c#appObject#appId` | `SFID#t#c#sfId` / `LINK` | create-if-absent; updates bump `data.version`, conditional on it with `update_synced_if` |
 //! | report | `TENANT#t` | `REPORT#c#eventId` | `REPORTS#t#c#status` / `ms#eventId` | TTL |
 //! | write intent | `TENANT#t` | `INTENT#c#eventId` | | TTL; cleared once reported |
 //! | run | `TENANT#t` | `RUN#c#startedMs#runId` | | TTL; query newest first |

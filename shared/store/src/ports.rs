@@ -183,6 +183,21 @@ pub trait LinkStore: Send + Sync {
         hashes: BTreeMap<String, String>,
         times: LinkTimes,
     ) -> StoreResult<Link>;
+    /// [`Self::update_synced`] only if the link is still at `expected_version` (the
+    /// [`Link::version`] the caller read): `Conflict` if another writer moved it since (a
+    /// poll's inbound apply racing a push's link write); re-read and decide, retrying the
+    /// same write is wrong. `NotFound` if the link is gone.
+    #[allow(clippy::too_many_arguments)]
+    async fn update_synced_if(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        app_object: &str,
+        app_id: &str,
+        expected_version: u64,
+        hashes: BTreeMap<String, String>,
+        times: LinkTimes,
+    ) -> StoreResult<Link>;
     /// The connection's links to records of one Salesforce object, paged (for the
     /// deletion sweep's reconcile by Id scan).
     async fn list_for_object(

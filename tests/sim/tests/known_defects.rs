@@ -716,3 +716,28 @@ fn a_resent_activity_is_overwritten_by_its_parked_first_send() {
     let report = crmsync_sim::run_seed(&seed);
     assert!(report.passed(), "{}", report.failure_text());
 }
+
+/// Found with `+rules+contested` (`app_wins`, people seed 2812, fault
+/// `sf_refresh_rotation_race`): a poll ran alongside a push. The poll applied the Lead from
+/// the link as it stood before the push's write and fed Salesforce's Title to the app; the
+/// push had planned the app's Title on that same older link (nothing to tell back then),
+/// wrote it, and its link write replaced the poll's. The app ended on Salesforce's old
+/// Title, Salesforce on the app's. Fixed: the push writes the link only over the version it
+/// read (`LinkStore::update_synced_if`); when a poll moved it, the push tells the app its
+/// value back for a field the poll fed at or after the app's change.
+#[test]
+fn a_pushs_link_write_replaces_a_racing_polls_feed_of_the_field_it_overwrote() {
+    let config = SimConfig {
+        steps: 40,
+        records: 4,
+        profile: Profile::parse(
+            "today+deletes_and_sweeps+records_without_email+phone_variants+bursts+rules+contested",
+        )
+        .expect("profile"),
+        faults: FaultSet::all(),
+        emails: None,
+        ..SimConfig::new(2812)
+    };
+    let report = crmsync_sim::run_seed(&config);
+    assert!(report.passed(), "seed 2812: {}", report.failure_text());
+}

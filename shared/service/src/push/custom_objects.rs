@@ -381,6 +381,7 @@ async fn link(
         times: Default::default(),
         created_at: now,
         updated_at: now,
+        version: 0,
     };
     crate::links::link_record(app, &link).await
 }

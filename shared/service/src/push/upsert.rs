@@ -270,6 +270,7 @@ mod tests {
                 hashes: Default::default(),
                 times: Default::default(),
                 restate: Default::default(),
+                restatable: Default::default(),
             }),
         }
     }

@@ -31,6 +31,7 @@ impl LinkStore for EmbeddedStore {
         let mut link = link.clone();
         link.created_at = millis(link.created_at);
         link.updated_at = millis(link.updated_at);
+        link.version = 1;
         self.write(|s, _| {
             if let Some(existing) = s.links.get(&k) {
                 return Ok(LinkCreate::Existing(existing.clone()));
@@ -82,6 +83,7 @@ impl LinkStore for EmbeddedStore {
             })?;
             link.hashes = hashes;
             link.updated_at = millis(now);
+            link.version += 1;
             Ok(link.clone())
         })
         .await
@@ -104,6 +106,37 @@ impl LinkStore for EmbeddedStore {
             link.hashes = hashes;
             link.times = times;
             link.updated_at = millis(now);
+            link.version += 1;
+            Ok(link.clone())
+        })
+        .await
+    }
+
+    async fn update_synced_if(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        app_object: &str,
+        app_id: &str,
+        expected_version: u64,
+        hashes: BTreeMap<String, String>,
+        times: LinkTimes,
+    ) -> StoreResult<Link> {
+        let k = link_key(tenant, connection, app_object, app_id)?;
+        self.write(|s, now| {
+            let link = s.links.get_mut(&k).ok_or_else(|| {
+                StoreError::NotFound(format!("link {tenant}/{connection}/{app_object}/{app_id}"))
+            })?;
+            if link.version != expected_version {
+                return Err(StoreError::Conflict(format!(
+                    "link {app_object}/{app_id} moved to version {} (read {expected_version})",
+                    link.version
+                )));
+            }
+            link.hashes = hashes;
+            link.times = times;
+            link.updated_at = millis(now);
+            link.version += 1;
             Ok(link.clone())
         })
         .await
@@ -144,6 +177,7 @@ impl LinkStore for EmbeddedStore {
         let mut link = link.clone();
         link.created_at = millis(link.created_at);
         link.updated_at = millis(link.updated_at);
+        link.version += 1;
         self.write(|s, _| {
             s.put_link(k, link);
             Ok(())

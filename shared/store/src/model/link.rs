@@ -22,6 +22,12 @@ pub struct Link {
     pub times: LinkTimes,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Bumped by every write of the link (a created link has 1, links written before
+    /// versions existed read as 0): [`crate::LinkStore::update_synced_if`] writes only
+    /// over the version its caller read. Set by the store; what a caller passes is ignored
+    /// except by `replace`, which stores one more than it.
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// One side's last change to a field: when it was made, and when crmsync carried it to

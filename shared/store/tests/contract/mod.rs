@@ -61,6 +61,7 @@ macro_rules! all_contract_tests {
             link_replaced_moves_to_its_new_salesforce_id,
             intents_put_get_clear_and_expire,
             link_hashes_and_times_are_replaced_together,
+            link_writes_conditional_on_the_version_read,
             report_status_transition_is_conditional,
             lease_is_exclusive_and_expires,
             leases_read_and_granted_in_batches,
@@ -138,6 +139,8 @@ fn link(h: &Harness, app_id: &str, sf_id: &str) -> Link {
         times: LinkTimes::default(),
         created_at: h.clock.now(),
         updated_at: h.clock.now(),
+        // What a create stores.
+        version: 1,
     }
 }
 
@@ -627,6 +630,8 @@ pub async fn link_replaced_moves_to_its_new_salesforce_id(h: &Harness) {
     moved.hashes = BTreeMap::from([("StageName".to_string(), "h9".to_string())]);
     moved.created_at = old.created_at;
     s.replace(&moved).await.unwrap();
+    // Stored one version on from the one passed.
+    moved.version += 1;
     let (t, c) = (tid("t1"), cid("c1"));
     assert_eq!(
         s.get_by_app(&t, &c, "contact", "app-move").await.unwrap(),
@@ -654,7 +659,10 @@ pub async fn link_replaced_moves_to_its_new_salesforce_id(h: &Harness) {
     s.replace(&fresh).await.unwrap();
     assert_eq!(
         s.get_by_app(&t, &c, "contact", "app-fresh").await.unwrap(),
-        Some(fresh)
+        Some(Link {
+            version: fresh.version + 1,
+            ..fresh
+        })
     );
 }
 
@@ -790,6 +798,99 @@ pub async fn link_hashes_and_times_are_replaced_together(h: &Harness) {
             "gone",
             BTreeMap::new(),
             times
+        )
+        .await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+/// A conditional link write lands only over the version its writer read: a poll and a
+/// push that both read version n, the first to write wins and the other gets `Conflict`
+/// (sim people seed 2812); every write bumps the version.
+pub async fn link_writes_conditional_on_the_version_read(h: &Harness) {
+    let s = &h.stores.links;
+    let (t, c) = (tid("t1"), cid("c1"));
+    let created = s
+        .create_if_absent(&link(h, "app-v", "0035000000VVVVV"))
+        .await
+        .unwrap()
+        .into_link();
+    assert_eq!(created.version, 1);
+    let read = s
+        .get_by_app(&t, &c, "contact", "app-v")
+        .await
+        .unwrap()
+        .unwrap();
+    let poll_hashes = BTreeMap::from([("Title".to_string(), "sf".to_string())]);
+    let polled = s
+        .update_synced_if(
+            &t,
+            &c,
+            "contact",
+            "app-v",
+            read.version,
+            poll_hashes.clone(),
+            LinkTimes::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(polled.version, 2);
+    // The racing writer read the same version: refused, and the first write stands.
+    let push = s
+        .update_synced_if(
+            &t,
+            &c,
+            "contact",
+            "app-v",
+            read.version,
+            BTreeMap::from([("Title".to_string(), "app".to_string())]),
+            LinkTimes::default(),
+        )
+        .await;
+    assert!(matches!(&push, Err(StoreError::Conflict(_))), "{push:?}");
+    assert!(!push.unwrap_err().is_retryable());
+    let now = s
+        .get_by_app(&t, &c, "contact", "app-v")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((now.hashes.clone(), now.version), (poll_hashes, 2));
+    // Re-read, it lands; unconditional writes bump the version too.
+    let pushed = s
+        .update_synced_if(
+            &t,
+            &c,
+            "contact",
+            "app-v",
+            now.version,
+            BTreeMap::new(),
+            LinkTimes::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(pushed.version, 3);
+    let hashed = s
+        .update_hashes(&t, &c, "contact", "app-v", BTreeMap::new())
+        .await
+        .unwrap();
+    assert_eq!(hashed.version, 4);
+    // `replace` stores one more than the version passed.
+    s.replace(&hashed).await.unwrap();
+    let replaced = s
+        .get_by_app(&t, &c, "contact", "app-v")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(replaced.version, 5);
+    assert!(matches!(
+        s.update_synced_if(
+            &t,
+            &c,
+            "contact",
+            "gone",
+            1,
+            BTreeMap::new(),
+            LinkTimes::default()
         )
         .await,
         Err(StoreError::NotFound(_))

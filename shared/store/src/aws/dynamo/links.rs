@@ -26,6 +26,7 @@ impl LinkStore for DynamoStore {
         let mut link = link.clone();
         link.created_at = millis(link.created_at);
         link.updated_at = millis(link.updated_at);
+        link.version = 1;
         let pk = tenant_pk(&link.tenant);
         let sk = link_sk(&link.connection, &link.app_object, &link.app_id);
         let mut it = item(&pk, &sk);
@@ -97,7 +98,7 @@ impl LinkStore for DynamoStore {
         app_id: &str,
         hashes: BTreeMap<String, String>,
     ) -> StoreResult<Link> {
-        self.set_link_data(tenant, connection, app_object, app_id, hashes, None)
+        self.set_link_data(tenant, connection, app_object, app_id, hashes, None, None)
             .await
     }
 
@@ -110,8 +111,38 @@ impl LinkStore for DynamoStore {
         hashes: BTreeMap<String, String>,
         times: LinkTimes,
     ) -> StoreResult<Link> {
-        self.set_link_data(tenant, connection, app_object, app_id, hashes, Some(times))
-            .await
+        self.set_link_data(
+            tenant,
+            connection,
+            app_object,
+            app_id,
+            hashes,
+            Some(times),
+            None,
+        )
+        .await
+    }
+
+    async fn update_synced_if(
+        &self,
+        tenant: &TenantId,
+        connection: &ConnectionId,
+        app_object: &str,
+        app_id: &str,
+        expected_version: u64,
+        hashes: BTreeMap<String, String>,
+        times: LinkTimes,
+    ) -> StoreResult<Link> {
+        self.set_link_data(
+            tenant,
+            connection,
+            app_object,
+            app_id,
+            hashes,
+            Some(times),
+            Some(expected_version),
+        )
+        .await
     }
 
     async fn list_for_object(
@@ -151,6 +182,7 @@ impl LinkStore for DynamoStore {
         let mut link = link.clone();
         link.created_at = millis(link.created_at);
         link.updated_at = millis(link.updated_at);
+        link.version += 1;
         let mut it = item(
             &tenant_pk(&link.tenant),
             &link_sk(&link.connection, &link.app_object, &link.app_id),
@@ -190,7 +222,10 @@ impl LinkStore for DynamoStore {
 }
 
 impl DynamoStore {
-    /// Sets a link's hashes (and times, when given) in place; `NotFound` if it is gone.
+    /// Sets a link's hashes (and times, when given) in place and bumps its version;
+    /// `NotFound` if it is gone. With `expected`, only over that version (`Conflict`
+    /// otherwise; a link without a version attribute is version 0).
+    #[allow(clippy::too_many_arguments)]
     async fn set_link_data(
         &self,
         tenant: &TenantId,
@@ -199,24 +234,41 @@ impl DynamoStore {
         app_id: &str,
         hashes: BTreeMap<String, String>,
         times: Option<LinkTimes>,
+        expected: Option<u64>,
     ) -> StoreResult<Link> {
         check_link_key(app_object, app_id)?;
+        let condition = match expected {
+            None => "attribute_exists(pk)",
+            Some(0) => "attribute_exists(pk) AND (attribute_not_exists(#d.#v) OR #d.#v = :ev)",
+            Some(_) => "attribute_exists(pk) AND #d.#v = :ev",
+        };
+        let bump = "#d.#v = if_not_exists(#d.#v, :zero) + :one";
         let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
             .key(PK, s(tenant_pk(tenant)))
             .key(SK, s(link_sk(connection, app_object, app_id)))
-            .condition_expression("attribute_exists(pk)")
+            .condition_expression(condition)
             .expression_attribute_names("#d", "data")
+            .expression_attribute_names("#v", "version")
             .expression_attribute_values(":h", to_av(&hashes, "hashes")?)
             .expression_attribute_values(":u", to_av(&self.now(), "updated_at")?)
+            .expression_attribute_values(":zero", to_av(&0u64, "version")?)
+            .expression_attribute_values(":one", to_av(&1u64, "version")?)
             .return_values(ReturnValue::AllNew);
+        if let Some(v) = expected {
+            update = update.expression_attribute_values(":ev", to_av(&v, "version")?);
+        }
         update = match &times {
             Some(times) => update
-                .update_expression("SET #d.hashes = :h, #d.times = :t, #d.updated_at = :u")
+                .update_expression(format!(
+                    "SET #d.hashes = :h, #d.times = :t, #d.updated_at = :u, {bump}"
+                ))
                 .expression_attribute_values(":t", to_av(times, "times")?),
-            None => update.update_expression("SET #d.hashes = :h, #d.updated_at = :u"),
+            None => {
+                update.update_expression(format!("SET #d.hashes = :h, #d.updated_at = :u, {bump}"))
+            }
         };
         match update
             .send()
@@ -224,9 +276,28 @@ impl DynamoStore {
             .map_err(|e| classify(SERVICE, "UpdateItem", e))
         {
             Ok(out) => data_of(&out.attributes.unwrap_or_default()),
-            Err(StoreError::Conflict(_)) => Err(StoreError::NotFound(format!(
-                "link {tenant}/{connection}/{app_object}/{app_id}"
-            ))),
+            Err(StoreError::Conflict(_)) => {
+                let gone = || {
+                    StoreError::NotFound(format!(
+                        "link {tenant}/{connection}/{app_object}/{app_id}"
+                    ))
+                };
+                if expected.is_none() {
+                    return Err(gone());
+                }
+                // The condition failed: the link is gone or at another version.
+                match self
+                    .get_by_app(tenant, connection, app_object, app_id)
+                    .await?
+                {
+                    None => Err(gone()),
+                    Some(now) => Err(StoreError::Conflict(format!(
+                        "link {app_object}/{app_id} moved to version {} (read {})",
+                        now.version,
+                        expected.unwrap_or_default()
+                    ))),
+                }
+            }
             Err(e) => Err(e),
         }
     }
