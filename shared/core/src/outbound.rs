@@ -217,22 +217,19 @@ struct Mapped {
     restatable: BTreeMap<String, Restatable>,
 }
 
-fn link_update(
-    app_object: AppObject,
-    app_id: &str,
-    hashes: LinkHashes,
-    times: LinkTimes,
-    restate: FieldMap,
-    restatable: BTreeMap<String, Restatable>,
-) -> Option<LinkUpdate> {
-    Some(LinkUpdate {
-        app_object,
-        app_id: app_id.to_string(),
-        hashes,
-        times,
-        restate,
-        restatable,
-    })
+impl Mapped {
+    /// The fields to write, and the link update of the app record `app` they make.
+    fn into_write(self, (app_object, app_id): (AppObject, &str)) -> (FieldMap, Option<LinkUpdate>) {
+        let link = LinkUpdate {
+            app_object,
+            app_id: app_id.to_string(),
+            hashes: self.hashes,
+            times: self.times,
+            restate: self.restate,
+            restatable: self.restatable,
+        };
+        (self.fields, Some(link))
+    }
 }
 
 impl<'a> Builder<'a> {
@@ -449,20 +446,14 @@ impl<'a> Builder<'a> {
         app: (AppObject, &str),
     ) -> Ref {
         if !mapped.fields.is_empty() || mapped.state_changed {
+            let (fields, link) = mapped.into_write(app);
             self.push(WriteStep {
                 key: key.into(),
                 object: object.into(),
                 op: WriteOp::Update { id: id.to_string() },
-                fields: mapped.fields,
+                fields,
                 references: BTreeMap::new(),
-                link: link_update(
-                    app.0,
-                    app.1,
-                    mapped.hashes,
-                    mapped.times,
-                    mapped.restate,
-                    mapped.restatable,
-                ),
+                link,
             });
         }
         Ref::Id(id.to_string())
@@ -509,20 +500,14 @@ impl<'a> Builder<'a> {
                 }
             }
         };
+        let (fields, link) = mapped.into_write(app);
         let i = self.push(WriteStep {
             key: "account".into(),
             object: "Account".into(),
             op,
-            fields: mapped.fields,
+            fields,
             references: BTreeMap::new(),
-            link: link_update(
-                app.0,
-                app.1,
-                mapped.hashes,
-                mapped.times,
-                mapped.restate,
-                mapped.restatable,
-            ),
+            link,
         });
         Some(Ref::Step(i))
     }
@@ -580,20 +565,14 @@ impl<'a> Builder<'a> {
             },
             create: obj.outbound.create,
         };
+        let (fields, link) = mapped.into_write(app);
         let i = self.push(WriteStep {
             key: key.into(),
             object: "Contact".into(),
             op,
-            fields: mapped.fields,
+            fields,
             references,
-            link: link_update(
-                app.0,
-                app.1,
-                mapped.hashes,
-                mapped.times,
-                mapped.restate,
-                mapped.restatable,
-            ),
+            link,
         });
         Some(Ref::Step(i))
     }
@@ -633,20 +612,14 @@ impl<'a> Builder<'a> {
                 create: obj.outbound.create,
             }
         };
+        let (fields, link) = mapped.into_write(app);
         let i = self.push(WriteStep {
             key: "lead".into(),
             object: "Lead".into(),
             op,
-            fields: mapped.fields,
+            fields,
             references: BTreeMap::new(),
-            link: link_update(
-                app.0,
-                app.1,
-                mapped.hashes,
-                mapped.times,
-                mapped.restate,
-                mapped.restatable,
-            ),
+            link,
         });
         Some(Ref::Step(i))
     }
@@ -780,14 +753,14 @@ impl<'a> Builder<'a> {
             op: WriteOp::Create,
             fields,
             references,
-            link: link_update(
-                app.0,
-                app.1,
+            link: Some(LinkUpdate {
+                app_object: app.0,
+                app_id: app.1.to_string(),
                 hashes,
                 times,
-                FieldMap::new(),
-                BTreeMap::new(),
-            ),
+                restate: FieldMap::new(),
+                restatable: BTreeMap::new(),
+            }),
         });
         Some(Ref::Step(i))
     }
@@ -934,20 +907,14 @@ impl<'a> Builder<'a> {
             },
             None => WriteOp::Create,
         };
+        let (fields, link) = mapped.into_write(app);
         self.push(WriteStep {
             key: "opportunity".into(),
             object: "Opportunity".into(),
             op,
-            fields: mapped.fields,
+            fields,
             references: BTreeMap::new(),
-            link: link_update(
-                app.0,
-                app.1,
-                mapped.hashes,
-                mapped.times,
-                mapped.restate,
-                mapped.restatable,
-            ),
+            link,
         });
         Ok(())
     }
