@@ -106,3 +106,72 @@ async fn converts_over_soap_and_answers_faults_like_an_org() {
         "{body}"
     );
 }
+
+/// A converted Lead's Tasks move to the Contact, and to the Opportunity when the
+/// conversion makes one (Salesforce Help, knowledge article 000385227); another Lead's
+/// Task stays where it is.
+#[tokio::test]
+async fn a_conversion_moves_the_leads_tasks_to_the_contact_and_opportunity() {
+    let emu = start_demo().await;
+    let admin = emu.admin();
+    let insert = |object: &str, fields: serde_json::Value| {
+        admin
+            .insert_record(
+                demo::ORG_ALIAS,
+                object,
+                serde_json::from_value(fields).unwrap(),
+            )
+            .unwrap()
+    };
+    let plain = insert("Lead", json!({"LastName": "Plain", "Company": "Plain Co"}));
+    let dealt = insert("Lead", json!({"LastName": "Dealt", "Company": "Dealt Co"}));
+    let other = insert("Lead", json!({"LastName": "Other", "Company": "Other Co"}));
+    let task = |who: &str| {
+        insert(
+            "Task",
+            json!({"Subject": "Call", "Status": "Completed", "WhoId": who}),
+        )
+    };
+    let (plain_task, dealt_task, other_task) = (task(&plain), task(&dealt), task(&other));
+    let session = token(&emu, demo::ORG_ALIAS, demo::USERNAME);
+    let convert = |lead: &str, no_opportunity: bool| {
+        format!(
+            "<urn:leadConverts><urn:convertedStatus>Closed - Converted</urn:convertedStatus>\
+             <urn:doNotCreateOpportunity>{no_opportunity}</urn:doNotCreateOpportunity>\
+             <urn:leadId>{lead}</urn:leadId></urn:leadConverts>"
+        )
+    };
+    let body = format!("{}{}", convert(&plain, true), convert(&dealt, false));
+    let (status, body) = post(&emu, envelope(&session, &body)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body.matches("<success>true</success>").count(), 2, "{body}");
+
+    let get = |object: &str, id: &str| {
+        admin
+            .get_record(demo::ORG_ALIAS, object, id)
+            .unwrap()
+            .unwrap()
+    };
+    for (lead, task_id, with_opportunity) in
+        [(&plain, &plain_task, false), (&dealt, &dealt_task, true)]
+    {
+        let converted = get("Lead", lead);
+        let task = get("Task", task_id);
+        assert_eq!(task["WhoId"], converted["ConvertedContactId"], "{task:?}");
+        assert_eq!(
+            task["AccountId"], converted["ConvertedAccountId"],
+            "{task:?}"
+        );
+        let opportunity = &converted["ConvertedOpportunityId"];
+        assert_eq!(opportunity.is_string(), with_opportunity, "{converted:?}");
+        if with_opportunity {
+            assert_eq!(&task["WhatId"], opportunity, "{task:?}");
+        } else {
+            assert!(
+                task.get("WhatId").is_none_or(serde_json::Value::is_null),
+                "{task:?}"
+            );
+        }
+    }
+    assert_eq!(get("Task", &other_task)["WhoId"], json!(other));
+}

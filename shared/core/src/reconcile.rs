@@ -20,6 +20,15 @@ pub const CLOCK_SKEW_SECS: i64 = 5;
 /// Fields that identify a record crmsync created, by object, most selective first. The
 /// first one present in a step is the batched lookup's `IN` list; all present ones must
 /// equal what the step would write.
+///
+/// A Task is identified by what its event fixes, not by its relations: on a Lead's
+/// conversion Salesforce moves the Lead's Tasks to the Contact (`WhoId`) and to the
+/// Opportunity only if the conversion made one (`WhatId`; Salesforce Help, knowledge
+/// article 000385227), so a retry after a conversion writes the same `WhoId` as the
+/// moved Task but may write another `WhatId` (crmsync's own Opportunity of the person).
+/// `WhatId` is left out; `Description` (the app's notes) is read and compared, never
+/// filtered on: a long text area cannot be a `WHERE` field (SOQL and SOSL Reference,
+/// "fieldExpression Syntax").
 pub fn identity_fields(object: &str) -> &'static [&'static str] {
     match object {
         "Lead" => &["LastName", "Company", "FirstName", "Email", "Phone"],
@@ -27,7 +36,7 @@ pub fn identity_fields(object: &str) -> &'static [&'static str] {
         "Account" => &["Name"],
         "Opportunity" => &["Name", "AccountId"],
         "OpportunityLineItem" => &["OpportunityId", "PricebookEntryId", "Quantity", "UnitPrice"],
-        "Task" => &["Subject", "WhoId", "WhatId", "ActivityDate"],
+        "Task" => &["Subject", "WhoId", "ActivityDate", "Description"],
         _ => &["Name"],
     }
 }
@@ -188,6 +197,39 @@ mod tests {
         let got = pick("Lead", &want, since, &candidates, |id| id == "a").map(|c| c.id.as_str());
         assert_eq!(got, Some("b"));
         assert!(pick("Lead", &want, at(31), &candidates, |_| false).is_none());
+    }
+
+    #[test]
+    fn a_task_matches_on_its_person_and_notes_whatever_its_related_record() {
+        let want = map(json!({"Subject": "Call", "WhoId": "003000000000001AAA",
+            "WhatId": "006000000000001AAA", "ActivityDate": "2031-03-03",
+            "Description": "first call", "Status": "Completed"}));
+        let moved = cand(
+            "00T1",
+            10,
+            json!({"Subject": "Call", "WhoId": "003000000000001AAA", "WhatId": null,
+                "ActivityDate": "2031-03-03", "Description": "first call"}),
+        );
+        let other_notes = cand(
+            "00T2",
+            10,
+            json!({"Subject": "Call", "WhoId": "003000000000001AAA",
+                "ActivityDate": "2031-03-03", "Description": "second call"}),
+        );
+        let other_person = cand(
+            "00T3",
+            10,
+            json!({"Subject": "Call", "WhoId": "003000000000002AAA",
+                "ActivityDate": "2031-03-03", "Description": "first call"}),
+        );
+        assert!(same_identity("Task", &want, &moved));
+        assert!(!same_identity("Task", &want, &other_notes));
+        assert!(!same_identity("Task", &want, &other_person));
+        assert_eq!(
+            identity_fields("Task")[0],
+            "Subject",
+            "the lookup is never Description"
+        );
     }
 
     #[test]

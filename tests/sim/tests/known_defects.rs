@@ -741,3 +741,55 @@ fn a_pushs_link_write_replaces_a_racing_polls_feed_of_the_field_it_overwrote() {
     let report = crmsync_sim::run_seed(&config);
     assert!(report.passed(), "seed 2812: {}", report.failure_text());
 }
+
+/// Found with `full+toggles+activities` (deals seeds 262, 299, 314, 522, fault
+/// `sf_commit_then_lose_response`): an activity's Task was created on its contact's Lead
+/// and the response lost; before the redelivery a demo set converted the Lead and made
+/// the Opportunity, so the retry would write `WhoId` = the Contact and `WhatId` = the
+/// Opportunity. The reconciling lookup matched a Task on `WhoId` and `WhatId` too, missed
+/// the committed Task and created a second one (invariant 1); the re-send then updated only
+/// one of them (invariant 4).
+#[test]
+fn a_redelivered_activity_after_its_leads_conversion_makes_a_second_task() {
+    let config = SimConfig {
+        records: 1,
+        profile: Profile::parse("today+demo_and_sale+activities").expect("profile"),
+        faults: FaultSet::none(),
+        emails: Some(true),
+        ..SimConfig::new(0)
+    };
+    let steps = vec![
+        Step::AppCreate { app: 0 },
+        drain(),
+        Step::AppActivity {
+            app: 0,
+            resend: false,
+            email: false,
+        },
+        Step::DrainPush {
+            fault: Some(Fault::Salesforce(SfFault::CommitLost { per_mille: 1000 })),
+        },
+        Step::AppDemoSet { app: 0 },
+        drain(),
+        Step::AppActivity {
+            app: 0,
+            resend: true,
+            email: false,
+        },
+        drain(),
+    ];
+    let report = run_script(&config, steps);
+    assert!(report.passed(), "{}", report.failure_text());
+    for seed in [262, 299, 314, 522] {
+        let config = SimConfig {
+            steps: 40,
+            records: 4,
+            profile: Profile::parse("full+toggles+activities").expect("profile"),
+            faults: FaultSet::all(),
+            emails: None,
+            ..SimConfig::new(seed)
+        };
+        let report = crmsync_sim::run_seed(&config);
+        assert!(report.passed(), "seed {seed}: {}", report.failure_text());
+    }
+}

@@ -14,6 +14,8 @@
 //!   the Contact's `LeadSource`); the Lead becomes read-only (`IsConverted`, its
 //!   `Converted…Id` fields and `ConvertedDate` set), and converting it again fails with
 //!   `CANNOT_UPDATE_CONVERTED_LEAD`; an invalid status fails with `INVALID_STATUS`;
+//! - the Lead's Tasks move to the Contact and the new Opportunity
+//!   ([`reparent_activities`], with its sources);
 //! - the response carries `LimitInfoHeader` (`current`, `limit`, `type` = `API REQUESTS`),
 //!   and the call counts against the daily API limit like a REST call.
 //!
@@ -338,6 +340,14 @@ fn convert_one(
         done.insert("ConvertedContactId".into(), json!(contact_id));
         done.insert("ConvertedOpportunityId".into(), json!(opportunity));
         update(st, org, "Lead", &lc.lead, &done, &merge)?;
+        reparent_activities(
+            st,
+            org,
+            &lc.lead,
+            &contact_id,
+            opportunity.as_deref(),
+            &merge,
+        )?;
         Ok(Converted {
             account: account_id,
             contact: contact_id,
@@ -351,6 +361,40 @@ fn convert_one(
         }
     }
     result
+}
+
+/// The converted Lead's live Tasks move to what it became: `WhoId` the Contact and, when
+/// the conversion made an Opportunity, `WhatId` that Opportunity (a Task about a Lead has
+/// no `WhatId`, so it stays blank otherwise); their `LastModifiedDate` and
+/// `LastModifiedById` are stamped. Relied on: Salesforce Help, "Activity history on a
+/// Lead when it is converted" (knowledge article 000385227: the activities' "Name" is
+/// set to the Contact and "Related To" to the Opportunity if one is created, and the
+/// Last Modified fields are updated) and "Considerations for Converting Leads"
+/// (`leads_notes.htm`: all activities of the converted lead are attached to the resulting
+/// account, contact and opportunity).
+fn reparent_activities(
+    st: &mut State,
+    org: usize,
+    lead: &str,
+    contact: &str,
+    opportunity: Option<&str>,
+    opts: &WriteOpts,
+) -> Result<(), ApiError> {
+    let tasks: Vec<String> = st.orgs[org]
+        .store
+        .records("Task")
+        .filter(|r| !r.deleted && r.get("WhoId").as_str() == Some(lead))
+        .map(|r| r.id.clone())
+        .collect();
+    let mut fields = Map::new();
+    fields.insert("WhoId".into(), json!(contact));
+    if let Some(o) = opportunity {
+        fields.insert("WhatId".into(), json!(o));
+    }
+    for id in tasks {
+        update(st, org, "Task", &id, &fields, opts)?;
+    }
+    Ok(())
 }
 
 fn write_result(out: &mut Out, r: &Result<Converted, ApiError>) {
