@@ -18,6 +18,7 @@ e2e!(
     a_task_about_a_lead_is_related_to_nothing,
     an_activity_before_its_person_waits_then_lands_once_it_is_linked,
     a_redelivered_or_resent_activity_leaves_one_task,
+    a_redelivered_activity_after_its_leads_conversion_leaves_one_task,
     an_activity_import_relates_tasks_by_links_and_refuses_the_unlinked,
 );
 
@@ -331,6 +332,87 @@ async fn a_redelivered_or_resent_activity_leaves_one_task(backend: Backend) {
     );
     assert_eq!(found[0]["Description"], json!("Second"));
     assert_eq!(found[0]["TaskSubtype"], json!("Call"), "create-only");
+}
+
+/// A Task created on a Lead whose response was lost; before the redelivery a demo set
+/// converts the Lead, Salesforce moves the Task to the Contact, and the retry would relate
+/// it to the person's new Opportunity too. The redelivery adopts the moved Task (matched
+/// on its person, date, subject and notes, not on `WhatId`).
+async fn a_redelivered_activity_after_its_leads_conversion_leaves_one_task(backend: Backend) {
+    let s = with_activities(Stack::start_per_event(backend).await).await;
+    let lead = pushed_lead(&s, "app-convert", "Convertee").await;
+    let event = call(
+        &s,
+        "call-convert",
+        json!({"contact_id": "app-convert", "communication_type": "call",
+               "notes": "Before the demo"}),
+    );
+    s.send_events("prod", vec![event]).await;
+    let batch = s.receive_push(10).await;
+    assert_eq!(batch.len(), 1, "{batch:#?}");
+    s.sf.set_faults(PROD_ORG, FaultSpec::none().commit_lost(1.0))
+        .unwrap();
+    let first = push::push_batch(&s.app, inbound(&batch)).await;
+    s.sf.clear_faults(PROD_ORG).unwrap();
+    assert_eq!(first.retry.len(), 1, "{first:#?}");
+    let found = tasks(&s).await;
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["WhoId"], json!(lead));
+    let task = found[0]["Id"].as_str().unwrap().to_string();
+
+    let demo = app_event(
+        "demo_set",
+        "contact",
+        "app-convert",
+        s.now(),
+        json!({"first_name": "Ada", "last_name": "Convertee", "phone": "+44 20 7946 0100",
+               "email": "app-convert@engines.example", "company_name": "Analytical Engines",
+               "phase": "HeldPhase", "previous_phase": "ColdCallDM",
+               "demo_at": "2026-12-10T15:00:00Z", "name": "Engines demo"}),
+    );
+    let demo_id = id_of(&demo);
+    s.send_events("prod", vec![demo]).await;
+    s.drain_push().await;
+    let report = s.report("prod", &demo_id).await.expect("reported");
+    assert_eq!(report.status, ReportStatus::Success, "{report:#?}");
+    let contact = linked(&s, "contact.Contact", "app-convert")
+        .await
+        .expect("converted");
+    assert!(
+        linked(&s, "contact.Opportunity", "app-convert")
+            .await
+            .is_some(),
+        "the demo set opened the person's Opportunity"
+    );
+    let moved = s.record(PROD_ORG, "Task", &task);
+    assert_eq!(
+        moved["WhoId"],
+        json!(contact),
+        "moved to the Contact: {moved:?}"
+    );
+
+    s.advance(
+        chrono::Duration::from_std(crmsync_service::parked::PUSH_VISIBILITY_TIMEOUT).unwrap()
+            + chrono::Duration::seconds(1),
+    );
+    let again = push::push_batch(&s.app, inbound(&batch)).await;
+    assert!(again.retry.is_empty(), "{again:#?}");
+    assert_eq!(
+        again.outcomes[0].status,
+        ReportStatus::Success,
+        "{again:#?}"
+    );
+    s.ack_push(&batch).await;
+    let found = tasks(&s).await;
+    assert_eq!(
+        found.len(),
+        1,
+        "the redelivery adopted the moved Task: {found:#?}"
+    );
+    assert_eq!(
+        linked(&s, "activity.Task", "call-convert").await,
+        Some(task)
+    );
 }
 
 async fn an_activity_import_relates_tasks_by_links_and_refuses_the_unlinked(backend: Backend) {
