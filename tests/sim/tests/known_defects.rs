@@ -741,3 +741,56 @@ fn a_pushs_link_write_replaces_a_racing_polls_feed_of_the_field_it_overwrote() {
     let report = crmsync_sim::run_seed(&config);
     assert!(report.passed(), "seed 2812: {}", report.failure_text());
 }
+
+/// Found with `+toggles` (deals seeds 108, 704, 987 of `full+toggles+activities` and
+/// `full+owners+toggles+activities`, Lead updates off): a Salesforce user edits a Lead's
+/// Title; before a poll reads it, a demo set converts the Lead. `convertLead` copies the
+/// Title to the Contact, whose link starts from the Lead link's hashes, and a Salesforce
+/// user deletes (or edits) that Contact before any poll: the Lead's edit never reaches the
+/// app (invariant 3). The push's catch-up skipped the Lead because its outbound updates are
+/// off (and skipped every record under `app_wins`). Fixed: the catch-up reads the Leads a
+/// batch converts whatever their outbound toggle and the policy (`push::catch_up`).
+#[test]
+fn a_lead_edit_before_crmsync_converts_the_lead_is_lost_under_lead_updates_off() {
+    for rules in [None, Some("app_wins"), Some("crm_wins")] {
+        let config = SimConfig {
+            records: 1,
+            profile: Profile::parse("today+demo_and_sale+deletes_and_sweeps+toggles")
+                .expect("profile"),
+            faults: FaultSet::none(),
+            emails: Some(true),
+            rules: rules.map(|r| crmsync_sim::Rules::parse(r).expect("rules")),
+            // Seed 987 draws the toggles `off lead.out.update` (the trace's first line).
+            ..SimConfig::new(987)
+        };
+        let steps = vec![
+            Step::AppCreate { app: 0 },
+            drain(),
+            Step::Poll { fault: None },
+            Step::Advance { secs: 5 },
+            Step::SfEditPerson {
+                app: 0,
+                title: "Title-on-the-lead".into(),
+                late_by_secs: None,
+            },
+            Step::Advance { secs: 5 },
+            Step::AppDemoSet { app: 0 },
+            drain(),
+            Step::Advance { secs: 5 },
+            Step::SfDelete { app: 0 },
+            Step::Advance { secs: 61 },
+            Step::Poll { fault: None },
+        ];
+        let report = run_script(&config, steps);
+        let name = rules.unwrap_or("standard");
+        assert!(
+            report
+                .trace
+                .first()
+                .is_some_and(|l| l.contains("off lead.out.update")),
+            "{name}: seed 987 no longer draws Lead updates off: {:?}",
+            report.trace.first()
+        );
+        assert!(report.passed(), "{name}:\n{}", report.failure_text());
+    }
+}
