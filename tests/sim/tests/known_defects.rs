@@ -794,3 +794,61 @@ fn a_lead_edit_before_crmsync_converts_the_lead_is_lost_under_lead_updates_off()
         assert!(report.passed(), "{name}:\n{}", report.failure_text());
     }
 }
+
+/// Found with `+toggles` (deals seed 664 of `full+owners+toggles+activities`, Lead updates
+/// off, fault `store_commit_then_fail`): the app changes a Lead's first name (not written:
+/// Lead updates off), then sets a demo; its composite graph converts the Lead and writes
+/// that first name to the Contact; a store fault after the commit loses the link update and
+/// the batch is retried. The next poll took crmsync's own write for a Salesforce edit made
+/// after the app's next change, `most_recent` refused that change, and the app was told the
+/// older name (invariant 4). Fixed: a graph marks the hashes it writes to linked records as
+/// pending before it is sent (`push::atomic`), as single updates did.
+#[test]
+fn a_demo_sets_own_write_whose_link_is_lost_is_taken_for_a_salesforce_edit() {
+    let mut failures = Vec::new();
+    for at_call in 0..60 {
+        for after_commit in [false, true] {
+            let config = SimConfig {
+                records: 1,
+                profile: Profile::parse("today+demo_and_sale+toggles").expect("profile"),
+                faults: FaultSet::none(),
+                emails: Some(true),
+                // Lead updates off (see the test above).
+                ..SimConfig::new(987)
+            };
+            let steps = vec![
+                Step::AppCreate { app: 0 },
+                drain(),
+                Step::Poll { fault: None },
+                Step::Advance { secs: 5 },
+                Step::AppUpdate { app: 0 },
+                drain(),
+                Step::Advance { secs: 5 },
+                Step::AppDemoSet { app: 0 },
+                Step::Advance { secs: 5 },
+                Step::AppUpdate { app: 0 },
+                Step::Advance { secs: 5 },
+                Step::DrainPush {
+                    fault: Some(Fault::Store {
+                        at_call,
+                        after_commit,
+                    }),
+                },
+                Step::Advance { secs: 61 },
+                Step::Poll { fault: None },
+                Step::Advance { secs: 5 },
+                drain(),
+                Step::Advance { secs: 61 },
+                Step::Poll { fault: None },
+            ];
+            let report = run_script(&config, steps);
+            if !report.passed() {
+                failures.push(format!(
+                    "{at_call} {after_commit}: {}",
+                    report.failure_text()
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
