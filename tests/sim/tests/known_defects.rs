@@ -793,6 +793,31 @@ fn a_lead_edit_before_crmsync_converts_the_lead_is_lost_under_lead_updates_off()
         );
         assert!(report.passed(), "{name}:\n{}", report.failure_text());
     }
+    seeds_hold(&[
+        (704, "full+toggles+activities"),
+        (108, "full+owners+toggles+activities"),
+        (987, "full+owners+toggles+activities"),
+    ]);
+}
+
+/// The long run's seeds (40 steps, 4 records, every fault) of `profile`s.
+fn seeds_hold(seeds: &[(u64, &str)]) {
+    for &(seed, profile) in seeds {
+        let config = SimConfig {
+            steps: 40,
+            records: 4,
+            profile: Profile::parse(profile).expect("profile"),
+            faults: FaultSet::all(),
+            emails: None,
+            ..SimConfig::new(seed)
+        };
+        let report = crmsync_sim::run_seed(&config);
+        assert!(
+            report.passed(),
+            "seed {seed} ({profile}): {}",
+            report.failure_text()
+        );
+    }
 }
 
 /// Found with `+toggles` (deals seed 664 of `full+owners+toggles+activities`, Lead updates
@@ -851,4 +876,5 @@ fn a_demo_sets_own_write_whose_link_is_lost_is_taken_for_a_salesforce_edit() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    seeds_hold(&[(664, "full+owners+toggles+activities")]);
 }
