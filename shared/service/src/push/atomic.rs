@@ -213,6 +213,15 @@ async fn build<'p>(
         sub_of_step.push(sub.as_ref().map(|_| subs.len()));
         subs.extend(sub);
     }
+    // 4. The hashes of what it writes to linked records, before it is written: a poll
+    // finding them knows them as crmsync's own write even if linking its result fails
+    // afterwards (as `singles` does; sim deals seed 664: taken for a Salesforce edit made
+    // after the app's next change, that change was refused and the app lost it).
+    for (i, step) in steps.iter().enumerate() {
+        if let (Some(Some(_)), Some(_), Some(link)) = (sub_of_step.get(i), &known[i], &step.link) {
+            super::linking::mark_pending(app, conn, &step.object, link, step.fields.keys()).await?;
+        }
+    }
     if subs.len() > GRAPH_MAX_NODES {
         // Larger than one request: a call a step, booked before the first.
         tracing::info!(

@@ -26,7 +26,19 @@
 //! wider window is still the usual race (as it is between any read and write); the
 //! protection against edits no poll has read before the push holds.
 //!
-//! Cost: one call per five linked-object queries a window (none for creates). In the store,
+//! Leads the batch converts ([`crate::conversion`]) are read whatever their outbound
+//! toggle and policy, even when the event changes none of their fields: `convertLead`
+//! copies the Lead's values to the Contact, whose link starts from the Lead link's hashes,
+//! so an edit no poll has read would reach the app only through a later poll of that
+//! Contact, and not at all once a Salesforce user edits or deletes the Contact first (sim
+//! deals seeds 108, 704, 987 with Lead updates off). Read here, it is fed as a poll would
+//! (the inbound toggle and the policy apply) before the Lead is converted. Relied on:
+//! "The system automatically maps standard lead fields to standard account, contact, and
+//! opportunity fields"; merged into an existing Contact, "only empty fields in the target
+//! object are overwritten" (SOAP API Developer Guide, `convertLead()`).
+//!
+//! Cost: one call per five linked-object queries a window (none for creates, none under
+//! `app_wins` unless the window converts a Lead). In the store,
 //! the chunk that reads also looks up the links of the window's later events, which their
 //! own chunks look up again (links may have changed since): up to 1,800 link lookups per
 //! 1,000 events instead of 1,000.
@@ -36,6 +48,7 @@ mod read;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crmsync_core::config::{ConflictPolicy, SyncConfig, SyncRule};
+use crmsync_core::conversion::lead_conversion;
 use crmsync_core::transform::parse_datetime;
 use crmsync_core::types::FieldChange;
 use crmsync_salesforce::SfClient;
@@ -94,11 +107,11 @@ pub(super) async fn catch_up(
     messages: &[&PushMessage],
     window: &mut Window,
 ) -> Result<(), ServiceError> {
-    if config.conflict_policy == ConflictPolicy::AppWins {
-        return Ok(());
-    }
+    // Under `app_wins` the app's changes win anyway: only Leads about to be converted.
+    let only_converted = config.conflict_policy == ConflictPolicy::AppWins;
     let now = app.now();
-    let (mut wanted, mut snapshots) = linked_changes(app, conn, config, messages, now).await?;
+    let (mut wanted, mut snapshots) =
+        linked_changes(app, conn, config, (messages, only_converted), now).await?;
     unread(&mut wanted, &window.read);
     if wanted.is_empty() {
         // Every record this chunk changes was read for the window already.
@@ -106,7 +119,8 @@ pub(super) async fn catch_up(
     }
     // This chunk needs a read: it covers the window's later chunks too.
     let ahead: Vec<&PushMessage> = window.ahead().iter().collect();
-    let (later, later_snapshots) = linked_changes(app, conn, config, &ahead, now).await?;
+    let (later, later_snapshots) =
+        linked_changes(app, conn, config, (&ahead, only_converted), now).await?;
     merge(&mut wanted, later);
     for (id, link) in later_snapshots {
         snapshots.entry(id).or_insert(link);
@@ -125,13 +139,14 @@ pub(super) async fn catch_up(
     apply(app, conn, config, &wanted, &snapshots, records, now).await
 }
 
-/// The linked records `messages` change in two-way fields, with those changes, and their
-/// links as read now (before the Salesforce read; see [`apply`]).
+/// The linked records `messages` change in two-way fields, with those changes, and the
+/// Leads they convert (only those with `only_converted`), and their links as read now
+/// (before the Salesforce read; see [`apply`]).
 async fn linked_changes(
     app: &App,
     conn: &Connection,
     config: &SyncConfig,
-    messages: &[&PushMessage],
+    (messages, only_converted): (&[&PushMessage], bool),
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(Wanted, Snapshots), ServiceError> {
     let mut wanted: Wanted = BTreeMap::new();
@@ -149,11 +164,14 @@ async fn linked_changes(
             &event.app_id,
         )
         .await?;
+        let converts = lead_conversion(config, &links, event).is_some();
         for (object, link) in &links {
             let Some(obj) = config.object(object) else {
                 continue;
             };
-            if !obj.outbound.update || !obj.inbound.update {
+            let converted = converts && object == "Lead";
+            let updated = obj.outbound.update && !only_converted;
+            if !(converted || updated) || !obj.inbound.update {
                 continue;
             }
             let changes: BTreeMap<String, FieldChange> = obj
@@ -165,7 +183,7 @@ async fn linked_changes(
                     (m.salesforce_field.clone(), change)
                 })
                 .collect();
-            if changes.is_empty() {
+            if changes.is_empty() && !converted {
                 continue;
             }
             read_links
