@@ -115,3 +115,46 @@ fn a_pending_change_the_push_will_write_or_one_made_before_the_value_arrived_tel
         d.action
     );
 }
+
+#[test]
+fn a_pending_owner_change_the_push_will_refuse_gets_salesforces_owner_back() {
+    // most_recent: the app changes the owner in the second a poll delivered Salesforce's
+    // reassignment (a tie, Salesforce's): the app is told Salesforce's owner (sim `+owners`).
+    let mut cfg = SyncConfig::standard();
+    cfg.conflict_policy = ConflictPolicy::MostRecent;
+    cfg.owners
+        .app_users
+        .insert("rep@example.com".into(), "user-7".into());
+    cfg.owners.keep_owner_field = Some("has_future_events".into());
+    let record = common::lead_record();
+    let mut link = linked(&cfg, 5, 5);
+    let change = FieldChange {
+        at: at(5),
+        synced_at: at(5),
+    };
+    link.times.salesforce.insert("Owner.Email".into(), change);
+    let mut pending = pending_title(6);
+    pending.insert(
+        "Owner.Email".into(),
+        FieldChange {
+            at: at(5),
+            synced_at: at(50),
+        },
+    );
+    let d =
+        decide_inbound_catching_up(&cfg, "Lead", &record, Some(&link), &pending, at(50)).unwrap();
+    let InboundAction::Update { fields } = &d.action else {
+        panic!("expected an update, got {:?}", d.action);
+    };
+    assert_eq!(fields.get("owner_id"), Some(&json!("user-7")));
+    assert!(
+        !fields.contains_key("title"),
+        "the Title's change is newer: {fields:?}"
+    );
+    assert_eq!(d.link_times.fed.get("Owner.Email"), Some(&at(50)));
+    // A record that keeps its owner is never told Salesforce's.
+    link.times.owner_locked = Some(true);
+    let d =
+        decide_inbound_catching_up(&cfg, "Lead", &record, Some(&link), &pending, at(50)).unwrap();
+    assert_eq!(d.action, InboundAction::NoChange, "{:?}", d.action);
+}

@@ -741,3 +741,66 @@ fn a_pushs_link_write_replaces_a_racing_polls_feed_of_the_field_it_overwrote() {
     let report = crmsync_sim::run_seed(&config);
     assert!(report.passed(), "seed 2812: {}", report.failure_text());
 }
+
+/// A one-record `today+owners` scenario (standard rules: `most_recent`). Seed 0 draws a0's
+/// owner `u-ava` (APP_USERS index 1), not kept; the steps reassign it to the others.
+fn owners(steps: Vec<Step>) -> crmsync_sim::RunReport {
+    let config = SimConfig {
+        records: 1,
+        profile: Profile::parse("today+owners").expect("profile"),
+        faults: FaultSet::none(),
+        emails: Some(true),
+        ..SimConfig::new(0)
+    };
+    let report = run_script(&config, steps);
+    assert!(
+        report.trace.iter().any(|l| l.ends_with("owners: a0=u-ava")),
+        "seed 0 no longer draws a0=u-ava, not kept: pick another seed\n{}",
+        report.trace.join("\n")
+    );
+    report
+}
+
+/// Found with `+owners` (people seeds 42, 168, 250; deals 59, 200, 950, 959 of
+/// `…+owners+toggles+activities`): a Salesforce user reassigns a Lead, the app gives the
+/// contact another owner 5 s later, and a poll delivers the reassignment before the push
+/// runs; the app applies it over its own change. The push then writes the app's (newer)
+/// owner, and the app was left holding the Salesforce user's. Fixed: the owner is told
+/// back as a mapped field is (`LinkUpdate::restate`/`restatable` carry `Owner.Email`).
+#[test]
+fn a_push_writes_the_apps_owner_over_a_reassignment_the_feed_delivered_meanwhile() {
+    let report = owners(vec![
+        Step::AppCreate { app: 0 },
+        drain(),
+        Step::Poll { fault: None },
+        Step::Advance { secs: 5 },
+        Step::SfReassign { app: 0, user: 2 },
+        Step::Advance { secs: 5 },
+        Step::AppOwner { app: 0, user: 0 },
+        Step::Advance { secs: 5 },
+        Step::Poll { fault: None },
+        drain(),
+    ]);
+    assert!(report.passed(), "{}", report.failure_text());
+}
+
+/// Found with `+owners` (the same seeds): a poll delivers a Salesforce user's
+/// reassignment and the app changes the owner in that same second. Under `most_recent` the
+/// tie goes to Salesforce, so the push refuses the app's owner (`NO_CHANGE`), and the app
+/// kept its own. Fixed: the push's catch-up reads the owner of a record whose owner its
+/// events change and restates Salesforce's owner for a change it will refuse
+/// (`crmsync_core::catch_up`, `push::catch_up`).
+#[test]
+fn a_refused_owner_change_leaves_the_app_with_its_own_owner() {
+    let report = owners(vec![
+        Step::AppCreate { app: 0 },
+        drain(),
+        Step::Poll { fault: None },
+        Step::Advance { secs: 5 },
+        Step::SfReassign { app: 0, user: 2 },
+        Step::Poll { fault: None },
+        Step::AppOwner { app: 0, user: 0 },
+        drain(),
+    ]);
+    assert!(report.passed(), "{}", report.failure_text());
+}
