@@ -16,10 +16,12 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::config::{FieldMapping, ObjectConfig, OwnerMapping, SyncConfig};
+use crate::config::{FieldMapping, ObjectConfig, OwnerMapping, SyncConfig, SyncRule};
 use crate::conflict::app_change_applies;
+use crate::event::AppEvent;
+use crate::hash::{field_hash, owner_hash};
 use crate::inbound::{InboundAction, InboundDecision, InboundError, decide_inbound_linked};
-use crate::mapping::app_value_of_owned;
+use crate::mapping::{app_value_of_owned, sf_value_of};
 use crate::record::SalesforceRecord;
 use crate::types::{FieldChange, FieldNote, Link, OWNER_HASH_KEY, is_blank};
 
@@ -94,6 +96,48 @@ pub fn decide_inbound_catching_up<R: SalesforceRecord + ?Sized>(
         action => *action = InboundAction::Update { fields: restated },
     }
     Ok(decision)
+}
+
+/// The changes `event` (made at `change.at`) makes to its linked record `link` of `obj`
+/// that a push writes, by Salesforce field: each two-way mapped field it carries and,
+/// owners two-way, the owner of its own record ([`OWNER_HASH_KEY`]), unless the value is
+/// the one the link last synced (an echo the push leaves out, so no change to count: a sale
+/// carrying the contact's unchanged owner must not refuse a Salesforce user's
+/// reassignment, sim `+owners` deals seed 3057).
+pub fn pending_changes(
+    config: &SyncConfig,
+    obj: &ObjectConfig,
+    event: &AppEvent,
+    link: &Link,
+    change: FieldChange,
+) -> BTreeMap<String, FieldChange> {
+    let echoes = |key: &str, hash: String| link.hashes.get(key) == Some(&hash);
+    let mut out = BTreeMap::new();
+    for m in obj.fields.iter().filter(|m| m.rule == SyncRule::TwoWay) {
+        let Some(value) = event.fields.get(&m.app_field) else {
+            continue;
+        };
+        let Ok(sf) = sf_value_of(config, m, value) else {
+            continue;
+        };
+        if !echoes(&m.salesforce_field, field_hash(m.kind, &sf)) {
+            out.insert(m.salesforce_field.clone(), change);
+        }
+    }
+    let owners = &config.owners;
+    let email = match event.fields.get(&owners.app_field) {
+        Some(Value::String(app_user)) => owners.email_for_app_user(app_user),
+        _ => None,
+    };
+    if owners.enabled
+        && owners.rule == SyncRule::TwoWay
+        && obj.app_object == event.app_object
+        && let Some(email) = email
+        && !echoes(OWNER_HASH_KEY, owner_hash(email))
+    {
+        out.insert(OWNER_HASH_KEY.to_string(), change);
+    }
+    out
 }
 
 /// A pending change's field as the app knows it: a mapped field, or the owner

@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeZone, Utc};
-use crmsync_core::catch_up::{RESTATED_NOTE, decide_inbound_catching_up};
+use crmsync_core::catch_up::{RESTATED_NOTE, decide_inbound_catching_up, pending_changes};
 use crmsync_core::config::{ConflictPolicy, SyncConfig};
 use crmsync_core::inbound::{InboundAction, decide_inbound};
 use crmsync_core::types::{FieldChange, Link};
@@ -157,4 +157,43 @@ fn a_pending_owner_change_the_push_will_refuse_gets_salesforces_owner_back() {
     let d =
         decide_inbound_catching_up(&cfg, "Lead", &record, Some(&link), &pending, at(50)).unwrap();
     assert_eq!(d.action, InboundAction::NoChange, "{:?}", d.action);
+}
+
+#[test]
+fn a_pending_change_is_one_the_push_writes_not_an_echo_of_the_last_sync() {
+    // A sale carries the contact's owner and names unchanged: only what differs from the
+    // link's last sync is pending (sim `+owners` deals seed 3057: the unchanged owner
+    // refused a Salesforce user's reassignment of a contact that keeps its owner).
+    let mut cfg = SyncConfig::standard();
+    cfg.owners
+        .app_users
+        .insert("rep@example.com".into(), "user-7".into());
+    cfg.owners
+        .app_users
+        .insert("ava@example.com".into(), "user-8".into());
+    let link = linked(&cfg, 5, 5);
+    let obj = cfg.object("Lead").unwrap();
+    let event = |fields: serde_json::Value| crmsync_core::event::AppEvent {
+        event_id: "e1".into(),
+        kind: crmsync_core::types::EventKind::Sale,
+        app_object: crmsync_core::types::AppObject::Contact,
+        app_id: "c-1".into(),
+        occurred_at: "2026-11-21T08:00:06Z".into(),
+        fields: serde_json::from_value(fields).unwrap(),
+        sale_items: vec![],
+        associated_contacts: vec![],
+    };
+    let change = FieldChange {
+        at: at(6),
+        synced_at: at(50),
+    };
+    let same = event(json!({"owner_id": "user-7", "title": "CTO"}));
+    let pending = pending_changes(&cfg, obj, &same, &link, change);
+    assert!(pending.is_empty(), "{pending:?}");
+    let changed = event(json!({"owner_id": "user-8", "title": "CEO"}));
+    let pending = pending_changes(&cfg, obj, &changed, &link, change);
+    assert_eq!(
+        pending.keys().map(String::as_str).collect::<Vec<_>>(),
+        vec!["Owner.Email", "Title"]
+    );
 }

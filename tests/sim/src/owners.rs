@@ -156,9 +156,18 @@ pub fn check(world: &World, reports: &BTreeMap<String, Option<ReportEntry>>) -> 
             // does not hold (not, say, crmsync's own create under Lead updates off), and
             // only with person pulls on: with them off no Salesforce update reaches the app,
             // and the skipped update tells of no refusal (`+rules+owners`, people seed 40).
+            // Reassignments that end on the owner P had before them change nothing to refuse
+            // (people seeds 1157, 4684: a "reassignment" to P's owner, or away and back, while
+            // the app's own owner change never reached the Lead, Lead updates off).
+            let reassignments: Vec<_> = model
+                .sf_edits
+                .iter()
+                .filter(|e| e.sf_id == id && e.sf_field == "OwnerId")
+                .collect();
             let reassigned = model.rules.pull_person_updates
-                && model.sf_edits.iter().any(|e| {
-                    e.sf_id == id && e.sf_field == "OwnerId" && e.value == sf_owner.as_str()
+                && reassignments.iter().any(|e| e.value == sf_owner.as_str())
+                && reassignments.first().is_some_and(|e| {
+                    e.before.as_ref().and_then(Value::as_str) != Some(sf_owner.as_str())
                 });
             if final_user != view && reassigned {
                 let email = APP_USERS

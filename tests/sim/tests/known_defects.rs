@@ -804,3 +804,29 @@ fn a_refused_owner_change_leaves_the_app_with_its_own_owner() {
     ]);
     assert!(report.passed(), "{}", report.failure_text());
 }
+
+/// The long run's seeds that found the two owner defects above (each failed before the
+/// fix with invariant 2: the app's view of the owner differs from Salesforce's).
+#[test]
+fn owner_seeds_of_the_long_run_hold() {
+    let people = "today+deletes_and_sweeps+records_without_email+phone_variants+bursts+owners+toggles+activities";
+    let deals = "full+owners+toggles+activities";
+    for (profile, seeds) in [(people, [42, 168, 250]), (deals, [200, 950, 959])] {
+        for seed in seeds {
+            let config = SimConfig {
+                steps: 40,
+                records: 4,
+                profile: Profile::parse(profile).expect("profile"),
+                faults: FaultSet::all(),
+                emails: None,
+                ..SimConfig::new(seed)
+            };
+            let report = crmsync_sim::run_seed(&config);
+            assert!(
+                report.passed(),
+                "seed {seed} ({profile}): {}",
+                report.failure_text()
+            );
+        }
+    }
+}

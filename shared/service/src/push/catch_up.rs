@@ -35,9 +35,10 @@ mod read;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crmsync_core::config::{ConflictPolicy, SyncConfig, SyncRule};
+use crmsync_core::catch_up::pending_changes;
+use crmsync_core::config::{ConflictPolicy, SyncConfig};
 use crmsync_core::transform::parse_datetime;
-use crmsync_core::types::{FieldChange, OWNER_HASH_KEY};
+use crmsync_core::types::FieldChange;
 use crmsync_salesforce::SfClient;
 use crmsync_store::Connection;
 
@@ -157,15 +158,7 @@ async fn linked_changes(
                 continue;
             }
             let change = FieldChange { at, synced_at: now };
-            let mut changes: BTreeMap<String, FieldChange> = obj
-                .fields
-                .iter()
-                .filter(|m| m.rule == SyncRule::TwoWay && event.fields.contains_key(&m.app_field))
-                .map(|m| (m.salesforce_field.clone(), change))
-                .collect();
-            if changes_owner(config, obj, event) {
-                changes.insert(OWNER_HASH_KEY.to_string(), change);
-            }
+            let changes = pending_changes(config, obj, event, link, change);
             if changes.is_empty() {
                 continue;
             }
@@ -181,20 +174,6 @@ async fn linked_changes(
         }
     }
     Ok((wanted, read_links))
-}
-
-/// Whether `event` changes the owner of its own record's `obj` both ways: the owner is
-/// caught up as a two-way mapped field is (people seeds 42, 168, 250 of `+owners`).
-fn changes_owner(
-    config: &SyncConfig,
-    obj: &crmsync_core::config::ObjectConfig,
-    event: &crmsync_core::event::AppEvent,
-) -> bool {
-    let owners = &config.owners;
-    owners.enabled
-        && owners.rule == SyncRule::TwoWay
-        && obj.app_object == event.app_object
-        && event.fields.contains_key(&owners.app_field)
 }
 
 /// Keeps the newest pending change per field.
