@@ -830,3 +830,46 @@ fn owner_seeds_of_the_long_run_hold() {
         }
     }
 }
+
+/// Found with `+owners` once the push's catch-up read owners (deals seed 3057 of
+/// `full+owners`): a Salesforce user reassigns the Lead of a contact that keeps its owner;
+/// the app then sends an event carrying the contact's unchanged owner (as every demo set
+/// and sale does). The catch-up counted that echo as an app change, refused the
+/// reassignment under `conflict_policy` (newer app change), and the push wrote nothing (the
+/// owner echoed the last sync); the later poll's `keep_owner_field` refusal of the same owner
+/// counted as told, so the app never heard why Salesforce's owner differs. Fixed: only
+/// values the push writes are pending (`crmsync_core::catch_up::pending_changes`).
+#[test]
+fn an_unchanged_owner_on_an_event_refuses_a_reassignment_the_app_keeps_its_owner_against() {
+    let config = SimConfig {
+        records: 1,
+        profile: Profile::parse("today+owners").expect("profile"),
+        faults: FaultSet::none(),
+        emails: Some(true),
+        ..SimConfig::new(2)
+    };
+    let report = run_script(
+        &config,
+        vec![
+            Step::AppCreate { app: 0 },
+            drain(),
+            Step::Poll { fault: None },
+            Step::Advance { secs: 5 },
+            Step::SfReassign { app: 0, user: 0 },
+            Step::Advance { secs: 5 },
+            Step::AppOwner { app: 0, user: 2 },
+            drain(),
+            Step::Advance { secs: 61 },
+            Step::Poll { fault: None },
+        ],
+    );
+    assert!(
+        report
+            .trace
+            .iter()
+            .any(|l| l.ends_with("owners: a0=u-omar (kept)")),
+        "seed 2 no longer draws a0=u-omar, kept: pick another seed\n{}",
+        report.trace.join("\n")
+    );
+    assert!(report.passed(), "{}", report.failure_text());
+}
