@@ -19,9 +19,9 @@ use serde_json::Value;
 use crate::config::{FieldMapping, ObjectConfig, OwnerMapping, SyncConfig, SyncRule};
 use crate::conflict::app_change_applies;
 use crate::event::AppEvent;
-use crate::hash::{field_hash, owner_hash};
+use crate::hash::owner_hash;
 use crate::inbound::{InboundAction, InboundDecision, InboundError, decide_inbound_linked};
-use crate::mapping::{app_value_of_owned, sf_value_of};
+use crate::mapping::app_value_of_owned;
 use crate::record::SalesforceRecord;
 use crate::types::{FieldChange, FieldNote, Link, OWNER_HASH_KEY, is_blank};
 
@@ -98,12 +98,14 @@ pub fn decide_inbound_catching_up<R: SalesforceRecord + ?Sized>(
     Ok(decision)
 }
 
-/// The changes `event` (made at `change.at`) makes to its linked record `link` of `obj`
-/// that a push writes, by Salesforce field: each two-way mapped field it carries and,
-/// owners two-way, the owner of its own record ([`OWNER_HASH_KEY`]), unless the value is
-/// the one the link last synced (an echo the push leaves out, so no change to count: a sale
-/// carrying the contact's unchanged owner must not refuse a Salesforce user's
-/// reassignment, sim `+owners` deals seed 3057).
+/// The changes `event` (made at `change.at`) makes to its linked record `link` of `obj`,
+/// by Salesforce field: each two-way mapped field it carries and, owners two-way, the
+/// owner of its own record ([`OWNER_HASH_KEY`]) unless it is the owner the link last
+/// synced. Such an echo the push leaves out, so it is no change: a sale carrying the
+/// contact's unchanged owner must not refuse a Salesforce user's reassignment (sim
+/// `+owners` deals seed 3057). A mapped field counts even when it echoes: the read it
+/// causes is what catches up a Lead the batch converts (without it deals seeds 108, 196 of
+/// `full+owners` lost a Salesforce user's unpolled Title edit of the converted Lead).
 pub fn pending_changes(
     config: &SyncConfig,
     obj: &ObjectConfig,
@@ -111,19 +113,12 @@ pub fn pending_changes(
     link: &Link,
     change: FieldChange,
 ) -> BTreeMap<String, FieldChange> {
-    let echoes = |key: &str, hash: String| link.hashes.get(key) == Some(&hash);
-    let mut out = BTreeMap::new();
-    for m in obj.fields.iter().filter(|m| m.rule == SyncRule::TwoWay) {
-        let Some(value) = event.fields.get(&m.app_field) else {
-            continue;
-        };
-        let Ok(sf) = sf_value_of(config, m, value) else {
-            continue;
-        };
-        if !echoes(&m.salesforce_field, field_hash(m.kind, &sf)) {
-            out.insert(m.salesforce_field.clone(), change);
-        }
-    }
+    let mut out: BTreeMap<String, FieldChange> = obj
+        .fields
+        .iter()
+        .filter(|m| m.rule == SyncRule::TwoWay && event.fields.contains_key(&m.app_field))
+        .map(|m| (m.salesforce_field.clone(), change))
+        .collect();
     let owners = &config.owners;
     let email = match event.fields.get(&owners.app_field) {
         Some(Value::String(app_user)) => owners.email_for_app_user(app_user),
@@ -133,7 +128,7 @@ pub fn pending_changes(
         && owners.rule == SyncRule::TwoWay
         && obj.app_object == event.app_object
         && let Some(email) = email
-        && !echoes(OWNER_HASH_KEY, owner_hash(email))
+        && link.hashes.get(OWNER_HASH_KEY) != Some(&owner_hash(email))
     {
         out.insert(OWNER_HASH_KEY.to_string(), change);
     }
