@@ -7,19 +7,23 @@
 //! the app holding its own value while Salesforce keeps its one. Unless the change feed
 //! delivered Salesforce's value after the app made its change (the app then holds it
 //! already), the decision restates Salesforce's value to the app, so both sides converge
-//! (sim `+rules+contested`, e.g. a `most_recent` tie).
+//! (sim `+rules+contested`, e.g. a `most_recent` tie). The owner ([`OWNER_HASH_KEY`]) is
+//! judged and told back the same way, except to a record that keeps its owner
+//! (`owners.keep_owner_field`).
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::config::SyncConfig;
+use crate::config::{FieldMapping, ObjectConfig, OwnerMapping, SyncConfig, SyncRule};
 use crate::conflict::app_change_applies;
+use crate::event::AppEvent;
+use crate::hash::owner_hash;
 use crate::inbound::{InboundAction, InboundDecision, InboundError, decide_inbound_linked};
 use crate::mapping::app_value_of_owned;
 use crate::record::SalesforceRecord;
-use crate::types::{FieldChange, FieldNote, Link, is_blank};
+use crate::types::{FieldChange, FieldNote, Link, OWNER_HASH_KEY, is_blank};
 
 /// The note on a Salesforce value told back to the app because its own change lost.
 pub const RESTATED_NOTE: &str =
@@ -55,15 +59,11 @@ pub fn decide_inbound_catching_up<R: SalesforceRecord + ?Sized>(
     };
     let mut restated = crate::types::FieldMap::new();
     for (key, change) in pending {
-        let Some(m) = obj
-            .fields
-            .iter()
-            .find(|m| m.rule.inbound() && &m.salesforce_field == key)
-        else {
+        let Some(told) = Told::of(config, obj, key, link) else {
             continue;
         };
         let applied = match &decision.action {
-            InboundAction::Update { fields } => fields.contains_key(&m.app_field),
+            InboundAction::Update { fields } => fields.contains_key(told.app_field()),
             InboundAction::NoChange => false,
             InboundAction::Create { .. } | InboundAction::Skipped { .. } => return Ok(decision),
         };
@@ -81,18 +81,10 @@ pub fn decide_inbound_catching_up<R: SalesforceRecord + ?Sized>(
         if !refused || app_has_it {
             continue;
         }
-        let Some(sf_value) = record.field(key) else {
+        let Some(value) = told.value(config, record) else {
             continue;
         };
-        let value = if is_blank(&sf_value) {
-            Value::Null
-        } else {
-            match app_value_of_owned(config, m, sf_value) {
-                Ok(v) => v,
-                Err(_) => continue,
-            }
-        };
-        restated.insert(m.app_field.clone(), value);
+        restated.insert(told.app_field().to_string(), value);
         decision.link_times.fed.insert(key.clone(), now);
         decision.notes.push(FieldNote::new(key, RESTATED_NOTE));
     }
@@ -104,4 +96,94 @@ pub fn decide_inbound_catching_up<R: SalesforceRecord + ?Sized>(
         action => *action = InboundAction::Update { fields: restated },
     }
     Ok(decision)
+}
+
+/// The changes `event` (made at `change.at`) makes to its linked record `link` of `obj`,
+/// by Salesforce field: each two-way mapped field it carries and, owners two-way, the
+/// owner of its own record ([`OWNER_HASH_KEY`]) unless it is the owner the link last
+/// synced. Such an echo the push leaves out, so it is no change: a sale carrying the
+/// contact's unchanged owner must not refuse a Salesforce user's reassignment (sim
+/// `+owners` deals seed 3057). A mapped field counts even when it echoes: the read it
+/// causes is what catches up a Lead the batch converts (without it deals seeds 108, 196 of
+/// `full+owners` lost a Salesforce user's unpolled Title edit of the converted Lead).
+pub fn pending_changes(
+    config: &SyncConfig,
+    obj: &ObjectConfig,
+    event: &AppEvent,
+    link: &Link,
+    change: FieldChange,
+) -> BTreeMap<String, FieldChange> {
+    let mut out: BTreeMap<String, FieldChange> = obj
+        .fields
+        .iter()
+        .filter(|m| m.rule == SyncRule::TwoWay && event.fields.contains_key(&m.app_field))
+        .map(|m| (m.salesforce_field.clone(), change))
+        .collect();
+    let owners = &config.owners;
+    let email = match event.fields.get(&owners.app_field) {
+        Some(Value::String(app_user)) => owners.email_for_app_user(app_user),
+        _ => None,
+    };
+    if owners.enabled
+        && owners.rule == SyncRule::TwoWay
+        && obj.app_object == event.app_object
+        && let Some(email) = email
+        && link.hashes.get(OWNER_HASH_KEY) != Some(&owner_hash(email))
+    {
+        out.insert(OWNER_HASH_KEY.to_string(), change);
+    }
+    out
+}
+
+/// A pending change's field as the app knows it: a mapped field, or the owner
+/// ([`OWNER_HASH_KEY`], people seeds 42, 168, 250 of `+owners`).
+enum Told<'a> {
+    Mapped(&'a FieldMapping),
+    Owner(&'a OwnerMapping),
+}
+
+impl<'a> Told<'a> {
+    /// `key`'s field when Salesforce's value of it reaches the app: an inbound mapping, or
+    /// owners pulled onto a record that does not keep its owner (`keep_owner_field`).
+    fn of(config: &'a SyncConfig, obj: &'a ObjectConfig, key: &str, link: &Link) -> Option<Self> {
+        if key == OWNER_HASH_KEY {
+            let owners = &config.owners;
+            let keeps = owners.keep_owner_field.is_some() && link.times.owner_locked == Some(true);
+            return (owners.enabled && owners.rule.inbound() && !keeps)
+                .then_some(Told::Owner(owners));
+        }
+        obj.fields
+            .iter()
+            .find(|m| m.rule.inbound() && m.salesforce_field == key)
+            .map(Told::Mapped)
+    }
+
+    fn app_field(&self) -> &'a str {
+        match self {
+            Told::Mapped(m) => &m.app_field,
+            Told::Owner(o) => &o.app_field,
+        }
+    }
+
+    /// Salesforce's value as the app's (`None`: not convertible, or no app user).
+    fn value<R: SalesforceRecord + ?Sized>(
+        &self,
+        config: &SyncConfig,
+        record: &R,
+    ) -> Option<Value> {
+        match self {
+            Told::Mapped(m) => {
+                let sf_value = record.field(&m.salesforce_field)?;
+                if is_blank(&sf_value) {
+                    return Some(Value::Null);
+                }
+                app_value_of_owned(config, m, sf_value).ok()
+            }
+            Told::Owner(o) => {
+                let email = record.string(OWNER_HASH_KEY)?;
+                let user = o.app_user_for_email(&email).map(str::to_string);
+                user.or_else(|| o.default_owner.clone()).map(Value::String)
+            }
+        }
+    }
 }

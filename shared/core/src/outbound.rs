@@ -100,7 +100,8 @@ pub struct LinkUpdate {
     pub times: LinkTimes,
     /// App values to tell the app back once written (change feed): the write overwrites a
     /// Salesforce value the feed delivered at or after the app made its change, which the
-    /// app may have applied over its own ([`Builder::restates`]).
+    /// app may have applied over its own ([`Builder::restates`]). The owner too, as
+    /// `owners.app_field` (keyed [`OWNER_HASH_KEY`] in `restatable` and the link times).
     #[serde(default, skip_serializing_if = "FieldMap::is_empty")]
     pub restate: FieldMap,
     /// The written app values the app could be told back, by Salesforce field (fields of
@@ -325,6 +326,21 @@ impl<'a> Builder<'a> {
                     {
                         out.insert("OwnerId".into(), Value::String(user_id));
                         hashes.insert(OWNER_HASH_KEY.into(), h);
+                        // The owner is told back as a mapped field's value is (people
+                        // seeds 42, 168, 250 of `+owners`).
+                        if let Some(at) = app_at
+                            && self.owner_reaches_app(obj, fields, link)
+                        {
+                            let value = Value::String(app_user.clone());
+                            if link.is_some_and(|l| restated_on(l, OWNER_HASH_KEY, at)) {
+                                restate.insert(owners.app_field.clone(), value);
+                                times.fed.insert(OWNER_HASH_KEY.into(), self.ctx.now);
+                            } else {
+                                let app_field = owners.app_field.clone();
+                                let r = Restatable { app_field, value };
+                                restatable.insert(OWNER_HASH_KEY.into(), r);
+                            }
+                        }
                         self.stamp(&mut times, OWNER_HASH_KEY, app_at);
                     }
                 }
@@ -388,6 +404,29 @@ impl<'a> Builder<'a> {
     /// record that the app takes inbound updates of.
     fn reaches_app(&self, obj: &ObjectConfig, m: &crate::config::FieldMapping) -> bool {
         m.rule.inbound() && obj.inbound.update && obj.app_object == self.event.app_object
+    }
+
+    /// Whether Salesforce's owner of this object reaches the event's app record: owners
+    /// pulled, the object's inbound updates on, and the record not keeping its owner
+    /// (`owners.keep_owner_field`: as the event says, else as its last event left it).
+    fn owner_reaches_app(
+        &self,
+        obj: &ObjectConfig,
+        fields: &FieldMap,
+        link: Option<&Link>,
+    ) -> bool {
+        let owners = &self.cfg().owners;
+        let keeps = owners
+            .keep_owner_field
+            .as_ref()
+            .is_some_and(|f| match fields.get(f) {
+                Some(Value::Bool(keep)) => *keep,
+                _ => link.is_some_and(|l| l.times.owner_locked == Some(true)),
+            });
+        owners.rule.inbound()
+            && obj.inbound.update
+            && obj.app_object == self.event.app_object
+            && !keeps
     }
 
     /// Whether the event's change to `key` may be written over what the link knows: not

@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeZone, Utc};
-use crmsync_core::catch_up::{RESTATED_NOTE, decide_inbound_catching_up};
+use crmsync_core::catch_up::{RESTATED_NOTE, decide_inbound_catching_up, pending_changes};
 use crmsync_core::config::{ConflictPolicy, SyncConfig};
 use crmsync_core::inbound::{InboundAction, decide_inbound};
 use crmsync_core::types::{FieldChange, Link};
@@ -113,5 +113,92 @@ fn a_pending_change_the_push_will_write_or_one_made_before_the_value_arrived_tel
         matches!(d.action, InboundAction::Update { .. }),
         "{:?}",
         d.action
+    );
+}
+
+#[test]
+fn a_pending_owner_change_the_push_will_refuse_gets_salesforces_owner_back() {
+    // most_recent: the app changes the owner in the second a poll delivered Salesforce's
+    // reassignment (a tie, Salesforce's): the app is told Salesforce's owner (sim `+owners`).
+    let mut cfg = SyncConfig::standard();
+    cfg.conflict_policy = ConflictPolicy::MostRecent;
+    cfg.owners
+        .app_users
+        .insert("rep@example.com".into(), "user-7".into());
+    cfg.owners.keep_owner_field = Some("has_future_events".into());
+    let record = common::lead_record();
+    let mut link = linked(&cfg, 5, 5);
+    let change = FieldChange {
+        at: at(5),
+        synced_at: at(5),
+    };
+    link.times.salesforce.insert("Owner.Email".into(), change);
+    let mut pending = pending_title(6);
+    pending.insert(
+        "Owner.Email".into(),
+        FieldChange {
+            at: at(5),
+            synced_at: at(50),
+        },
+    );
+    let d =
+        decide_inbound_catching_up(&cfg, "Lead", &record, Some(&link), &pending, at(50)).unwrap();
+    let InboundAction::Update { fields } = &d.action else {
+        panic!("expected an update, got {:?}", d.action);
+    };
+    assert_eq!(fields.get("owner_id"), Some(&json!("user-7")));
+    assert!(
+        !fields.contains_key("title"),
+        "the Title's change is newer: {fields:?}"
+    );
+    assert_eq!(d.link_times.fed.get("Owner.Email"), Some(&at(50)));
+    // A record that keeps its owner is never told Salesforce's.
+    link.times.owner_locked = Some(true);
+    let d =
+        decide_inbound_catching_up(&cfg, "Lead", &record, Some(&link), &pending, at(50)).unwrap();
+    assert_eq!(d.action, InboundAction::NoChange, "{:?}", d.action);
+}
+
+#[test]
+fn a_pending_owner_change_is_one_the_push_writes_not_an_echo_of_the_last_sync() {
+    // A sale carries the contact's owner unchanged: not pending (sim `+owners` deals seed
+    // 3057: the unchanged owner refused a Salesforce user's reassignment of a contact that
+    // keeps its owner).
+    let mut cfg = SyncConfig::standard();
+    cfg.owners
+        .app_users
+        .insert("rep@example.com".into(), "user-7".into());
+    cfg.owners
+        .app_users
+        .insert("ava@example.com".into(), "user-8".into());
+    let link = linked(&cfg, 5, 5);
+    let obj = cfg.object("Lead").unwrap();
+    let event = |fields: serde_json::Value| crmsync_core::event::AppEvent {
+        event_id: "e1".into(),
+        kind: crmsync_core::types::EventKind::Sale,
+        app_object: crmsync_core::types::AppObject::Contact,
+        app_id: "c-1".into(),
+        occurred_at: "2026-11-21T08:00:06Z".into(),
+        fields: serde_json::from_value(fields).unwrap(),
+        sale_items: vec![],
+        associated_contacts: vec![],
+    };
+    let change = FieldChange {
+        at: at(6),
+        synced_at: at(50),
+    };
+    // The owner only: a mapped field counts even when it echoes (its read catches up a Lead
+    // the batch converts).
+    let same = event(json!({"owner_id": "user-7", "title": "CTO"}));
+    let pending = pending_changes(&cfg, obj, &same, &link, change);
+    assert_eq!(
+        pending.keys().map(String::as_str).collect::<Vec<_>>(),
+        vec!["Title"]
+    );
+    let changed = event(json!({"owner_id": "user-8", "title": "CEO"}));
+    let pending = pending_changes(&cfg, obj, &changed, &link, change);
+    assert_eq!(
+        pending.keys().map(String::as_str).collect::<Vec<_>>(),
+        vec!["Owner.Email", "Title"]
     );
 }

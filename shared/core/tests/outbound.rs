@@ -597,3 +597,42 @@ fn company_event_runs_account_cascade_and_deal_event_maps_stage() {
     assert_eq!(p.steps[0].fields["StageName"], json!("Closed Won"));
     assert_eq!(p.steps[0].fields["Amount"], json!(1200));
 }
+
+#[test]
+fn writing_the_apps_owner_over_an_owner_the_feed_delivered_after_it_tells_it_back() {
+    // most_recent: the app's owner (made at 07:57:32) is newer than Salesforce's
+    // reassignment (07:50), which a poll delivered at 07:58, after the app's change: the
+    // app may hold that owner, so the write restates the app's (sim `+owners`, seed 168).
+    let mut cfg = config();
+    cfg.owners.keep_owner_field = Some("has_future_events".into());
+    let t = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+    let mut link = Link {
+        salesforce_id: "00Q000000000001AAA".into(),
+        ..Default::default()
+    };
+    let change = crmsync_core::types::FieldChange {
+        at: t("2026-11-21T07:50:00Z"),
+        synced_at: t("2026-11-21T07:58:00Z"),
+    };
+    link.times.salesforce.insert("Owner.Email".into(), change);
+    let links = BTreeMap::from([("Lead".to_string(), link)]);
+    let owner = |keeps: bool| {
+        event(
+            EventKind::Update,
+            json!({"owner_id": "user-7", "has_future_events": keeps}),
+        )
+    };
+    let p = write_plan(plan(&cfg, &links, &owner(false)));
+    assert_eq!(p.steps[0].fields["OwnerId"], json!("005000000000001AAA"));
+    let update = p.steps[0].link.clone().unwrap();
+    assert_eq!(
+        update.restate,
+        FieldMap::from([("owner_id".into(), json!("user-7"))])
+    );
+    assert!(update.times.fed.contains_key("Owner.Email"));
+    // A contact that keeps its owner never hears Salesforce's: nothing to tell back.
+    let p = write_plan(plan(&cfg, &links, &owner(true)));
+    let update = p.steps[0].link.clone().unwrap();
+    assert!(update.restate.is_empty(), "{:?}", update.restate);
+    assert!(update.restatable.is_empty(), "{:?}", update.restatable);
+}

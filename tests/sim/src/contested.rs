@@ -11,7 +11,8 @@
 //!   the conflict policy:
 //!   - `most_recent`: the later of A* (`occurred_at`) and S* (`LastModifiedDate`); a tie
 //!     goes to Salesforce, as in both of the code's directions. Also allowed: S* when a
-//!     crmsync write of another field of P, sent before A*, landed at or after A*'s time
+//!     crmsync write of another field of P, sent before A*, landed at or after A*'s time,
+//!     or a Salesforce user edited another field of P (its owner) at or after it
 //!     (Salesforce's `LastModifiedDate` is per record, so the poll dates S* by that write).
 //!   - `crm_wins`: S* stands against an app change made before S* reached the app (its
 //!     first change-feed entry); A* made after it wins; at that very instant, either.
@@ -170,7 +171,14 @@ fn check_record(world: &World, reports: &Reports, index: usize) -> Option<Vec<Vi
                     vec![a_value(a)]
                 }
             }
-            (Some(a), Some(s)) => both_ways(rules.policy, a, s, &feed, &events, reports),
+            (Some(a), Some(s)) => {
+                let others: Vec<&SfEdit> = model
+                    .sf_edits
+                    .iter()
+                    .filter(|e| on_p(&e.sf_id) && e.sf_field != "Title")
+                    .collect();
+                both_ways(rules.policy, a, s, &feed, &events, &others, reports)
+            }
         }
     };
     if !allowed.contains(&sf_final) {
@@ -255,6 +263,7 @@ fn both_ways(
     s: &SfEdit,
     feed: &[&FeedTitle<'_>],
     events: &[&SentEvent],
+    others: &[&SfEdit],
     reports: &Reports,
 ) -> Vec<Value> {
     let (app, crm) = (a_value(a), s.value.clone());
@@ -265,11 +274,13 @@ fn both_ways(
             }
             // Another write of crmsync to the record, landing at or after A*'s time, dates
             // S* by the record's LastModifiedDate.
+            // So does a Salesforce user's edit of another field of P at or after A*'s time
+            // (an owner reassignment, `+owners`: people and deals seed 676).
             let dated_later = events.iter().any(|e| {
                 e.step < a.step
                     && matches!(reports.get(&e.event_id), Some(Some(r))
                         if r.status == ReportStatus::Success && r.updated_at >= a.at)
-            });
+            }) || others.iter().any(|e| e.at >= a.at);
             if dated_later {
                 vec![app, crm]
             } else {

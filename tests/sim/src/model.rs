@@ -100,6 +100,8 @@ pub struct SfEdit {
     pub sf_field: String,
     pub app_field: String,
     pub value: Value,
+    /// The field's value before the edit (`None`: not set).
+    pub before: Option<Value>,
     /// The app record whose push created the Salesforce record (`None`: a Salesforce user did).
     pub owner: Option<String>,
     /// Its `LastModifiedDate` (a late commit's is in the past).

@@ -6,8 +6,8 @@
 //! Checked per app contact on its final person record P (its Contact, else its Lead):
 //! - **Kept owner** (`keeps_owner`): no owner change from Salesforce reaches the app (no
 //!   upsert under the contact carries `owner_id`), and when P's final owner is a Salesforce
-//!   user's reassignment of P that the app does not hold, the change feed holds a `notice`
-//!   naming `keep_owner_field` and that owner.
+//!   user's reassignment of P that the app does not hold (person pulls on), the change feed
+//!   holds a `notice` naming `keep_owner_field` and that owner.
 //! - **Otherwise** (owners two-way, person pulls on): the app's view (its last owner, with
 //!   the feed's later `owner_id` entries of the contact applied on top) equals the app user
 //!   of P's final `OwnerId` (invariant 2; 4 when the app's view is an earlier value).
@@ -153,11 +153,22 @@ pub fn check(world: &World, reports: &BTreeMap<String, Option<ReportEntry>>) -> 
                 );
             }
             // A notice is owed when P's owner is a Salesforce user's reassignment the app
-            // does not hold (not, say, crmsync's own create under Lead updates off).
-            let reassigned = model
+            // does not hold (not, say, crmsync's own create under Lead updates off), and
+            // only with person pulls on: with them off no Salesforce update reaches the app,
+            // and the skipped update tells of no refusal (`+rules+owners`, people seed 40).
+            // Reassignments that end on the owner P had before them change nothing to refuse
+            // (people seeds 1157, 4684: a "reassignment" to P's owner, or away and back, while
+            // the app's own owner change never reached the Lead, Lead updates off).
+            let reassignments: Vec<_> = model
                 .sf_edits
                 .iter()
-                .any(|e| e.sf_id == id && e.sf_field == "OwnerId" && e.value == sf_owner.as_str());
+                .filter(|e| e.sf_id == id && e.sf_field == "OwnerId")
+                .collect();
+            let reassigned = model.rules.pull_person_updates
+                && reassignments.iter().any(|e| e.value == sf_owner.as_str())
+                && reassignments.first().is_some_and(|e| {
+                    e.before.as_ref().and_then(Value::as_str) != Some(sf_owner.as_str())
+                });
             if final_user != view && reassigned {
                 let email = APP_USERS
                     .iter()

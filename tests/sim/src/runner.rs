@@ -681,6 +681,13 @@ impl World {
         owner: Option<String>,
         late_by: Option<u32>,
     ) {
+        let before = self
+            .stack
+            .sf
+            .get_record(PROD_ORG, object, id)
+            .ok()
+            .flatten()
+            .and_then(|f| f.get(field).cloned());
         let mut fields = Map::new();
         fields.insert(field.into(), value.clone());
         let mut at = self.now() - Duration::seconds(i64::from(late_by.unwrap_or(0)));
@@ -716,6 +723,7 @@ impl World {
             sf_field: field.into(),
             app_field: app_field.into(),
             value,
+            before,
             owner,
             at,
         });

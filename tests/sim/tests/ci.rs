@@ -36,10 +36,11 @@ const PROVISIONED_FROM: u64 = 10_000;
 /// configuration (README "Long runs").
 const CONTESTED: &str = "+contested";
 const CONTESTED_SEEDS: u64 = 100;
-/// The people configuration again with the tenant's create/update toggles and activities
-/// (calls and emails as Tasks, re-sends, `WAITING_FOR_LINK`), on a seed range of its own.
-/// Deals with them, and `+owners`, still find open defects (`tests/sim/README.md`).
-const TOGGLES_ACTIVITIES: &str = "+toggles+activities";
+/// The people configuration again with owners on both sides (`keep_owner_field` too), the
+/// tenant's create/update toggles and activities (calls and emails as Tasks, re-sends,
+/// `WAITING_FOR_LINK`), on a seed range of its own. Deals with toggles or activities still
+/// find open defects (`tests/sim/README.md`).
+const TOGGLES_ACTIVITIES: &str = "+owners+toggles+activities";
 const TOGGLES_ACTIVITIES_SEEDS: u64 = 100;
 const TOGGLES_ACTIVITIES_FROM: u64 = 20_000;
 

@@ -47,7 +47,8 @@ mod read;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crmsync_core::config::{ConflictPolicy, SyncConfig, SyncRule};
+use crmsync_core::catch_up::pending_changes;
+use crmsync_core::config::{ConflictPolicy, SyncConfig};
 use crmsync_core::conversion::lead_conversion;
 use crmsync_core::transform::parse_datetime;
 use crmsync_core::types::FieldChange;
@@ -174,15 +175,8 @@ async fn linked_changes(
             if !(converted || updated) || !obj.inbound.update {
                 continue;
             }
-            let changes: BTreeMap<String, FieldChange> = obj
-                .fields
-                .iter()
-                .filter(|m| m.rule == SyncRule::TwoWay && event.fields.contains_key(&m.app_field))
-                .map(|m| {
-                    let change = FieldChange { at, synced_at: now };
-                    (m.salesforce_field.clone(), change)
-                })
-                .collect();
+            let change = FieldChange { at, synced_at: now };
+            let changes = pending_changes(config, obj, event, link, change);
             if changes.is_empty() && !converted {
                 continue;
             }
