@@ -19,6 +19,7 @@ e2e!(
     an_activity_before_its_person_waits_then_lands_once_it_is_linked,
     a_redelivered_or_resent_activity_leaves_one_task,
     a_redelivered_activity_after_its_leads_conversion_leaves_one_task,
+    a_resent_activity_relates_the_adopted_moved_task_to_the_persons_opportunity,
     an_activity_import_relates_tasks_by_links_and_refuses_the_unlinked,
 );
 
@@ -339,6 +340,49 @@ async fn a_redelivered_or_resent_activity_leaves_one_task(backend: Backend) {
 /// it to the person's new Opportunity too. The redelivery adopts the moved Task (matched
 /// on its person, date, subject and notes, not on `WhatId`).
 async fn a_redelivered_activity_after_its_leads_conversion_leaves_one_task(backend: Backend) {
+    adopted_after_conversion(backend).await;
+}
+
+/// The same, then the app re-sends the activity with new notes. The adopted Task was moved
+/// with no `WhatId` (the conversion made no Opportunity); its link must not claim the
+/// retry's `WhatId` was written, or the re-send leaves the Task unrelated to the person's
+/// Opportunity.
+async fn a_resent_activity_relates_the_adopted_moved_task_to_the_persons_opportunity(
+    backend: Backend,
+) {
+    let (s, task) = adopted_after_conversion(backend).await;
+    let moved = s.record(PROD_ORG, "Task", &task);
+    assert!(
+        moved.get("WhatId").is_none_or(Value::is_null),
+        "moved related to nothing: {moved:?}"
+    );
+    let resend = call(
+        &s,
+        "call-convert",
+        json!({"contact_id": "app-convert", "communication_type": "call",
+               "notes": "After the demo"}),
+    );
+    let resend_id = id_of(&resend);
+    s.send_events("prod", vec![resend]).await;
+    s.drain_push().await;
+    let report = s.report("prod", &resend_id).await.expect("reported");
+    assert_eq!(report.status, ReportStatus::Success, "{report:#?}");
+    let opportunity = linked(&s, "contact.Opportunity", "app-convert")
+        .await
+        .expect("the demo set's Opportunity");
+    let found = tasks(&s).await;
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["Description"], json!("After the demo"));
+    assert_eq!(
+        found[0]["WhatId"],
+        json!(opportunity),
+        "the re-send relates the Task to the person's Opportunity: {found:#?}"
+    );
+}
+
+/// A call whose Task creation lost its response, adopted by its redelivery after a demo
+/// set converted the person's Lead (the Task moved to the Contact). Returns the Task.
+async fn adopted_after_conversion(backend: Backend) -> (Stack, String) {
     let s = with_activities(Stack::start_per_event(backend).await).await;
     let lead = pushed_lead(&s, "app-convert", "Convertee").await;
     let event = call(
@@ -411,8 +455,9 @@ async fn a_redelivered_activity_after_its_leads_conversion_leaves_one_task(backe
     );
     assert_eq!(
         linked(&s, "activity.Task", "call-convert").await,
-        Some(task)
+        Some(task.clone())
     );
+    (s, task)
 }
 
 async fn an_activity_import_relates_tasks_by_links_and_refuses_the_unlinked(backend: Backend) {

@@ -41,6 +41,18 @@ pub fn identity_fields(object: &str) -> &'static [&'static str] {
     }
 }
 
+/// Fields of a create that Salesforce may have changed on the committed record before a
+/// redelivery adopts it, so the adopted record's link must not hold the retry's hash of
+/// them (the next write then sends them): a Lead's conversion relates its Tasks to the
+/// Opportunity it made, or to none, whatever `WhatId` the retry would write (see
+/// [`identity_fields`]).
+pub fn unverified_on_adoption(object: &str) -> &'static [&'static str] {
+    match object {
+        "Task" => &["WhatId"],
+        _ => &[],
+    }
+}
+
 /// The identity fields `fields` carries (non-null), in [`identity_fields`] order.
 pub fn keys_of<'a>(object: &str, fields: &'a FieldMap) -> Vec<(&'static str, &'a Value)> {
     identity_fields(object)

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use crmsync_core::conversion::{Converted, links_after};
 use crmsync_core::types::Link as CoreLink;
 use crmsync_salesforce::SfClient;
-use crmsync_store::{ChangeKind, Connection, Link, NewChange};
+use crmsync_store::{ChangeKind, Connection, Link, LinkCreate, NewChange};
 use serde_json::{Map, Value, json};
 
 use crate::app::App;
@@ -137,7 +137,7 @@ pub async fn move_links(
             contact = Some((link, core));
             continue;
         }
-        crate::links::link_record(app, &link).await?;
+        let core = link_moved(app, &link, core).await?;
         moved.insert(object.to_string(), core);
     }
     let payload = json!({
@@ -167,7 +167,7 @@ pub async fn move_links(
         )
         .await?;
     if let Some((link, core)) = contact {
-        crate::links::link_record(app, &link).await?;
+        let core = link_moved(app, &link, core).await?;
         moved.insert("Contact".to_string(), core);
     }
     app.stores
@@ -181,6 +181,28 @@ pub async fn move_links(
         .await?;
     moved.remove("Lead");
     Ok(moved)
+}
+
+/// Links the person to a record its Lead became, unless it is linked to that very record
+/// already: that link stands, and is returned. It was made by a move that ran first (a
+/// second push worker's, or the poll's noticing the conversion while a push moved it),
+/// and pushes since may have written newer values over the Lead's. Rewritten with the
+/// Lead link's hashes, it made the next poll take crmsync's own write for a Salesforce
+/// user's edit, fed it to the app and let it win over the app's next change (sim deals
+/// seed 1999).
+async fn link_moved(app: &App, link: &Link, core: CoreLink) -> Result<CoreLink, ServiceError> {
+    match app.stores.links.create_if_absent(link).await? {
+        LinkCreate::Created(_) => Ok(core),
+        LinkCreate::Existing(existing)
+            if crmsync_core::sfid::same_id(&existing.sf_id, &link.sf_id) =>
+        {
+            Ok(crate::links::core_link(&existing))
+        }
+        LinkCreate::Existing(_) => {
+            crate::links::link_record(app, link).await?;
+            Ok(core)
+        }
+    }
 }
 
 /// A polled Lead that is converted: its person's links move (no app record is made and

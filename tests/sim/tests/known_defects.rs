@@ -1056,3 +1056,61 @@ fn an_unchanged_owner_on_an_event_refuses_a_reassignment_the_app_keeps_its_owner
     );
     assert!(report.passed(), "{}", report.failure_text());
 }
+
+/// Found with `full+toggles+activities` (deals seed 1999, fault `push_visibility_race`):
+/// two push workers converted one person's Lead (the second read the conversion back).
+/// The first moved the links to the Contact and wrote the app's later FirstName on it;
+/// the second's move then wrote the Contact link again with the Lead link's hashes, read
+/// before that write. The next poll took crmsync's own FirstName for a Salesforce user's
+/// edit made at the write's time and fed it to the app, and the app's next change, made
+/// at that instant, lost to it (`most_recent` ties go to Salesforce): `NO_CHANGE`,
+/// invariant 4. A poll noticing the conversion while a push moves the links does the
+/// same on AWS. A move now keeps a link already on the record the Lead became
+/// (`conversion::move_links`).
+#[test]
+fn a_second_move_of_a_converted_leads_links_restores_the_leads_hashes() {
+    let config = SimConfig {
+        records: 2,
+        profile: Profile::parse("full+activities").expect("profile"),
+        faults: FaultSet::none(),
+        emails: Some(true),
+        ..SimConfig::new(0)
+    };
+    for at_call in 0..40 {
+        let steps = vec![
+            Step::AppCreate { app: 1 },
+            drain(),
+            Step::AppActivity {
+                app: 1,
+                resend: false,
+                email: false,
+            },
+            Step::AppCreate { app: 0 },
+            Step::AppDemoSet { app: 1 },
+            Step::AppDemoSet { app: 0 },
+            Step::AppUpdate { app: 0 },
+            Step::DrainPush {
+                fault: Some(Fault::VisibilityExpiryRace { at_call }),
+            },
+            Step::Poll { fault: None },
+            Step::AppUpdate { app: 0 },
+            drain(),
+        ];
+        let report = run_script(&config, steps);
+        assert!(
+            report.violations.iter().all(|v| v.invariant != 4),
+            "race at store call {at_call}:\n{}",
+            report.failure_text()
+        );
+    }
+    let seed = SimConfig {
+        steps: 40,
+        records: 4,
+        profile: Profile::parse("full+toggles+activities").expect("profile"),
+        faults: FaultSet::all(),
+        emails: None,
+        ..SimConfig::new(1999)
+    };
+    let report = crmsync_sim::run_seed(&seed);
+    assert!(report.passed(), "seed 1999: {}", report.failure_text());
+}

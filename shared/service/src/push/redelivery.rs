@@ -13,7 +13,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use crmsync_core::outbound::{WriteOp, WriteStep};
-use crmsync_core::reconcile::{Candidate, created_since, identity_fields, keys_of, pick};
+use crmsync_core::reconcile::{
+    Candidate, created_since, identity_fields, keys_of, pick, unverified_on_adoption,
+};
 use crmsync_core::types::FieldMap;
 use crmsync_salesforce::soql::{Condition, Literal, SoqlBuilder};
 use crmsync_salesforce::{SObjectRecord, SfClient, SfError};
@@ -406,7 +408,13 @@ pub(super) async fn prepare_singles(
         }
         let p = &planned[*i];
         if let Some(link) = &p.plan.steps[0].link {
-            write_link(app, conn, object, &id, link).await?;
+            // What the adoption did not compare may differ on the record: not linked as
+            // written, so the next write sends it.
+            let mut link = link.clone();
+            for field in unverified_on_adoption(object) {
+                link.hashes.remove(*field);
+            }
+            write_link(app, conn, object, &id, &link).await?;
         }
         let o = report_msg(
             app,
