@@ -36,10 +36,9 @@ const PROVISIONED_FROM: u64 = 10_000;
 /// configuration (README "Long runs").
 const CONTESTED: &str = "+contested";
 const CONTESTED_SEEDS: u64 = 100;
-/// The people configuration again with owners on both sides (`keep_owner_field` too), the
+/// Both configurations again with owners on both sides (`keep_owner_field` too), the
 /// tenant's create/update toggles and activities (calls and emails as Tasks, re-sends,
-/// `WAITING_FOR_LINK`), on a seed range of its own. Deals with toggles or activities still
-/// find open defects (`tests/sim/README.md`).
+/// `WAITING_FOR_LINK`), on a seed range of their own.
 const TOGGLES_ACTIVITIES: &str = "+owners+toggles+activities";
 const TOGGLES_ACTIVITIES_SEEDS: u64 = 100;
 const TOGGLES_ACTIVITIES_FROM: u64 = 20_000;
@@ -118,11 +117,19 @@ fn ci_seeds_contested_with_demo_sets_and_sales_keep_every_invariant() {
     assert_seeds_hold(CONTESTED_SEEDS, &profile, DEALS_FAULTS);
 }
 
+fn assert_toggles_activities_seeds_hold(profile: &str, faults: &str) {
+    let range = TOGGLES_ACTIVITIES_FROM..TOGGLES_ACTIVITIES_FROM + TOGGLES_ACTIVITIES_SEEDS;
+    assert_seed_range_holds(range, &format!("{profile}{TOGGLES_ACTIVITIES}"), faults);
+}
+
 #[test]
 fn ci_seeds_with_toggles_and_activities_keep_every_invariant() {
-    let range = TOGGLES_ACTIVITIES_FROM..TOGGLES_ACTIVITIES_FROM + TOGGLES_ACTIVITIES_SEEDS;
-    let profile = format!("{PEOPLE_PROFILE}{TOGGLES_ACTIVITIES}");
-    assert_seed_range_holds(range, &profile, PEOPLE_FAULTS);
+    assert_toggles_activities_seeds_hold(PEOPLE_PROFILE, PEOPLE_FAULTS);
+}
+
+#[test]
+fn ci_seeds_with_deals_toggles_and_activities_keep_every_invariant() {
+    assert_toggles_activities_seeds_hold(DEALS_PROFILE, DEALS_FAULTS);
 }
 
 /// Provisioned seeds that found defects, at the long run's 40 steps: 305, 437, 1789 and
@@ -179,6 +186,11 @@ fn a_seed_replays_to_the_same_trace() {
             format!("{PEOPLE_PROFILE}{TOGGLES_ACTIVITIES}").as_str(),
             PEOPLE_FAULTS,
         ),
+        (
+            20_001,
+            format!("{DEALS_PROFILE}{TOGGLES_ACTIVITIES}").as_str(),
+            DEALS_FAULTS,
+        ),
     ] {
         let first = run_seed(&config(seed, profile, faults));
         let second = run_seed(&config(seed, profile, faults));
@@ -205,6 +217,10 @@ fn the_ci_configurations_spell_out_as_replayable_options() {
         (
             format!("{PEOPLE_PROFILE}{TOGGLES_ACTIVITIES}").as_str(),
             PEOPLE_FAULTS,
+        ),
+        (
+            format!("{DEALS_PROFILE}{TOGGLES_ACTIVITIES}").as_str(),
+            DEALS_FAULTS,
         ),
     ] {
         let config = config(0, profile, faults);
