@@ -24,6 +24,10 @@
 //!   and person pulls are on; with Salesforce → app only, the feed's last Title is S*.
 //! - **Nothing the rules keep out reaches the app**: no Title from Salesforce with app →
 //!   Salesforce only, no update of a person with person pulls off.
+//!
+//! With Lead updates toggled off (`+toggles`), a Lead P is judged as Salesforce → app (the
+//! app's creates carry no Title, so S* or none), and a Contact converted from such a Lead
+//! is not judged.
 
 use std::collections::BTreeMap;
 
@@ -134,7 +138,15 @@ fn check_record(world: &World, reports: &Reports, index: usize) -> Option<Vec<Vi
     let sf_final = fields.get("Title").cloned().unwrap_or(Value::Null);
     let rules = model.rules;
     let pulled = rules.title.inbound() && rules.pull_person_updates;
-    let pushed = rules.title.outbound();
+    // Lead updates toggled off (`+toggles`): the app's changes after its create never
+    // reach a Lead, and a Contact converted from such a Lead starts from values this
+    // model does not follow (what the converting graph wrote), so it is not judged.
+    let lead_frozen = !model.toggles.lead_update_out;
+    if lead_frozen && lead.is_some() {
+        return None;
+    }
+    let frozen_lead = lead_frozen && object == "Lead";
+    let pushed = rules.title.outbound() && !frozen_lead;
     let a_last = app.last().map(|e| &***e);
     let s_last = sf.last().copied();
     let who = format!("{object} {id} of {} (rules {})", r.id, rules.name());
