@@ -30,6 +30,26 @@ fn assert_holds(name: &str, invariant: u8, emails: bool, steps: Vec<Step>) {
     );
 }
 
+/// The long run's seeds (40 steps, 4 records, every fault) of `profile`s.
+fn seeds_hold(seeds: &[(u64, &str)]) {
+    for &(seed, profile) in seeds {
+        let config = SimConfig {
+            steps: 40,
+            records: 4,
+            profile: Profile::parse(profile).expect("profile"),
+            faults: FaultSet::all(),
+            emails: None,
+            ..SimConfig::new(seed)
+        };
+        let report = crmsync_sim::run_seed(&config);
+        assert!(
+            report.passed(),
+            "seed {seed} ({profile}): {}",
+            report.failure_text()
+        );
+    }
+}
+
 /// The push worker is killed at each store call of a demo set in turn (a Lambda timeout);
 /// killed after the Opportunity's create and before its link, the redelivery creates it
 /// again.
@@ -377,7 +397,7 @@ fn a_parked_replay_of_an_event_its_redelivery_finished_writes_again() {
     const PEOPLE: &str = "today+deletes_and_sweeps+records_without_email+phone_variants+bursts";
     // 1554, 1784 (deals) and 2451 (people): settling after a revoke the service had not
     // noticed yet ended NotConnected (harness: settle now reconnects and waits for it).
-    for (seed, profile) in [
+    seeds_hold(&[
         (857, "full"),
         (778, "full"),
         (778, PEOPLE),
@@ -387,18 +407,7 @@ fn a_parked_replay_of_an_event_its_redelivery_finished_writes_again() {
         // Deals 2002: events already reported, redelivered (lost acks) into a batch that
         // hit the API limit, were parked over their Success reports and written again.
         (2002, "full"),
-    ] {
-        let config = SimConfig {
-            steps: 40,
-            records: 4,
-            profile: Profile::parse(profile).expect("profile"),
-            faults: FaultSet::parse("all").expect("faults"),
-            emails: None,
-            ..SimConfig::new(seed)
-        };
-        let report = crmsync_sim::run_seed(&config);
-        assert!(report.passed(), "{}", report.failure_text());
-    }
+    ]);
 }
 
 /// Found by the 40-step long run with every fault (people seed 7884): a worker stalled in
@@ -462,18 +471,8 @@ fn a_redelivered_demo_set_whose_contact_was_deleted_makes_a_second_opportunity()
 /// skips a record whose link was written since its read began.
 #[test]
 fn long_run_seeds_hold() {
-    for seed in [8619, 10160, 16862, 19807, 795] {
-        let config = SimConfig {
-            steps: 40,
-            records: 4,
-            profile: Profile::FULL,
-            faults: FaultSet::all(),
-            emails: None,
-            ..SimConfig::new(seed)
-        };
-        let report = crmsync_sim::run_seed(&config);
-        assert!(report.passed(), "seed {seed}: {}", report.failure_text());
-    }
+    let seeds = [8619, 10160, 16862, 19807, 795];
+    seeds_hold(&seeds.map(|seed| (seed, "full")));
 }
 
 /// Found with drawn rules and both sides editing the Title (`+rules+contested`, people seed
@@ -727,19 +726,10 @@ fn a_resent_activity_is_overwritten_by_its_parked_first_send() {
 /// value back for a field the poll fed at or after the app's change.
 #[test]
 fn a_pushs_link_write_replaces_a_racing_polls_feed_of_the_field_it_overwrote() {
-    let config = SimConfig {
-        steps: 40,
-        records: 4,
-        profile: Profile::parse(
-            "today+deletes_and_sweeps+records_without_email+phone_variants+bursts+rules+contested",
-        )
-        .expect("profile"),
-        faults: FaultSet::all(),
-        emails: None,
-        ..SimConfig::new(2812)
-    };
-    let report = crmsync_sim::run_seed(&config);
-    assert!(report.passed(), "seed 2812: {}", report.failure_text());
+    seeds_hold(&[(
+        2812,
+        "today+deletes_and_sweeps+records_without_email+phone_variants+bursts+rules+contested",
+    )]);
 }
 
 /// Found with `full+toggles+activities` (deals seeds 262, 299, 314, 522, fault
@@ -844,26 +834,6 @@ fn a_lead_edit_before_crmsync_converts_the_lead_is_lost_under_lead_updates_off()
         (108, "full+owners+toggles+activities"),
         (987, "full+owners+toggles+activities"),
     ]);
-}
-
-/// The long run's seeds (40 steps, 4 records, every fault) of `profile`s.
-fn seeds_hold(seeds: &[(u64, &str)]) {
-    for &(seed, profile) in seeds {
-        let config = SimConfig {
-            steps: 40,
-            records: 4,
-            profile: Profile::parse(profile).expect("profile"),
-            faults: FaultSet::all(),
-            emails: None,
-            ..SimConfig::new(seed)
-        };
-        let report = crmsync_sim::run_seed(&config);
-        assert!(
-            report.passed(),
-            "seed {seed} ({profile}): {}",
-            report.failure_text()
-        );
-    }
 }
 
 /// Found with `+toggles` (deals seed 664 of `full+owners+toggles+activities`, Lead updates
@@ -994,24 +964,14 @@ fn a_refused_owner_change_leaves_the_app_with_its_own_owner() {
 fn owner_seeds_of_the_long_run_hold() {
     let people = "today+deletes_and_sweeps+records_without_email+phone_variants+bursts+owners+toggles+activities";
     let deals = "full+owners+toggles+activities";
-    for (profile, seeds) in [(people, [42, 168, 250]), (deals, [200, 950, 959])] {
-        for seed in seeds {
-            let config = SimConfig {
-                steps: 40,
-                records: 4,
-                profile: Profile::parse(profile).expect("profile"),
-                faults: FaultSet::all(),
-                emails: None,
-                ..SimConfig::new(seed)
-            };
-            let report = crmsync_sim::run_seed(&config);
-            assert!(
-                report.passed(),
-                "seed {seed} ({profile}): {}",
-                report.failure_text()
-            );
-        }
-    }
+    seeds_hold(&[
+        (42, people),
+        (168, people),
+        (250, people),
+        (200, deals),
+        (950, deals),
+        (959, deals),
+    ]);
 }
 
 /// Found with `+owners` once the push's catch-up read owners (deals seed 3057 of
@@ -1103,14 +1063,5 @@ fn a_second_move_of_a_converted_leads_links_restores_the_leads_hashes() {
             report.failure_text()
         );
     }
-    let seed = SimConfig {
-        steps: 40,
-        records: 4,
-        profile: Profile::parse("full+toggles+activities").expect("profile"),
-        faults: FaultSet::all(),
-        emails: None,
-        ..SimConfig::new(1999)
-    };
-    let report = crmsync_sim::run_seed(&seed);
-    assert!(report.passed(), "seed 1999: {}", report.failure_text());
+    seeds_hold(&[(1999, "full+toggles+activities")]);
 }
