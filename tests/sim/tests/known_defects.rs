@@ -1065,3 +1065,44 @@ fn a_second_move_of_a_converted_leads_links_restores_the_leads_hashes() {
     }
     seeds_hold(&[(1999, "full+toggles+activities")]);
 }
+
+/// Found with `full+rules+contested+owners+toggles+activities` (deals seed 40356, `crm_wins`,
+/// fault `push_visibility_race`): a Salesforce user changes a Lead's Title, the app changes
+/// it a second later, and the push's catch-up reads Salesforce's change in the app change's
+/// second. The catch-up dated the delivery `now`, the app change ties with it, and a tie
+/// counts as made after the delivery, so the push wrote the app's value over Salesforce's
+/// under `crm_wins`, though the app made it before it saw Salesforce's (it was queued
+/// before the read). Without a stall the feed entry shares that second and the model
+/// allows either; a stall before the feed entry's write dates it later and shows the lost
+/// update. Fixed: a delivery by the catch-up read is dated after the pending changes
+/// (`crmsync_core::catch_up`).
+#[test]
+fn a_catch_up_read_in_the_app_changes_second_lets_it_win_under_crm_wins() {
+    for at_call in 0..40 {
+        let steps = vec![
+            Step::AppCreate { app: 0 },
+            drain(),
+            Step::Poll { fault: None },
+            Step::Advance { secs: 5 },
+            Step::SfEditPerson {
+                app: 0,
+                title: "Title-sf".into(),
+                late_by_secs: None,
+            },
+            Step::Advance { secs: 1 },
+            Step::AppTitle { app: 0 },
+            Step::DrainPush {
+                fault: Some(Fault::VisibilityExpiryRace { at_call }),
+            },
+            Step::Advance { secs: 5 },
+            Step::Poll { fault: None },
+        ];
+        let report = contested("crm_wins", steps);
+        assert!(
+            report.passed(),
+            "race at store call {at_call}:\n{}",
+            report.failure_text()
+        );
+    }
+    seeds_hold(&[(40356, "full+rules+contested+owners+toggles+activities")]);
+}
