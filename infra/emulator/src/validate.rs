@@ -201,6 +201,18 @@ pub fn check_record(
                 )
                 .with_fields(vec![f.name.clone()]));
             }
+            // A converted Lead cannot be referenced (a Task's `WhoId` too).
+            let converted_lead = org
+                .store
+                .find_any(s)
+                .is_some_and(|(o, r)| o == "Lead" && r.get("IsConverted") == &Value::Bool(true));
+            if converted_lead {
+                return Err(ApiError::bad(
+                    "CANNOT_UPDATE_CONVERTED_LEAD",
+                    "cannot reference converted lead",
+                )
+                .with_fields(vec![f.name.clone()]));
+            }
         }
     }
     if def.name == "Task" {

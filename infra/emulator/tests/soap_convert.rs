@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{client, start_demo, token};
+use common::{Api, client, start_demo, token};
 use serde_json::{Map, json};
 use sf_emulator::demo;
 
@@ -174,4 +174,53 @@ async fn a_conversion_moves_the_leads_tasks_to_the_contact_and_opportunity() {
         }
     }
     assert_eq!(get("Task", &other_task)["WhoId"], json!(other));
+}
+
+/// A converted Lead cannot be referenced: a Task naming it as `WhoId` is refused with
+/// `CANNOT_UPDATE_CONVERTED_LEAD` ("cannot reference converted lead"), as an update of the
+/// Lead is; the Contact it became is accepted.
+#[tokio::test]
+async fn a_task_naming_a_converted_lead_is_refused() {
+    let emu = start_demo().await;
+    let admin = emu.admin();
+    let lead = admin
+        .insert_record(
+            demo::ORG_ALIAS,
+            "Lead",
+            serde_json::from_value(json!({"LastName": "Gone", "Company": "Gone Co"})).unwrap(),
+        )
+        .unwrap();
+    let session = token(&emu, demo::ORG_ALIAS, demo::USERNAME);
+    let convert = format!(
+        "<urn:leadConverts><urn:convertedStatus>Closed - Converted</urn:convertedStatus>\
+         <urn:doNotCreateOpportunity>true</urn:doNotCreateOpportunity>\
+         <urn:leadId>{lead}</urn:leadId></urn:leadConverts>"
+    );
+    let (status, body) = post(&emu, envelope(&session, &convert)).await;
+    assert_eq!(status, 200, "{body}");
+    let api = Api::new(&emu, session);
+    let task = |who: &str| json!({"Subject": "Call", "Status": "Completed", "WhoId": who});
+    let (status, body, _) = api
+        .send(reqwest::Method::POST, "sobjects/Task", Some(task(&lead)))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body[0]["errorCode"], "CANNOT_UPDATE_CONVERTED_LEAD",
+        "{body}"
+    );
+    assert_eq!(
+        body[0]["message"], "cannot reference converted lead",
+        "{body}"
+    );
+    assert_eq!(body[0]["fields"], json!(["WhoId"]), "{body}");
+    let contact = admin
+        .get_record(demo::ORG_ALIAS, "Lead", &lead)
+        .unwrap()
+        .unwrap()["ConvertedContactId"]
+        .clone();
+    let contact = contact.as_str().expect("converted contact");
+    let (status, body, _) = api
+        .send(reqwest::Method::POST, "sobjects/Task", Some(task(contact)))
+        .await;
+    assert_eq!(status, 201, "{body}");
 }

@@ -200,7 +200,11 @@ async fn record_results(
                 .await?,
             );
             redelivery::finish(app, conn, &p.msg.event.event_id).await;
-        } else if result.errors.iter().any(|e| e.is_retryable()) {
+        } else if result
+            .errors
+            .iter()
+            .any(|e| e.is_retryable() || names_a_converted_lead(&step.object, e))
+        {
             out.retry.push(p.message_id.clone());
         } else {
             let code = result.errors.first().map(|e| e.status_code.clone());
@@ -232,4 +236,12 @@ async fn record_results(
         }
     }
     Ok(())
+}
+
+/// A record (a Task's `WhoId`) pointing at a Lead that was converted since its links were
+/// read: Salesforce refuses it (`CANNOT_UPDATE_CONVERTED_LEAD`, "cannot reference converted
+/// lead"). The links follow the conversion once it is read back (the batch's demo set or
+/// sale retried, or the poll), so the event is redelivered rather than reported failed.
+fn names_a_converted_lead(object: &str, e: &crmsync_salesforce::RecordError) -> bool {
+    object != "Lead" && e.status_code == crmsync_salesforce::CANNOT_UPDATE_CONVERTED_LEAD
 }
