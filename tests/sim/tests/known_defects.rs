@@ -1106,3 +1106,16 @@ fn a_catch_up_read_in_the_app_changes_second_lets_it_win_under_crm_wins() {
     }
     seeds_hold(&[(40356, "full+rules+contested+owners+toggles+activities")]);
 }
+
+/// Found by the long run on the session's final code (deals seed 51339 of
+/// `full+rules+owners+toggles+activities`, fault `sf_commit_then_lose_response`): a demo set
+/// converted a person's Lead and its answer was lost; an activity of the same batch then
+/// created its Task with `WhoId` = the converted Lead, which the emulator accepted; once the
+/// links moved, the retry's reconciling lookup (by the Contact) missed it and created a
+/// second Task (invariant 1). A real org refuses to reference a converted Lead
+/// (`CANNOT_UPDATE_CONVERTED_LEAD`, "cannot reference converted lead"); the emulator now
+/// does too, and the push redelivers such a Task, whose links follow the conversion.
+#[test]
+fn a_task_created_on_a_lead_converted_by_a_lost_answer_is_made_twice() {
+    seeds_hold(&[(51339, "full+rules+owners+toggles+activities")]);
+}
