@@ -190,23 +190,19 @@ pub fn check_record(
                 )
                 .with_fields(vec![f.name.clone()]));
             }
-            let exists = org
+            let target = org
                 .store
                 .find_any(s)
-                .is_some_and(|(o, r)| !r.deleted && f.reference_to.iter().any(|t| t == o));
-            if !exists {
+                .filter(|(o, r)| !r.deleted && f.reference_to.iter().any(|t| t == o));
+            let Some((target_object, target)) = target else {
                 return Err(ApiError::bad(
                     "INVALID_CROSS_REFERENCE_KEY",
                     "invalid cross reference id",
                 )
                 .with_fields(vec![f.name.clone()]));
-            }
+            };
             // A converted Lead cannot be referenced (a Task's `WhoId` too).
-            let converted_lead = org
-                .store
-                .find_any(s)
-                .is_some_and(|(o, r)| o == "Lead" && r.get("IsConverted") == &Value::Bool(true));
-            if converted_lead {
+            if target_object == "Lead" && target.get("IsConverted") == &Value::Bool(true) {
                 return Err(ApiError::bad(
                     "CANNOT_UPDATE_CONVERTED_LEAD",
                     "cannot reference converted lead",
